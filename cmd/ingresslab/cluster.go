@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingresslab/ingresslab/cluster/local"
+)
+
+// clusterState is written by `cluster up` so that `cluster down` can find it.
+type clusterState struct {
+	Name       string `json:"name"`
+	Provider   string `json:"provider"`
+	PID        int    `json:"pid"`
+	Kubeconfig string `json:"kubeconfig"`
+	APIServer  string `json:"apiServer"`
+}
+
+func stateDir() string {
+	if d := os.Getenv("INGRESSLAB_STATE_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "ingresslab", "clusters")
+}
+
+func statePath(name string) string { return filepath.Join(stateDir(), name+".json") }
+
+func newClusterCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Bring a test cluster up or down",
+	}
+	cmd.AddCommand(newClusterUpCommand(), newClusterDownCommand())
+	return cmd
+}
+
+type clusterUpFlags struct {
+	provider, name, kubeconfig, dataDir, network string
+	apiPort                                      int
+	startTimeout                                 time.Duration
+}
+
+func newClusterUpCommand() *cobra.Command {
+	var f clusterUpFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start a cluster and keep it running until interrupted",
+		Long: `Start a cluster in the foreground. With --provider local (the default) a real etcd and
+kube-apiserver run as local processes; backends published by the harness live in a network
+namespace (as root) or on 127.0.0.x. Ctrl-C, SIGTERM or 'ingresslab cluster down' stop it and
+remove everything it created.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return clusterUp(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.provider, "provider", "local", "cluster provider: local")
+	fl.StringVar(&f.name, "name", "ingresslab", "name of the cluster (for 'cluster down')")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "write the admin kubeconfig here (default: inside the data dir)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "folder for etcd data, certificates and logs (default: a temporary folder, removed on exit)")
+	fl.StringVar(&f.network, "backend-network", string(local.NetworkAuto), "where backends listen: auto, netns (root) or loopback")
+	fl.IntVar(&f.apiPort, "api-port", 0, "API server port on 127.0.0.1 (default: a random free port)")
+	fl.DurationVar(&f.startTimeout, "start-timeout", 60*time.Second, "how long the control plane may take to start")
+	return cmd
+}
+
+func clusterUp(cmd *cobra.Command, f clusterUpFlags) error {
+	if f.provider != "local" {
+		return fmt.Errorf("unknown --provider %q (available: local)", f.provider)
+	}
+	if _, err := os.Stat(statePath(f.name)); err == nil {
+		if st, err := readState(f.name); err == nil && processAlive(st.PID) {
+			return fmt.Errorf("a cluster named %q is already running (pid %d, kubeconfig %s); stop it with 'ingresslab cluster down --name %s' or choose another --name", f.name, st.PID, st.Kubeconfig, f.name)
+		}
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Starting local cluster %q (etcd, kube-apiserver, kube-controller-manager)...\n", f.name)
+	began := time.Now()
+	ctx := cmd.Context()
+	p, err := local.Start(ctx, local.Options{
+		DataDir:        f.dataDir,
+		KubeconfigPath: f.kubeconfig,
+		APIServerPort:  f.apiPort,
+		StartTimeout:   f.startTimeout,
+		Network:        local.BackendNetwork(f.network),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "Stopping the cluster...")
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := p.Destroy(dctx); err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+		}
+		_ = os.Remove(statePath(f.name))
+		fmt.Fprintln(out, "Stopped.")
+	}()
+	st := clusterState{Name: f.name, Provider: "local", PID: os.Getpid(), Kubeconfig: p.KubeconfigPath(), APIServer: p.APIServerURL()}
+	if err := writeState(st); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Cluster %q is up (%.1fs).\n", f.name, time.Since(began).Seconds())
+	fmt.Fprintf(out, "  API server:  %s\n", p.APIServerURL())
+	fmt.Fprintf(out, "  kubeconfig:  %s\n", p.KubeconfigPath())
+	fmt.Fprintf(out, "  logs:        %s\n", filepath.Join(p.DataDir(), "logs"))
+	if n := p.Network(); n != nil {
+		fmt.Fprintf(out, "  backends:    network namespace %s (%s)\n", n.Name, n.Subnet)
+	} else {
+		fmt.Fprintln(out, "  backends:    127.0.0.x as FQDN EndpointSlices (not root: no network namespace)")
+	}
+	fmt.Fprintf(out, "  try:         kubectl --kubeconfig %s get namespaces\n", p.KubeconfigPath())
+	fmt.Fprintln(out, "Press Ctrl-C (or run 'ingresslab cluster down') to stop.")
+	<-ctx.Done()
+	return nil
+}
+
+func newClusterDownCommand() *cobra.Command {
+	var name string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop a cluster started with 'cluster up'",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := readState(name)
+			if err != nil {
+				return err
+			}
+			if err := syscall.Kill(st.PID, syscall.SIGTERM); err != nil {
+				_ = os.Remove(statePath(name))
+				return fmt.Errorf("cluster %q (pid %d) is not running any more; removed its stale state file", name, st.PID)
+			}
+			deadline := time.Now().Add(timeout)
+			for processAlive(st.PID) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("cluster %q (pid %d) did not stop within %s", name, st.PID, timeout)
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Cluster %q stopped.\n", name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "ingresslab", "name of the cluster")
+	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait for it to stop")
+	return cmd
+}
+
+func writeState(st clusterState) error {
+	if err := os.MkdirAll(stateDir(), 0o755); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return os.WriteFile(statePath(st.Name), b, 0o644)
+}
+
+func readState(name string) (clusterState, error) {
+	var st clusterState
+	b, err := os.ReadFile(statePath(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, fmt.Errorf("no running cluster named %q (no %s); start one with 'ingresslab cluster up'", name, statePath(name))
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("state file %s is corrupt: %w", statePath(name), err)
+	}
+	return st, nil
+}
+
+// processAlive reports whether pid runs (a zombie counts as ended).
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
