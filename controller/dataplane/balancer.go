@@ -1,0 +1,215 @@
+package dataplane
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/metrics"
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// backendState is the runtime state of one backend that outlives tables: it is
+// keyed by routing.Backend.Key in the statePool.
+type backendState struct {
+	key    string
+	cursor atomic.Uint64 // round-robin position
+}
+
+// endpointState is the runtime state of one endpoint address, shared by
+// every backend that lists the address: passive health and the fast path's
+// idle connections.
+type endpointState struct {
+	addr string
+	pool connPool
+	// downUntil is the unix-nano time until which the endpoint is skipped;
+	// 0 means healthy (the common case needs no clock read).
+	downUntil atomic.Int64
+}
+
+// statePool keeps backend and endpoint state across table swaps. Requests
+// reach it only on a snapshot cache miss (once per backend and table); the
+// per-request path never takes its lock.
+type statePool struct {
+	mu        sync.Mutex
+	backends  map[string]*backendState
+	endpoints map[string]*endpointState
+}
+
+func newStatePool() *statePool {
+	return &statePool{backends: map[string]*backendState{}, endpoints: map[string]*endpointState{}}
+}
+
+// resolve returns the table-specific view of backend be.
+func (p *statePool) resolve(be *routing.Backend) *backendInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.backends[be.Key]
+	if st == nil {
+		st = &backendState{key: be.Key}
+		p.backends[be.Key] = st
+	}
+	bi := &backendInfo{be: be, state: st, health: make([]*endpointState, len(be.Endpoints))}
+	for i, ep := range be.Endpoints {
+		h := p.endpoints[ep.Address]
+		if h == nil {
+			h = &endpointState{addr: ep.Address}
+			p.endpoints[ep.Address] = h
+		}
+		bi.health[i] = h
+	}
+	return bi
+}
+
+// prune drops the state of backend keys and endpoint addresses that table t
+// does not reference. It runs at Publish, off the request path; a request
+// still using an older table may recreate a pruned entry, which is harmless.
+func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
+	keys := map[string]struct{}{}
+	addrs := map[string]struct{}{}
+	add := func(b routing.BackendDump) {
+		keys[b.Key] = struct{}{}
+		for _, ep := range b.Endpoints {
+			addrs[ep.Address] = struct{}{}
+		}
+	}
+	// TODO(routing): Dump clones every route; a cheap Table.Backends
+	// iterator would make this O(backends) without allocation.
+	d := t.Dump()
+	for _, h := range d.Hosts {
+		hosts++
+		routes += len(h.Routes)
+		for _, r := range h.Routes {
+			add(r.Backend)
+		}
+		if h.Default != nil {
+			add(h.Default.Backend)
+		}
+	}
+	if d.Default != nil {
+		add(d.Default.Backend)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.backends {
+		if _, ok := keys[k]; !ok {
+			delete(p.backends, k)
+		}
+	}
+	for a, es := range p.endpoints {
+		if _, ok := addrs[a]; !ok {
+			delete(p.endpoints, a)
+			es.pool.sweep(0, true)
+		}
+	}
+	return routes, hosts, len(keys)
+}
+
+// sweepIdle closes fast-path connections idle for longer than maxIdle; with
+// all set it closes every idle connection.
+func (p *statePool) sweepIdle(maxIdle time.Duration, all bool) {
+	p.mu.Lock()
+	eps := make([]*endpointState, 0, len(p.endpoints))
+	for _, es := range p.endpoints {
+		eps = append(eps, es)
+	}
+	p.mu.Unlock()
+	for _, es := range eps {
+		es.pool.sweep(maxIdle, all)
+	}
+}
+
+// sizes reports how many states the pool holds (for tests).
+func (p *statePool) sizes() (backends, endpoints int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.backends), len(p.endpoints)
+}
+
+// backendInfo is a backend of one table joined with its runtime state.
+type backendInfo struct {
+	be     *routing.Backend
+	state  *backendState
+	health []*endpointState // aligned with be.Endpoints
+}
+
+// next returns the index of the endpoint to try first: the round-robin
+// position, moved past endpoints in passive-health backoff. When every
+// endpoint is backing off it returns the round-robin position anyway.
+func (b *backendInfo) next() int {
+	n := len(b.health)
+	start := int((b.state.cursor.Add(1) - 1) % uint64(n))
+	return b.after(start)
+}
+
+// after returns the first endpoint at or after start (cyclically) that is not
+// in backoff, or start when every endpoint is.
+func (b *backendInfo) after(start int) int {
+	n := len(b.health)
+	var now int64
+	for i := range n {
+		j := (start + i) % n
+		d := b.health[j].downUntil.Load()
+		if d == 0 {
+			return j
+		}
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		if d <= now {
+			return j
+		}
+	}
+	return start
+}
+
+// markDown puts endpoint i into backoff.
+func (b *backendInfo) markDown(i int, backoff time.Duration) {
+	b.health[i].downUntil.Store(time.Now().Add(backoff).UnixNano())
+}
+
+// markUp clears endpoint i's backoff after a successful connection.
+func (b *backendInfo) markUp(i int) {
+	if h := b.health[i]; h.downUntil.Load() != 0 {
+		h.downUntil.Store(0)
+	}
+}
+
+// routeInfo is a route of one table with what requests need besides it.
+type routeInfo struct {
+	route   *routing.Route
+	backend *backendInfo // nil when the route has no backend
+	metrics *metrics.RouteMetrics
+	ingress string // namespace/name, for logs
+}
+
+// snapshot is what one request loads: a published table and caches derived
+// from it, keyed by pointers into that table (so they die with it).
+type snapshot struct {
+	table    *routing.Table
+	routes   sync.Map // *routing.Route -> *routeInfo
+	backends sync.Map // *routing.Backend -> *backendInfo
+	pool     *statePool
+	metrics  *metrics.Metrics
+}
+
+// route returns the cached routeInfo of r, building it on first use.
+func (s *snapshot) route(r *routing.Route) *routeInfo {
+	if v, ok := s.routes.Load(r); ok {
+		return v.(*routeInfo)
+	}
+	ri := &routeInfo{route: r, ingress: r.Ingress.String()}
+	service := metrics.NoService
+	if be := r.Backend; be != nil {
+		service = be.Namespace + "/" + be.Service
+		if v, ok := s.backends.Load(be); ok {
+			ri.backend = v.(*backendInfo)
+		} else {
+			v, _ := s.backends.LoadOrStore(be, s.pool.resolve(be))
+			ri.backend = v.(*backendInfo)
+		}
+	}
+	ri.metrics = s.metrics.Route(ri.ingress, service)
+	v, _ := s.routes.LoadOrStore(r, ri)
+	return v.(*routeInfo)
+}

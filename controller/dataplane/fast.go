@@ -1,0 +1,259 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The fast upstream path sends a bodiless idempotent request on a pooled
+// HTTP/1.1 connection from the handler's goroutine: it writes the request
+// and reads the response head directly, and the response body is read from
+// the same buffered connection. Compared with http.Transport it saves the two
+// goroutine hand-offs per request (writeLoop, readLoop) and their channel and
+// context machinery. Requests with a body, upgrades and non-idempotent
+// methods take the http.Transport path.
+//
+// Request and response framing reuse net/http (Request.Write,
+// http.ReadResponse), so chunked bodies, trailers, HEAD, 204/304 and
+// "Connection: close" are handled as the standard client does.
+
+// fastEligible reports whether req may take the fast path.
+func fastEligible(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+	default:
+		return false
+	}
+	_, upgrade := req.Header["Upgrade"]
+	return !upgrade && !req.Close
+}
+
+// fastConn is one pooled upstream connection.
+type fastConn struct {
+	conn      net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+}
+
+// connPool is the idle connection stack of one endpoint (LIFO: the warmest
+// connection first).
+type connPool struct {
+	mu     sync.Mutex
+	idle   []*fastConn
+	closed bool
+}
+
+func (p *connPool) take(maxIdle time.Duration) *fastConn {
+	p.mu.Lock()
+	for len(p.idle) > 0 {
+		fc := p.idle[len(p.idle)-1]
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+		if time.Since(fc.idleSince) < maxIdle {
+			p.mu.Unlock()
+			return fc
+		}
+		fc.conn.Close()
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *connPool) put(fc *fastConn, max int) {
+	fc.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= max {
+		p.mu.Unlock()
+		fc.conn.Close()
+		return
+	}
+	p.idle = append(p.idle, fc)
+	p.mu.Unlock()
+}
+
+// sweep closes connections idle for longer than maxIdle; with all set, every
+// idle connection, and the pool refuses new ones.
+func (p *connPool) sweep(maxIdle time.Duration, all bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if all {
+		p.closed = true
+	}
+	keep := p.idle[:0]
+	for _, fc := range p.idle {
+		if all || time.Since(fc.idleSince) >= maxIdle {
+			fc.conn.Close()
+		} else {
+			keep = append(keep, fc)
+		}
+	}
+	clear(p.idle[len(keep):])
+	p.idle = keep
+}
+
+// fastTransport holds the fast path's settings.
+type fastTransport struct {
+	dialer                *net.Dialer
+	maxIdlePerHost        int
+	idleTimeout           time.Duration
+	responseHeaderTimeout time.Duration
+	bufSize               int
+}
+
+// errStaleConn marks a reused connection that the upstream had closed before
+// anything of the response arrived; the request is sent again on a new one.
+var errStaleConn = errors.New("dataplane: pooled upstream connection was closed")
+
+// roundTrip sends req to the endpoint with pool p (address addr).
+func (t *fastTransport) roundTrip(req *http.Request, addr string, p *connPool) (*http.Response, error) {
+	for attempt := range 2 { // a stale pooled connection is retried once on a fresh one
+		var fc *fastConn
+		if attempt == 0 {
+			fc = p.take(t.idleTimeout)
+		}
+		reused := fc != nil
+		if !reused {
+			conn, err := t.dialer.DialContext(req.Context(), "tcp", addr)
+			if err != nil {
+				return nil, err // a *net.OpError with Op "dial"
+			}
+			fc = &fastConn{conn: conn, br: bufio.NewReaderSize(conn, t.bufSize), bw: bufio.NewWriterSize(conn, t.bufSize)}
+		}
+		resp, err := t.send(req, fc, p, reused)
+		if errors.Is(err, errStaleConn) {
+			continue
+		}
+		return resp, err
+	}
+	return nil, fmt.Errorf("upstream %s: %w", addr, errStaleConn)
+}
+
+func (t *fastTransport) send(req *http.Request, fc *fastConn, p *connPool, reused bool) (*http.Response, error) {
+	ctx := req.Context()
+	var stop func() bool
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			p.put(fc, t.maxIdlePerHost)
+			return nil, err
+		}
+		stop = context.AfterFunc(ctx, func() { fc.conn.SetDeadline(time.Unix(1, 0)) })
+	}
+	fail := func(err error, nothingReceived bool) (*http.Response, error) {
+		fc.conn.Close()
+		if stop != nil && !stop() {
+			return nil, ctx.Err()
+		}
+		if reused && nothingReceived {
+			return nil, errStaleConn
+		}
+		return nil, err
+	}
+	if err := req.Write(fc.bw); err != nil {
+		return fail(err, true)
+	}
+	if err := fc.bw.Flush(); err != nil {
+		return fail(err, true)
+	}
+	if t.responseHeaderTimeout > 0 {
+		fc.conn.SetReadDeadline(time.Now().Add(t.responseHeaderTimeout))
+	}
+	// Peek first: an error before the first byte means the upstream closed
+	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
+	if _, err := fc.br.Peek(1); err != nil {
+		return fail(err, isNothingReceived(err))
+	}
+	var resp *http.Response
+	for {
+		var err error
+		if resp, err = http.ReadResponse(fc.br, req); err != nil {
+			return fail(err, false)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		// 1xx informational: hand it to the ReverseProxy's trace and go on.
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return fail(err, false)
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
+	}
+	if t.responseHeaderTimeout > 0 {
+		fc.conn.SetReadDeadline(time.Time{})
+	}
+	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
+	if resp.Body == http.NoBody {
+		b.release(true)
+		return resp, nil
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// isNothingReceived reports whether a response read failed before any byte
+// arrived (the upstream closed or reset an idle connection).
+func isNothingReceived(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// fastBody returns the connection to its pool once the body is read to EOF,
+// and closes it when the body is abandoned.
+type fastBody struct {
+	body     io.ReadCloser
+	fc       *fastConn
+	pool     *connPool
+	t        *fastTransport
+	stop     func() bool
+	reusable bool
+	done     bool
+}
+
+func (b *fastBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.body.Read(p)
+	if err != nil {
+		b.release(err == io.EOF)
+	}
+	return n, err
+}
+
+func (b *fastBody) Close() error {
+	if !b.done {
+		b.release(false)
+	}
+	return nil
+}
+
+// release ends the response: the connection goes back to the pool when the
+// body was complete and nothing else is pending, else it is closed.
+func (b *fastBody) release(complete bool) {
+	b.done = true
+	ok := complete && b.reusable && b.fc.br.Buffered() == 0
+	if b.stop != nil && !b.stop() {
+		ok = false // the request was canceled: the deadline is poisoned
+	}
+	if ok {
+		b.pool.put(b.fc, b.t.maxIdlePerHost)
+		return
+	}
+	b.fc.conn.Close()
+}

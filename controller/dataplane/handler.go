@@ -1,0 +1,158 @@
+package dataplane
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/metrics"
+)
+
+// ServeHTTP routes one request with the current table.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.active.Add(1)
+	defer s.active.Done()
+	s.metrics.InFlightInc()
+	defer s.metrics.InFlightDec()
+	var start time.Time
+	if s.metrics != nil || s.opts.AccessLog {
+		start = time.Now()
+	}
+
+	snap := s.cur.Load() // the one table load of this request
+	if snap == nil {
+		writePlain(w, http.StatusServiceUnavailable, "no routing table published yet\n")
+		s.finish(r, start, s.notFound, nil, http.StatusServiceUnavailable)
+		return
+	}
+	m := snap.table.Match(r.Host, r.URL.Path)
+	if m.HTTPSRedirect && s.redirects() && r.TLS == nil && r.Host != "" && !s.forwardedHTTPS(r) &&
+		!strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
+		s.redirect(w, r)
+		s.finish(r, start, s.notFound, nil, http.StatusPermanentRedirect)
+		return
+	}
+	if m.Route == nil {
+		writeNotFound(w, r)
+		s.finish(r, start, s.notFound, nil, http.StatusNotFound)
+		return
+	}
+	ri := snap.route(m.Route)
+	bi := ri.backend
+	switch {
+	case bi == nil:
+		writePlain(w, http.StatusServiceUnavailable, "no backend for ingress "+ri.ingress+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	case bi.be.Unavailable != "":
+		writePlain(w, http.StatusServiceUnavailable, "service unavailable: "+bi.be.Unavailable+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	case len(bi.be.Endpoints) == 0:
+		writePlain(w, http.StatusServiceUnavailable, "service unavailable: no endpoints for "+bi.be.Key+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	}
+
+	rs := &reqState{Context: r.Context(), ri: ri}
+	defer func() {
+		// Also runs when ReverseProxy aborts a response with a panic.
+		s.finish(r, start, ri.metrics, rs, rs.code)
+	}()
+	s.proxy.ServeHTTP(w, r.WithContext(rs))
+}
+
+// finish records a request's metrics and access log line.
+func (s *Server) finish(r *http.Request, start time.Time, rm *metrics.RouteMetrics, rs *reqState, code int) {
+	if start.IsZero() {
+		return
+	}
+	d := time.Since(start)
+	rm.Observe(code, d)
+	if !s.opts.AccessLog {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", r.URL.Path),
+		slog.String("proto", r.Proto), slog.Int("code", code), slog.Duration("duration", d),
+		slog.String("remote", r.RemoteAddr))
+	if rs != nil {
+		attrs = append(attrs, slog.String("ingress", rs.ri.ingress), slog.String("backend", rs.ri.backend.be.Key),
+			slog.String("endpoint", rs.endpoint))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+func (s *Server) redirects() bool { return !s.opts.NoHTTPSRedirect && s.httpsLn != nil }
+
+// forwardedHTTPS reports whether a trusted proxy in front already terminated
+// TLS for the request, in which case redirecting it would loop.
+func (s *Server) forwardedHTTPS(r *http.Request) bool {
+	if len(s.trusted) == 0 {
+		return false
+	}
+	v := r.Header["X-Forwarded-Proto"]
+	return len(v) > 0 && strings.EqualFold(v[0], "https") && s.isTrusted(r.RemoteAddr)
+}
+
+// redirect answers 308 to the same URL over HTTPS.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+		if strings.IndexByte(h, ':') >= 0 {
+			host = "[" + h + "]"
+		}
+	}
+	w.Header()["Location"] = []string{"https://" + host + s.redirectPort + r.URL.RequestURI()}
+	w.WriteHeader(http.StatusPermanentRedirect)
+}
+
+// Header values of the data plane's own answers (len == cap: never appended
+// to in place).
+var (
+	valTextPlain = []string{"text/plain; charset=utf-8"}
+	valNoSniff   = []string{"nosniff"}
+)
+
+// writePlain writes a short plain-text answer.
+func writePlain(w http.ResponseWriter, code int, body string) {
+	h := w.Header()
+	h["Content-Type"] = valTextPlain
+	h["X-Content-Type-Options"] = valNoSniff
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}
+
+// maxEcho bounds how much of the client's host and path a 404 repeats.
+const maxEcho = 200
+
+var echoBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64+2*maxEcho); return &b }}
+
+// writeNotFound answers 404 from the controller's own default backend.
+func writeNotFound(w http.ResponseWriter, r *http.Request) {
+	bp := echoBufs.Get().(*[]byte)
+	b := append((*bp)[:0], "no route for host "...)
+	b = appendTrunc(b, r.Host)
+	b = append(b, " path "...)
+	b = appendTrunc(b, r.URL.Path)
+	b = append(b, '\n')
+	h := w.Header()
+	h["Content-Type"] = valTextPlain
+	h["X-Content-Type-Options"] = valNoSniff
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(b)
+	*bp = b
+	echoBufs.Put(bp)
+}
+
+func appendTrunc(b []byte, s string) []byte {
+	if len(s) > maxEcho {
+		return append(append(b, s[:maxEcho]...), "..."...)
+	}
+	return append(b, s...)
+}

@@ -1,0 +1,338 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stateKey finds the reqState in a request context.
+type stateKey struct{}
+
+// reqState carries one proxied request's routing decision from ServeHTTP to
+// the Rewrite hook, the upstream RoundTripper and the error handler. It is
+// itself the request's context (embedding the server's), which costs one
+// allocation instead of a context.WithValue plus a state struct.
+type reqState struct {
+	context.Context
+	ri       *routeInfo
+	endpoint string // last endpoint tried
+	code     int    // status sent (or recorded) for the request
+	retries  int
+}
+
+// Value returns the reqState for stateKey and defers other keys.
+func (s *reqState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+func requestState(r *http.Request) *reqState {
+	rs, _ := r.Context().Value(stateKey{}).(*reqState)
+	return rs
+}
+
+// newProxy builds the ReverseProxy and its upstream transport.
+func (s *Server) newProxy() {
+	o := s.opts
+	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	s.transport = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          0, // no global limit; the per-host limit applies
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+		IdleConnTimeout:       o.UpstreamIdleTimeout,
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		Protocols:             &protocols,
+		WriteBufferSize:       8 << 10,
+		ReadBufferSize:        8 << 10,
+	}
+	s.upstream = &upstream{base: s.transport, s: s}
+	if !o.DisableFastPath {
+		s.upstream.fast = &fastTransport{
+			dialer:                dialer,
+			maxIdlePerHost:        o.MaxIdleConnsPerHost,
+			idleTimeout:           o.UpstreamIdleTimeout,
+			responseHeaderTimeout: o.ResponseHeaderTimeout,
+			bufSize:               4 << 10,
+		}
+	}
+	s.proxy = &httputil.ReverseProxy{
+		Rewrite:        s.rewrite,
+		Transport:      s.upstream,
+		BufferPool:     newBufferPool(o.BufferSize),
+		ModifyResponse: modifyResponse,
+		ErrorHandler:   s.proxyError,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// rewrite prepares the outbound request. The endpoint is chosen by the
+// upstream RoundTripper, so that connect errors can move to the next one.
+func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	out.URL.Scheme = "http"
+	// out.Host is in.Host (Clone copies it): the upstream sees the original Host.
+	s.setForwarded(in, out.Header)
+	if _, ok := in.Header["X-Request-Id"]; !ok {
+		out.Header["X-Request-Id"] = []string{s.ids.next()}
+	}
+}
+
+// Shared header values; never appended to in place (len == cap).
+var (
+	valHTTP  = []string{"http"}
+	valHTTPS = []string{"https"}
+)
+
+// setForwarded writes X-Forwarded-* on the outbound header h. ReverseProxy
+// has already removed X-Forwarded-For/-Host/-Proto and Forwarded from h.
+func (s *Server) setForwarded(in *http.Request, h http.Header) {
+	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		clientIP = in.RemoteAddr
+	}
+	proto, port := valHTTP, s.httpPortVal
+	if in.TLS != nil {
+		proto, port = valHTTPS, s.httpsPortVal
+	}
+	if len(s.trusted) > 0 && s.isTrusted(in.RemoteAddr) {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + clientIP}
+		} else {
+			h["X-Forwarded-For"] = []string{clientIP}
+		}
+		keepOr(h, in.Header, "X-Forwarded-Proto", proto)
+		keepOr(h, in.Header, "X-Forwarded-Host", []string{in.Host})
+		keepOr(h, in.Header, "X-Forwarded-Port", port)
+		if f := in.Header["Forwarded"]; len(f) > 0 {
+			h["Forwarded"] = f
+		}
+		return
+	}
+	h["X-Forwarded-For"] = []string{clientIP}
+	h["X-Forwarded-Proto"] = proto
+	h["X-Forwarded-Host"] = []string{in.Host}
+	if port != nil {
+		h["X-Forwarded-Port"] = port
+	} else {
+		delete(h, "X-Forwarded-Port")
+	}
+}
+
+func keepOr(h, in http.Header, key string, val []string) {
+	if v := in[key]; len(v) > 0 {
+		h[key] = v
+	} else if val != nil {
+		h[key] = val
+	} else {
+		delete(h, key)
+	}
+}
+
+// isTrusted reports whether the peer address ("ip:port") is a trusted proxy.
+func (s *Server) isTrusted(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func modifyResponse(resp *http.Response) error {
+	if rs := requestState(resp.Request); rs != nil {
+		rs.code = resp.StatusCode
+	}
+	return nil
+}
+
+// upstream is the RoundTripper of the ReverseProxy: it picks the endpoint
+// and retries connect errors of idempotent requests on the next one.
+type upstream struct {
+	base *http.Transport
+	fast *fastTransport // nil when Options.DisableFastPath
+	s    *Server
+}
+
+var errNoState = errors.New("dataplane: request has no routing state")
+
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	rs := requestState(req)
+	if rs == nil || rs.ri.backend == nil {
+		return nil, errNoState
+	}
+	bi := rs.ri.backend
+	n := len(bi.health)
+	attempts := min(n, u.s.opts.MaxAttempts)
+	i := bi.next()
+	out := req
+	fast := u.fast != nil && fastEligible(req)
+	for attempt := 1; ; attempt++ {
+		addr := bi.be.Endpoints[i].Address
+		rs.endpoint = addr
+		out.URL.Host = addr
+		var resp *http.Response
+		var err error
+		if fast {
+			resp, err = u.fast.roundTrip(out, addr, &bi.health[i].pool)
+		} else {
+			resp, err = u.base.RoundTrip(out)
+		}
+		if err == nil {
+			bi.markUp(i)
+			return resp, nil
+		}
+		if !isDialError(err) || req.Context().Err() != nil {
+			return nil, err
+		}
+		bi.markDown(i, u.s.opts.PassiveHealthBackoff)
+		if attempt >= attempts || !retryable(req) {
+			return nil, err
+		}
+		u.s.metrics.Retry()
+		rs.retries++
+		i = bi.after((i + 1) % n)
+		// A fresh shallow copy: the Transport may still hold the previous one.
+		r2 := *req
+		u2 := *req.URL
+		r2.URL = &u2
+		if req.Body != nil && req.Body != http.NoBody {
+			if r2.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+		out = &r2
+	}
+}
+
+// retryable reports whether a request may be sent again after a connect
+// error: an idempotent method and a body that is absent or can be replayed.
+func retryable(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
+	default:
+		return false
+	}
+	return r.Body == nil || r.Body == http.NoBody || r.GetBody != nil
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// proxyError answers a failed upstream round trip and logs it.
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	rs := requestState(r)
+	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled) || r.Context().Err() == context.Canceled:
+		// The client went away (or Shutdown gave up): nobody reads the answer.
+		code, reason, body = statusClientClosed, "canceled", "request canceled\n"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		code, reason, body = http.StatusGatewayTimeout, "timeout", "upstream timeout\n"
+	case isDialError(err):
+		reason, body = "dial", "upstream connect error\n"
+	}
+	s.metrics.UpstreamError(reason)
+	level := slog.LevelWarn
+	if code == statusClientClosed {
+		level = slog.LevelDebug
+	}
+	if s.log.Enabled(r.Context(), level) {
+		attrs := []slog.Attr{slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.Any("error", err)}
+		if rs != nil {
+			attrs = append(attrs, slog.String("backend", rs.ri.backend.be.Key), slog.String("endpoint", rs.endpoint),
+				slog.Int("retries", rs.retries))
+		}
+		s.log.LogAttrs(r.Context(), level, "upstream error", attrs...)
+	}
+	wire := code
+	if code == statusClientClosed {
+		wire = http.StatusBadGateway
+	}
+	writePlain(w, wire, body)
+	if rs != nil {
+		rs.code = code
+	}
+}
+
+// statusClientClosed is recorded (not sent) for requests whose client went
+// away, as nginx does.
+const statusClientClosed = 499
+
+// requestIDs generates X-Request-ID values: a random per-process prefix and
+// a counter, unique without a crypto/rand read per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (g *requestIDs) next() string {
+	var buf [48]byte
+	b := append(buf[:0], g.prefix...)
+	b = strconv.AppendUint(b, g.n.Add(1), 10)
+	return string(b)
+}
+
+// bufferPool is an httputil.BufferPool of fixed-size buffers. Slices are kept
+// behind pooled pointers so Put does not allocate.
+type bufferPool struct {
+	size    int
+	bufs    sync.Pool // *[]byte holding a buffer
+	holders sync.Pool // empty *[]byte
+}
+
+func newBufferPool(size int) *bufferPool { return &bufferPool{size: size} }
+
+func (p *bufferPool) Get() []byte {
+	if h, ok := p.bufs.Get().(*[]byte); ok {
+		b := *h
+		*h = nil
+		p.holders.Put(h)
+		return b
+	}
+	return make([]byte, p.size)
+}
+
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) != p.size {
+		return
+	}
+	h, ok := p.holders.Get().(*[]byte)
+	if !ok {
+		h = new([]byte)
+	}
+	*h = b[:p.size]
+	p.bufs.Put(h)
+}

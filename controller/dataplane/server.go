@@ -1,0 +1,329 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/metrics"
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// Server is the data plane. Create it with New, publish a table with Publish,
+// bind with Start and stop with Shutdown. It is also an http.Handler.
+type Server struct {
+	opts        Options
+	log         *slog.Logger
+	metrics     *metrics.Metrics
+	trusted     []netip.Prefix
+	defaultCert *tls.Certificate
+	ids         *requestIDs
+	pool        *statePool
+	notFound    *metrics.RouteMetrics // requests answered without a route
+	proxy       *httputil.ReverseProxy
+	transport   *http.Transport
+	upstream    *upstream
+
+	cur       atomic.Pointer[snapshot]
+	published atomic.Bool
+	closing   atomic.Bool
+	pubMu     sync.Mutex
+	active    sync.WaitGroup // requests in ServeHTTP, upgraded connections included
+
+	// Set by Start before serving, read-only afterwards.
+	mu                        sync.Mutex
+	started                   bool
+	httpSrv, httpsSrv         *http.Server
+	httpLn, httpsLn           net.Listener
+	httpPortVal, httpsPortVal []string // X-Forwarded-Port values
+	redirectPort              string   // ":8443", or "" for 443
+	cancelBase                context.CancelFunc
+	shutdownOnce              sync.Once
+}
+
+// New validates opts and returns a Server that is not listening yet.
+func New(opts Options) (*Server, error) {
+	o := opts.withDefaults()
+	for i, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("dataplane: Options.TrustedProxies[%d] %q is not a valid prefix", i, p)
+		}
+	}
+	if o.HTTPSRedirectPort < 0 || o.HTTPSRedirectPort > 65535 {
+		return nil, fmt.Errorf("dataplane: Options.HTTPSRedirectPort %d is out of range", o.HTTPSRedirectPort)
+	}
+	if o.DisableHTTP && o.DisableHTTPS {
+		return nil, errors.New("dataplane: Options.DisableHTTP and DisableHTTPS are both set: nothing to serve")
+	}
+	s := &Server{
+		opts:        o,
+		log:         o.Logger,
+		metrics:     o.Metrics,
+		trusted:     o.TrustedProxies,
+		defaultCert: o.DefaultCertificate,
+		ids:         newRequestIDs(),
+		pool:        newStatePool(),
+	}
+	for i, p := range s.trusted {
+		s.trusted[i] = p.Masked()
+	}
+	if s.defaultCert == nil && !o.DisableHTTPS {
+		c, err := selfSignedCertificate(defaultCertificateCommonName)
+		if err != nil {
+			return nil, fmt.Errorf("dataplane: Options.DefaultCertificate: %w", err)
+		}
+		s.defaultCert = c
+	}
+	s.notFound = s.metrics.Route(metrics.NoIngress, metrics.NoService)
+	s.newProxy()
+	return s, nil
+}
+
+// Publish makes t the table for every request that starts from now on and
+// records its generation. A nil table is ignored. Publish then drops the
+// runtime state of backends and endpoints t no longer references.
+func (s *Server) Publish(t *routing.Table) {
+	if t == nil {
+		return
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics})
+	s.published.Store(true)
+	s.metrics.SetGeneration(t.Generation)
+	routes, hosts, backends := s.pool.prune(t)
+	s.metrics.SetTableSize(routes, hosts, backends)
+}
+
+// Table returns the table being served, nil before the first Publish.
+func (s *Server) Table() *routing.Table {
+	if snap := s.cur.Load(); snap != nil {
+		return snap.table
+	}
+	return nil
+}
+
+// Generation returns the generation of the table being served (0 before the
+// first Publish).
+func (s *Server) Generation() uint64 {
+	if t := s.Table(); t != nil {
+		return t.Generation
+	}
+	return 0
+}
+
+// Ready reports whether the Server should receive traffic: a table has been
+// published and Shutdown has not begun.
+func (s *Server) Ready() bool { return s.published.Load() && !s.closing.Load() }
+
+// HTTPAddr returns the bound plain-HTTP address ("" before Start or when
+// disabled).
+func (s *Server) HTTPAddr() string { return s.addr(func() net.Listener { return s.httpLn }) }
+
+// HTTPSAddr returns the bound HTTPS address ("" before Start or when disabled).
+func (s *Server) HTTPSAddr() string { return s.addr(func() net.Listener { return s.httpsLn }) }
+
+func (s *Server) addr(ln func() net.Listener) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := ln(); l != nil {
+		return l.Addr().String()
+	}
+	return ""
+}
+
+// Start binds the listeners and serves them in the background. It returns
+// once both are listening. ctx bounds binding only; stop with Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("dataplane: Start called twice")
+	}
+	if s.closing.Load() {
+		return errors.New("dataplane: Start after Shutdown")
+	}
+	var lc net.ListenConfig
+	listen := func(given net.Listener, addr, field string) (net.Listener, error) {
+		if given != nil {
+			return given, nil
+		}
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("dataplane: listen on Options.%s %q: %w", field, addr, err)
+		}
+		return ln, nil
+	}
+	var err error
+	if !s.opts.DisableHTTP {
+		if s.httpLn, err = listen(s.opts.HTTPListener, s.opts.HTTPAddr, "HTTPAddr"); err != nil {
+			return err
+		}
+	}
+	if !s.opts.DisableHTTPS {
+		if s.httpsLn, err = listen(s.opts.HTTPSListener, s.opts.HTTPSAddr, "HTTPSAddr"); err != nil {
+			if s.httpLn != nil {
+				s.httpLn.Close()
+				s.httpLn = nil
+			}
+			return err
+		}
+	}
+	s.httpPortVal = portValue(s.httpLn)
+	s.httpsPortVal = portValue(s.httpsLn)
+	switch {
+	case s.opts.HTTPSRedirectPort != 0 && s.opts.HTTPSRedirectPort != 443:
+		s.redirectPort = ":" + strconv.Itoa(s.opts.HTTPSRedirectPort)
+	case s.opts.HTTPSRedirectPort == 0 && s.httpsPortVal != nil && s.httpsPortVal[0] != "443":
+		s.redirectPort = ":" + s.httpsPortVal[0]
+	}
+
+	base, cancel := context.WithCancel(context.Background())
+	s.cancelBase = cancel
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	newServer := func(protocols *http.Protocols) *http.Server {
+		return &http.Server{
+			Handler:           s,
+			ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+			ReadTimeout:       s.opts.ReadTimeout,
+			WriteTimeout:      s.opts.WriteTimeout,
+			IdleTimeout:       s.opts.IdleTimeout,
+			MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+			ErrorLog:          errLog,
+			BaseContext:       func(net.Listener) context.Context { return base },
+			Protocols:         protocols,
+		}
+	}
+	if s.httpLn != nil {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(s.opts.H2C)
+		s.httpSrv = newServer(&p)
+		go s.serve("http", func() error { return s.httpSrv.Serve(s.httpLn) })
+	}
+	if s.httpsLn != nil {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+		s.httpsSrv = newServer(&p)
+		s.httpsSrv.TLSConfig = s.tlsConfig()
+		go s.serve("https", func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
+	}
+	if s.upstream.fast != nil {
+		go s.janitor(base)
+	}
+	s.started = true
+	s.log.Info("data plane listening", slog.String("http", addrString(s.httpLn)),
+		slog.String("https", addrString(s.httpsLn)))
+	return nil
+}
+
+func (s *Server) serve(name string, serve func() error) {
+	if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("data plane listener failed", slog.String("listener", name), slog.Any("error", err))
+	}
+}
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// portValue returns the listener's port as an X-Forwarded-Port value.
+func portValue(ln net.Listener) []string {
+	if ln == nil {
+		return nil
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		return []string{strconv.Itoa(ta.Port)}
+	}
+	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		return []string{port}
+	}
+	return nil
+}
+
+// Shutdown stops the Server gracefully: Ready turns false, the listeners
+// close, and in-flight requests (upgraded connections included) may finish
+// until ctx ends or Options.ShutdownTimeout passes, whichever is first. Then
+// the remaining connections are closed and the error says so.
+// Later calls wait for the first and return nil.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	var err error // stays nil for later calls
+	s.shutdownOnce.Do(func() { err = s.shutdown(ctx) })
+	return err
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("data plane shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+		if srv == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err == nil {
+		// The servers no longer track hijacked (upgraded) connections.
+		done := make(chan struct{})
+		go func() { s.active.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+			if srv != nil {
+				srv.Close()
+			}
+		}
+		err = fmt.Errorf("dataplane: drain in-flight requests: %w", err)
+	}
+	s.cancelBase() // ends upgraded connections still open, stops the janitor
+	s.transport.CloseIdleConnections()
+	s.pool.sweepIdle(0, true)
+	return err
+}
+
+// janitor closes fast-path upstream connections that stayed idle for
+// Options.UpstreamIdleTimeout, until ctx ends.
+func (s *Server) janitor(ctx context.Context) {
+	every := max(s.opts.UpstreamIdleTimeout/2, time.Second)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.pool.sweepIdle(s.opts.UpstreamIdleTimeout, false)
+		}
+	}
+}

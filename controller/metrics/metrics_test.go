@@ -1,0 +1,101 @@
+package metrics
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+func TestRequestMetrics(t *testing.T) {
+	m := New()
+	r := m.Route("ns/ing", "ns/svc")
+	if m.Route("ns/ing", "ns/svc") != r {
+		t.Error("Route does not cache its handle")
+	}
+	for range 3 {
+		r.Observe(200, time.Millisecond)
+	}
+	for code := 200; code < 200+maxCachedCodes+4; code++ { // more codes than the cache holds
+		r.Observe(code, time.Millisecond)
+	}
+	m.InFlightInc()
+	m.InFlightInc()
+	m.InFlightDec()
+	m.Retry()
+	m.UpstreamError("dial")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`ingresslab_requests_total{code="200",ingress="ns/ing",service="ns/svc"} 4`,
+		`ingresslab_requests_total{code="219",ingress="ns/ing",service="ns/svc"} 1`,
+		`ingresslab_request_duration_seconds_count{ingress="ns/ing",service="ns/svc"} 23`,
+		`ingresslab_requests_in_flight 1`,
+		`ingresslab_upstream_retries_total 1`,
+		`ingresslab_upstream_errors_total{reason="dial"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(out, want+"\n") && !strings.Contains(out, want+" ") {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+func TestControllerMetrics(t *testing.T) {
+	m := New()
+	m.SetGeneration(12)
+	m.SetTableSize(5, 3, 2)
+	m.ObserveBuild(2 * time.Millisecond)
+	m.ObserveEventToPublish(300 * time.Millisecond)
+	m.SetWarnings(4)
+	m.StatusWrite(nil)
+	m.StatusWrite(errors.New("conflict"))
+	out := scrape(t, m)
+	for _, want := range []string{
+		"ingresslab_table_generation 12", "ingresslab_table_routes 5", "ingresslab_table_hosts 3",
+		"ingresslab_table_backends 2", "ingresslab_table_build_duration_seconds_count 1",
+		"ingresslab_event_to_publish_seconds_count 1", "ingresslab_translate_warnings 4",
+		`ingresslab_status_writes_total{result="ok"} 1`, `ingresslab_status_writes_total{result="error"} 1`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+func TestNilMetricsAreNoOps(t *testing.T) {
+	var m *Metrics
+	m.Route("a", "b").Observe(200, time.Second)
+	m.InFlightInc()
+	m.SetGeneration(1)
+	m.StatusWrite(nil)
+	if m.Registry() != nil {
+		t.Error("nil Metrics has a registry")
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("nil Metrics handler: %d, want 404", rec.Code)
+	}
+}
+
+func BenchmarkRouteObserve(b *testing.B) {
+	r := New().Route("ns/ing", "ns/svc")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r.Observe(200, time.Millisecond)
+		}
+	})
+}

@@ -1,0 +1,167 @@
+package routing
+
+import (
+	"crypto/tls"
+)
+
+// Table is an immutable routing table. Build one with a Builder. The zero
+// Table (and a nil *Table) matches nothing.
+type Table struct {
+	// Generation increases with every published table.
+	Generation uint64
+
+	// exact indexes virtual hosts by lower-case host name.
+	exact hostIndex
+	// wildcard indexes "*.foo.com" by its suffix "foo.com".
+	wildcard hostIndex
+	// anyHost holds the rules without host; nil when there are none.
+	anyHost *hostSlot
+	// def is the table-wide default route (spec.defaultBackend).
+	def *Route
+	// vhosts lists every virtual host sorted by name (Dump, Stats).
+	vhosts []*vhost
+}
+
+// vhost is one virtual host as the Builder collects it. Build adds the flat
+// hostSlot that Match reads first; the maps here serve hosts with many paths.
+type vhost struct {
+	// name is the canonical rule host: "", "foo.com" or "*.foo.com".
+	name string
+	// exact maps a whole request path to its Exact route.
+	exact map[string]*Route
+	// prefix maps a Prefix (or ImplementationSpecific) rule path without
+	// trailing '/' to its route ("/" is the key "").
+	prefix map[string]*Route
+	// maxPrefix is the length of the longest prefix key; candidates longer
+	// than it are not looked up.
+	maxPrefix int
+	// routes lists the path routes in insertion order.
+	routes []*Route
+	// def is the host's default route; redirect marks a TLS host; cert is
+	// the host's certificate.
+	def      *Route
+	redirect bool
+	cert     *tls.Certificate
+	// slot is this host's entry in the table's index (set by Build).
+	slot *hostSlot
+	// wildcard is, for an exact host, the wildcard host that also matches
+	// it (set by Build), so Match needs one host lookup.
+	wildcard *hostSlot
+}
+
+// match returns the route of the longest matching path, Exact first at equal
+// length, or nil.
+func (v *vhost) match(path string) *Route {
+	if r := v.exact[path]; r != nil {
+		return r
+	}
+	if len(v.prefix) == 0 {
+		return nil
+	}
+	if len(path) <= v.maxPrefix {
+		if r := v.prefix[path]; r != nil {
+			return r
+		}
+	}
+	for i := min(len(path)-1, v.maxPrefix); i >= 0; i-- {
+		if path[i] == '/' {
+			if r := v.prefix[path[:i]]; r != nil {
+				return r
+			}
+		}
+	}
+	if len(path) == 0 || path[0] != '/' {
+		// Not a normal path ("*" of OPTIONS *): only Prefix "/" matches it.
+		return v.prefix[""]
+	}
+	return nil
+}
+
+// hosts returns the slot of the exact host, or else the slot of the
+// wildcard host, for a request host. It does not read the exact host's
+// wildcard: Match needs it only when no path of the exact host matches.
+func (t *Table) hosts(host string) (exact, wildcard *hostSlot) {
+	var buf [maxHostLen]byte
+	n, ok := requestHost(host, &buf)
+	if !ok {
+		return nil, nil
+	}
+	h := buf[:n]
+	if exact = t.exact.lookup(h); exact != nil {
+		return exact, nil
+	}
+	if len(t.wildcard.slots) > 0 {
+		if i, ok := wildcardSuffix(h); ok {
+			wildcard = t.wildcard.lookup(h[i:])
+		}
+	}
+	return nil, wildcard
+}
+
+// Match finds the route for a request's Host header (any case, with or
+// without :port) and URL path. It never allocates.
+//
+// Order: the exact host, then the one-label wildcard host, then rules without
+// host; within a host Exact beats Prefix, longer beats shorter. If no path
+// matches, the default backend of the most specific matching host applies,
+// then the table's default backend; otherwise Match.Route is nil.
+func (t *Table) Match(host, path string) Match {
+	if t == nil {
+		return Match{}
+	}
+	ex, wc := t.hosts(host)
+	ah := t.anyHost
+	var m Match
+	switch {
+	case ex != nil:
+		m.HTTPSRedirect = ex.redirect
+		if m.Route = ex.match(path); m.Route != nil {
+			return m
+		}
+		wc = ex.v.wildcard
+	case wc != nil:
+		m.HTTPSRedirect = wc.redirect
+	case ah != nil:
+		m.HTTPSRedirect = ah.redirect
+	}
+	if wc != nil {
+		if m.Route = wc.match(path); m.Route != nil {
+			return m
+		}
+	}
+	if ah != nil {
+		if m.Route = ah.match(path); m.Route != nil {
+			return m
+		}
+	}
+	switch {
+	case ex != nil && ex.v.def != nil:
+		m.Route = ex.v.def
+	case wc != nil && wc.v.def != nil:
+		m.Route = wc.v.def
+	case ah != nil && ah.v.def != nil:
+		m.Route = ah.v.def
+	default:
+		m.Route = t.def
+	}
+	return m
+}
+
+// Certificate returns the certificate for a TLS server name (exact, then
+// one-label wildcard), or nil when the caller should use its default.
+func (t *Table) Certificate(serverName string) *tls.Certificate {
+	if t == nil {
+		return nil
+	}
+	ex, wc := t.hosts(serverName)
+	if ex != nil {
+		if ex.v.cert != nil {
+			return ex.v.cert
+		}
+		wc = ex.v.wildcard
+	}
+	if wc != nil {
+		return wc.v.cert
+	}
+	return nil
+}

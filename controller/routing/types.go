@@ -1,0 +1,84 @@
+package routing
+
+// PathType is the Ingress pathType of a route.
+type PathType uint8
+
+const (
+	// PathExact matches the whole URL path, case-sensitively.
+	PathExact PathType = iota
+	// PathPrefix matches element-wise on '/'-separated path elements.
+	PathPrefix
+	// PathImplementationSpecific is treated exactly as PathPrefix by the
+	// reference controller (see the package documentation).
+	PathImplementationSpecific
+)
+
+// String returns the Kubernetes spelling of the path type.
+func (p PathType) String() string {
+	switch p {
+	case PathExact:
+		return "Exact"
+	case PathPrefix:
+		return "Prefix"
+	case PathImplementationSpecific:
+		return "ImplementationSpecific"
+	}
+	return "Unknown"
+}
+
+// ObjectRef names a namespaced Kubernetes object.
+type ObjectRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// String returns namespace/name.
+func (o ObjectRef) String() string { return o.Namespace + "/" + o.Name }
+
+// Endpoint is one upstream address a backend can send requests to.
+type Endpoint struct {
+	// Address is host:port, ready to dial ("198.18.0.2:8080", "[fd00::1]:80").
+	Address string `json:"address"`
+	// Terminating is true for a serving-but-terminating endpoint, used only
+	// because the backend has no ready endpoint.
+	Terminating bool `json:"terminating,omitempty"`
+}
+
+// Backend is a resolved Ingress backend: a Service port and its endpoints.
+type Backend struct {
+	// Key identifies the backend across tables ("namespace/service:port"). The
+	// data plane keys per-backend runtime state (round-robin cursor, passive
+	// health) by it, so that state survives table swaps.
+	Key       string `json:"key"`
+	Namespace string `json:"namespace"`
+	Service   string `json:"service"`
+	// Port is the Ingress's service port as written: a number or a name.
+	Port string `json:"port"`
+	// Endpoints are the usable addresses in a stable order.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	// Unavailable, when not empty, says why no endpoint can be used
+	// ("service ns/x not found", "no ready endpoints"). The data plane answers
+	// 503 with this text.
+	Unavailable string `json:"unavailable,omitempty"`
+}
+
+// Route is one path rule of one host, pointing at a backend.
+type Route struct {
+	// Ingress is the Ingress the rule came from.
+	Ingress ObjectRef `json:"ingress"`
+	// Host as written in the rule: "" (any host), "foo.com" or "*.foo.com".
+	Host     string   `json:"host,omitempty"`
+	Path     string   `json:"path"`
+	PathType PathType `json:"-"`
+	Backend  *Backend `json:"backend"`
+}
+
+// Match is the result of a routing lookup.
+type Match struct {
+	// Route is the matched route, or nil when nothing matched and the
+	// controller's own default backend must answer (404).
+	Route *Route
+	// HTTPSRedirect is true when the request's host is listed in an Ingress's
+	// spec.tls, so a plain-HTTP request should be redirected to HTTPS.
+	HTTPSRedirect bool
+}

@@ -1,0 +1,75 @@
+// Package translate turns a Snapshot of Kubernetes objects (Ingresses,
+// IngressClasses, Services, EndpointSlices, Secrets) into a routing.Table, the
+// Ingress status updates to write and warnings about what could not be
+// honoured. Translate is a pure function: no I/O, no logging, no clock, no
+// global state; the same Snapshot and Options always give the same Result, and
+// the input objects are never modified.
+//
+// # Which Ingresses are ours
+//
+// An Ingress is served when spec.ingressClassName names an IngressClass whose
+// spec.controller is Options.ControllerName; or, without that field, when its
+// kubernetes.io/ingress.class annotation equals Options.IngressClassName
+// (whether or not an IngressClass of that name exists); or, with neither, when
+// one of our IngressClasses carries ingressclass.kubernetes.io/is-default-class
+// "true" or Options.WatchWithoutClass is set. Everything else is ignored.
+//
+// # Order and conflicts
+//
+// Our Ingresses are processed oldest first (creationTimestamp, then
+// namespace/name). Rules of one host from several Ingresses, in any
+// namespaces, are merged into one virtual host. When a host + path is already
+// routed, the older Ingress keeps it and the newer path gets a DuplicatePath
+// warning naming the winner. "Already routed" uses the matching key of the
+// routing package: Exact paths compare as written; Prefix and
+// ImplementationSpecific share one key space and ignore a trailing '/', so
+// Prefix "/foo/" of a newer Ingress conflicts with Prefix "/foo" of an older
+// one. The same rule decides the per-host default backend, the table-wide
+// default backend (DuplicateDefaultBackend) and a host's certificate
+// (CertificateConflict).
+//
+// # Path types
+//
+// ImplementationSpecific means exactly Prefix (element-wise on '/', trailing
+// '/' ignored); an empty ImplementationSpecific path, which the API allows,
+// means "/". Exact and Prefix paths are validated as the API server does
+// (absolute, no "//", "/./", "/../", "%2f", no trailing "/." or "/.."); an
+// invalid path, host or path type skips that path only, with a warning.
+//
+// # Backends
+//
+// A Service backend resolves to the Service's port (by number or name, TCP
+// only), then to the EndpointSlices labelled kubernetes.io/service-name with
+// the port of the same name; the slice's port number is dialled (targetPort
+// may differ from the Service port). Ready, non-terminating endpoints are used
+// (ready nil counts as ready); serving-but-terminating endpoints only when
+// none is ready (serving nil defers to ready). Only an endpoint's first
+// address is used, as kube-proxy does. Addresses are sorted and deduplicated.
+//
+// A backend that cannot serve is still routed, with routing.Backend.Unavailable
+// set so the data plane answers 503 instead of falling through to a shorter
+// path: a missing Service or port (warning), an ExternalName Service without
+// Options.AllowExternalName (warning), a resource backend (warning
+// UnsupportedBackend), an invalid backend (warning InvalidBackend). A Service
+// with no usable endpoint is a runtime condition, not a mistake in the
+// Ingress: it gets Unavailable "no ready endpoints for ns/name:port" and no
+// warning.
+//
+// # Default backends and TLS
+//
+// spec.defaultBackend becomes the default of every host of the Ingress's
+// rules ("" for rules without host) and, if none is set yet, the table-wide
+// default. Each spec.tls host gets the Secret's certificate and HTTPS
+// redirect; a spec.tls entry without hosts applies to the hosts of the
+// Ingress's rules. A missing or invalid Secret still marks the hosts for
+// redirect (the data plane then serves its default certificate) and warns; a
+// certificate that does not cover a host is used anyway, with a
+// CertificateHostMismatch warning.
+//
+// # Status
+//
+// When Options.StatusAddresses is not empty, each of our Ingresses whose
+// status.loadBalancer differs (as a set) from it gets a StatusUpdate to it,
+// and each other Ingress whose status is exactly our addresses gets one that
+// clears it. With no StatusAddresses no status is managed.
+package translate

@@ -1,0 +1,66 @@
+package translate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// statusUpdates returns the status writes: ours to desired, others carrying
+// exactly desired cleared. Nothing when desired is empty.
+func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalancerIngress) []StatusUpdate {
+	if len(desired) == 0 {
+		return nil
+	}
+	want := statusKey(IngressStatus(desired))
+	mine := make(map[routing.ObjectRef]bool, len(ours))
+	for _, ing := range ours {
+		mine[refOf(&ing.ObjectMeta)] = true
+	}
+	var out []StatusUpdate
+	done := make(map[routing.ObjectRef]bool)
+	for _, ing := range all {
+		if ing == nil {
+			continue
+		}
+		ref := refOf(&ing.ObjectMeta)
+		if done[ref] {
+			continue
+		}
+		done[ref] = true
+		current := ing.Status.LoadBalancer.Ingress
+		same := statusKey(current) == want
+		switch {
+		case mine[ref] && !same:
+			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: slices.Clone(desired)})
+		case !mine[ref] && len(current) > 0 && same:
+			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: []corev1.LoadBalancerIngress{}})
+		}
+	}
+	slices.SortFunc(out, func(a, b StatusUpdate) int { return compareRef(a.Ingress, b.Ingress) })
+	return out
+}
+
+// statusKey is an order-independent text form of a status.
+func statusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
+	keys := make([]string, 0, len(lbs))
+	for _, lb := range lbs {
+		ports := make([]string, 0, len(lb.Ports))
+		for _, p := range lb.Ports {
+			e := ""
+			if p.Error != nil {
+				e = *p.Error
+			}
+			ports = append(ports, fmt.Sprintf("%d/%s/%q", p.Port, p.Protocol, e))
+		}
+		slices.Sort(ports)
+		keys = append(keys, fmt.Sprintf("%q|%q|%s", lb.IP, lb.Hostname, strings.Join(ports, ",")))
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ";")
+}

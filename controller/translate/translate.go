@@ -1,0 +1,353 @@
+package translate
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// translator holds the state of one Translate call.
+type translator struct {
+	opts     Options
+	services map[routing.ObjectRef]*corev1.Service
+	slices   map[routing.ObjectRef][]*discoveryv1.EndpointSlice // by Service
+	secrets  map[routing.ObjectRef]*corev1.Secret
+
+	b        *routing.Builder
+	backends map[string]*resolved
+	certs    map[routing.ObjectRef]*parsedCert
+	// certSource records which Secret (and Ingress) gave a host its certificate.
+	certSource map[string]certOwner
+	warnings   []Warning
+}
+
+// Translate builds the routing table, status updates and warnings for snap.
+// It never panics on any input and never modifies it.
+func Translate(snap *Snapshot, opts Options) Result {
+	if snap == nil {
+		snap = &Snapshot{}
+	}
+	tr := &translator{
+		opts:       opts.withDefaults(),
+		b:          routing.NewBuilder(),
+		backends:   make(map[string]*resolved),
+		certs:      make(map[routing.ObjectRef]*parsedCert),
+		certSource: make(map[string]certOwner),
+	}
+	tr.index(snap)
+	ours := tr.selectOurs(snap)
+	for _, ing := range ours {
+		tr.ingress(ing)
+	}
+	res := Result{Table: tr.b.Build(tr.opts.Generation)}
+	for _, ing := range ours {
+		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
+	}
+	slices.SortFunc(res.Owned, compareRef)
+	res.Statuses = statusUpdates(snap.Ingresses, ours, tr.opts.StatusAddresses)
+	res.Warnings = sortWarnings(tr.warnings)
+	return res
+}
+
+// index builds the lookup maps. The first object of a namespace/name wins.
+func (tr *translator) index(snap *Snapshot) {
+	tr.services = make(map[routing.ObjectRef]*corev1.Service, len(snap.Services))
+	for _, s := range snap.Services {
+		if s != nil {
+			if ref := refOf(&s.ObjectMeta); tr.services[ref] == nil {
+				tr.services[ref] = s
+			}
+		}
+	}
+	tr.secrets = make(map[routing.ObjectRef]*corev1.Secret, len(snap.Secrets))
+	for _, s := range snap.Secrets {
+		if s != nil {
+			if ref := refOf(&s.ObjectMeta); tr.secrets[ref] == nil {
+				tr.secrets[ref] = s
+			}
+		}
+	}
+	tr.slices = make(map[routing.ObjectRef][]*discoveryv1.EndpointSlice, len(snap.EndpointSlices))
+	for _, es := range snap.EndpointSlices {
+		if es == nil || es.Labels[LabelServiceName] == "" {
+			continue
+		}
+		ref := routing.ObjectRef{Namespace: es.Namespace, Name: es.Labels[LabelServiceName]}
+		tr.slices[ref] = append(tr.slices[ref], es)
+	}
+	for _, list := range tr.slices {
+		slices.SortStableFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return cmp.Compare(a.Name, b.Name) })
+	}
+}
+
+// selectOurs returns our Ingresses, oldest first.
+func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
+	ourClasses := make(map[string]bool)
+	haveDefault := false
+	for _, c := range snap.IngressClasses {
+		if c == nil || c.Spec.Controller != tr.opts.ControllerName {
+			continue
+		}
+		ourClasses[c.Name] = true
+		if c.Annotations[AnnotationDefaultClass] == "true" {
+			haveDefault = true
+		}
+	}
+	var ours []*networkingv1.Ingress
+	seen := make(map[routing.ObjectRef]bool)
+	for _, ing := range snap.Ingresses {
+		if ing == nil {
+			continue
+		}
+		ref := refOf(&ing.ObjectMeta)
+		if seen[ref] {
+			continue
+		}
+		var mine bool
+		if name := ing.Spec.IngressClassName; name != nil && *name != "" {
+			mine = ourClasses[*name]
+		} else if ann, ok := ing.Annotations[AnnotationIngressClass]; ok {
+			mine = ann == tr.opts.IngressClassName
+		} else {
+			mine = haveDefault || tr.opts.WatchWithoutClass
+		}
+		if mine {
+			seen[ref] = true
+			ours = append(ours, ing)
+		}
+	}
+	slices.SortFunc(ours, func(a, b *networkingv1.Ingress) int {
+		return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
+			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return ours
+}
+
+// ingress adds one Ingress's rules, default backend and TLS.
+func (tr *translator) ingress(ing *networkingv1.Ingress) {
+	ref := refOf(&ing.ObjectMeta)
+	warn := func(field, reason, format string, args ...any) {
+		tr.warn("Ingress", ref, field, reason, fmt.Sprintf(format, args...))
+	}
+	var hosts []string // valid rule hosts, "" for rules without host
+	for i := range ing.Spec.Rules {
+		rule := &ing.Spec.Rules[i]
+		rf := "spec.rules[" + strconv.Itoa(i) + "]"
+		host, err := routing.CanonicalHost(rule.Host)
+		if err != nil {
+			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
+			continue
+		}
+		if !slices.Contains(hosts, host) {
+			hosts = append(hosts, host)
+		}
+		if rule.HTTP == nil {
+			continue
+		}
+		for j := range rule.HTTP.Paths {
+			tr.path(ing, ref, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+		}
+	}
+	if db := ing.Spec.DefaultBackend; db != nil {
+		tr.defaultBackend(ing, ref, hosts, db, warn)
+	} else if len(ing.Spec.Rules) == 0 {
+		warn("spec", ReasonEmptyIngress, "the Ingress has neither rules nor a defaultBackend")
+	}
+	for k := range ing.Spec.TLS {
+		tr.tls(ing, ref, hosts, k, warn)
+	}
+}
+
+// warnFunc reports a warning about the current Ingress.
+type warnFunc func(field, reason, format string, args ...any)
+
+// path adds one HTTP path of a rule.
+func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
+	pt, ok := pathType(p.PathType)
+	if !ok {
+		if p.PathType == nil {
+			warn(pf+".pathType", ReasonInvalidPathType, "pathType is required; path skipped")
+		} else {
+			warn(pf+".pathType", ReasonInvalidPathType, "unsupported pathType %q; path skipped", *p.PathType)
+		}
+		return
+	}
+	path, err := validatePath(pt, p.Path)
+	if err != nil {
+		warn(pf+".path", ReasonInvalidPath, "%v; path skipped", err)
+		return
+	}
+	if old := tr.b.Lookup(host, pt, path); old != nil {
+		warn(pf, ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
+			host, pt, path, old.PathType, old.Path, ownerText(old.Ingress, ref))
+		return
+	}
+	be := tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
+	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Backend: be}
+	if err := tr.b.AddRoute(r); err != nil {
+		// Lookup above makes a duplicate impossible; anything else is a
+		// validation gap between this package and routing.
+		reason := ReasonInvalidPath
+		if errors.Is(err, routing.ErrDuplicateRoute) {
+			reason = ReasonDuplicatePath
+		}
+		warn(pf, reason, "%v; path skipped", err)
+	}
+}
+
+// precedence explains why an earlier Ingress keeps what it holds.
+const precedence = "which takes precedence (older, or as old and first by namespace/name)"
+
+// ownerText names the Ingress that holds something: "ingress ns/x, which
+// takes precedence (...)", or "an earlier rule of this Ingress".
+func ownerText(owner, self routing.ObjectRef) string {
+	if owner == self {
+		return "an earlier rule of this Ingress"
+	}
+	return "ingress " + owner.String() + ", " + precedence
+}
+
+// defaultBackend applies spec.defaultBackend to the table-wide default (if
+// still free) and to the Ingress's hosts. The host-less virtual host's default
+// and the table-wide default are one slot: both belong to the oldest Ingress
+// with a defaultBackend, so a newer Ingress's host-less rules do not take
+// over unmatched requests for every host.
+func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
+	const field = "spec.defaultBackend"
+	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn)}
+	tookTable := tr.b.SetDefault(r)
+	var named []string
+	for _, h := range hosts {
+		if h == "" {
+			if tookTable {
+				tr.b.SetHostDefault("", r)
+			}
+			continue
+		}
+		if tr.b.SetHostDefault(h, r) {
+			named = append(named, h)
+		} else {
+			if old := tr.b.HostDefault(h); old != nil && old.Ingress != ref {
+				warn(field, ReasonDuplicateDefaultBackend, "the default backend of host %q is already set by ingress %s, %s; not applied to it",
+					h, old.Ingress, precedence)
+			}
+		}
+	}
+	if !tookTable {
+		scope := "it has no effect"
+		if len(named) > 0 {
+			scope = "it applies only to host(s) " + strings.Join(named, ", ")
+		}
+		warn(field, ReasonDuplicateDefaultBackend, "the default backend for requests matching no rule is already set by ingress %s, %s; %s",
+			tr.b.Default().Ingress, precedence, scope)
+	}
+}
+
+// pathType maps the API path type; ImplementationSpecific stays distinct in
+// the table (for dumps) but matches as Prefix.
+func pathType(p *networkingv1.PathType) (routing.PathType, bool) {
+	if p == nil {
+		return 0, false
+	}
+	switch *p {
+	case networkingv1.PathTypeExact:
+		return routing.PathExact, true
+	case networkingv1.PathTypePrefix:
+		return routing.PathPrefix, true
+	case networkingv1.PathTypeImplementationSpecific:
+		return routing.PathImplementationSpecific, true
+	}
+	return 0, false
+}
+
+var (
+	invalidPathSequences = []string{"//", "/./", "/../", "%2f", "%2F"}
+	invalidPathSuffixes  = []string{"/..", "/."}
+)
+
+// validatePath applies the API server's path validation and returns the path
+// to route: an empty ImplementationSpecific path is "/".
+func validatePath(pt routing.PathType, path string) (string, error) {
+	if pt == routing.PathImplementationSpecific {
+		if path == "" {
+			return "/", nil
+		}
+		if !strings.HasPrefix(path, "/") {
+			return "", fmt.Errorf("path %q must be absolute (start with '/')", path)
+		}
+		return path, nil
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("path %q must be absolute (start with '/')", path)
+	}
+	for _, s := range invalidPathSequences {
+		if strings.Contains(path, s) {
+			return "", fmt.Errorf("path %q must not contain %q", path, s)
+		}
+	}
+	for _, s := range invalidPathSuffixes {
+		if strings.HasSuffix(path, s) {
+			return "", fmt.Errorf("path %q must not end with %q", path, s)
+		}
+	}
+	return path, nil
+}
+
+// warn records a warning.
+func (tr *translator) warn(kind string, obj routing.ObjectRef, field, reason, msg string) {
+	tr.warnings = append(tr.warnings, Warning{Kind: kind, Object: obj, Field: field, Reason: reason, Message: msg})
+}
+
+// sortWarnings sorts and deduplicates.
+func sortWarnings(ws []Warning) []Warning {
+	slices.SortFunc(ws, func(a, b Warning) int {
+		return cmp.Or(compareRef(a.Object, b.Object), cmp.Compare(a.Kind, b.Kind), compareField(a.Field, b.Field),
+			cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Message, b.Message))
+	})
+	return slices.Compact(ws)
+}
+
+// compareField orders field paths with numeric indexes compared as numbers
+// ("paths[2]" before "paths[10]").
+func compareField(a, b string) int {
+	for a != "" && b != "" {
+		ia, ib := strings.IndexByte(a, '['), strings.IndexByte(b, '[')
+		if ia < 0 || ib < 0 || a[:ia] != b[:ib] {
+			break
+		}
+		ja, jb := strings.IndexByte(a[ia:], ']'), strings.IndexByte(b[ib:], ']')
+		if ja < 0 || jb < 0 {
+			break
+		}
+		na, ea := strconv.Atoi(a[ia+1 : ia+ja])
+		nb, eb := strconv.Atoi(b[ib+1 : ib+jb])
+		if ea != nil || eb != nil {
+			break
+		}
+		if na != nb {
+			return cmp.Compare(na, nb)
+		}
+		a, b = a[ia+ja+1:], b[ib+jb+1:]
+	}
+	return cmp.Compare(a, b)
+}
+
+func compareRef(a, b routing.ObjectRef) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+func refOf(m interface {
+	GetNamespace() string
+	GetName() string
+}) routing.ObjectRef {
+	return routing.ObjectRef{Namespace: m.GetNamespace(), Name: m.GetName()}
+}

@@ -1,0 +1,149 @@
+package translate
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// Well-known names.
+const (
+	// DefaultControllerName is the spec.controller of our IngressClasses.
+	DefaultControllerName = "ingresslab.dev/ingress-controller"
+	// DefaultIngressClassName is the legacy annotation value we serve.
+	DefaultIngressClassName = "ingresslab"
+
+	// AnnotationIngressClass is the deprecated class annotation.
+	AnnotationIngressClass = "kubernetes.io/ingress.class"
+	// AnnotationDefaultClass marks the cluster's default IngressClass.
+	AnnotationDefaultClass = "ingressclass.kubernetes.io/is-default-class"
+	// LabelServiceName links an EndpointSlice to its Service.
+	LabelServiceName = discoveryv1.LabelServiceName
+)
+
+// Warning reasons.
+const (
+	ReasonInvalidHost             = "InvalidHost"
+	ReasonInvalidPath             = "InvalidPath"
+	ReasonInvalidPathType         = "InvalidPathType"
+	ReasonDuplicatePath           = "DuplicatePath"
+	ReasonInvalidBackend          = "InvalidBackend"
+	ReasonUnsupportedBackend      = "UnsupportedBackend"
+	ReasonServiceNotFound         = "ServiceNotFound"
+	ReasonServicePortNotFound     = "ServicePortNotFound"
+	ReasonExternalNameNotAllowed  = "ExternalNameNotAllowed"
+	ReasonInvalidService          = "InvalidService"
+	ReasonInvalidAddress          = "InvalidAddress"
+	ReasonDuplicateDefaultBackend = "DuplicateDefaultBackend"
+	ReasonSecretNotFound          = "SecretNotFound"
+	ReasonInvalidSecret           = "InvalidSecret"
+	ReasonCertificateHostMismatch = "CertificateHostMismatch"
+	ReasonCertificateConflict     = "CertificateConflict"
+	ReasonEmptyIngress            = "EmptyIngress"
+)
+
+// Snapshot is the informer state Translate reads. Every object is treated as
+// read-only; nil entries are skipped.
+type Snapshot struct {
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses []*networkingv1.IngressClass
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Secrets        []*corev1.Secret
+}
+
+// Options configure Translate. The zero value of a string field means its
+// default; DefaultOptions returns every default spelled out.
+type Options struct {
+	// ControllerName is the IngressClass spec.controller we serve.
+	// Default DefaultControllerName.
+	ControllerName string `json:"controllerName,omitempty"`
+	// IngressClassName is the value of the legacy kubernetes.io/ingress.class
+	// annotation we serve. Default DefaultIngressClassName.
+	IngressClassName string `json:"ingressClassName,omitempty"`
+	// WatchWithoutClass serves Ingresses with neither class field nor
+	// annotation even when none of our classes is the default. Default false.
+	WatchWithoutClass bool `json:"watchWithoutClass,omitempty"`
+	// AllowExternalName routes to ExternalName Services (externalName:port).
+	// Default false: such backends are Unavailable with a warning.
+	AllowExternalName bool `json:"allowExternalName,omitempty"`
+	// StatusAddresses is the desired status.loadBalancer.ingress of our
+	// Ingresses. Default empty: status is not managed.
+	StatusAddresses []corev1.LoadBalancerIngress `json:"statusAddresses,omitempty"`
+	// Generation is stamped on the Table. Default 0.
+	Generation uint64 `json:"generation,omitempty"`
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{ControllerName: DefaultControllerName, IngressClassName: DefaultIngressClassName}
+}
+
+// withDefaults fills empty fields.
+func (o Options) withDefaults() Options {
+	if o.ControllerName == "" {
+		o.ControllerName = DefaultControllerName
+	}
+	if o.IngressClassName == "" {
+		o.IngressClassName = DefaultIngressClassName
+	}
+	return o
+}
+
+// Result is the outcome of one translation.
+type Result struct {
+	// Table is the routing table; never nil.
+	Table *routing.Table
+	// Statuses are the status writes needed, sorted by namespace/name.
+	Statuses []StatusUpdate
+	// Warnings are sorted by object, field, reason and message, without
+	// duplicates.
+	Warnings []Warning
+	// Owned lists the Ingresses we serve, sorted by namespace/name.
+	Owned []routing.ObjectRef
+}
+
+// StatusUpdate is the status.loadBalancer.ingress an Ingress must get; an
+// empty LoadBalancer clears it. IngressStatus converts it to the Ingress API
+// type.
+type StatusUpdate struct {
+	Ingress      routing.ObjectRef            `json:"ingress"`
+	LoadBalancer []corev1.LoadBalancerIngress `json:"loadBalancer"`
+}
+
+// Warning is something in an object that the translation could not honour.
+type Warning struct {
+	// Kind is the object's kind: "Ingress", "EndpointSlice".
+	Kind   string            `json:"kind"`
+	Object routing.ObjectRef `json:"object"`
+	// Field is the JSON path in the object, e.g.
+	// "spec.rules[0].http.paths[1].backend.service.port".
+	Field string `json:"field,omitempty"`
+	// Reason is a CamelCase reason (the Reason* constants).
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// String formats the warning for logs and events.
+func (w Warning) String() string {
+	s := w.Kind + " " + w.Object.String()
+	if w.Field != "" {
+		s += " " + w.Field
+	}
+	return s + ": " + w.Reason + ": " + w.Message
+}
+
+// IngressStatus converts load-balancer addresses to the Ingress status type.
+func IngressStatus(lbs []corev1.LoadBalancerIngress) []networkingv1.IngressLoadBalancerIngress {
+	out := make([]networkingv1.IngressLoadBalancerIngress, 0, len(lbs))
+	for _, lb := range lbs {
+		in := networkingv1.IngressLoadBalancerIngress{IP: lb.IP, Hostname: lb.Hostname}
+		for _, p := range lb.Ports {
+			in.Ports = append(in.Ports, networkingv1.IngressPortStatus{Port: p.Port, Protocol: p.Protocol, Error: p.Error})
+		}
+		out = append(out, in)
+	}
+	return out
+}
