@@ -1,0 +1,140 @@
+// Command ingresslab-controller is the reference Ingress controller. It only
+// turns flags into app.Options and runs app.Run; run it with --help for the
+// flags and their defaults.
+//
+// Start-up errors (a bad flag, an unreadable kubeconfig, an unreachable API
+// server, a port in use) are printed as one line on stderr and the exit
+// status is non-zero (2 for flag errors, 1 otherwise). On SIGTERM or SIGINT
+// the controller turns not ready, stops accepting connections, drains
+// in-flight requests for up to --shutdown-timeout and exits 0; a second
+// signal exits at once.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/ingresslab/ingresslab/controller/app"
+	"github.com/ingresslab/ingresslab/controller/loop"
+	"github.com/ingresslab/ingresslab/controller/translate"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal terminates at once
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// flagError marks command-line mistakes (exit status 2).
+type flagError struct{ error }
+
+// run executes the command and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newCommand(stderr)
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var fe flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "ingresslab-controller: %v (see --help)\n", err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "ingresslab-controller: %v\n", err)
+	return 1
+}
+
+func newCommand(stderr io.Writer) *cobra.Command {
+	var (
+		o                   app.Options
+		httpsRedirect       bool
+		leaderElect         bool
+		logLevel, logFormat string
+	)
+	cmd := &cobra.Command{
+		Use:   "ingresslab-controller [flags]",
+		Short: "ingresslab's reference Ingress controller",
+		Long: `ingresslab-controller serves networking.k8s.io/v1 Ingresses: Ingresses whose
+spec.ingressClassName names an IngressClass with spec.controller equal to
+--controller-name, Ingresses annotated kubernetes.io/ingress.class: <--ingress-class>,
+and Ingresses without a class when one of our IngressClasses is the cluster
+default (or with --watch-ingress-without-class).
+
+It proxies HTTP on --http-addr and HTTPS on --https-addr (SNI picks the
+certificate, Host picks the route), and serves /healthz, /readyz, /metrics,
+/generation, /debug/table and /warnings on --admin-addr.
+
+Configuration comes from --kubeconfig when given, else from the in-cluster
+service account. Status (status.loadBalancer.ingress) is written only with
+--publish-status-address or --publish-service, and only by the leader when
+--leader-elect is on (default: on in a cluster, off with --kubeconfig).`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return flagError{fmt.Errorf("unexpected argument %q: this command takes flags only", args[0])}
+			}
+			return nil
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := app.NewLogger(stderr, logLevel, logFormat)
+			if err != nil {
+				return flagError{err}
+			}
+			slog.SetDefault(logger)
+			klog.SetSlogLogger(logger)
+			o.Logger = logger
+			o.DisableHTTPSRedirect = !httpsRedirect
+			if cmd.Flags().Changed("leader-elect") {
+				o.LeaderElect = &leaderElect
+			}
+			return app.Run(cmd.Context(), o)
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file for running outside a cluster (default: in-cluster service account)")
+	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "IngressClass spec.controller this controller serves")
+	f.StringVar(&o.IngressClass, "ingress-class", translate.DefaultIngressClassName, "value of the legacy kubernetes.io/ingress.class annotation this controller serves")
+	f.BoolVar(&o.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses with neither ingressClassName nor class annotation")
+	f.StringVar(&o.WatchNamespace, "watch-namespace", "", "watch Ingresses, Services, EndpointSlices and Secrets in this namespace only (default: all)")
+	f.StringVar(&o.HTTPAddr, "http-addr", app.DefaultHTTPAddr, "plain HTTP listen address")
+	f.StringVar(&o.HTTPSAddr, "https-addr", app.DefaultHTTPSAddr, "HTTPS listen address")
+	f.StringVar(&o.AdminAddr, "admin-addr", app.DefaultAdminAddr, "admin listen address (probes, metrics, debug); use :10254 in a Pod")
+	f.StringVar(&o.DefaultCertificate, "default-certificate", "", "namespace/name of a kubernetes.io/tls Secret served for unknown SNI (default: generated self-signed)")
+	f.StringVar(&o.DefaultBackendService, "default-backend-service", "", "namespace/name:port of the Service for requests no rule matches (default: built-in 404)")
+	f.BoolVar(&httpsRedirect, "https-redirect", true, "redirect plain HTTP to HTTPS (308) for hosts listed in an Ingress's spec.tls")
+	f.IntVar(&o.HTTPSRedirectPort, "https-redirect-port", 0, "port written into HTTPS redirects (default: the bound HTTPS port, omitted when 443)")
+	f.BoolVar(&o.EnableH2C, "enable-h2c", false, "accept HTTP/2 without TLS (prior knowledge) on --http-addr")
+	f.BoolVar(&o.AllowExternalName, "allow-external-name", false, "route to ExternalName Services")
+	f.StringSliceVar(&o.TrustedProxies, "trusted-proxies", nil, "comma-separated CIDRs or IPs whose X-Forwarded-* headers are kept (default: none)")
+	f.StringVar(&o.PublishStatusAddress, "publish-status-address", "", "comma-separated IPs and host names written to our Ingresses' status")
+	f.StringVar(&o.PublishService, "publish-service", "", "namespace/name of a Service whose addresses are written to our Ingresses' status")
+	f.BoolVar(&leaderElect, "leader-elect", false, "elect one status writer with a Lease (default: on in a cluster, off with --kubeconfig)")
+	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else the service account's namespace, else \"default\")")
+	f.StringVar(&o.LeaderElectionName, "leader-election-name", "", "name of the Lease (default: derived from --controller-name and --ingress-class)")
+	f.BoolVar(&o.AccessLog, "access-log", false, "log one line per request")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "log format: json or text")
+	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
+	f.DurationVar(&o.BatchHoldOff, "batch-holdoff", loop.DefaultHoldOff, "rebuild this long after the last change of a burst")
+	f.DurationVar(&o.BatchMaxDelay, "batch-max-delay", loop.DefaultMaxDelay, "rebuild at most this long after the first change of a burst")
+	return cmd
+}

@@ -1,0 +1,351 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
+
+	"github.com/ingresslab/ingresslab/controller/admin"
+	"github.com/ingresslab/ingresslab/controller/loop"
+	"github.com/ingresslab/ingresslab/controller/routing"
+	"github.com/ingresslab/ingresslab/controller/status"
+	"github.com/ingresslab/ingresslab/controller/translate"
+)
+
+// Defaults of Options (and of the binary's flags).
+const (
+	// DefaultHTTPAddr and DefaultHTTPSAddr are unprivileged ports, so the
+	// controller runs as non-root in a Pod; a Service maps 80/443 to them.
+	DefaultHTTPAddr  = ":8080"
+	DefaultHTTPSAddr = ":8443"
+	// DefaultAdminAddr keeps the admin server local (probes use the Pod IP:
+	// set --admin-addr=:10254 in a Pod).
+	DefaultAdminAddr = admin.DefaultAddr
+	// DefaultShutdownTimeout is below the Pod's default 30s grace period.
+	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultLeaderElectionNamespace is used out of cluster when
+	// POD_NAMESPACE is not set.
+	DefaultLeaderElectionNamespace = "default"
+	// serviceAccountNamespaceFile holds the Pod's namespace in a cluster.
+	serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+)
+
+// Options configure the controller; each field is one flag of
+// cmd/ingresslab-controller. The zero value of a field means its default.
+type Options struct {
+	// Kubeconfig is a kubeconfig file for running out of cluster. Default
+	// "": the in-cluster configuration (service account).
+	Kubeconfig string
+	// RESTConfig, when set, is used instead of Kubeconfig (tests).
+	RESTConfig *rest.Config
+
+	// ControllerName is the IngressClass spec.controller served. Default
+	// translate.DefaultControllerName ("ingresslab.dev/ingress-controller").
+	ControllerName string
+	// IngressClass is the legacy kubernetes.io/ingress.class annotation
+	// value served. Default translate.DefaultIngressClassName ("ingresslab").
+	IngressClass string
+	// WatchIngressWithoutClass serves Ingresses with neither class field nor
+	// annotation. Default false (they are served only when one of our
+	// IngressClasses is the cluster default).
+	WatchIngressWithoutClass bool
+	// WatchNamespace restricts namespaced objects to one namespace. Default
+	// "": all.
+	WatchNamespace string
+
+	// HTTPAddr, HTTPSAddr and AdminAddr are listen addresses. Defaults
+	// ":8080", ":8443", "127.0.0.1:10254". Port 0 picks a free port (see
+	// Controller.HTTPAddr).
+	HTTPAddr, HTTPSAddr, AdminAddr string
+	// HTTPSRedirectPort is the port written into HTTP->HTTPS redirects.
+	// Default 0: the bound HTTPS port (omitted when 443).
+	HTTPSRedirectPort int
+
+	// DefaultCertificate is "namespace/name" of a kubernetes.io/tls Secret
+	// served for unknown SNI. Default "": a generated self-signed
+	// certificate (also used when the Secret does not exist at start-up).
+	DefaultCertificate string
+	// DefaultBackendService is "namespace/name:port" (port number or name)
+	// of the Service that answers requests no rule matches, unless an
+	// Ingress's spec.defaultBackend takes them. Default "": the built-in 404.
+	DefaultBackendService string
+	// DisableHTTPSRedirect turns off the 308 redirect of plain HTTP for TLS
+	// hosts. Default false (redirect on).
+	DisableHTTPSRedirect bool
+	// EnableH2C accepts HTTP/2 without TLS (prior knowledge). Default false.
+	EnableH2C bool
+	// AllowExternalName routes to ExternalName Services. Default false.
+	AllowExternalName bool
+	// TrustedProxies are CIDRs (or single IPs) whose X-Forwarded-* headers
+	// are kept. Default none.
+	TrustedProxies []string
+
+	// PublishStatusAddress is a comma-separated list of IPs and host names
+	// written to our Ingresses' status. Default "".
+	PublishStatusAddress string
+	// PublishService is "namespace/name" of a Service whose addresses are
+	// written to our Ingresses' status (exclusive with
+	// PublishStatusAddress). Default "". With neither, status is not
+	// managed.
+	PublishService string
+
+	// LeaderElect enables Lease leader election for status writes. Default
+	// nil: on in cluster, off when Kubeconfig or RESTConfig is set.
+	LeaderElect *bool
+	// LeaderElectionNamespace of the Lease. Default: $POD_NAMESPACE, else the
+	// service account's namespace, else "default".
+	LeaderElectionNamespace string
+	// LeaderElectionName of the Lease. Default: derived from ControllerName
+	// and IngressClass, so controllers of different classes elect
+	// separately.
+	LeaderElectionName string
+	// LeaseDuration, RenewDeadline, RetryPeriod of the election. Defaults
+	// 15s, 10s, 2s.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+
+	// AccessLog logs one line per request. Default false.
+	AccessLog bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// ShutdownTimeout bounds draining in-flight requests. Default 25s.
+	ShutdownTimeout time.Duration
+	// BatchHoldOff and BatchMaxDelay tune the control loop's batching.
+	// Defaults loop.DefaultHoldOff (50ms) and loop.DefaultMaxDelay (250ms).
+	BatchHoldOff, BatchMaxDelay time.Duration
+}
+
+// config is Options validated and parsed.
+type config struct {
+	Options
+	inCluster       bool
+	leaderElect     bool
+	trusted         []netip.Prefix
+	statusAddresses status.StaticAddresses
+	publishService  routing.ObjectRef
+	defaultCert     routing.ObjectRef
+	defaultBackend  *backendRef
+}
+
+// backendRef is a parsed --default-backend-service.
+type backendRef struct {
+	routing.ObjectRef
+	Port intstr.IntOrString
+}
+
+// complete applies defaults and parses every field; errors name the flag.
+func (o Options) complete() (*config, error) {
+	c := &config{Options: o}
+	if c.ControllerName == "" {
+		c.ControllerName = translate.DefaultControllerName
+	}
+	if c.IngressClass == "" {
+		c.IngressClass = translate.DefaultIngressClassName
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.HTTPSAddr == "" {
+		c.HTTPSAddr = DefaultHTTPSAddr
+	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = DefaultAdminAddr
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.ShutdownTimeout < 0 {
+		return nil, fmt.Errorf("--shutdown-timeout %v is negative", c.ShutdownTimeout)
+	}
+	if c.BatchHoldOff < 0 || c.BatchMaxDelay < 0 {
+		return nil, fmt.Errorf("--batch-holdoff %v and --batch-max-delay %v must not be negative", c.BatchHoldOff, c.BatchMaxDelay)
+	}
+	hold, maxDelay := cmpOr(c.BatchHoldOff, loop.DefaultHoldOff), cmpOr(c.BatchMaxDelay, loop.DefaultMaxDelay)
+	if maxDelay < hold {
+		return nil, fmt.Errorf("--batch-max-delay %v is shorter than --batch-holdoff %v", maxDelay, hold)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if errs := validation.IsDomainPrefixedPath(nil, c.ControllerName); len(errs) > 0 {
+		return nil, fmt.Errorf("--controller-name %q: %v", c.ControllerName, errs.ToAggregate())
+	}
+	if c.WatchNamespace != "" {
+		if errs := validation.IsDNS1123Label(c.WatchNamespace); len(errs) > 0 {
+			return nil, fmt.Errorf("--watch-namespace %q: %s", c.WatchNamespace, strings.Join(errs, "; "))
+		}
+	}
+	if c.HTTPSRedirectPort < 0 || c.HTTPSRedirectPort > 65535 {
+		return nil, fmt.Errorf("--https-redirect-port %d is out of range 0-65535", c.HTTPSRedirectPort)
+	}
+	for _, s := range c.TrustedProxies {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		c.trusted = append(c.trusted, p)
+	}
+
+	var err error
+	switch {
+	case c.PublishStatusAddress != "" && c.PublishService != "":
+		return nil, errors.New("--publish-status-address and --publish-service are exclusive: set one")
+	case c.PublishStatusAddress != "":
+		if c.statusAddresses, err = status.ParseAddresses(c.PublishStatusAddress); err != nil {
+			return nil, fmt.Errorf("--publish-status-address: %w", err)
+		}
+	case c.PublishService != "":
+		if c.publishService, err = parseRef(c.PublishService); err != nil {
+			return nil, fmt.Errorf("--publish-service: %w", err)
+		}
+	}
+	if c.DefaultCertificate != "" {
+		if c.defaultCert, err = parseRef(c.DefaultCertificate); err != nil {
+			return nil, fmt.Errorf("--default-certificate: %w", err)
+		}
+	}
+	if c.DefaultBackendService != "" {
+		if c.defaultBackend, err = parseBackend(c.DefaultBackendService); err != nil {
+			return nil, fmt.Errorf("--default-backend-service: %w", err)
+		}
+		if c.WatchNamespace != "" && c.defaultBackend.Namespace != c.WatchNamespace {
+			return nil, fmt.Errorf("--default-backend-service %s is outside --watch-namespace %s, so its endpoints would not be watched",
+				c.DefaultBackendService, c.WatchNamespace)
+		}
+	}
+
+	c.inCluster = c.RESTConfig == nil && c.Kubeconfig == ""
+	c.leaderElect = c.inCluster
+	if c.LeaderElect != nil {
+		c.leaderElect = *c.LeaderElect
+	}
+	if c.LeaderElectionNamespace == "" {
+		c.LeaderElectionNamespace = defaultLeaseNamespace()
+	}
+	if c.LeaderElectionName == "" {
+		c.LeaderElectionName = DefaultLeaderElectionName(c.ControllerName, c.IngressClass)
+	}
+	if errs := validation.IsDNS1123Subdomain(c.LeaderElectionName); len(errs) > 0 {
+		return nil, fmt.Errorf("--leader-election-name %q: %s", c.LeaderElectionName, strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// DefaultLeaderElectionName derives the Lease name from the controller and
+// class names: lower-case, other characters than [a-z0-9.-] become '-'.
+func DefaultLeaderElectionName(controllerName, ingressClass string) string {
+	s := strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z', '0' <= r && r <= '9', r == '-', r == '.':
+			return r
+		case 'A' <= r && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, controllerName+"-"+ingressClass+"-leader")
+	s = strings.Trim(s, "-.")
+	if len(s) > 253 {
+		s = strings.Trim(s[len(s)-253:], "-.")
+	}
+	return s
+}
+
+func defaultLeaseNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return DefaultLeaderElectionNamespace
+}
+
+// parseRef parses "namespace/name".
+func parseRef(s string) (routing.ObjectRef, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return routing.ObjectRef{}, fmt.Errorf("%q: want namespace/name", s)
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return routing.ObjectRef{}, fmt.Errorf("%q: namespace: %s", s, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return routing.ObjectRef{}, fmt.Errorf("%q: name: %s", s, strings.Join(errs, "; "))
+	}
+	return routing.ObjectRef{Namespace: ns, Name: name}, nil
+}
+
+// parseBackend parses "namespace/name:port".
+func parseBackend(s string) (*backendRef, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || i == len(s)-1 {
+		return nil, fmt.Errorf("%q: want namespace/name:port (port number or name)", s)
+	}
+	ref, err := parseRef(s[:i])
+	if err != nil {
+		return nil, fmt.Errorf("%q: want namespace/name:port: %w", s, err)
+	}
+	port := s[i+1:]
+	if n, err := strconv.Atoi(port); err == nil {
+		if n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %d is out of range 1-65535", s, n)
+		}
+		return &backendRef{ObjectRef: ref, Port: intstr.FromInt32(int32(n))}, nil
+	}
+	if errs := validation.IsValidPortName(port); len(errs) > 0 {
+		return nil, fmt.Errorf("%q: port name %q: %s", s, port, strings.Join(errs, "; "))
+	}
+	return &backendRef{ObjectRef: ref, Port: intstr.FromString(port)}, nil
+}
+
+// parsePrefix parses a CIDR or a single IP (as a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR: %w", s, err)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR nor an IP address", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// NewLogger returns a slog logger writing to w: level debug, info, warn or
+// error; format json or text.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}

@@ -1,0 +1,374 @@
+// Package loop is the reference controller's control loop: one goroutine
+// that owns the controller state and turns informer changes into published
+// routing tables.
+//
+// Run waits for the Source's first sync and builds the first table at once.
+// After that, each change signal (from the Source, or from Trigger) starts a
+// batch: the loop waits until no further signal arrived for Options.HoldOff,
+// but never longer than Options.MaxDelay after the batch's first event. Then
+// it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
+// strictly increasing, one per build), publishes the table, records metrics
+// (build duration, event-to-publish latency, generation, warning count),
+// stores the warnings for the admin server (Warnings, lock-free: an immutable
+// slice behind an atomic pointer), reports warnings that are new since the
+// previous build (one log line each and, when a Recorder is set, one
+// Kubernetes Event on the object), and hands the status updates to the
+// StatusSink.
+//
+// No periodic resync is done: a table only changes when its inputs change.
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/ingresslab/ingresslab/controller/metrics"
+	"github.com/ingresslab/ingresslab/controller/routing"
+	"github.com/ingresslab/ingresslab/controller/translate"
+)
+
+// Defaults of Options.
+const (
+	// DefaultHoldOff is how long the loop waits after the last event of a
+	// burst before building.
+	DefaultHoldOff = 50 * time.Millisecond
+	// DefaultMaxDelay caps the wait from a batch's first event to the build.
+	DefaultMaxDelay = 250 * time.Millisecond
+)
+
+// Source gives change signals and snapshots (*source.Source implements it).
+type Source interface {
+	// Changes is signalled with the time of the first unseen event.
+	Changes() <-chan time.Time
+	// WaitForSync blocks until the initial state is complete or ctx ends.
+	WaitForSync(ctx context.Context) error
+	// Snapshot returns the current objects, read-only.
+	Snapshot() *translate.Snapshot
+}
+
+// Publisher receives each new table (*dataplane.Server implements it).
+type Publisher interface {
+	Publish(t *routing.Table)
+}
+
+// StatusSink receives the status updates of each build; it must not block
+// (*status.Writer implements it).
+type StatusSink interface {
+	Update(updates []translate.StatusUpdate)
+}
+
+// TranslateFunc is the signature of translate.Translate.
+type TranslateFunc func(*translate.Snapshot, translate.Options) translate.Result
+
+// Options configure a Loop. Source and Publisher are required.
+type Options struct {
+	Source    Source
+	Publisher Publisher
+	// Translate is the template of every translation; the loop sets its
+	// Generation and (when StatusAddresses is set) StatusAddresses.
+	Translate translate.Options
+	// TranslateFunc replaces translate.Translate (to add glue around it).
+	// Default translate.Translate.
+	TranslateFunc TranslateFunc
+	// StatusAddresses returns the desired status.loadBalancer.ingress at
+	// each build. Default nil: Translate.StatusAddresses is used as is.
+	StatusAddresses func() []corev1.LoadBalancerIngress
+	// Status receives each build's status updates. Default nil: none.
+	Status StatusSink
+	// Recorder, when set, gets one Warning Event per new warning.
+	Recorder record.EventRecorder
+	// EmitEvents gates Events (e.g. only the leader emits them); a warning
+	// not emitted because of it is emitted by the first build where it
+	// returns true. Default: always.
+	EmitEvents func() bool
+	// Metrics records builds. Default nil: none.
+	Metrics *metrics.Metrics
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// HoldOff is the quiet time after the last event of a burst before the
+	// build. Default DefaultHoldOff (50ms).
+	HoldOff time.Duration
+	// MaxDelay caps the time from a batch's first event to its build.
+	// Default DefaultMaxDelay (250ms).
+	MaxDelay time.Duration
+}
+
+// Loop is the control loop. Create it with New and run it with Run.
+type Loop struct {
+	opts      Options
+	log       *slog.Logger
+	translate TranslateFunc
+	kick      chan time.Time
+
+	generation atomic.Uint64
+	warnings   atomic.Pointer[[]translate.Warning]
+
+	// Owned by the Run goroutine.
+	logged  map[translate.Warning]struct{} // warnings of the previous build
+	emitted map[translate.Warning]struct{} // current warnings with an Event
+}
+
+// New validates opts.
+func New(opts Options) (*Loop, error) {
+	if opts.Source == nil {
+		return nil, errors.New("loop: Options.Source is nil")
+	}
+	if opts.Publisher == nil {
+		return nil, errors.New("loop: Options.Publisher is nil")
+	}
+	if opts.HoldOff < 0 || opts.MaxDelay < 0 {
+		return nil, fmt.Errorf("loop: Options.HoldOff %v and MaxDelay %v must not be negative", opts.HoldOff, opts.MaxDelay)
+	}
+	if opts.HoldOff == 0 {
+		opts.HoldOff = DefaultHoldOff
+	}
+	if opts.MaxDelay == 0 {
+		opts.MaxDelay = DefaultMaxDelay
+	}
+	if opts.MaxDelay < opts.HoldOff {
+		return nil, fmt.Errorf("loop: Options.MaxDelay %v is shorter than HoldOff %v", opts.MaxDelay, opts.HoldOff)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	l := &Loop{
+		opts:      opts,
+		log:       opts.Logger,
+		translate: opts.TranslateFunc,
+		kick:      make(chan time.Time, 1),
+		logged:    map[translate.Warning]struct{}{},
+		emitted:   map[translate.Warning]struct{}{},
+	}
+	if l.translate == nil {
+		l.translate = translate.Translate
+	}
+	empty := []translate.Warning{}
+	l.warnings.Store(&empty)
+	return l, nil
+}
+
+// Trigger requests a build (coalescing, non-blocking), e.g. when the status
+// addresses change or leadership is gained. Safe from any goroutine.
+func (l *Loop) Trigger() {
+	select {
+	case l.kick <- time.Now():
+	default:
+	}
+}
+
+// Generation returns the generation of the last completed build (0 before
+// the first): its table is published, its warnings reported and its status
+// updates handed over.
+func (l *Loop) Generation() uint64 { return l.generation.Load() }
+
+// CurrentWarnings returns the warnings of the last build, sorted; the slice
+// is shared and must not be modified.
+func (l *Loop) CurrentWarnings() []translate.Warning { return *l.warnings.Load() }
+
+// Warnings implements admin.WarningSource: the last build's warnings as a
+// []translate.Warning (empty, not nil, before the first build).
+func (l *Loop) Warnings() any { return l.CurrentWarnings() }
+
+// Run builds until ctx ends; it returns nil then, or the Source's sync
+// error.
+func (l *Loop) Run(ctx context.Context) error {
+	if err := l.opts.Source.WaitForSync(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("loop: %w", err)
+	}
+	// Signals from the initial list are included in the first build.
+	select {
+	case <-l.opts.Source.Changes():
+	default:
+	}
+	l.build(time.Time{})
+	changes := l.opts.Source.Changes()
+	for {
+		var first time.Time
+		select {
+		case <-ctx.Done():
+			return nil
+		case first = <-changes:
+		case first = <-l.kick:
+		}
+		if !l.wait(ctx, first, changes) {
+			return nil
+		}
+		l.build(first)
+	}
+}
+
+// wait returns once no signal came for HoldOff, or MaxDelay after first;
+// false when ctx ended.
+func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Time) bool {
+	deadline := first.Add(l.opts.MaxDelay)
+	next := func() time.Duration {
+		return min(l.opts.HoldOff, time.Until(deadline))
+	}
+	timer := time.NewTimer(next())
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changes:
+			timer.Reset(next())
+		case <-l.kick:
+			timer.Reset(next())
+		case <-timer.C:
+			return true
+		}
+	}
+}
+
+// build translates, publishes and reports one generation. first is the
+// time of the batch's first event (zero for the initial build).
+func (l *Loop) build(first time.Time) {
+	start := time.Now()
+	snap := l.opts.Source.Snapshot()
+	topts := l.opts.Translate
+	topts.Generation = l.generation.Load() + 1
+	if l.opts.StatusAddresses != nil {
+		topts.StatusAddresses = l.opts.StatusAddresses()
+	}
+	res := l.translate(snap, topts)
+	took := time.Since(start)
+
+	l.opts.Publisher.Publish(res.Table)
+	m := l.opts.Metrics
+	m.ObserveBuild(took)
+	if !first.IsZero() {
+		m.ObserveEventToPublish(time.Since(first))
+	}
+	m.SetGeneration(topts.Generation)
+	m.SetWarnings(len(res.Warnings))
+
+	ws := res.Warnings
+	if ws == nil {
+		ws = []translate.Warning{}
+	}
+	l.warnings.Store(&ws)
+	l.report(snap, ws)
+	if l.opts.Status != nil {
+		l.opts.Status.Update(res.Statuses)
+	}
+	l.generation.Store(topts.Generation)
+	l.log.Debug("published routing table", slog.Uint64("generation", topts.Generation),
+		slog.Duration("build", took), slog.Int("ingresses", len(res.Owned)),
+		slog.Int("warnings", len(ws)), slog.Int("statusUpdates", len(res.Statuses)))
+}
+
+// report logs the warnings that are new since the previous build and emits
+// an Event for each warning that has none yet.
+func (l *Loop) report(snap *translate.Snapshot, ws []translate.Warning) {
+	logged := make(map[translate.Warning]struct{}, len(ws))
+	for _, w := range ws {
+		logged[w] = struct{}{}
+		if _, ok := l.logged[w]; !ok {
+			l.log.Warn("ingress configuration warning", slog.String("kind", w.Kind),
+				slog.String("namespace", w.Object.Namespace), slog.String("name", w.Object.Name),
+				slog.String("field", w.Field), slog.String("reason", w.Reason), slog.String("message", w.Message))
+		}
+	}
+	for w := range l.logged {
+		if _, ok := logged[w]; !ok {
+			l.log.Info("ingress configuration warning resolved", slog.String("kind", w.Kind),
+				slog.String("namespace", w.Object.Namespace), slog.String("name", w.Object.Name),
+				slog.String("field", w.Field), slog.String("reason", w.Reason))
+		}
+	}
+	l.logged = logged
+
+	if l.opts.Recorder == nil {
+		return
+	}
+	canEmit := l.opts.EmitEvents == nil || l.opts.EmitEvents()
+	emitted := make(map[translate.Warning]struct{}, len(ws))
+	var uids map[objectKey]types.UID
+	for _, w := range ws {
+		if _, ok := l.emitted[w]; ok {
+			emitted[w] = struct{}{}
+			continue
+		}
+		if !canEmit {
+			continue
+		}
+		if uids == nil {
+			uids = index(snap)
+		}
+		ref := objectReference(w, uids)
+		if ref == nil {
+			continue // not a real object (e.g. glue added to the snapshot)
+		}
+		msg := w.Message
+		if w.Field != "" {
+			msg = w.Field + ": " + msg
+		}
+		l.opts.Recorder.Event(ref, corev1.EventTypeWarning, w.Reason, msg)
+		emitted[w] = struct{}{}
+	}
+	l.emitted = emitted
+}
+
+// objectKey identifies an object by kind and namespace/name.
+type objectKey struct {
+	kind string
+	ref  routing.ObjectRef
+}
+
+// apiVersions of the kinds warnings name.
+var apiVersions = map[string]string{
+	"Ingress":       "networking.k8s.io/v1",
+	"EndpointSlice": "discovery.k8s.io/v1",
+	"Service":       "v1",
+	"Secret":        "v1",
+}
+
+// index maps the snapshot's objects to their UIDs.
+func index(snap *translate.Snapshot) map[objectKey]types.UID {
+	m := make(map[objectKey]types.UID, len(snap.Ingresses)+len(snap.EndpointSlices))
+	for _, o := range snap.Ingresses {
+		if o != nil {
+			m[objectKey{"Ingress", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	for _, o := range snap.EndpointSlices {
+		if o != nil {
+			m[objectKey{"EndpointSlice", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	for _, o := range snap.Services {
+		if o != nil {
+			m[objectKey{"Service", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	for _, o := range snap.Secrets {
+		if o != nil {
+			m[objectKey{"Secret", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	return m
+}
+
+// objectReference names the warning's object for an Event, or nil when the
+// object is not in the snapshot.
+func objectReference(w translate.Warning, uids map[objectKey]types.UID) *corev1.ObjectReference {
+	uid, ok := uids[objectKey{w.Kind, w.Object}]
+	if !ok || uid == "" {
+		return nil
+	}
+	return &corev1.ObjectReference{
+		Kind: w.Kind, APIVersion: apiVersions[w.Kind],
+		Namespace: w.Object.Namespace, Name: w.Object.Name, UID: uid,
+	}
+}

@@ -1,0 +1,458 @@
+package loop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/ingresslab/ingresslab/controller/metrics"
+	"github.com/ingresslab/ingresslab/controller/routing"
+	"github.com/ingresslab/ingresslab/controller/translate"
+)
+
+// testSource is a Source whose objects the test sets.
+type testSource struct {
+	changes chan time.Time
+	synced  chan struct{}
+
+	mu   sync.Mutex
+	snap *translate.Snapshot
+}
+
+func newTestSource() *testSource {
+	return &testSource{changes: make(chan time.Time, 1), synced: make(chan struct{}), snap: &translate.Snapshot{}}
+}
+
+func (s *testSource) Changes() <-chan time.Time { return s.changes }
+
+func (s *testSource) WaitForSync(ctx context.Context) error {
+	select {
+	case <-s.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *testSource) Snapshot() *translate.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap
+}
+
+// set replaces the objects and signals a change, as an informer event does.
+func (s *testSource) set(snap *translate.Snapshot) {
+	s.mu.Lock()
+	s.snap = snap
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *testSource) signal() {
+	select {
+	case s.changes <- time.Now():
+	default:
+	}
+}
+
+// tables records published tables.
+type tables struct {
+	mu  sync.Mutex
+	got []*routing.Table
+}
+
+func (p *tables) Publish(t *routing.Table) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.got = append(p.got, t)
+}
+
+func (p *tables) all() []*routing.Table {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*routing.Table(nil), p.got...)
+}
+
+// discard drops tables.
+type discard struct{}
+
+func (discard) Publish(*routing.Table) {}
+
+// statuses records status updates.
+type statuses struct {
+	mu   sync.Mutex
+	last []translate.StatusUpdate
+	n    int
+}
+
+func (s *statuses) Update(u []translate.StatusUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last, s.n = u, s.n+1
+}
+
+// waitFor polls cond every 5ms until it holds or 10s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// start runs a Loop until the test ends.
+func start(t *testing.T, opts Options) *Loop {
+	t.Helper()
+	l, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return l
+}
+
+// ingress is one of our Ingresses (legacy annotation) routing host / to a
+// Service.
+func ingress(name, host, svc string) *networkingv1.Ingress {
+	pt := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: "ns", Name: name, UID: types.UID("uid-" + name),
+			Annotations: map[string]string{translate.AnnotationIngressClass: translate.DefaultIngressClassName},
+		},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+			Host: host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &pt,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: svc, Port: networkingv1.ServiceBackendPort{Number: 80}}},
+			}}}},
+		}}},
+	}
+}
+
+func service(name string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}
+}
+
+func TestFirstBuildWaitsForSync(t *testing.T) {
+	src := newTestSource()
+	src.set(&translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "svc")}})
+	pub := &tables{}
+	l := start(t, Options{Source: src, Publisher: pub})
+	if l.Generation() != 0 || len(pub.all()) != 0 {
+		t.Fatalf("built before sync: generation %d", l.Generation())
+	}
+	close(src.synced)
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	got := pub.all()
+	if len(got) != 1 || got[0].Generation != 1 {
+		t.Fatalf("published %d tables, want 1 with generation 1", len(got))
+	}
+	if m := got[0].Match("a.example", "/"); m.Route == nil || m.Route.Backend.Service != "svc" {
+		t.Fatalf("first table does not route a.example: %+v", m)
+	}
+}
+
+func TestBurstIsOneBuild(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	pub := &tables{}
+	// A long hold-off: the whole burst certainly falls into one batch.
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: time.Second, MaxDelay: 10 * time.Second})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	var ings []*networkingv1.Ingress
+	for i := range 20 {
+		ings = append(ings, ingress(fmt.Sprint("i", i), fmt.Sprintf("h%d.example", i), "svc"))
+		src.set(&translate.Snapshot{Ingresses: append([]*networkingv1.Ingress(nil), ings...)})
+	}
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	// One more change proves no other build happened in between.
+	l.Trigger()
+	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
+	got := pub.all()
+	if len(got) != 3 {
+		t.Fatalf("published %d tables, want 3", len(got))
+	}
+	for i, tb := range got {
+		if tb.Generation != uint64(i+1) {
+			t.Errorf("table %d has generation %d", i, tb.Generation)
+		}
+	}
+	if m := got[1].Match("h19.example", "/"); m.Route == nil {
+		t.Error("the batched build misses the burst's last change")
+	}
+}
+
+func TestMaxDelayBoundsBatch(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	pub := &tables{}
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: 200 * time.Millisecond, MaxDelay: 400 * time.Millisecond})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	// Events keep coming faster than the hold-off: without the cap there
+	// would be no build until they stop.
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				src.signal()
+			}
+		}
+	}()
+	defer func() { close(stop); <-stopped }()
+	waitFor(t, "a build during a continuous stream of events", func() bool { return l.Generation() >= 2 })
+}
+
+func TestWarningsEventsOnlyWhenNew(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	rec := &recorder{}
+	m := metrics.New()
+	broken := &translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "missing")}}
+	src.set(broken)
+	l := start(t, Options{Source: src, Publisher: &tables{}, Recorder: rec, Metrics: m})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+
+	ws := l.CurrentWarnings()
+	if len(ws) != 1 || ws[0].Reason != translate.ReasonServiceNotFound || ws[0].Object.Name != "a" {
+		t.Fatalf("warnings = %v", ws)
+	}
+	b, err := json.Marshal(l.Warnings())
+	if err != nil || !strings.Contains(string(b), `"reason":"ServiceNotFound"`) {
+		t.Fatalf("Warnings() JSON = %s, %v", b, err)
+	}
+	expectEvents(t, rec, "Warning ServiceNotFound Ingress/ns/a/uid-a: spec.rules[0].http.paths[0].backend.service.name: service ns/missing not found")
+
+	// The same warning in later builds: no new Event; a new one: its Event.
+	l.Trigger()
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	expectEvents(t, rec)
+	src.set(&translate.Snapshot{Ingresses: append(broken.Ingresses, ingress("b", "b.example", "missing"))})
+	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
+	expectEvents(t, rec, "Warning ServiceNotFound Ingress/ns/b/uid-b: ")
+	if n := len(l.CurrentWarnings()); n != 2 {
+		t.Fatalf("%d warnings, want 2", n)
+	}
+
+	// Fixed, then broken again: a new Event.
+	src.set(&translate.Snapshot{Ingresses: broken.Ingresses, Services: []*corev1.Service{service("missing")}})
+	waitFor(t, "generation 4", func() bool { return l.Generation() == 4 })
+	if n := len(l.CurrentWarnings()); n != 0 {
+		t.Fatalf("%d warnings after the fix, want 0", n)
+	}
+	expectEvents(t, rec)
+	src.set(broken)
+	waitFor(t, "generation 5", func() bool { return l.Generation() == 5 })
+	expectEvents(t, rec, "Warning ServiceNotFound Ingress/ns/a/uid-a: ")
+}
+
+// recorder records Events as "type reason kind/namespace/name/uid: message".
+type recorder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+var _ record.EventRecorder = (*recorder)(nil)
+
+func (r *recorder) Event(obj runtime.Object, eventtype, reason, message string) {
+	ref, ok := obj.(*corev1.ObjectReference)
+	if !ok {
+		panic(fmt.Sprintf("event object %T is not an ObjectReference", obj))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, fmt.Sprintf("%s %s %s/%s/%s/%s: %s", eventtype, reason, ref.Kind, ref.Namespace, ref.Name, ref.UID, message))
+}
+
+func (r *recorder) Eventf(obj runtime.Object, eventtype, reason, format string, args ...any) {
+	r.Event(obj, eventtype, reason, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) AnnotatedEventf(obj runtime.Object, _ map[string]string, eventtype, reason, format string, args ...any) {
+	r.Eventf(obj, eventtype, reason, format, args...)
+}
+
+// take returns and forgets the recorded Events.
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := r.got
+	r.got = nil
+	return got
+}
+
+// expectEvents checks the Events emitted since the last call: exactly the
+// given ones (by prefix), in order.
+func expectEvents(t *testing.T, rec *recorder, want ...string) {
+	t.Helper()
+	got := rec.take()
+	if len(got) != len(want) {
+		t.Fatalf("events = %q, want %d", got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("event %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestEventsWaitForEmitEvents(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	rec := &recorder{}
+	src.set(&translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "missing")}})
+	var mu sync.Mutex
+	leader := false
+	l := start(t, Options{Source: src, Publisher: &tables{}, Recorder: rec, EmitEvents: func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return leader
+	}})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	expectEvents(t, rec)
+	mu.Lock()
+	leader = true
+	mu.Unlock()
+	l.Trigger()
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	expectEvents(t, rec, "Warning ServiceNotFound Ingress/ns/a/uid-a: ")
+}
+
+func TestStatusUpdatesUseCurrentAddresses(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	src.set(&translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "svc")}})
+	sink := &statuses{}
+	var mu sync.Mutex
+	addr := "192.0.2.1"
+	l := start(t, Options{Source: src, Publisher: &tables{}, Status: sink, StatusAddresses: func() []corev1.LoadBalancerIngress {
+		mu.Lock()
+		defer mu.Unlock()
+		return []corev1.LoadBalancerIngress{{IP: addr}}
+	}})
+	check := func(gen uint64, ip string) {
+		t.Helper()
+		waitFor(t, fmt.Sprint("generation ", gen), func() bool { return l.Generation() == gen })
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if sink.n != int(gen) || len(sink.last) != 1 || sink.last[0].Ingress.Name != "a" || sink.last[0].LoadBalancer[0].IP != ip {
+			t.Fatalf("after %d builds: %d updates handed over, last %+v; want %s", gen, sink.n, sink.last, ip)
+		}
+	}
+	check(1, "192.0.2.1")
+	mu.Lock()
+	addr = "192.0.2.2"
+	mu.Unlock()
+	l.Trigger()
+	check(2, "192.0.2.2")
+}
+
+func TestTranslateFuncIsUsed(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	var seen translate.Options
+	var mu sync.Mutex
+	l := start(t, Options{Source: src, Publisher: &tables{},
+		Translate: translate.Options{IngressClassName: "custom"},
+		TranslateFunc: func(s *translate.Snapshot, o translate.Options) translate.Result {
+			mu.Lock()
+			seen = o
+			mu.Unlock()
+			return translate.Translate(s, o)
+		}})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if seen.IngressClassName != "custom" || seen.Generation != 1 {
+		t.Fatalf("translate options = %+v", seen)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	src, pub := newTestSource(), &tables{}
+	for name, o := range map[string]Options{
+		"no source":          {Publisher: pub},
+		"no publisher":       {Source: src},
+		"negative hold-off":  {Source: src, Publisher: pub, HoldOff: -time.Second},
+		"max below hold-off": {Source: src, Publisher: pub, HoldOff: time.Second, MaxDelay: time.Millisecond},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	l, err := New(Options{Source: src, Publisher: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.opts.HoldOff != DefaultHoldOff || l.opts.MaxDelay != DefaultMaxDelay {
+		t.Errorf("defaults = %v, %v", l.opts.HoldOff, l.opts.MaxDelay)
+	}
+	if ws := l.CurrentWarnings(); ws == nil || len(ws) != 0 {
+		t.Errorf("warnings before the first build = %#v, want empty", ws)
+	}
+}
+
+func TestRunReturnsWhenCancelledBeforeSync(t *testing.T) {
+	l, err := New(Options{Source: newTestSource(), Publisher: &tables{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Run(ctx); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// BenchmarkBuild measures one build (snapshot, translate, publish, report)
+// of 1000 Ingresses.
+func BenchmarkBuild(b *testing.B) {
+	src := newTestSource()
+	snap := &translate.Snapshot{}
+	for i := range 1000 {
+		snap.Ingresses = append(snap.Ingresses, ingress(fmt.Sprint("i", i), fmt.Sprintf("h%d.example", i), fmt.Sprint("s", i)))
+		snap.Services = append(snap.Services, service(fmt.Sprint("s", i)))
+	}
+	src.snap = snap
+	l, err := New(Options{Source: src, Publisher: discard{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.build(time.Now())
+	}
+}

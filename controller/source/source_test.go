@@ -1,0 +1,54 @@
+package source
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+func TestSignalsCoalesceKeepingTheFirstTime(t *testing.T) {
+	// The client is never contacted: the informers are not started.
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(client, Options{Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.HasSynced() {
+		t.Fatal("HasSynced before Start")
+	}
+	before := time.Now()
+	for range 5 {
+		s.signal() // never blocks
+	}
+	after := time.Now()
+	select {
+	case got := <-s.Changes():
+		if got.Before(before) || got.After(after) {
+			t.Errorf("signal time %v outside [%v, %v]", got, before, after)
+		}
+	default:
+		t.Fatal("no signal pending")
+	}
+	select {
+	case <-s.Changes():
+		t.Fatal("a burst left more than one signal")
+	default:
+	}
+	if snap := s.Snapshot(); len(snap.Ingresses)+len(snap.Services)+len(snap.Secrets) != 0 {
+		t.Errorf("snapshot of empty caches: %+v", snap)
+	}
+	if _, err := New(nil, Options{}); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+}
+
+func TestTLSSecretFieldSelector(t *testing.T) {
+	if TLSSecretFieldSelector != "type=kubernetes.io/tls" {
+		t.Errorf("selector = %q", TLSSecretFieldSelector)
+	}
+}
