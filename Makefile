@@ -42,6 +42,9 @@ build: ## build bin/ingresslab, bin/ingresslab-echo and bin/ingresslab-controlle
 test: tools ## build the tools, then run every test (unit, integration on the local cluster)
 	INGRESSLAB_REQUIRE_TOOLS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
+e2e: tools build ## the main job: conformance suites against $(CONTROLLER) on the $(PROVIDER) cluster; reports in $(REPORT_DIR)/
+	$(BIN)/ingresslab conformance --provider $(PROVIDER) --controller $(CONTROLLER) --report-dir $(REPORT_DIR)
+
 test-short: ## unit tests only (no local cluster, no binary builds)
 	$(GO) test -short ./...
 

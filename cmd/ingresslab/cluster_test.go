@@ -123,6 +123,10 @@ func TestUserMistakesGetOneLineErrors(t *testing.T) {
 		{"cluster", "down", "--name", "does-not-exist"},
 		{"no-such-command"},
 		{"cluster", "up", "--api-port", "notanumber"},
+		{"report", "compare", "/nonexistent/a.json", "/nonexistent/b.json"},
+		{"report", "compare", "only-one.json"},
+		{"conformance", "--controller", "/nonexistent/profile.yaml"},
+		{"conformance", "--features", "no-such-feature", "--multi-class=false", "--controller", "../../fixtures/profiles/reference.yaml", "--parallel", "2"},
 	} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "INGRESSLAB_STATE_DIR="+t.TempDir())
@@ -133,5 +137,16 @@ func TestUserMistakesGetOneLineErrors(t *testing.T) {
 		if !strings.Contains(string(out), "error:") || strings.Contains(string(out), "goroutine ") || strings.Contains(string(out), "panic") {
 			t.Errorf("%v: output %q", args, out)
 		}
+	}
+}
+
+func TestReportCompare(t *testing.T) {
+	bin := buildCLI(t)
+	out, err := exec.Command(bin, "report", "compare", "../../reports/testdata/conformance.json", "../../reports/testdata/candidate.json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# Conformance comparison") || !strings.Contains(string(out), "## Differences") {
+		t.Fatalf("unexpected output:\n%s", out)
 	}
 }

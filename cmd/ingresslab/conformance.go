@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingresslab/ingresslab/profile"
+	"github.com/ingresslab/ingresslab/reports"
+	"github.com/ingresslab/ingresslab/suites"
+	"github.com/ingresslab/ingresslab/suites/framework"
+)
+
+type conformanceFlags struct {
+	provider, kubeconfig, controller, ingressClass string
+	address, httpsAddress, reportDir, labelFilter  string
+	features                                       []string
+	parallel                                       int
+	multiClass, verbose                            bool
+	timeouts                                       framework.Timeouts
+}
+
+func newConformanceCommand() *cobra.Command {
+	var f conformanceFlags
+	d := framework.DefaultTimeouts()
+	cmd := &cobra.Command{
+		Use:   "conformance",
+		Short: "Run the Ingress conformance suites against a controller",
+		Long: `Stand up a cluster, start the controller described by a profile, run the Ginkgo conformance
+specs against it over real HTTP, and write DIR/conformance.json, DIR/conformance.md and
+DIR/junit.xml. The exit status is non-zero when a core test fails.`,
+		Example: `  ingresslab conformance --controller reference
+  ingresslab conformance --controller ./my-controller.yaml --features path-rules,tls --report-dir out/mine`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runConformance(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.provider, "provider", "local", "cluster provider: local")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "local provider: write the admin kubeconfig here")
+	fl.StringVar(&f.controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
+	fl.StringVar(&f.ingressClass, "ingress-class", "", "IngressClass name to use (default: the profile's)")
+	fl.StringVar(&f.address, "address", "", "send HTTP requests here instead of the controller's own address (host:port)")
+	fl.StringVar(&f.httpsAddress, "https-address", "", "send HTTPS requests here instead of the controller's own address (host:port)")
+	fl.StringVar(&f.reportDir, "report-dir", "out", "folder for the reports and controller logs")
+	fl.StringSliceVar(&f.features, "features", nil, "only these features ("+strings.Join(suites.Features, ", ")+")")
+	fl.StringVar(&f.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'core && !tls'")
+	fl.IntVar(&f.parallel, "parallel", 1, "specs run at once (only 1 is supported so far)")
+	fl.BoolVar(&f.multiClass, "multi-class", true, "start a second reference controller with its own class for the multi-class specs")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every spec as it runs")
+	fl.DurationVar(&f.timeouts.MaxTimeToConsistency, "timeout-consistency", d.MaxTimeToConsistency, "how long a check may take to converge")
+	fl.DurationVar(&f.timeouts.Request, "timeout-request", d.Request, "timeout of one HTTP request")
+	fl.DurationVar(&f.timeouts.Create, "timeout-create", d.Create, "timeout for creating objects")
+	fl.DurationVar(&f.timeouts.Delete, "timeout-delete", d.Delete, "timeout for deleting a namespace")
+	fl.DurationVar(&f.timeouts.Poll, "poll-interval", d.Poll, "wait after a failed check")
+	fl.DurationVar(&f.timeouts.NoTrafficWindow, "no-traffic-window", d.NoTrafficWindow, "how long negative checks must hold")
+	fl.DurationVar(&f.timeouts.ControllerStart, "timeout-controller-start", d.ControllerStart, "how long the controller may take to become ready")
+	fl.IntVar(&f.timeouts.ConsecutiveSuccesses, "consecutive", d.ConsecutiveSuccesses, "correct responses in a row that make a check pass")
+	return cmd
+}
+
+func runConformance(cmd *cobra.Command, f conformanceFlags) error {
+	if f.parallel != 1 {
+		return fmt.Errorf("--parallel %d: only 1 is supported so far (specs run one after another)", f.parallel)
+	}
+	p, err := profile.Load(f.controller)
+	if err != nil {
+		return err
+	}
+	if f.ingressClass != "" {
+		p.IngressClass = f.ingressClass
+	}
+	var second *profile.Profile
+	if f.multiClass {
+		second, err = profile.Load("reference")
+		if err != nil {
+			return err
+		}
+		second.Name, second.IngressClass = "reference-second", "ingresslab-second"
+		second.Controller, second.StatusAddress = "ingresslab.dev/second-controller", "127.0.1.2"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	rep, err := suites.Run(cmd.Context(), suites.Options{
+		Provider: f.provider, Profile: p, Second: second, BinDir: filepath.Dir(exe), Kubeconfig: f.kubeconfig,
+		Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
+		Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
+		Command: "ingresslab " + strings.Join(os.Args[1:], " "),
+	})
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "\n%s %s: %d passed, %d failed, %d skipped in %.0fs\n", p.Name, p.Version,
+		rep.Summary.Passed, rep.Summary.Failed, rep.Summary.Skipped, time.Since(began).Seconds())
+	for _, pr := range rep.Profiles {
+		fmt.Fprintf(out, "  %-24s %s (%d passed, %d failed, %d skipped)\n", pr.Name, pr.Result, pr.Summary.Passed, pr.Summary.Failed, pr.Summary.Skipped)
+	}
+	fmt.Fprintf(out, "Reports: %s\n", strings.Join([]string{
+		filepath.Join(f.reportDir, "conformance.json"), filepath.Join(f.reportDir, "conformance.md"), filepath.Join(f.reportDir, "junit.xml"),
+	}, ", "))
+	for _, pr := range rep.Profiles {
+		if pr.Name == reports.Core && pr.Result == reports.Failure {
+			return exitError{code: 1, msg: fmt.Sprintf("%d core test(s) failed: %s", len(pr.FailedTests), strings.Join(pr.FailedTests, "; "))}
+		}
+	}
+	return nil
+}

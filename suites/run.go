@@ -1,0 +1,329 @@
+package suites
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/profile"
+	"github.com/ingresslab/ingresslab/reports"
+	"github.com/ingresslab/ingresslab/suites/framework"
+	"github.com/ingresslab/ingresslab/version"
+)
+
+// Options configure a conformance run.
+type Options struct {
+	// Provider is the cluster provider; only "local" for now.
+	Provider string
+	// Profile is the controller under test.
+	Profile *profile.Profile
+	// Second is a second controller profile with its own IngressClass for
+	// the multi-class specs; nil skips them.
+	Second *profile.Profile
+	// BinDir is where profile commands find {{.Bin}} (default: the folder
+	// of the running program).
+	BinDir string
+	// Kubeconfig is where the local provider writes its admin kubeconfig
+	// (default: inside its data folder).
+	Kubeconfig string
+	// Address and HTTPSAddress override where requests are sent.
+	Address, HTTPSAddress string
+	// LabelFilter is a Ginkgo label filter; Features adds "f1 || f2".
+	LabelFilter string
+	Features    []string
+	// Timeouts; zero fields take DefaultTimeouts.
+	Timeouts framework.Timeouts
+	// ReportDir receives conformance.json, conformance.md, junit.xml and
+	// the controller logs. Default "out".
+	ReportDir string
+	// Command is recorded in the report's Reproduce section.
+	Command string
+	// Verbose streams every spec's progress.
+	Verbose bool
+	// Out receives progress (default stdout).
+	Out io.Writer
+}
+
+// env is the environment the specs see; set by Run.
+var env *framework.Env
+
+// collector gathers spec results during a run.
+var collector struct {
+	sync.Mutex
+	filter string
+	tests  []reports.TestResult
+}
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	if env == nil {
+		return
+	}
+	collector.Lock()
+	defer collector.Unlock()
+	// Specs left out by the label filter are not part of this run.
+	if collector.filter != "" {
+		if ok, err := r.MatchesLabelFilter(collector.filter); err == nil && !ok {
+			return
+		}
+	}
+	collector.tests = append(collector.tests, testResult(r))
+})
+
+// skipUnsupported skips a spec whose feature the profile does not list.
+var _ = BeforeEach(func() {
+	if env == nil {
+		Skip("no conformance environment (run through ingresslab conformance)")
+	}
+	for _, l := range CurrentSpecReport().Labels() {
+		if slices.Contains(Features, l) && !env.Controller.Profile.Supports(l) {
+			Skip(fmt.Sprintf("profile %s does not support feature %s", env.Controller.Profile.Name, l))
+		}
+	}
+})
+
+func testResult(r SpecReport) reports.TestResult {
+	t := reports.TestResult{Name: r.FullText(), DurationSeconds: r.RunTime.Seconds(), Level: reports.Core}
+	for _, l := range r.Labels() {
+		switch {
+		case slices.Contains(Features, l):
+			t.Features = append(t.Features, l)
+		case slices.Contains(Levels, l):
+			t.Level = reports.Level(l)
+		}
+	}
+	switch {
+	case r.State == types.SpecStatePassed:
+		t.Result = reports.Passed
+	case r.State.Is(types.SpecStateSkipped | types.SpecStatePending):
+		t.Result = reports.Skipped
+		t.Message = firstLine(r.Failure.Message)
+	default:
+		t.Result = reports.Failed
+		msg := r.Failure.Message
+		if i := strings.Index(msg, "\n====="); i >= 0 {
+			msg = msg[:i]
+		}
+		t.Message = strings.TrimSpace(msg)
+	}
+	var variants []string
+	for _, e := range r.ReportEntries {
+		switch e.Name {
+		case framework.EntryVariant:
+			if v := fmt.Sprint(e.GetRawValue()); !slices.Contains(variants, v) {
+				variants = append(variants, v)
+			}
+		case framework.EntryConvergence:
+			if f, ok := e.GetRawValue().(float64); ok && f > t.ConvergenceSeconds {
+				t.ConvergenceSeconds = f
+			}
+		}
+	}
+	t.Variant = strings.Join(variants, ", ")
+	return t
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// Run stands up the cluster, starts the controller(s), runs the specs and
+// writes the reports. It returns the report even when specs failed; the
+// error is for harness failures. Run can be called once per process
+// (Ginkgo's rule).
+func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Provider == "" {
+		o.Provider = "local"
+	}
+	if o.Provider != "local" {
+		return nil, fmt.Errorf("unknown provider %q (available: local)", o.Provider)
+	}
+	if o.Profile == nil {
+		return nil, errors.New("no controller profile")
+	}
+	if o.ReportDir == "" {
+		o.ReportDir = "out"
+	}
+	if o.BinDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		o.BinDir = filepath.Dir(exe)
+	}
+	timeouts := mergeTimeouts(o.Timeouts)
+	filter, err := labelFilter(o.LabelFilter, o.Features)
+	if err != nil {
+		return nil, err
+	}
+	logDir, err := filepath.Abs(filepath.Join(o.ReportDir, "logs"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("report dir %s: %w", o.ReportDir, err)
+	}
+
+	began := time.Now()
+	fmt.Fprintf(o.Out, "Starting the %s cluster...\n", o.Provider)
+	p, err := local.Start(ctx, local.Options{KubeconfigPath: o.Kubeconfig})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = p.Destroy(dctx)
+	}()
+	o.Kubeconfig = p.KubeconfigPath()
+	e, err := framework.NewEnv(p.RESTConfig())
+	if err != nil {
+		return nil, err
+	}
+	e.Provider, e.Backends, e.Timeouts, e.RunID = "local", p, timeouts, newRunID()
+
+	fmt.Fprintf(o.Out, "Cluster up (Kubernetes %s, backends: %s). Starting controller %s...\n", e.KubernetesVersion, p.NetworkMode(), o.Profile.Name)
+	main, err := startController(ctx, p, e, o.Profile, o, logDir)
+	if err != nil {
+		return nil, err
+	}
+	defer stopController(ctx, main)
+	e.Controller = main.view
+	if o.Second != nil {
+		second, err := startController(ctx, p, e, o.Second, Options{BinDir: o.BinDir, Kubeconfig: o.Kubeconfig}, logDir)
+		if err != nil {
+			return nil, fmt.Errorf("second controller for multi-class specs: %w", err)
+		}
+		defer stopController(ctx, second)
+		e.Second = second.view
+	}
+
+	env = e
+	defer func() { env = nil }()
+	collector.Lock()
+	collector.tests, collector.filter = nil, filter
+	collector.Unlock()
+
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	suiteConfig.LabelFilter = filter
+	suiteConfig.Timeout = 2 * time.Hour
+	reporterConfig.NoColor = !isTerminal(o.Out)
+	reporterConfig.Verbose = o.Verbose
+	reporterConfig.Succinct = !o.Verbose
+	fmt.Fprintf(o.Out, "Running the conformance specs (filter %q)...\n", filter)
+	RunSpecs(failRecorder{}, "Ingress conformance: "+o.Profile.Name, suiteConfig, reporterConfig)
+
+	collector.Lock()
+	tests := slices.Clone(collector.tests)
+	collector.Unlock()
+	rep := &reports.ConformanceReport{
+		Implementation: reports.Implementation{
+			Name: o.Profile.Name, Version: o.Profile.Version, Controller: o.Profile.Controller,
+			IngressClass: o.Profile.IngressClass, Profile: o.Profile.Source,
+		},
+		KubernetesVersion: e.KubernetesVersion,
+		Provider:          o.Provider,
+		Date:              began.UTC().Truncate(time.Second),
+		DurationSeconds:   time.Since(began).Seconds(),
+		Timeouts:          timeouts.Map(),
+		Filter:            filter,
+		Tests:             tests,
+		Command:           o.Command,
+		Machine: map[string]string{
+			"cores": fmt.Sprint(runtime.NumCPU()), "goVersion": runtime.Version(),
+			"platform": runtime.GOOS + "/" + runtime.GOARCH, "ingresslab": version.Get().String(),
+			"backendNetwork": string(p.NetworkMode()),
+		},
+	}
+	rep.Finalize()
+	if err := reports.WriteConformance(o.ReportDir, rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func stopController(ctx context.Context, rc *runningController) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = rc.stop(sctx)
+}
+
+// failRecorder satisfies GinkgoTestingT; failures are read from the report.
+type failRecorder struct{}
+
+func (failRecorder) Fail() {}
+
+func mergeTimeouts(t framework.Timeouts) framework.Timeouts {
+	d := framework.DefaultTimeouts()
+	set := func(dst *time.Duration, v time.Duration) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&d.Create, t.Create)
+	set(&d.Delete, t.Delete)
+	set(&d.Request, t.Request)
+	set(&d.Poll, t.Poll)
+	set(&d.MaxTimeToConsistency, t.MaxTimeToConsistency)
+	set(&d.NoTrafficWindow, t.NoTrafficWindow)
+	set(&d.ControllerStart, t.ControllerStart)
+	if t.ConsecutiveSuccesses > 0 {
+		d.ConsecutiveSuccesses = t.ConsecutiveSuccesses
+	}
+	return d
+}
+
+// labelFilter combines a label filter with a feature list.
+func labelFilter(filter string, features []string) (string, error) {
+	for _, f := range features {
+		if !slices.Contains(Features, f) {
+			return "", fmt.Errorf("unknown feature %q (known: %s)", f, strings.Join(Features, ", "))
+		}
+	}
+	parts := []string{}
+	if filter != "" {
+		parts = append(parts, "("+filter+")")
+	}
+	if len(features) > 0 {
+		parts = append(parts, "("+strings.Join(features, " || ")+")")
+	}
+	out := strings.Join(parts, " && ")
+	if out != "" {
+		if _, err := types.ParseLabelFilter(out); err != nil {
+			return "", fmt.Errorf("label filter %q: %w", out, err)
+		}
+	}
+	return out, nil
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
