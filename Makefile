@@ -28,12 +28,14 @@ REPORT_DIR ?= out
 
 CMDS := $(patsubst cmd/%,%,$(wildcard cmd/*))
 
+include kind/kind.mk
+
 .PHONY: all build tools test test-short e2e bench bench-micro lint clean help
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 build: ## build bin/ingresslab, bin/ingresslab-echo and bin/ingresslab-controller
 	@mkdir -p $(BIN)

@@ -30,7 +30,10 @@ type Profile struct {
 	// IngressClass is the IngressClass name the harness creates for it.
 	IngressClass string `json:"ingressClass"`
 	// Local says how to run it on the local provider.
-	Local Local `json:"local"`
+	Local Local `json:"local,omitempty"`
+	// Kind says how to install it into a real cluster (kind or existing);
+	// nil for controllers that only run locally.
+	Kind *KindSection `json:"kind,omitempty"`
 	// StatusAddress is the address it publishes in Ingress status; each
 	// controller running at the same time needs its own.
 	StatusAddress string `json:"statusAddress,omitempty"`
@@ -107,8 +110,11 @@ func (p *Profile) Validate() error {
 	need("name", p.Name)
 	need("controller", p.Controller)
 	need("ingressClass", p.IngressClass)
-	if len(p.Local.Command) == 0 {
-		errs = append(errs, errors.New("local.command is required"))
+	if len(p.Local.Command) == 0 && p.Kind == nil {
+		errs = append(errs, errors.New("local.command or a kind section is required"))
+	}
+	if p.Kind != nil {
+		errs = append(errs, p.Kind.Validate())
 	}
 	if err := errors.Join(errs...); err != nil {
 		src := p.Source
@@ -133,10 +139,13 @@ func Parse(data []byte, source string) (*Profile, error) {
 	return &p, nil
 }
 
-// Load returns a shipped profile by name ("reference") or reads a YAML file
-// (a path containing '/' or ending in .yaml).
+// HasLocal reports whether the profile can run on the local provider.
+func (p *Profile) HasLocal() bool { return len(p.Local.Command) > 0 }
+
+// Load returns a shipped profile by name ("reference", "kind/traefik") or
+// reads a YAML file (a path ending in .yaml or .yml).
 func Load(nameOrPath string) (*Profile, error) {
-	if strings.ContainsRune(nameOrPath, '/') || strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") {
+	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") {
 		b, err := os.ReadFile(nameOrPath)
 		if err != nil {
 			return nil, fmt.Errorf("profile: %w", err)
@@ -150,12 +159,16 @@ func Load(nameOrPath string) (*Profile, error) {
 	return Parse(b, "profiles/"+nameOrPath+".yaml")
 }
 
-// Shipped lists the names of the embedded profiles.
+// Shipped lists the names of the embedded profiles ("reference",
+// "kind/traefik", ...).
 func Shipped() []string {
-	entries, _ := fs.ReadDir(fixtures.Profiles, "profiles")
 	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
+	_ = fs.WalkDir(fixtures.Profiles, "profiles", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") || strings.Count(path, "/") > 2 {
+			return err
+		}
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(path, "profiles/"), ".yaml"))
+		return nil
+	})
 	return names
 }

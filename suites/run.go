@@ -18,7 +18,6 @@ import (
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/ingresslab/ingresslab/cluster/local"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 	"github.com/ingresslab/ingresslab/suites/framework"
@@ -27,7 +26,7 @@ import (
 
 // Options configure a conformance run.
 type Options struct {
-	// Provider is the cluster provider; only "local" for now.
+	// Provider is the cluster provider: local (default), kind or existing.
 	Provider string
 	// Profile is the controller under test.
 	Profile *profile.Profile
@@ -37,9 +36,14 @@ type Options struct {
 	// BinDir is where profile commands find {{.Bin}} (default: the folder
 	// of the running program).
 	BinDir string
-	// Kubeconfig is where the local provider writes its admin kubeconfig
-	// (default: inside its data folder).
+	// Kubeconfig: for local, where its admin kubeconfig is written
+	// (default: inside its data folder); for kind, likewise; for existing,
+	// the cluster to use (default $KUBECONFIG or ~/.kube/config).
 	Kubeconfig string
+	// Kind options: reuse a running cluster, keep it afterwards, and the
+	// image archives to load into it.
+	Reuse, Keep bool
+	Images      []string
 	// Address and HTTPSAddress override where requests are sent.
 	Address, HTTPSAddress string
 	// LabelFilter is a Ginkgo label filter; Features adds "f1 || f2".
@@ -152,9 +156,6 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 	if o.Provider == "" {
 		o.Provider = "local"
 	}
-	if o.Provider != "local" {
-		return nil, fmt.Errorf("unknown provider %q (available: local)", o.Provider)
-	}
 	if o.Profile == nil {
 		return nil, errors.New("no controller profile")
 	}
@@ -182,37 +183,37 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 	}
 
 	began := time.Now()
+	runID := newRunID()
 	fmt.Fprintf(o.Out, "Starting the %s cluster...\n", o.Provider)
-	p, err := local.Start(ctx, local.Options{KubeconfigPath: o.Kubeconfig})
+	h, err := newHarness(ctx, o, runID)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		_ = p.Destroy(dctx)
+		_ = h.cluster.Destroy(dctx)
 	}()
-	o.Kubeconfig = p.KubeconfigPath()
-	e, err := framework.NewEnv(p.RESTConfig())
+	e, err := framework.NewEnv(h.cluster.RESTConfig())
 	if err != nil {
 		return nil, err
 	}
-	e.Provider, e.Backends, e.Timeouts, e.RunID = "local", p, timeouts, newRunID()
+	e.Provider, e.Backends, e.Timeouts, e.RunID = o.Provider, h.backends, timeouts, runID
 
-	fmt.Fprintf(o.Out, "Cluster up (Kubernetes %s, backends: %s). Starting controller %s...\n", e.KubernetesVersion, p.NetworkMode(), o.Profile.Name)
-	main, err := startController(ctx, p, e, o.Profile, o, logDir)
+	fmt.Fprintf(o.Out, "Cluster up (Kubernetes %s, backends: %s). Starting controller %s...\n", e.KubernetesVersion, h.network, o.Profile.Name)
+	main, stop, err := h.start(ctx, e, o.Profile, o, logDir)
 	if err != nil {
 		return nil, err
 	}
-	defer stopController(ctx, main)
-	e.Controller = main.view
-	if o.Second != nil {
-		second, err := startController(ctx, p, e, o.Second, Options{BinDir: o.BinDir, Kubeconfig: o.Kubeconfig}, logDir)
+	defer stop()
+	e.Controller = main
+	if o.Second != nil && h.second {
+		second, stop2, err := h.start(ctx, e, o.Second, Options{BinDir: o.BinDir, Kubeconfig: o.Kubeconfig}, logDir)
 		if err != nil {
 			return nil, fmt.Errorf("second controller for multi-class specs: %w", err)
 		}
-		defer stopController(ctx, second)
-		e.Second = second.view
+		defer stop2()
+		e.Second = second
 	}
 
 	env = e
@@ -249,7 +250,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		Machine: map[string]string{
 			"cores": fmt.Sprint(runtime.NumCPU()), "goVersion": runtime.Version(),
 			"platform": runtime.GOOS + "/" + runtime.GOARCH, "ingresslab": version.Get().String(),
-			"backendNetwork": string(p.NetworkMode()),
+			"backendNetwork": h.network,
 		},
 	}
 	rep.Finalize()
@@ -257,12 +258,6 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		return rep, err
 	}
 	return rep, nil
-}
-
-func stopController(ctx context.Context, rc *runningController) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	_ = rc.stop(sctx)
 }
 
 // failRecorder satisfies GinkgoTestingT; failures are read from the report.

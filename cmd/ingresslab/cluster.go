@@ -47,6 +47,7 @@ type clusterUpFlags struct {
 	provider, name, kubeconfig, dataDir, network string
 	apiPort                                      int
 	startTimeout                                 time.Duration
+	kf                                           kindUpFlags
 }
 
 func newClusterUpCommand() *cobra.Command {
@@ -62,19 +63,23 @@ remove everything it created.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return clusterUp(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.provider, "provider", "local", "cluster provider: local")
+	fl.StringVar(&f.provider, "provider", "local", "cluster provider: local or kind")
 	fl.StringVar(&f.name, "name", "ingresslab", "name of the cluster (for 'cluster down')")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "write the admin kubeconfig here (default: inside the data dir)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "folder for etcd data, certificates and logs (default: a temporary folder, removed on exit)")
 	fl.StringVar(&f.network, "backend-network", string(local.NetworkAuto), "where backends listen: auto, netns (root) or loopback")
 	fl.IntVar(&f.apiPort, "api-port", 0, "API server port on 127.0.0.1 (default: a random free port)")
 	fl.DurationVar(&f.startTimeout, "start-timeout", 60*time.Second, "how long the control plane may take to start")
+	addKindUpFlags(fl, &f.kf)
 	return cmd
 }
 
 func clusterUp(cmd *cobra.Command, f clusterUpFlags) error {
+	if f.provider == "kind" {
+		return kindClusterUp(cmd, f.name, f.kubeconfig, f.kf)
+	}
 	if f.provider != "local" {
-		return fmt.Errorf("unknown --provider %q (available: local)", f.provider)
+		return fmt.Errorf("unknown --provider %q (available: local, kind)", f.provider)
 	}
 	if _, err := os.Stat(statePath(f.name)); err == nil {
 		if st, err := readState(f.name); err == nil && processAlive(st.PID) {
@@ -125,13 +130,20 @@ func clusterUp(cmd *cobra.Command, f clusterUpFlags) error {
 }
 
 func newClusterDownCommand() *cobra.Command {
-	var name string
+	var name, provider string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop a cluster started with 'cluster up'",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch provider {
+			case "kind":
+				return kindClusterDown(cmd, name, "", timeout)
+			case "local":
+			default:
+				return fmt.Errorf("unknown --provider %q (available: local, kind)", provider)
+			}
 			st, err := readState(name)
 			if err != nil {
 				return err
@@ -156,6 +168,7 @@ func newClusterDownCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "ingresslab", "name of the cluster")
+	cmd.Flags().StringVar(&provider, "provider", "local", "cluster provider: local or kind")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait for it to stop")
 	return cmd
 }

@@ -20,7 +20,8 @@ type conformanceFlags struct {
 	address, httpsAddress, reportDir, labelFilter  string
 	features                                       []string
 	parallel                                       int
-	multiClass, verbose                            bool
+	multiClass, verbose, reuse, keep               bool
+	kindImages                                     []string
 	timeouts                                       framework.Timeouts
 }
 
@@ -39,8 +40,11 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConformance(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.provider, "provider", "local", "cluster provider: local")
-	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "local provider: write the admin kubeconfig here")
+	fl.StringVar(&f.provider, "provider", "local", "cluster provider: "+strings.Join(suites.Providers, ", "))
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "local and kind: write the admin kubeconfig here; existing: the cluster's kubeconfig (default $KUBECONFIG)")
+	fl.BoolVar(&f.reuse, "reuse", false, "kind: reuse a running cluster of the same name")
+	fl.BoolVar(&f.keep, "keep", false, "kind: keep the cluster (and the installed controller) afterwards")
+	fl.StringSliceVar(&f.kindImages, "kind-images", []string{"out/images/ingresslab-controller.tar", "out/images/ingresslab-echo.tar"}, "kind: OCI image archives to load into the nodes (see 'ingresslab kind images')")
 	fl.StringVar(&f.controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
 	fl.StringVar(&f.ingressClass, "ingress-class", "", "IngressClass name to use (default: the profile's)")
 	fl.StringVar(&f.address, "address", "", "send HTTP requests here instead of the controller's own address (host:port)")
@@ -74,7 +78,7 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) error {
 		p.IngressClass = f.ingressClass
 	}
 	var second *profile.Profile
-	if f.multiClass {
+	if f.multiClass && f.provider == "local" {
 		second, err = profile.Load("reference")
 		if err != nil {
 			return err
@@ -88,7 +92,7 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) error {
 	}
 	began := time.Now()
 	rep, err := suites.Run(cmd.Context(), suites.Options{
-		Provider: f.provider, Profile: p, Second: second, BinDir: filepath.Dir(exe), Kubeconfig: f.kubeconfig,
+		Provider: f.provider, Profile: p, Second: second, Reuse: f.reuse, Keep: f.keep, Images: kindImagesFor(f), BinDir: filepath.Dir(exe), Kubeconfig: f.kubeconfig,
 		Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
 		Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
 		Command: "ingresslab " + strings.Join(os.Args[1:], " "),
@@ -111,4 +115,13 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) error {
 		}
 	}
 	return nil
+}
+
+// kindImagesFor returns the archives to load: only for kind, and only the
+// reference controller needs ours.
+func kindImagesFor(f conformanceFlags) []string {
+	if f.provider != "kind" {
+		return nil
+	}
+	return f.kindImages
 }
