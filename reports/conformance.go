@@ -106,4 +106,8 @@ type TestResult struct {
 	DurationSeconds    float64 `json:"durationSeconds"`
 	ConvergenceSeconds float64 `json:"convergenceSeconds,omitempty"`
 	Message            string  `json:"message,omitempty"`
+	// Observations are named measurements a test made on the way, e.g. the
+	// constant-rate prober's counts during a change ("probe") or how long a
+	// Secret rotation took.
+	Observations map[string]string `json:"observations,omitempty"`
 }

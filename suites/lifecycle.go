@@ -22,7 +22,7 @@ func lifecycleIngress(name, service, secret string, hosts ...string) map[string]
 // recordConvergence adds a named convergence time (API write to the first
 // of the consecutive correct answers) to the spec's report.
 func recordConvergence(what string, took time.Duration) {
-	AddReportEntry("convergence: "+what, took.Round(time.Millisecond).String())
+	AddReportEntry("convergence: "+what, took.Round(time.Millisecond).String(), ReportEntryVisibilityFailureOrVerbose)
 }
 
 // Lifecycle: every change is measured from its API write to convergence
@@ -176,7 +176,7 @@ var _ = Describe("Lifecycle", Label("lifecycle"), Ordered, func() {
 			})
 			if last != first {
 				framework.RecordVariant(last)
-				AddReportEntry("no-endpoints answer", fmt.Sprintf("%s at first, then %s", first, last))
+				AddReportEntry("no-endpoints answer", fmt.Sprintf("%s at first, then %s", first, last), ReportEntryVisibilityFailureOrVerbose)
 			}
 			recordConvergence("scale to zero", took)
 			scale(1)

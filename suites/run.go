@@ -134,6 +134,16 @@ func testResult(r SpecReport) reports.TestResult {
 			if f, ok := e.GetRawValue().(float64); ok && f > t.ConvergenceSeconds {
 				t.ConvergenceSeconds = f
 			}
+		default:
+			if t.Observations == nil {
+				t.Observations = map[string]string{}
+			}
+			name := e.Name
+			if prev, ok := t.Observations[name]; ok {
+				t.Observations[name] = prev + "; " + e.StringRepresentation()
+			} else {
+				t.Observations[name] = e.StringRepresentation()
+			}
 		}
 	}
 	t.Variant = strings.Join(variants, ", ")

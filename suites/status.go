@@ -56,7 +56,7 @@ var _ = Describe("Status", Label("status"), Ordered, func() {
 
 	It("publishes the controller's address in status.loadBalancer of an Ingress it serves", Label("core"), func() {
 		took := publishes("served")
-		AddReportEntry("status written after", took.String())
+		AddReportEntry("status written after", took.String(), ReportEntryVisibilityFailureOrVerbose)
 	})
 
 	It("writes no status into an Ingress of a class it does not serve", Label("core"), func() {
@@ -82,6 +82,6 @@ var _ = Describe("Status", Label("status"), Ordered, func() {
 			return
 		}
 		framework.RecordVariant("status-left")
-		AddReportEntry("status left behind", err.Error())
+		AddReportEntry("status left behind", err.Error(), ReportEntryVisibilityFailureOrVerbose)
 	})
 })

@@ -142,7 +142,7 @@ var _ = Describe("TLS", Label("tls"), Ordered, func() {
 		s.Eventually(framework.Request{HTTPS: true, Host: host}, framework.Expect{Backend: "svc-a", Check: framework.ServedBy(first)})
 		second := s.TLSSecret("rotate", host)
 		took := s.Eventually(framework.Request{HTTPS: true, Host: host}, framework.Expect{Backend: "svc-a", Check: framework.ServedBy(second)})
-		AddReportEntry("rotation", took.String())
+		AddReportEntry("rotation", took.String(), ReportEntryVisibilityFailureOrVerbose)
 	})
 
 	It("answers plain HTTP for a TLS host (redirect to HTTPS or served)", Label("implementation-specific"), func() {

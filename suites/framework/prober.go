@@ -216,7 +216,7 @@ func (p *Prober) Counts() ProbeCounts {
 func (p *Prober) Stop() ProbeCounts {
 	c, first := p.stop()
 	if first {
-		AddReportEntry(EntryProbe, c.String())
+		AddReportEntry(EntryProbe, c.String(), ReportEntryVisibilityFailureOrVerbose)
 	}
 	return c
 }
