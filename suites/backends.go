@@ -24,7 +24,7 @@ func servicePort(port string) func(framework.Response) error {
 	}
 }
 
-var _ = Describe("Backends", Label("backends"), Ordered, func() {
+var _ = describe("Backends", Label("backends"), Ordered, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "backends")
@@ -55,7 +55,7 @@ var _ = Describe("Backends", Label("backends"), Ordered, func() {
 	})
 })
 
-var _ = Describe("Endpoints", Label("load-balancing"), Ordered, func() {
+var _ = describe("Endpoints", Label("load-balancing"), Ordered, func() {
 	var s *framework.Spec
 	var many *cluster.Backend
 	BeforeAll(func() {

@@ -17,7 +17,7 @@ func statusVariants(codes ...int) []framework.Variant {
 	return vs
 }
 
-var _ = Describe("Default backend", Label("default-backend"), func() {
+var _ = describe("Default backend", Label("default-backend"), func() {
 	It("sends requests that match no rule to an Ingress that has only a defaultBackend", Label("core"), func() {
 		s := framework.NewSpec(env, "defaultonly")
 		s.Backend("only", 1)

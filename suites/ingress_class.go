@@ -63,7 +63,7 @@ func setDefaultClass(ctx context.Context, s *framework.Spec, name string, value 
 	return nil
 }
 
-var _ = Describe("IngressClass", Label("ingress-class"), func() {
+var _ = describe("IngressClass", Label("ingress-class"), func() {
 	var s *framework.Spec
 	BeforeEach(func() {
 		s = framework.NewSpec(env, "class")

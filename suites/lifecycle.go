@@ -30,7 +30,7 @@ func recordConvergence(what string, took time.Duration) {
 // controller (and, where it matters, to the route being changed). Error
 // counts are recorded (they are controller quality, not correctness); only
 // a misroute (a wrong backend answering) fails a spec.
-var _ = Describe("Lifecycle", Label("lifecycle"), Ordered, func() {
+var _ = describe("Lifecycle", Label("lifecycle"), Ordered, func() {
 	var (
 		s      *framework.Spec
 		stable string

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -56,6 +57,8 @@ type Options struct {
 	ReportDir string
 	// Command is recorded in the report's Reproduce section.
 	Command string
+	// Shard runs only part of the specs (see --parallel); zero: all.
+	Shard Shard
 	// Verbose streams every spec's progress.
 	Verbose bool
 	// Out receives progress (default stdout).
@@ -69,6 +72,7 @@ var env *framework.Env
 var collector struct {
 	sync.Mutex
 	filter string
+	shard  *regexp.Regexp
 	tests  []reports.TestResult
 }
 
@@ -78,11 +82,15 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 	collector.Lock()
 	defer collector.Unlock()
-	// Specs left out by the label filter are not part of this run.
+	// Specs left out by the label filter or by sharding are not part of
+	// this run.
 	if collector.filter != "" {
 		if ok, err := r.MatchesLabelFilter(collector.filter); err == nil && !ok {
 			return
 		}
+	}
+	if collector.shard != nil && !collector.shard.MatchString(r.FullText()) {
+		return
 	}
 	collector.tests = append(collector.tests, testResult(r))
 })
@@ -180,7 +188,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		o.BinDir = filepath.Dir(exe)
 	}
 	timeouts := mergeTimeouts(o.Timeouts)
-	filter, err := labelFilter(o.LabelFilter, o.Features)
+	filter, err := LabelFilter(o.LabelFilter, o.Features)
 	if err != nil {
 		return nil, err
 	}
@@ -229,17 +237,22 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 	env = e
 	defer func() { env = nil }()
 	collector.Lock()
-	collector.tests, collector.filter = nil, filter
+	collector.tests, collector.filter, collector.shard = nil, filter, nil
+	if p := o.Shard.pattern(); p != "" {
+		collector.shard = regexp.MustCompile("^" + p)
+	}
 	collector.Unlock()
 
 	suiteConfig, reporterConfig := GinkgoConfiguration()
 	suiteConfig.LabelFilter = filter
+	description := "Ingress conformance: " + o.Profile.Name
+	suiteConfig.FocusStrings = o.Shard.focus(description)
 	suiteConfig.Timeout = 2 * time.Hour
 	reporterConfig.NoColor = !isTerminal(o.Out)
 	reporterConfig.Verbose = o.Verbose
 	reporterConfig.Succinct = !o.Verbose
 	fmt.Fprintf(o.Out, "Running the conformance specs (filter %q)...\n", filter)
-	RunSpecs(failRecorder{}, "Ingress conformance: "+o.Profile.Name, suiteConfig, reporterConfig)
+	RunSpecs(failRecorder{}, description, suiteConfig, reporterConfig)
 
 	collector.Lock()
 	tests := slices.Clone(collector.tests)
@@ -295,8 +308,9 @@ func mergeTimeouts(t framework.Timeouts) framework.Timeouts {
 	return d
 }
 
-// labelFilter combines a label filter with a feature list.
-func labelFilter(filter string, features []string) (string, error) {
+// LabelFilter combines a Ginkgo label filter with a feature list and
+// checks the result.
+func LabelFilter(filter string, features []string) (string, error) {
 	for _, f := range features {
 		if !slices.Contains(Features, f) {
 			return "", fmt.Errorf("unknown feature %q (known: %s)", f, strings.Join(Features, ", "))

@@ -7,14 +7,14 @@ import (
 )
 
 func TestLabelFilter(t *testing.T) {
-	got, err := labelFilter("core", []string{"tls", "path-rules"})
+	got, err := LabelFilter("core", []string{"tls", "path-rules"})
 	if err != nil || got != "(core) && (tls || path-rules)" {
 		t.Fatalf("labelFilter = %q, %v", got, err)
 	}
-	if _, err := labelFilter("", []string{"nope"}); err == nil || !strings.Contains(err.Error(), "unknown feature") {
+	if _, err := LabelFilter("", []string{"nope"}); err == nil || !strings.Contains(err.Error(), "unknown feature") {
 		t.Fatalf("unknown feature accepted: %v", err)
 	}
-	if _, err := labelFilter("core &&", nil); err == nil {
+	if _, err := LabelFilter("core &&", nil); err == nil {
 		t.Fatal("broken filter accepted")
 	}
 }

@@ -33,7 +33,7 @@ func statusIngress(name, host, class string) map[string]any {
 	return map[string]any{"name": name, "host": host, "service": "svc-a", "class": class}
 }
 
-var _ = Describe("Status", Label("status"), Ordered, func() {
+var _ = describe("Status", Label("status"), Ordered, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "status")

@@ -20,6 +20,7 @@ type conformanceFlags struct {
 	address, httpsAddress, reportDir, labelFilter  string
 	features                                       []string
 	parallel                                       int
+	shard                                          string
 	multiClass, verbose, reuse, keep               bool
 	kindImages                                     []string
 	timeouts                                       framework.Timeouts
@@ -52,7 +53,9 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 	fl.StringVar(&f.reportDir, "report-dir", "out", "folder for the reports and controller logs")
 	fl.StringSliceVar(&f.features, "features", nil, "only these features ("+strings.Join(suites.Features, ", ")+")")
 	fl.StringVar(&f.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'core && !tls'")
-	fl.IntVar(&f.parallel, "parallel", 1, "specs run at once (only 1 is supported so far)")
+	fl.IntVar(&f.parallel, "parallel", 1, "split the specs over N processes, each with its own cluster and controller (local provider)")
+	fl.StringVar(&f.shard, "shard", "", "run only shard i/n of the specs (set by --parallel)")
+	_ = fl.MarkHidden("shard")
 	fl.BoolVar(&f.multiClass, "multi-class", true, "start a second reference controller with its own class for the multi-class specs")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every spec as it runs")
 	fl.DurationVar(&f.timeouts.MaxTimeToConsistency, "timeout-consistency", d.MaxTimeToConsistency, "how long a check may take to converge")
@@ -66,12 +69,24 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 	return cmd
 }
 
-func runConformance(cmd *cobra.Command, f conformanceFlags) error {
-	if f.parallel != 1 {
-		return fmt.Errorf("--parallel %d: only 1 is supported so far (specs run one after another)", f.parallel)
+func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
+	if f.parallel < 1 || f.parallel > 8 {
+		return fmt.Errorf("--parallel %d: want 1 to 8", f.parallel)
+	}
+	if f.parallel > 1 && f.provider != "local" {
+		return fmt.Errorf("--parallel %d: only the local provider can run several clusters at once", f.parallel)
+	}
+	var shard suites.Shard
+	if f.shard != "" {
+		if shard, err = suites.ParseShard(f.shard); err != nil {
+			return err
+		}
 	}
 	p, err := profile.Load(f.controller)
 	if err != nil {
+		return err
+	}
+	if _, err := suites.LabelFilter(f.labelFilter, f.features); err != nil {
 		return err
 	}
 	if f.ingressClass != "" {
@@ -91,12 +106,17 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) error {
 		return err
 	}
 	began := time.Now()
-	rep, err := suites.Run(cmd.Context(), suites.Options{
-		Provider: f.provider, Profile: p, Second: second, Reuse: f.reuse, Keep: f.keep, Images: kindImagesFor(f), BinDir: filepath.Dir(exe), Kubeconfig: f.kubeconfig,
-		Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
-		Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
-		Command: "ingresslab " + strings.Join(os.Args[1:], " "),
-	})
+	var rep *reports.ConformanceReport
+	if f.parallel > 1 {
+		rep, err = runShards(cmd.Context(), cmd.OutOrStdout(), f.parallel, f.reportDir)
+	} else {
+		rep, err = suites.Run(cmd.Context(), suites.Options{
+			Provider: f.provider, Profile: p, Second: second, Reuse: f.reuse, Keep: f.keep, Images: kindImagesFor(f), BinDir: filepath.Dir(exe), Kubeconfig: f.kubeconfig,
+			Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
+			Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
+			Command: "ingresslab " + strings.Join(os.Args[1:], " "), Shard: shard,
+		})
+	}
 	if err != nil {
 		return err
 	}
