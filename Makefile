@@ -18,7 +18,7 @@ KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitTreeState=clean \
 	-X k8s.io/component-base/version.buildDate=2026-01-01T00:00:00Z
 
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kube-controller-manager
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kube-controller-manager $(BIN)/kubectl
 
 GOLANGCI_LINT_VERSION := v2.15.0
 TEST_TIMEOUT ?= 30m
@@ -62,13 +62,16 @@ lint: ## go vet, gofmt and golangci-lint (pinned)
 clean: ## remove bin/ and out/
 	rm -rf $(BIN) $(REPORT_DIR)
 
-tools: $(TOOLS) ## build kube-apiserver, kube-controller-manager and etcd into bin/ (once)
+tools: $(TOOLS) ## build kube-apiserver, kube-controller-manager, kubectl and etcd into bin/ (once)
 
 $(BIN)/kube-apiserver: tools/kube/go.mod tools/kube/go.sum
 	cd tools/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
 
 $(BIN)/kube-controller-manager: tools/kube/go.mod tools/kube/go.sum
 	cd tools/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-controller-manager
+
+$(BIN)/kubectl: tools/kube/go.mod tools/kube/go.sum
+	cd tools/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kubectl
 
 $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 	cd tools/etcd && $(GO) build -trimpath -ldflags "-s -w" -o $@ go.etcd.io/etcd/server/v3
