@@ -123,7 +123,13 @@ func clusterUp(cmd *cobra.Command, f clusterUpFlags) error {
 	} else {
 		fmt.Fprintln(out, "  backends:    127.0.0.x as FQDN EndpointSlices (not root: no network namespace)")
 	}
-	fmt.Fprintf(out, "  try:         kubectl --kubeconfig %s get namespaces\n", p.KubeconfigPath())
+	kubectl := "kubectl"
+	if exe, err := os.Executable(); err == nil {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(exe), "kubectl")); err == nil {
+			kubectl = filepath.Join(filepath.Dir(exe), "kubectl")
+		}
+	}
+	fmt.Fprintf(out, "  try:         %s --kubeconfig %s get namespaces\n", kubectl, p.KubeconfigPath())
 	fmt.Fprintln(out, "Press Ctrl-C (or run 'ingresslab cluster down') to stop.")
 	<-ctx.Done()
 	return nil
