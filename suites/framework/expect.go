@@ -2,7 +2,6 @@ package framework
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
@@ -102,59 +101,11 @@ func (s *Spec) Eventually(req Request, exp Expect) time.Duration {
 // returns that variant's name (recorded in the report when not empty).
 func (s *Spec) EventuallyOneOf(req Request, variants ...Variant) (string, time.Duration) {
 	GinkgoHelper()
-	t := s.Env.Timeouts
-	start := time.Now()
-	since := s.lastChange
-	if since.IsZero() {
-		since = start
+	outcomes := make([]Outcome, len(variants))
+	for i, v := range variants {
+		outcomes[i] = Outcome{Name: v.Name, Match: v.Expect.Match}
 	}
-	deadline := start.Add(t.MaxTimeToConsistency)
-	count, current := 0, ""
-	var lastErrs []string
-	for {
-		r := s.Controller.HTTP.Do(s.ctx, req)
-		s.remember(r)
-		matched, errs := "", []string{}
-		ok := false
-		for _, v := range variants {
-			if err := v.Expect.Match(r); err == nil {
-				matched, ok = v.Name, true
-				break
-			} else {
-				errs = append(errs, describeMiss(v, err))
-			}
-		}
-		if ok {
-			if count == 0 || matched == current {
-				count++
-			} else {
-				count = 1
-			}
-			current = matched
-			if count >= t.ConsecutiveSuccesses {
-				took := time.Since(since)
-				AddReportEntry(EntryConvergence, took.Seconds(), ReportEntryVisibilityNever)
-				if current != "" {
-					RecordVariant(current)
-				}
-				return current, took
-			}
-			continue
-		}
-		count, lastErrs = 0, errs
-		if time.Now().After(deadline) {
-			Fail(fmt.Sprintf("%s did not converge within %s (%d consecutive correct responses needed): %s%s",
-				req, t.MaxTimeToConsistency, t.ConsecutiveSuccesses, strings.Join(lastErrs, "; "), s.Diagnostics(req)))
-		}
-		wait(t.Poll)
-	}
-}
-
-func describeMiss(v Variant, err error) string {
-	if v.Name == "" {
-		return err.Error()
-	}
-	return v.Name + ": " + err.Error()
+	return s.EventuallyOutcome(req, outcomes...)
 }
 
 // Consistently sends req for Timeouts.NoTrafficWindow and fails at the

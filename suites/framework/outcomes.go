@@ -59,7 +59,7 @@ func (s *Spec) EventuallyOutcome(req Request, outcomes ...Outcome) (string, time
 				matched, ok = o.Name, true
 				break
 			}
-			errs = append(errs, o.Name+": "+err.Error())
+			errs = append(errs, describeMiss(o.Name, err))
 		}
 		if ok {
 			if count == 0 || matched == current {
@@ -80,9 +80,16 @@ func (s *Spec) EventuallyOutcome(req Request, outcomes ...Outcome) (string, time
 		}
 		count = 0
 		if time.Now().After(deadline) {
-			Fail(fmt.Sprintf("%s did not converge on any accepted outcome within %s (%d consecutive needed): %s%s",
+			Fail(fmt.Sprintf("%s did not converge within %s (%d consecutive correct responses needed): %s%s",
 				req, t.MaxTimeToConsistency, t.ConsecutiveSuccesses, strings.Join(errs, "; "), s.Diagnostics(req)))
 		}
 		wait(t.Poll)
 	}
+}
+
+func describeMiss(name string, err error) string {
+	if name == "" {
+		return err.Error()
+	}
+	return name + ": " + err.Error()
 }
