@@ -2,70 +2,24 @@ package framework
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ingresslab/ingresslab/certs"
 )
 
-// Certificate is a generated certificate and key in PEM.
-type Certificate struct {
-	CertPEM, KeyPEM []byte
-	Leaf            *x509.Certificate
-}
+// Certificate is a generated certificate and key.
+type Certificate = certs.Certificate
 
-// GenerateCertificate makes a self-signed ECDSA certificate for hosts,
-// valid for a day. No private key is ever committed: suites make theirs at
-// run time.
+// GenerateCertificate makes a self-signed certificate for hosts, valid for a
+// day. No private key is ever committed: suites make theirs at run time.
 func GenerateCertificate(hosts ...string) (*Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, err
-	}
-	cn := "ingresslab"
-	if len(hosts) > 0 {
-		cn = hosts[0]
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"ingresslab suites"}},
-		DNSNames:     hosts,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return &Certificate{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
-		Leaf:    leaf,
-	}, nil
+	return certs.SelfSigned(certs.Options{Hosts: hosts, Organization: "ingresslab suites", Validity: 24 * time.Hour})
 }
 
 // TLSSecret generates a certificate for hosts and stores it as Secret name

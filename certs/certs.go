@@ -1,0 +1,107 @@
+// Package certs generates self-signed X.509 certificates: the data plane's
+// default certificate, the echo server's HTTPS identity, and the test
+// certificates the suites store as Secrets at run time (no private key is
+// ever committed).
+package certs
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"time"
+)
+
+// Options describe a certificate. Hosts or CommonName is required.
+type Options struct {
+	// Hosts are DNS names (wildcards allowed) or IP addresses.
+	Hosts []string
+	// CommonName defaults to the first host.
+	CommonName string
+	// Organization defaults to "ingresslab".
+	Organization string
+	// Validity defaults to one year, starting an hour ago.
+	Validity time.Duration
+	// CA marks the certificate as its own CA, so that clients can add it to
+	// a pool and verify it.
+	CA bool
+}
+
+// Certificate is a generated certificate with its key, in every form callers
+// need.
+type Certificate struct {
+	TLS     *tls.Certificate
+	Leaf    *x509.Certificate
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// SelfSigned generates an ECDSA P-256 certificate signed by its own key.
+func SelfSigned(o Options) (*Certificate, error) {
+	if o.CommonName == "" && len(o.Hosts) > 0 {
+		o.CommonName = o.Hosts[0]
+	}
+	if o.CommonName == "" {
+		return nil, errors.New("self-signed certificate: no hosts and no common name")
+	}
+	if o.Organization == "" {
+		o.Organization = "ingresslab"
+	}
+	if o.Validity == 0 {
+		o.Validity = 365 * 24 * time.Hour
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: o.CommonName, Organization: []string{o.Organization}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(o.Validity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	if o.CA {
+		tmpl.IsCA = true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+	}
+	for _, h := range o.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: parse: %w", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: key: %w", err)
+	}
+	return &Certificate{
+		TLS:     &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
+		Leaf:    leaf,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+	}, nil
+}
