@@ -29,6 +29,7 @@ REPORT_DIR ?= out
 CMDS := $(patsubst cmd/%,%,$(wildcard cmd/*))
 
 include kind/kind.mk
+include bench/bench.mk
 
 .PHONY: all build tools test test-short e2e bench bench-micro lint clean help
 

@@ -15,7 +15,7 @@ func newReportCommand() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "compare A.json B.json",
-		Short: "Compare two conformance reports side by side (Markdown on stdout)",
+		Short: "Compare two conformance or two bench reports side by side (Markdown on stdout)",
 		Long: `Compare two reports of the same kind. For conformance reports, tests whose result or
 variant differs come first: this is how a team compares its current controller with a candidate.`,
 		Example: "  ingresslab report compare out/nginx/conformance.json out/reference/conformance.json > diff.md",
@@ -43,8 +43,18 @@ variant differs come first: this is how a team compares its current controller w
 					return err
 				}
 				return reports.CompareConformance(cmd.OutOrStdout(), a, b)
+			case reports.KindBench:
+				a, err := reports.ReadBench(args[0])
+				if err != nil {
+					return err
+				}
+				b, err := reports.ReadBench(args[1])
+				if err != nil {
+					return err
+				}
+				return reports.CompareBench(cmd.OutOrStdout(), a, b)
 			default:
-				return fmt.Errorf("comparing %s reports is not supported yet", kinds[0])
+				return fmt.Errorf("comparing %s reports is not supported", kinds[0])
 			}
 		},
 	})

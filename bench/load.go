@@ -1,0 +1,344 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+// Traffic describes what one load series sends and where.
+type Traffic struct {
+	// Name of the series ("proxied", "direct", "uniform", ...).
+	Name string
+	// Via is "direct" or "controller" (for the report).
+	Via string
+	// Dial is the one address every connection goes to (host:port). It
+	// must have passed the provider's CheckTarget (see Env.guard).
+	Dial string
+	// TLS, when set, makes connections TLS with this config (ServerName
+	// comes from each URL's host, so SNI is the virtual host).
+	TLS *tls.Config
+	// KeepAlive reuses connections; false opens one per request.
+	KeepAlive bool
+	// Targets are the requests; Expect[i] is the Service that must answer
+	// Targets[i] ("" accepts any 2xx).
+	Targets []vegeta.Target
+	Expect  []string
+	// Order, when set, is the sequence of target indexes (cycled), e.g. a
+	// Zipf mix; default round-robin.
+	Order []int
+	// PID of the controller process whose CPU is charged (0: none).
+	PID int
+}
+
+// targeter returns a concurrency-safe vegeta.Targeter cycling through the
+// traffic's targets in Order.
+func (t *Traffic) targeter() vegeta.Targeter {
+	var n atomic.Uint64
+	return func(tgt *vegeta.Target) error {
+		if tgt == nil {
+			return vegeta.ErrNilTarget
+		}
+		i := n.Add(1) - 1
+		idx := int(i % uint64(len(t.Targets)))
+		if len(t.Order) > 0 {
+			idx = t.Order[i%uint64(len(t.Order))]
+		}
+		*tgt = t.Targets[idx]
+		return nil
+	}
+}
+
+// client builds the HTTP/1.1 client every attacker of this traffic uses:
+// whatever the URL says, connections go to t.Dial.
+func (t *Traffic) client(timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := t.Dial
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, dial)
+		},
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 10000,
+		IdleConnTimeout:     30 * time.Second,
+		DisableKeepAlives:   !t.KeepAlive,
+		DisableCompression:  true,
+		// HTTP/1.1 only: an empty TLSNextProto disables h2.
+		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
+		TLSClientConfig: t.TLS,
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// latencyBuckets are the vegeta histogram buckets in the report.
+var latencyBuckets = vegeta.Buckets{0, 250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond,
+	4 * time.Millisecond, 8 * time.Millisecond, 16 * time.Millisecond, 32 * time.Millisecond, 64 * time.Millisecond,
+	128 * time.Millisecond, 256 * time.Millisecond, time.Second}
+
+// spectrumPercentiles are the percentiles of the spectrum in fixed runs.
+var spectrumPercentiles = []float64{0, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9, 99.95, 99.99, 100}
+
+// stepConfig is what one step needs besides the traffic.
+type stepConfig struct {
+	Rate     float64
+	Duration time.Duration
+	Phase    string
+	// Detail adds the spectrum and histogram (fixed runs).
+	Detail bool
+	SLO    reports.SLO
+	Gates  reports.Gates
+	// Timeout of one request. Default 5s.
+	Timeout time.Duration
+	// OnResult, when set, sees every classified result (churn windows).
+	OnResult func(r *vegeta.Result, offset time.Duration, class outcome)
+}
+
+// outcome classifies one response.
+type outcome int
+
+const (
+	outcomeOK outcome = iota
+	outcomeError
+	outcomeNon2xx
+	outcomeMisroute
+)
+
+// runStep runs one open-loop constant-rate attack and measures it. The
+// attack is bounded by cfg.Duration plus the request timeout.
+func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResult, error) {
+	if cfg.Rate <= 0 || cfg.Duration <= 0 || len(t.Targets) == 0 {
+		return reports.StepResult{}, fmt.Errorf("step %s: rate %v, duration %v, %d targets", t.Name, cfg.Rate, cfg.Duration, len(t.Targets))
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	expect := map[string]string{}
+	for i, tg := range t.Targets {
+		if i < len(t.Expect) {
+			expect[tg.Method+" "+tg.URL] = t.Expect[i]
+		}
+	}
+	atk := vegeta.NewAttacker(vegeta.Client(t.client(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
+	// Rates to 0.1 rps: Freq per 10 s.
+	pacer := vegeta.ConstantPacer{Freq: max(1, int(math.Round(cfg.Rate*10))), Per: 10 * time.Second}
+	interval := pacer.Per / time.Duration(pacer.Freq)
+	cpu0, _ := procCPU(t.PID)
+	began := time.Now()
+	results := atk.Attack(t.targeter(), pacer, cfg.Duration, t.Name)
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+
+	var (
+		metrics   = vegeta.Metrics{Histogram: &vegeta.Histogram{Buckets: latencyBuckets}}
+		latencies = make([]float64, 0, int(cfg.Rate*cfg.Duration.Seconds())+16)
+		lags      = make([]float64, 0, cap(latencies))
+		st        reports.StepResult
+		ok        int64
+		codes     = map[string]int64{}
+		samples   []string
+	)
+	for r := range results {
+		metrics.Add(r)
+		st.Requests++
+		lat := float64(r.Latency) / 1e3
+		latencies = append(latencies, lat)
+		lag := r.Timestamp.Sub(began) - time.Duration(r.Seq)*interval
+		lags = append(lags, math.Max(0, float64(lag)/1e3))
+		class := classify(r, expect)
+		switch class {
+		case outcomeOK:
+			ok++
+		case outcomeError:
+			st.Errors++
+		case outcomeNon2xx:
+			st.Non2xx++
+		case outcomeMisroute:
+			st.Misroutes++
+		}
+		if r.Code != 0 {
+			codes[strconv.Itoa(int(r.Code))]++
+		}
+		if class != outcomeOK && len(samples) < 5 {
+			samples = appendSample(samples, describe(r, class))
+		}
+		if cfg.OnResult != nil {
+			cfg.OnResult(r, r.Timestamp.Sub(began), class)
+		}
+	}
+	metrics.Close()
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	cpu1, cpuErr := procCPU(t.PID)
+	st.Phase = cfg.Phase
+	st.OfferedRPS = cfg.Rate
+	st.DurationMillis = cfg.Duration.Milliseconds()
+	st.StatusCodes = codes
+	st.ErrorSamples = samples
+	elapsed := metrics.Duration + metrics.Wait
+	if st.Requests > 0 {
+		st.AchievedRPS = float64(st.Requests) / cfg.Duration.Seconds()
+		st.SuccessRatio = float64(ok) / float64(st.Requests)
+	}
+	if elapsed > 0 {
+		st.ThroughputRPS = float64(ok) / elapsed.Seconds()
+	}
+	st.Latency = percentiles(latencies)
+	st.Lag = percentiles(lags)
+	if cfg.Detail {
+		slices.Sort(latencies)
+		for _, p := range spectrumPercentiles {
+			st.Spectrum = append(st.Spectrum, reports.SpectrumPoint{Percentile: p, LatencyMicros: quantileSorted(latencies, p/100)})
+		}
+		for i, b := range metrics.Histogram.Buckets {
+			st.Histogram = append(st.Histogram, reports.HistogramBucket{LowMicros: float64(b) / 1e3, Count: metrics.Histogram.Counts[i]})
+		}
+	}
+	if t.PID > 0 && cpuErr == nil && st.Requests > 0 {
+		st.ControllerCPUMicrosPerRequest = float64(cpu1-cpu0) / float64(st.Requests)
+		st.ControllerRSSBytes, _ = procRSS(t.PID)
+	}
+	judge(&st, cfg.SLO, cfg.Gates)
+	return st, nil
+}
+
+// judge sets Valid/InvalidReason from the gates and PassSLO/FailReason
+// from the SLO.
+func judge(st *reports.StepResult, slo reports.SLO, g reports.Gates) {
+	st.Valid = true
+	switch {
+	case st.Requests == 0:
+		st.Valid, st.InvalidReason = false, "no requests"
+	case st.AchievedRPS/st.OfferedRPS < g.MinAchievedRatio:
+		st.Valid, st.InvalidReason = false, fmt.Sprintf("achieved/offered %.3f < %.2f", st.AchievedRPS/st.OfferedRPS, g.MinAchievedRatio)
+	case st.Lag.P99 > g.MaxLagP99Micros:
+		st.Valid, st.InvalidReason = false, fmt.Sprintf("generator lag p99 %.0f µs > %.0f µs", st.Lag.P99, g.MaxLagP99Micros)
+	}
+	st.PassSLO = true
+	switch {
+	case st.SuccessRatio < slo.MinSuccessRatio:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("success %.3f %% < %.1f %%", st.SuccessRatio*100, slo.MinSuccessRatio*100)
+	case st.Misroutes > slo.MaxMisroutes:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("%d misroutes", st.Misroutes)
+	case st.Latency.P99 > slo.MaxP99Micros:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("p99 %.0f µs > %.0f µs", st.Latency.P99, slo.MaxP99Micros)
+	}
+}
+
+func appendSample(samples []string, s string) []string {
+	if slices.Contains(samples, s) {
+		return samples
+	}
+	return append(samples, s)
+}
+
+func describe(r *vegeta.Result, class outcome) string {
+	switch class {
+	case outcomeError:
+		return "error: " + r.Error
+	case outcomeNon2xx:
+		return fmt.Sprintf("%d from %s", r.Code, r.URL)
+	default:
+		return fmt.Sprintf("misroute: %s answered by %s", r.URL, serviceOf(r.Body))
+	}
+}
+
+// classify sorts a result into ok, transport error, non-2xx or misroute.
+func classify(r *vegeta.Result, expect map[string]string) outcome {
+	switch {
+	case r.Code == 0:
+		return outcomeError
+	case r.Code < 200 || r.Code > 299:
+		return outcomeNon2xx
+	}
+	want := expect[r.Method+" "+r.URL]
+	if want != "" && serviceOf(r.Body) != want {
+		return outcomeMisroute
+	}
+	return outcomeOK
+}
+
+var serviceKey = []byte(`"service":"`)
+
+// serviceOf extracts the echo response's service field. It looks for the
+// compact key first (cheap at high rates) and falls back to decoding.
+func serviceOf(body []byte) string {
+	if i := bytes.Index(body, serviceKey); i >= 0 {
+		rest := body[i+len(serviceKey):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			return string(rest[:j])
+		}
+	}
+	var v struct {
+		Service string `json:"service"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return v.Service
+}
+
+// percentiles computes exact percentiles of xs (sorted in place).
+func percentiles(xs []float64) reports.Percentiles {
+	if len(xs) == 0 {
+		return reports.Percentiles{}
+	}
+	slices.Sort(xs)
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return reports.Percentiles{
+		P50: quantileSorted(xs, 0.5), P90: quantileSorted(xs, 0.9), P99: quantileSorted(xs, 0.99),
+		P999: quantileSorted(xs, 0.999), Max: xs[len(xs)-1], Mean: sum / float64(len(xs)),
+	}
+}
+
+// quantileSorted is the nearest-rank quantile of sorted xs.
+func quantileSorted(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+// errNotAllowed is returned when an address fails the traffic guard.
+var errNotAllowed = errors.New("traffic guard refused the address")
+
+// checkDial verifies host:port with the provider's guard.
+func checkDial(ctx context.Context, guard func(context.Context, netip.Addr) error, hostPort string) error {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", hostPort, err)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("target %q: not an IP address: %w", hostPort, err)
+	}
+	if err := guard(ctx, a); err != nil {
+		return fmt.Errorf("%w: %s: %w", errNotAllowed, hostPort, err)
+	}
+	return nil
+}

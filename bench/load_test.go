@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ingresslab/ingresslab/echoserver"
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+func startEcho(t *testing.T, service string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := echoserver.New(echoserver.Options{Listener: l, Identity: echoserver.Identity{Namespace: "ns", Service: service, Pod: service + "-0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return l.Addr().String()
+}
+
+var loose = stepConfig{SLO: reports.SLO{MinSuccessRatio: 0.999, MaxP99Micros: 1e9}, Gates: reports.Gates{MinAchievedRatio: 0, MaxLagP99Micros: 1e12}}
+
+// TestRunStepKeepsVirtualHostAndChecksBackend sends real requests through
+// the custom dialer: the URL names a virtual host that does not resolve,
+// the connection goes to the echo server, and the echo body proves which
+// Service answered.
+func TestRunStepKeepsVirtualHostAndChecksBackend(t *testing.T) {
+	addr := startEcho(t, "svc-a")
+	tr := &Traffic{Name: "t", Dial: addr, KeepAlive: true,
+		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://virtual.bench.invalid/x"}}, Expect: []string{"svc-a"}}
+	cfg := loose
+	cfg.Rate, cfg.Duration, cfg.Phase, cfg.Detail = 200, 300*time.Millisecond, "fixed", true
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests < 50 || st.Errors+st.Non2xx+st.Misroutes != 0 || st.SuccessRatio != 1 || !st.PassSLO {
+		t.Fatalf("step: %d requests, %d errors, %d non-2xx, %d misroutes, success %v, samples %v", st.Requests, st.Errors, st.Non2xx, st.Misroutes, st.SuccessRatio, st.ErrorSamples)
+	}
+	if len(st.Spectrum) != len(spectrumPercentiles) || len(st.Histogram) != len(latencyBuckets) || st.Latency.P50 <= 0 || st.Latency.Max < st.Latency.P99 {
+		t.Fatalf("detail missing or inconsistent: spectrum %d, histogram %d, latency %+v", len(st.Spectrum), len(st.Histogram), st.Latency)
+	}
+	var total uint64
+	for _, b := range st.Histogram {
+		total += b.Count
+	}
+	if int64(total) != st.Requests {
+		t.Fatalf("histogram counts %d requests, step %d", total, st.Requests)
+	}
+
+	// The same traffic expecting another Service: every answer is a misroute.
+	tr.Expect = []string{"svc-b"}
+	cfg.Detail = false
+	st, err = runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Misroutes != st.Requests || st.PassSLO || st.FailReason == "" {
+		t.Fatalf("misroutes %d of %d, pass %v (%s)", st.Misroutes, st.Requests, st.PassSLO, st.FailReason)
+	}
+}
+
+func TestRunStepCountsTransportErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens: connections are refused
+	tr := &Traffic{Name: "t", Dial: addr, KeepAlive: true, Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://x.invalid/"}}}
+	cfg := loose
+	cfg.Rate, cfg.Duration, cfg.Phase = 100, 200*time.Millisecond, "step"
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests == 0 || st.Errors != st.Requests || st.PassSLO || len(st.ErrorSamples) == 0 {
+		t.Fatalf("errors %d of %d, pass %v, samples %v", st.Errors, st.Requests, st.PassSLO, st.ErrorSamples)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	slo := reports.SLO{MinSuccessRatio: 0.999, MaxP99Micros: 1000}
+	g := reports.Gates{MinAchievedRatio: 0.99, MaxLagP99Micros: 5000}
+	base := reports.StepResult{OfferedRPS: 100, AchievedRPS: 100, Requests: 100, SuccessRatio: 1, Latency: reports.Percentiles{P99: 500}}
+	cases := []struct {
+		name        string
+		mod         func(*reports.StepResult)
+		valid, pass bool
+	}{
+		{"good", func(*reports.StepResult) {}, true, true},
+		{"slow generator", func(s *reports.StepResult) { s.AchievedRPS = 90 }, false, true},
+		{"lagging generator", func(s *reports.StepResult) { s.Lag.P99 = 6000 }, false, true},
+		{"errors", func(s *reports.StepResult) { s.SuccessRatio = 0.99 }, true, false},
+		{"misroute", func(s *reports.StepResult) { s.Misroutes = 1 }, true, false},
+		{"p99", func(s *reports.StepResult) { s.Latency.P99 = 1001 }, true, false},
+		{"no requests", func(s *reports.StepResult) { s.Requests = 0 }, false, true},
+	}
+	for _, c := range cases {
+		s := base
+		c.mod(&s)
+		judge(&s, slo, g)
+		if s.Valid != c.valid || s.PassSLO != c.pass {
+			t.Errorf("%s: valid %v (%s) pass %v (%s), want %v %v", c.name, s.Valid, s.InvalidReason, s.PassSLO, s.FailReason, c.valid, c.pass)
+		}
+	}
+}
+
+func TestServiceOfAndPercentiles(t *testing.T) {
+	if got := serviceOf([]byte(`{"path":"/","service":"a-b","pod":"x"}`)); got != "a-b" {
+		t.Fatalf("compact: %q", got)
+	}
+	if got := serviceOf([]byte("{\"service\": \"spaced\"}")); got != "spaced" {
+		t.Fatalf("spaced: %q", got)
+	}
+	if got := serviceOf([]byte("not json")); got != "" {
+		t.Fatalf("garbage: %q", got)
+	}
+	xs := make([]float64, 1000)
+	for i := range xs {
+		xs[len(xs)-1-i] = float64(i + 1)
+	}
+	p := percentiles(xs)
+	if p.P50 != 500 || p.P99 != 990 || p.P999 != 999 || p.Max != 1000 || p.Mean != 500.5 {
+		t.Fatalf("percentiles %+v", p)
+	}
+	if got := slope([]float64{1, 2, 3}, []float64{10, 20, 30}); got != 10 {
+		t.Fatalf("slope = %v", got)
+	}
+}
+
+func TestCheckDialUsesGuard(t *testing.T) {
+	allowLoopback := func(_ context.Context, a netip.Addr) error {
+		if a.IsLoopback() {
+			return nil
+		}
+		return errors.New("not loopback")
+	}
+	if err := checkDial(context.Background(), allowLoopback, "127.0.0.1:80"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkDial(context.Background(), allowLoopback, "192.0.2.1:80"); !errors.Is(err, errNotAllowed) {
+		t.Fatalf("outside address: %v", err)
+	}
+	if err := checkDial(context.Background(), allowLoopback, "example.invalid:80"); err == nil {
+		t.Fatal("host name accepted")
+	}
+}

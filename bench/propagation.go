@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+// probeInterval is the propagation prober's pace (its time resolution).
+const probeInterval = 5 * time.Millisecond
+
+// propagationEvent is one change and how to judge answers after it.
+type propagationEvent struct {
+	kind  string
+	write func(ctx context.Context) error
+	// correct and stale classify an answer (code, service).
+	correct, stale func(code int, svc string) bool
+}
+
+func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
+	for _, n := range []string{"prop-a", "prop-b"} {
+		if _, err := e.backend(ctx, n, 1); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkDial(ctx, e.guard, e.Ctrl.HTTPAddr); err != nil {
+		return nil, err
+	}
+	timeout := 10 * time.Second
+	settle := 100 * time.Millisecond
+	if e.Opts.Quick {
+		timeout = 5 * time.Second
+	}
+	p := newProber(e.Ctrl.HTTPAddr, nil, time.Second)
+	api := e.Kube.NetworkingV1().Ingresses(Namespace)
+	is := func(svc string) func(int, string) bool {
+		return func(code int, got string) bool { return code == http.StatusOK && got == svc }
+	}
+	var events []reports.PropagationEvent
+	n := e.Opts.PropagationEvents
+	for i := 0; len(events) < n; i++ {
+		name := fmt.Sprintf("prop-%d", i)
+		host := fmt.Sprintf("prop-%d.bench.test", i)
+		url := "http://" + host + "/"
+		cycle := []propagationEvent{
+			{kind: "create", correct: is("prop-a"), stale: func(code int, _ string) bool { return code != http.StatusOK },
+				write: func(ctx context.Context) error {
+					_, err := api.Create(ctx, e.ingress(name, []rule{{Host: host, Paths: []pathBackend{{"/", "prop-a"}}}}, ""), metav1.CreateOptions{})
+					return err
+				}},
+			{kind: "update", correct: is("prop-b"), stale: is("prop-a"),
+				write: func(ctx context.Context) error {
+					return e.apply(ctx, e.ingress(name, []rule{{Host: host, Paths: []pathBackend{{"/", "prop-b"}}}}, ""))
+				}},
+			{kind: "delete", correct: func(code int, _ string) bool { return code == http.StatusNotFound },
+				stale: func(code int, _ string) bool { return code == http.StatusOK },
+				write: func(ctx context.Context) error { return api.Delete(ctx, name, metav1.DeleteOptions{}) }},
+		}
+		for _, ev := range cycle {
+			if len(events) >= n {
+				break
+			}
+			r, err := timeChange(ctx, p, url, ev, timeout, settle)
+			if err != nil {
+				return nil, fmt.Errorf("propagation event %d (%s %s): %w", len(events), ev.kind, name, err)
+			}
+			events = append(events, r)
+			if len(events)%20 == 0 || len(events) == n {
+				e.Progressf("propagation: %d/%d events, last %s %.1f ms", len(events), n, r.Kind, r.FirstCorrectMillis)
+			}
+		}
+	}
+	return &reports.BenchScenario{Propagation: summarizePropagation(events)}, nil
+}
+
+// timeChange writes one change while probing url every probeInterval, and
+// returns the times (from just before the write) to the first correct
+// answer and to the last stale one seen within settle after it.
+func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent, timeout, settle time.Duration) (reports.PropagationEvent, error) {
+	res := reports.PropagationEvent{Kind: ev.kind}
+	start := time.Now()
+	werr := make(chan error, 1)
+	go func() { werr <- ev.write(ctx) }()
+	tick := time.NewTicker(probeInterval)
+	defer tick.Stop()
+	var first time.Duration = -1
+	var writeErr error
+	written := false
+	for {
+		sent := time.Since(start)
+		code, svc := p.probe(ctx, url)
+		switch {
+		case ev.correct(code, svc):
+			if first < 0 {
+				first = sent
+			}
+		case ev.stale(code, svc):
+			res.LastStaleMillis = float64(sent) / 1e6
+		}
+		if !written {
+			select {
+			case writeErr = <-werr:
+				written = true
+				if writeErr != nil {
+					return res, writeErr
+				}
+			default:
+			}
+		}
+		elapsed := time.Since(start)
+		if first >= 0 && written && elapsed > first+settle {
+			break
+		}
+		if elapsed > timeout {
+			res.TimedOut = true
+			first = elapsed
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	if !written {
+		if err := <-werr; err != nil {
+			return res, err
+		}
+	}
+	res.FirstCorrectMillis = float64(first) / 1e6
+	return res, nil
+}
+
+func summarizePropagation(events []reports.PropagationEvent) *reports.PropagationResult {
+	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events}
+	byKind := map[string][]reports.PropagationEvent{}
+	var kinds []string
+	for _, ev := range events {
+		if ev.TimedOut {
+			r.TimedOut++
+		}
+		if _, ok := byKind[ev.Kind]; !ok {
+			kinds = append(kinds, ev.Kind)
+		}
+		byKind[ev.Kind] = append(byKind[ev.Kind], ev)
+	}
+	r.FirstCorrectMillis, r.LastStaleMillis = propagationPercentiles(events)
+	for _, k := range kinds {
+		fc, ls := propagationPercentiles(byKind[k])
+		r.ByKind = append(r.ByKind, reports.PropagationKind{Kind: k, Events: len(byKind[k]), FirstCorrectMillis: fc, LastStaleMillis: ls})
+	}
+	return r
+}
+
+func propagationPercentiles(events []reports.PropagationEvent) (first, last reports.Percentiles) {
+	var f, l []float64
+	for _, ev := range events {
+		f = append(f, ev.FirstCorrectMillis)
+		l = append(l, ev.LastStaleMillis)
+	}
+	return percentiles(f), percentiles(l)
+}

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+// TestRunQuick is one real --quick run of two scenarios against the
+// reference controller on the local cluster: the report it writes must be
+// valid and hold real measurements. No speed is asserted.
+func TestRunQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local cluster and the controller (skipped with -short)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := local.FindBinaries(ctx, local.Binaries{}); err != nil {
+		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
+	}
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ingresslab/ingresslab/cmd/ingresslab-controller")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build controller: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Options{BinDir: bin, ReportDir: dir, Quick: true, Scenarios: []string{"single-route", "propagation"}, Out: &progress})
+	if err != nil {
+		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	got, err := reports.ReadBench(filepath.Join(dir, reports.BenchJSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Scenarios) != 2 || got.Machine.Cores == 0 || len(got.Controller.Flags) == 0 {
+		t.Fatalf("report: %d scenarios, machine %+v, flags %v", len(got.Scenarios), got.Machine, got.Controller.Flags)
+	}
+	for _, s := range got.Scenarios {
+		if s.Status != reports.BenchOK {
+			t.Fatalf("scenario %s: %s %s\nprogress:\n%s", s.Name, s.Status, s.Error, progress.String())
+		}
+	}
+	sr := got.Scenario("single-route").Load
+	if len(sr.Series) != 2 || sr.Series[0].Via != "direct" || sr.Series[1].Via != "controller" || len(sr.Comparisons) != 1 {
+		t.Fatalf("single-route series %+v", sr.Series)
+	}
+	for _, ser := range sr.Series {
+		if len(ser.Searches) != 1 || len(ser.Searches[0].Steps) == 0 || ser.Searches[0].Steps[0].Requests == 0 {
+			t.Fatalf("series %s measured nothing: %+v", ser.Name, ser.Searches)
+		}
+		if st := ser.Searches[0].Steps[0]; st.Misroutes != 0 {
+			t.Fatalf("series %s: %d misroutes", ser.Name, st.Misroutes)
+		}
+	}
+	if proxied := sr.Series[1].Searches[0].Steps[0]; proxied.ControllerCPUMicrosPerRequest < 0 || proxied.ControllerRSSBytes == 0 {
+		t.Fatalf("proxied step has no controller measurements: %+v", proxied)
+	}
+	pr := got.Scenario("propagation").Propagation
+	if pr.Events != 15 || pr.TimedOut != 0 || pr.FirstCorrectMillis.P50 <= 0 || len(pr.ByKind) != 3 {
+		t.Fatalf("propagation %+v", pr)
+	}
+	for _, f := range []string{reports.BenchMarkdownFile, reports.BenchHTMLFile} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), "single-route") {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if !strings.Contains(progress.String(), "single-route proxied rep 1 step") || rep.DurationSeconds <= 0 {
+		t.Fatalf("no progress lines:\n%s", progress.String())
+	}
+}

@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+func TestRegistry(t *testing.T) {
+	all := Registry()
+	want := []string{"direct", "single-route", "many-routes", "tls", "no-keepalive", "propagation", "churn", "scale"}
+	if !slices.Equal(Names(), want) {
+		t.Fatalf("Names() = %v, want %v", Names(), want)
+	}
+	kinds := []string{reports.BenchKindLoad, reports.BenchKindPropagation, reports.BenchKindChurn, reports.BenchKindScale}
+	for _, s := range all {
+		if len(s.Description) < 20 || s.Run == nil || !slices.Contains(kinds, s.Kind) {
+			t.Errorf("scenario %q: description %q, run set %v, kind %q", s.Name, s.Description, s.Run != nil, s.Kind)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	got, err := Select([]string{"scale", "direct"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != "direct" || got[1].Name != "scale" {
+		t.Fatalf("Select kept the wrong order: %v", got)
+	}
+	if _, err := Select([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "single-route") {
+		t.Fatalf("unknown scenario: %v (want an error listing the known ones)", err)
+	}
+	if all, _ := Select(nil); len(all) != len(Registry()) {
+		t.Fatalf("Select(nil) = %d scenarios", len(all))
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	o := Options{BinDir: "bin", Quick: true}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Repetitions != 1 || o.StepDuration.Seconds() != 0.5 || o.SLO.MinSuccessRatio != 0.999 || o.Gates.MinAchievedRatio != 0.99 {
+		t.Fatalf("quick defaults: %+v", o)
+	}
+	full := Options{BinDir: "bin"}
+	if err := full.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if full.Repetitions != 3 || !slices.Equal(full.ScaleSizes, []int{100, 1000, 10000}) || full.PropagationEvents < 100 {
+		t.Fatalf("full defaults: %+v", full)
+	}
+	for _, bad := range []Options{{}, {BinDir: "b", Provider: "kind"}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}} {
+		if err := bad.defaults(); err == nil {
+			t.Errorf("options %+v accepted", bad)
+		}
+	}
+}

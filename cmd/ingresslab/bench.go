@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingresslab/ingresslab/bench"
+	"github.com/ingresslab/ingresslab/profile"
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+func newBenchCommand() *cobra.Command {
+	var o bench.Options
+	var sloP99 time.Duration
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a controller under load and change (vegeta); reports for capacity planning",
+		Long: `Stand up the local cluster, start the controller described by a profile, and run the
+benchmark scenarios: open-loop constant-rate load (stepped, then bisected to the highest rate
+that meets the SLO, repeated), direct vs proxied interleaved, propagation of Ingress changes,
+traffic during churn, and scale. Writes DIR/bench.json, DIR/bench.md and DIR/bench.html.
+
+Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
+		Example: `  ingresslab bench --controller reference --report-dir out/bench
+  ingresslab bench --quick --scenario single-route --scenario propagation
+  ingresslab report compare out/bench-old/bench.json out/bench/bench.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			o.BinDir = filepath.Dir(exe)
+			o.Out = cmd.OutOrStdout()
+			o.Command = "ingresslab " + strings.Join(os.Args[1:], " ")
+			o.SLO.MaxP99Micros = float64(sloP99.Microseconds())
+			rep, err := bench.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\n%s %s: %d scenarios in %.0f s\n", rep.Controller.Name, rep.Controller.Version, len(rep.Scenarios), rep.DurationSeconds)
+			failed := 0
+			for _, s := range rep.Scenarios {
+				fmt.Fprintf(out, "  %-14s %s\n", s.Name, s.Status)
+				if s.Status == reports.BenchFailed {
+					failed++
+				}
+			}
+			for _, g := range rep.Goals {
+				fmt.Fprintf(out, "  goal %-36s %-12s measured %s (met: %t)\n", g.Name, g.Target, g.Measured, g.Met)
+			}
+			fmt.Fprintf(out, "Reports: %s\n", strings.Join([]string{
+				filepath.Join(o.ReportDir, reports.BenchJSONFile), filepath.Join(o.ReportDir, reports.BenchMarkdownFile), filepath.Join(o.ReportDir, reports.BenchHTMLFile),
+			}, ", "))
+			if failed > 0 {
+				return exitError{code: 1, msg: fmt.Sprintf("%d scenario(s) failed", failed)}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Provider, "provider", "local", "cluster provider (only local: load numbers need the controller on this machine)")
+	fl.StringVar(&o.Controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
+	fl.StringVar(&o.ReportDir, "report-dir", "out/bench", "folder for bench.json, bench.md, bench.html and the controller log")
+	fl.StringSliceVar(&o.Scenarios, "scenario", nil, "run only these scenarios (repeatable; default all): "+strings.Join(bench.Names(), ", "))
+	fl.DurationVar(&o.StepDuration, "duration", 0, "duration of one constant-rate step (default 2s, 500ms with --quick)")
+	fl.BoolVar(&o.Quick, "quick", false, "smoke run: short steps, one repetition, fewer events and Ingresses (about a minute)")
+	fl.IntVar(&o.Repetitions, "repetitions", 0, "repetitions of every rate search (default 3, 1 with --quick)")
+	fl.Float64Var(&o.StartRPS, "start-rps", 0, "first offered rate of a search (default 1000, 500 with --quick)")
+	fl.Float64Var(&o.MaxRPS, "max-rps", 0, "highest rate a search offers (default 100000)")
+	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a sustainable rate")
+	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan (default 10000)")
+	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "write the local cluster's admin kubeconfig here")
+	return cmd
+}

@@ -1,0 +1,548 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+)
+
+// BenchSchemaVersion is the version of the BenchReport layout inside
+// APIVersion. It grows when fields change meaning; readers refuse newer ones.
+const BenchSchemaVersion = 1
+
+// File names WriteBench writes in its directory.
+const (
+	BenchJSONFile     = "bench.json"
+	BenchMarkdownFile = "bench.md"
+	BenchHTMLFile     = "bench.html"
+)
+
+// Scenario kinds of a bench report.
+const (
+	BenchKindLoad        = "load"
+	BenchKindPropagation = "propagation"
+	BenchKindChurn       = "churn"
+	BenchKindScale       = "scale"
+)
+
+// Scenario statuses.
+const (
+	BenchOK      = "ok"
+	BenchFailed  = "failed"
+	BenchSkipped = "skipped"
+)
+
+// BenchReport is the result of one `ingresslab bench` run. Every quantity
+// carries its unit in the field name (Micros, Millis, Seconds, Bytes, RPS).
+type BenchReport struct {
+	APIVersion    string `json:"apiVersion"`
+	Kind          string `json:"kind"`
+	SchemaVersion int    `json:"schemaVersion"`
+	// Command is the command line that produced the report.
+	Command         string          `json:"command,omitempty"`
+	Started         time.Time       `json:"started"`
+	DurationSeconds float64         `json:"durationSeconds"`
+	Quick           bool            `json:"quick"`
+	Provider        string          `json:"provider"`
+	Network         string          `json:"network,omitempty"`
+	Controller      BenchController `json:"controller"`
+	Machine         Machine         `json:"machine"`
+	Settings        BenchSettings   `json:"settings"`
+	Scenarios       []BenchScenario `json:"scenarios"`
+	Capacity        *CapacityPlan   `json:"capacity,omitempty"`
+	Notes           []string        `json:"notes,omitempty"`
+	Goals           []GoalResult    `json:"goals,omitempty"`
+}
+
+// BenchController identifies the controller under test.
+type BenchController struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Profile string `json:"profile,omitempty"`
+	// Flags are the rendered command-line arguments (program excluded).
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Machine is the fingerprint of the machine the run used.
+type Machine struct {
+	CPUModel   string `json:"cpuModel"`
+	Cores      int    `json:"cores"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"goVersion"`
+	Platform   string `json:"platform"`
+	Kernel     string `json:"kernel,omitempty"`
+	// CPUPinning describes any CPU affinity ("none" when the harness did not
+	// pin anything).
+	CPUPinning string `json:"cpuPinning"`
+	// LoadAverage1 is the 1-minute load average when the run started: a
+	// high value means other work shared the CPUs.
+	LoadAverage1  float64 `json:"loadAverage1"`
+	MemTotalBytes uint64  `json:"memTotalBytes,omitempty"`
+}
+
+// BenchSettings are the knobs a run used.
+type BenchSettings struct {
+	SLO   SLO   `json:"slo"`
+	Gates Gates `json:"gates"`
+	// StepMillis is the duration of one open-loop step.
+	StepMillis  int64 `json:"stepMillis"`
+	Repetitions int   `json:"repetitions"`
+	Bisections  int   `json:"bisections"`
+	// StartRPS and StepFactor drive the stepped phase of the rate search.
+	StartRPS   float64 `json:"startRPS"`
+	StepFactor float64 `json:"stepFactor"`
+	MaxRPS     float64 `json:"maxRPS"`
+}
+
+// SLO is what a rate must meet to count as sustainable.
+type SLO struct {
+	MinSuccessRatio float64 `json:"minSuccessRatio"`
+	MaxP99Micros    float64 `json:"maxP99Micros"`
+	MaxMisroutes    int64   `json:"maxMisroutes"`
+}
+
+// Gates decide whether a measured step is valid at all.
+type Gates struct {
+	// MinAchievedRatio is the lowest achieved/offered rate accepted.
+	MinAchievedRatio float64 `json:"minAchievedRatio"`
+	// MaxLagP99Micros bounds the load generator's p99 lag behind schedule.
+	MaxLagP99Micros float64 `json:"maxLagP99Micros"`
+}
+
+// BenchScenario is one scenario's outcome; exactly one of Load,
+// Propagation, Churn and Scale is set when Status is ok.
+type BenchScenario struct {
+	Name            string             `json:"name"`
+	Description     string             `json:"description"`
+	Kind            string             `json:"kind"`
+	Status          string             `json:"status"`
+	Error           string             `json:"error,omitempty"`
+	DurationSeconds float64            `json:"durationSeconds"`
+	Load            *LoadResult        `json:"load,omitempty"`
+	Propagation     *PropagationResult `json:"propagation,omitempty"`
+	Churn           *ChurnResult       `json:"churn,omitempty"`
+	Scale           *ScaleResult       `json:"scale,omitempty"`
+}
+
+// LoadResult holds the series of a load scenario (e.g. "proxied" and its
+// interleaved "direct" baseline, or "uniform" and "zipf").
+type LoadResult struct {
+	Series []LoadSeries `json:"series"`
+	// Comparisons pair a series with its interleaved baseline.
+	Comparisons []ABComparison `json:"comparisons,omitempty"`
+}
+
+// LoadSeries is one kind of traffic measured with repetitions.
+type LoadSeries struct {
+	Name string `json:"name"`
+	// Via is "direct" (straight to an echo backend) or "controller".
+	Via string `json:"via"`
+	// Searches are the max-rate searches, one per repetition.
+	Searches []RateSearch `json:"searches"`
+	// MaxSustainableRPS summarises Searches (valid ones only).
+	MaxSustainableRPS Stat `json:"maxSustainableRPS"`
+	// Fixed are runs at a fixed sub-saturation rate, one per repetition.
+	Fixed []StepResult `json:"fixed,omitempty"`
+	// CPUMicrosPerRequest is the controller's CPU per request at the highest
+	// passing rate (median over repetitions); 0 for direct series.
+	CPUMicrosPerRequest float64 `json:"cpuMicrosPerRequest"`
+}
+
+// RateSearch is one stepped-then-bisected search for the highest rate that
+// meets the SLO.
+type RateSearch struct {
+	Repetition        int     `json:"repetition"`
+	MaxSustainableRPS float64 `json:"maxSustainableRPS"`
+	// Bounded is false when the search stopped at MaxRPS or its step budget
+	// without seeing a failing rate.
+	Bounded bool         `json:"bounded"`
+	Steps   []StepResult `json:"steps"`
+}
+
+// StepResult is one open-loop run at a constant offered rate.
+type StepResult struct {
+	// Phase is "step", "bisect" or "fixed".
+	Phase          string  `json:"phase"`
+	OfferedRPS     float64 `json:"offeredRPS"`
+	AchievedRPS    float64 `json:"achievedRPS"`
+	ThroughputRPS  float64 `json:"throughputRPS"`
+	DurationMillis int64   `json:"durationMillis"`
+	Requests       int64   `json:"requests"`
+	// Errors counts transport errors (no HTTP response).
+	Errors int64 `json:"errors"`
+	// Non2xx counts responses outside 200-299.
+	Non2xx int64 `json:"non2xx"`
+	// Misroutes counts 2xx responses from the wrong backend.
+	Misroutes    int64            `json:"misroutes"`
+	SuccessRatio float64          `json:"successRatio"`
+	Latency      Percentiles      `json:"latencyMicros"`
+	Lag          Percentiles      `json:"lagMicros"`
+	StatusCodes  map[string]int64 `json:"statusCodes,omitempty"`
+	ErrorSamples []string         `json:"errorSamples,omitempty"`
+	// Spectrum is the latency at fine percentiles (fixed runs only).
+	Spectrum []SpectrumPoint `json:"spectrum,omitempty"`
+	// Histogram is vegeta's bucketed latency histogram (fixed runs only).
+	Histogram []HistogramBucket `json:"histogram,omitempty"`
+	// ControllerCPUMicrosPerRequest is from /proc/PID/stat (0 for direct).
+	ControllerCPUMicrosPerRequest float64 `json:"controllerCPUMicrosPerRequest"`
+	ControllerRSSBytes            uint64  `json:"controllerRSSBytes,omitempty"`
+	Valid                         bool    `json:"valid"`
+	InvalidReason                 string  `json:"invalidReason,omitempty"`
+	PassSLO                       bool    `json:"passSLO"`
+	FailReason                    string  `json:"failReason,omitempty"`
+}
+
+// Percentiles of a distribution, in the unit named by the field holding it.
+type Percentiles struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// SpectrumPoint is the latency at one percentile.
+type SpectrumPoint struct {
+	Percentile    float64 `json:"percentile"`
+	LatencyMicros float64 `json:"latencyMicros"`
+}
+
+// HistogramBucket counts latencies in [LowMicros, next bucket's LowMicros).
+type HistogramBucket struct {
+	LowMicros float64 `json:"lowMicros"`
+	Count     uint64  `json:"count"`
+}
+
+// Stat summarises repeated measurements.
+type Stat struct {
+	N      int     `json:"n"`
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	// SpreadPct is (Max-Min)/Median in percent.
+	SpreadPct float64 `json:"spreadPct"`
+}
+
+// NewStat summarises xs (NaNs dropped).
+func NewStat(xs []float64) Stat {
+	v := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return Stat{}
+	}
+	sort.Float64s(v)
+	s := Stat{N: len(v), Min: v[0], Max: v[len(v)-1]}
+	if len(v)%2 == 1 {
+		s.Median = v[len(v)/2]
+	} else {
+		s.Median = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	if s.Median != 0 {
+		s.SpreadPct = (s.Max - s.Min) / math.Abs(s.Median) * 100
+	}
+	return s
+}
+
+// ABComparison compares a series with its interleaved baseline.
+type ABComparison struct {
+	Baseline string `json:"baseline"`
+	Series   string `json:"series"`
+	// ThroughputRatio is series max / baseline max per repetition.
+	ThroughputRatio Stat `json:"throughputRatio"`
+	// FixedRPS is the rate of the fixed runs (half the baseline maximum).
+	FixedRPS float64 `json:"fixedRPS"`
+	// AddedLatency is series minus baseline per repetition at FixedRPS.
+	AddedP50Micros  Stat `json:"addedP50Micros"`
+	AddedP99Micros  Stat `json:"addedP99Micros"`
+	AddedP999Micros Stat `json:"addedP999Micros"`
+}
+
+// PropagationResult times Ingress changes until traffic follows them.
+type PropagationResult struct {
+	Events              int                `json:"events"`
+	TimedOut            int                `json:"timedOut"`
+	ProbeIntervalMillis float64            `json:"probeIntervalMillis"`
+	FirstCorrectMillis  Percentiles        `json:"firstCorrectMillis"`
+	LastStaleMillis     Percentiles        `json:"lastStaleMillis"`
+	ByKind              []PropagationKind  `json:"byKind"`
+	Samples             []PropagationEvent `json:"samples,omitempty"`
+}
+
+// PropagationKind summarises one kind of change (create, update, delete).
+type PropagationKind struct {
+	Kind               string      `json:"kind"`
+	Events             int         `json:"events"`
+	FirstCorrectMillis Percentiles `json:"firstCorrectMillis"`
+	LastStaleMillis    Percentiles `json:"lastStaleMillis"`
+}
+
+// PropagationEvent is one timed change.
+type PropagationEvent struct {
+	Kind               string  `json:"kind"`
+	FirstCorrectMillis float64 `json:"firstCorrectMillis"`
+	LastStaleMillis    float64 `json:"lastStaleMillis"`
+	TimedOut           bool    `json:"timedOut,omitempty"`
+}
+
+// ChurnResult is constant-rate traffic while objects change.
+type ChurnResult struct {
+	RateRPS         float64       `json:"rateRPS"`
+	DurationSeconds float64       `json:"durationSeconds"`
+	Requests        int64         `json:"requests"`
+	Errors          int64         `json:"errors"`
+	Non2xx          int64         `json:"non2xx"`
+	Misroutes       int64         `json:"misroutes"`
+	Latency         Percentiles   `json:"latencyMicros"`
+	Lag             Percentiles   `json:"lagMicros"`
+	Valid           bool          `json:"valid"`
+	InvalidReason   string        `json:"invalidReason,omitempty"`
+	Windows         []ChurnWindow `json:"windows"`
+	Events          []ChurnEvent  `json:"events"`
+	ErrorSamples    []string      `json:"errorSamples,omitempty"`
+}
+
+// ChurnWindow is one second of churn traffic.
+type ChurnWindow struct {
+	StartSeconds float64     `json:"startSeconds"`
+	Requests     int64       `json:"requests"`
+	Non2xx       int64       `json:"non2xx"`
+	Errors       int64       `json:"errors"`
+	Misroutes    int64       `json:"misroutes"`
+	Latency      Percentiles `json:"latencyMicros"`
+}
+
+// ChurnEvent is one change made during churn.
+type ChurnEvent struct {
+	AtSeconds float64 `json:"atSeconds"`
+	Kind      string  `json:"kind"`
+	Detail    string  `json:"detail,omitempty"`
+}
+
+// ScaleResult is the controller's cost at growing numbers of Ingresses.
+type ScaleResult struct {
+	Points []ScalePoint `json:"points"`
+	// Slopes from a least-squares fit of memory against routes.
+	RSSBytesPerRoute  float64 `json:"rssBytesPerRoute"`
+	HeapBytesPerRoute float64 `json:"heapBytesPerRoute"`
+}
+
+// ScalePoint is one measured size.
+type ScalePoint struct {
+	Ingresses int `json:"ingresses"`
+	// Routes is the served table's route count after sync.
+	Routes int `json:"routes"`
+	// ApplyToSyncMillis is from the first write of this step to a full table
+	// answering a probe.
+	ApplyToSyncMillis float64 `json:"applyToSyncMillis"`
+	// RestartSyncMillis is from a controller (re)start with the objects
+	// present to a full table answering a probe; 0 when not measured.
+	RestartSyncMillis float64 `json:"restartSyncMillis"`
+	RSSBytes          uint64  `json:"rssBytes"`
+	HeapAllocBytes    uint64  `json:"heapAllocBytes"`
+}
+
+// CapacityPlan turns a measured per-core rate into cores and replicas.
+type CapacityPlan struct {
+	TargetRPS float64 `json:"targetRPS"`
+	// Source names the series the rates come from.
+	Source string `json:"source"`
+	// PerCoreRPS is 1e6 / controller CPU-µs per request at the highest
+	// passing rate.
+	PerCoreRPS float64 `json:"perCoreRPS"`
+	// MachineRPS is the measured max sustainable rate on this whole machine
+	// (load generator and backends included).
+	MachineRPS      float64  `json:"machineRPS"`
+	Headroom        float64  `json:"headroom"`
+	CoresNeeded     float64  `json:"coresNeeded"`
+	CoresPerReplica float64  `json:"coresPerReplica"`
+	Replicas        int      `json:"replicas"`
+	Assumptions     []string `json:"assumptions"`
+}
+
+// GoalResult is one project goal compared with its measurement.
+type GoalResult struct {
+	Name     string  `json:"name"`
+	Target   string  `json:"target"`
+	Measured string  `json:"measured"`
+	Value    float64 `json:"value"`
+	Met      bool    `json:"met"`
+}
+
+// Finalize sets apiVersion, kind and schemaVersion.
+func (r *BenchReport) Finalize() {
+	r.APIVersion, r.Kind, r.SchemaVersion = APIVersion, KindBench, BenchSchemaVersion
+}
+
+// Validate checks what readers rely on; errors name the scenario and field.
+func (r *BenchReport) Validate() error {
+	if err := checkHeader(r.APIVersion, r.Kind, KindBench); err != nil {
+		return err
+	}
+	var errs []error
+	if r.SchemaVersion < 1 || r.SchemaVersion > BenchSchemaVersion {
+		errs = append(errs, fmt.Errorf("schemaVersion %d: this ingresslab reads 1..%d", r.SchemaVersion, BenchSchemaVersion))
+	}
+	if r.Controller.Name == "" {
+		errs = append(errs, errors.New("controller.name is empty"))
+	}
+	if r.Machine.Cores <= 0 {
+		errs = append(errs, fmt.Errorf("machine.cores %d must be positive", r.Machine.Cores))
+	}
+	if len(r.Scenarios) == 0 {
+		errs = append(errs, errors.New("scenarios is empty"))
+	}
+	seen := map[string]bool{}
+	for i, s := range r.Scenarios {
+		where := fmt.Sprintf("scenarios[%d] (%s)", i, s.Name)
+		if s.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is empty", where))
+		}
+		if seen[s.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate name", where))
+		}
+		seen[s.Name] = true
+		if !slices.Contains([]string{BenchOK, BenchFailed, BenchSkipped}, s.Status) {
+			errs = append(errs, fmt.Errorf("%s: status %q: want ok, failed or skipped", where, s.Status))
+		}
+		if s.Status == BenchFailed && s.Error == "" {
+			errs = append(errs, fmt.Errorf("%s: status failed without error", where))
+		}
+		set := 0
+		for _, p := range []bool{s.Load != nil, s.Propagation != nil, s.Churn != nil, s.Scale != nil} {
+			if p {
+				set++
+			}
+		}
+		if s.Status == BenchOK && set != 1 {
+			errs = append(errs, fmt.Errorf("%s: status ok needs exactly one of load, propagation, churn, scale (has %d)", where, set))
+		}
+		want := map[string]bool{BenchKindLoad: s.Load != nil, BenchKindPropagation: s.Propagation != nil, BenchKindChurn: s.Churn != nil, BenchKindScale: s.Scale != nil}
+		if _, ok := want[s.Kind]; !ok {
+			errs = append(errs, fmt.Errorf("%s: kind %q: want load, propagation, churn or scale", where, s.Kind))
+		} else if s.Status == BenchOK && !want[s.Kind] {
+			errs = append(errs, fmt.Errorf("%s: kind %s but no %s result", where, s.Kind, s.Kind))
+		}
+		if s.Load != nil {
+			for j, ser := range s.Load.Series {
+				if ser.Name == "" {
+					errs = append(errs, fmt.Errorf("%s: load.series[%d].name is empty", where, j))
+				}
+				for k, st := range ser.Searches {
+					for m, step := range st.Steps {
+						if step.OfferedRPS <= 0 {
+							errs = append(errs, fmt.Errorf("%s: series %s search %d step %d: offeredRPS %v must be positive", where, ser.Name, k, m, step.OfferedRPS))
+						}
+					}
+				}
+			}
+		}
+		if s.Propagation != nil && s.Propagation.Events <= 0 {
+			errs = append(errs, fmt.Errorf("%s: propagation.events %d must be positive", where, s.Propagation.Events))
+		}
+		if s.Scale != nil && len(s.Scale.Points) == 0 {
+			errs = append(errs, fmt.Errorf("%s: scale.points is empty", where))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid bench report: %w", err)
+	}
+	return nil
+}
+
+// Scenario returns the scenario named name, or nil.
+func (r *BenchReport) Scenario(name string) *BenchScenario {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
+}
+
+// SeriesNamed returns the load series named name, or nil.
+func (l *LoadResult) SeriesNamed(name string) *LoadSeries {
+	if l == nil {
+		return nil
+	}
+	for i := range l.Series {
+		if l.Series[i].Name == name {
+			return &l.Series[i]
+		}
+	}
+	return nil
+}
+
+// WriteBench finalizes and validates r, then writes dir/bench.json,
+// dir/bench.md and dir/bench.html atomically (an invalid report writes
+// nothing).
+func WriteBench(dir string, r *BenchReport) error {
+	r.Finalize()
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("write bench report to %s: %w", dir, err)
+	}
+	var js, md, html bytes.Buffer
+	if err := encodeJSON(&js, r); err != nil {
+		return fmt.Errorf("write bench report to %s: %w", dir, err)
+	}
+	if err := RenderBenchMarkdown(&md, r); err != nil {
+		return fmt.Errorf("write bench report to %s: %w", dir, err)
+	}
+	if err := RenderBenchHTML(&html, r); err != nil {
+		return fmt.Errorf("write bench report to %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write bench report: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{BenchJSONFile, js.Bytes()}, {BenchMarkdownFile, md.Bytes()}, {BenchHTMLFile, html.Bytes()}} {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+			return fmt.Errorf("write bench report: %w", err)
+		}
+	}
+	return nil
+}
+
+// ReadBench reads and validates a bench report.
+func ReadBench(path string) (*BenchReport, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read bench report: %w", err)
+	}
+	r, err := ParseBench(data)
+	if err != nil {
+		return nil, fmt.Errorf("read bench report %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// ParseBench is ReadBench for bytes in memory.
+func ParseBench(data []byte) (*BenchReport, error) {
+	var h header
+	if err := decodeJSON(data, &h); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(h.APIVersion, h.Kind, KindBench); err != nil {
+		return nil, err
+	}
+	r := new(BenchReport)
+	if err := decodeJSON(data, r); err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
