@@ -55,6 +55,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand(), newConformanceCommand(), newBenchCommand(), newReportCommand(), newKindCommand(), newVersionCommand())
+	root.AddCommand(newClusterCommand(), newConformanceCommand(), newBenchCommand(), newReportCommand(), newScanCommand(), newKindCommand(), newVersionCommand())
 	return root
 }

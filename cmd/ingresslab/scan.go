@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingresslab/ingresslab/scan"
+)
+
+// newScanCommand is `ingresslab scan`: a migration-readiness report of the
+// annotations used by a live cluster's Ingresses against a candidate
+// controller profile.
+func newScanCommand() *cobra.Command {
+	var kubeconfig, kubeContext, candidate, format, namespace, class, output string
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Report which Ingress annotations in a cluster a candidate controller supports",
+		Long: "scan reads every Ingress of a cluster (read-only), lists the annotations in use with counts and the Ingresses " +
+			"that carry them, and says for a candidate controller profile which are supported, differ (variant) or are missing.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prof, err := scan.Builtin(candidate)
+			if err != nil {
+				return err
+			}
+			if format != scan.FormatMarkdown && format != scan.FormatJSON {
+				return fmt.Errorf("--format %q: want md or json", format)
+			}
+			client, source, err := scan.NewClient(kubeconfig, kubeContext)
+			if err != nil {
+				return err
+			}
+			rep, err := scan.Scan(cmd.Context(), client, scan.Options{Profile: &prof, Namespace: namespace, IngressClass: class, Source: source})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return fmt.Errorf("--output: %w", err)
+				}
+				defer f.Close()
+				if err := rep.Write(f, format); err != nil {
+					return err
+				}
+				return f.Close()
+			}
+			return rep.Write(out, format)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	fl.StringVar(&kubeContext, "context", "", "kubeconfig context (default: its current context)")
+	fl.StringVar(&candidate, "candidate", "reference", "candidate controller profile (built in: reference)")
+	fl.StringVar(&format, "format", scan.FormatMarkdown, "output format: md or json")
+	fl.StringVarP(&namespace, "namespace", "n", "", "only this namespace (default: all)")
+	fl.StringVar(&class, "ingress-class", "", "only Ingresses of this class (default: all)")
+	fl.StringVarP(&output, "output", "o", "", "write the report to this file (default: stdout)")
+	return cmd
+}

@@ -1,0 +1,324 @@
+package annotations
+
+import (
+	"slices"
+	"strings"
+)
+
+// Status says what the reference controller does with an annotation.
+type Status string
+
+const (
+	// StatusSupported annotations are parsed into the Policy.
+	StatusSupported Status = "supported"
+	// StatusRefused annotations carry raw proxy configuration (snippets);
+	// they are never applied and always produce a warning.
+	StatusRefused Status = "refused"
+	// StatusUnsupported annotations are known ingress-nginx annotations
+	// that the reference controller does not implement; they produce a
+	// warning and are ignored.
+	StatusUnsupported Status = "unsupported"
+)
+
+// Scope says how far an annotation's effect reaches.
+type Scope string
+
+const (
+	// ScopePath: applies to every path of the annotated Ingress, each on
+	// its own (rewrites, redirects, limits, auth, headers, ...).
+	ScopePath Scope = "path"
+	// ScopeIngress: changes how the Ingress as a whole takes part in
+	// routing (canary, session affinity of its backends, upstream TLS).
+	ScopeIngress Scope = "ingress"
+	// ScopeHost: adds to or changes the virtual hosts of the Ingress's rules
+	// (server-alias).
+	ScopeHost Scope = "host"
+)
+
+// Entry describes one annotation in one dialect.
+type Entry struct {
+	// Key is the full annotation key, e.g. "ingresslab.dev/rewrite-target".
+	Key string `json:"key"`
+	// Name is the short name shared by both dialects, e.g. "rewrite-target".
+	Name    string  `json:"name"`
+	Dialect Dialect `json:"dialect"`
+	// Feature is the feature label used by suites, profiles and reports,
+	// e.g. "rewrite", "rate-limit", "cors", "canary", "snippet".
+	Feature string `json:"feature"`
+	Status  Status `json:"status"`
+	Scope   Scope  `json:"scope,omitempty"`
+	// Differences, when set, says how the reference controller's behaviour
+	// differs from ingress-nginx's documentation for this annotation (the
+	// scan reports such annotations as "variant" in the nginx dialect).
+	Differences string `json:"differences,omitempty"`
+}
+
+// spec is a dialect-free catalogue row.
+type spec struct {
+	name, feature string
+	status        Status
+	scope         Scope
+	differences   string
+}
+
+// Feature labels.
+const (
+	FeatureRewrite          = "rewrite"
+	FeatureAppRoot          = "app-root"
+	FeatureXForwardedPrefix = "x-forwarded-prefix"
+	FeatureUpstreamVhost    = "upstream-vhost"
+	FeatureSSLRedirect      = "ssl-redirect"
+	FeatureRedirect         = "redirect"
+	FeatureRateLimit        = "rate-limit"
+	FeatureTimeouts         = "timeouts"
+	FeatureBodySize         = "body-size"
+	FeatureRetries          = "retries"
+	FeatureBackendProtocol  = "backend-protocol"
+	FeatureUpstreamTLS      = "upstream-tls"
+	FeatureSourceRange      = "source-range"
+	FeatureBasicAuth        = "basic-auth"
+	FeatureExternalAuth     = "external-auth"
+	FeatureCORS             = "cors"
+	FeatureCanary           = "canary"
+	FeatureAffinity         = "affinity"
+	FeatureCustomHeaders    = "custom-headers"
+	FeatureServerAlias      = "server-alias"
+	FeatureDefaultBackend   = "default-backend"
+	FeatureCustomHTTPErrors = "custom-http-errors"
+	FeatureSnippet          = "snippet"
+)
+
+const (
+	diffRE2      = "regular expressions are RE2 (no lookaround or backreferences; PCRE in ingress-nginx)"
+	diffNoVars   = "nginx variables are not expanded; values are literal"
+	diffSameNS   = "a namespace other than the Ingress's is refused unless the controller allows cross-namespace references"
+	snippetNote  = "raw proxy configuration (CVE-2025-1974 / CVE-2021-25742 class): refused"
+	diffRedirect = "only the $request_uri variable is expanded, and only at the end of the URL"
+)
+
+var specs = []spec{
+	// Rewrite and upstream request shaping.
+	{"rewrite-target", FeatureRewrite, StatusSupported, ScopePath, "capture groups $1..$9 only; " + diffRE2},
+	{"use-regex", FeatureRewrite, StatusSupported, ScopePath, diffRE2 + "; applies to this Ingress's paths only, not to every path of the host"},
+	{"app-root", FeatureAppRoot, StatusSupported, ScopePath, ""},
+	{"x-forwarded-prefix", FeatureXForwardedPrefix, StatusSupported, ScopePath, ""},
+	{"upstream-vhost", FeatureUpstreamVhost, StatusSupported, ScopePath, "a host name (optionally :port) only; " + diffNoVars},
+	// Redirects.
+	{"ssl-redirect", FeatureSSLRedirect, StatusSupported, ScopePath, ""},
+	{"force-ssl-redirect", FeatureSSLRedirect, StatusSupported, ScopePath, ""},
+	{"preserve-trailing-slash", FeatureSSLRedirect, StatusUnsupported, ScopePath, ""},
+	{"permanent-redirect", FeatureRedirect, StatusSupported, ScopePath, diffRedirect},
+	{"permanent-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
+	{"temporal-redirect", FeatureRedirect, StatusSupported, ScopePath, diffRedirect},
+	{"temporal-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
+	{"from-to-www-redirect", FeatureRedirect, StatusUnsupported, ScopeHost, ""},
+	{"use-port-in-redirects", FeatureRedirect, StatusUnsupported, ScopePath, ""},
+	// Rate limiting.
+	{"limit-rps", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-rpm", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-connections", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-burst-multiplier", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-whitelist", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-allowlist", FeatureRateLimit, StatusSupported, ScopePath, ""},
+	{"limit-rate", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	{"limit-rate-after", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	{"global-rate-limit", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	{"global-rate-limit-window", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	{"global-rate-limit-key", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	{"global-rate-limit-ignored-cidrs", FeatureRateLimit, StatusUnsupported, ScopePath, ""},
+	// Timeouts, body size, retries.
+	{"proxy-connect-timeout", FeatureTimeouts, StatusSupported, ScopePath, ""},
+	{"proxy-read-timeout", FeatureTimeouts, StatusSupported, ScopePath, ""},
+	{"proxy-send-timeout", FeatureTimeouts, StatusSupported, ScopePath, ""},
+	{"proxy-body-size", FeatureBodySize, StatusSupported, ScopePath, ""},
+	{"proxy-next-upstream-tries", FeatureRetries, StatusSupported, ScopePath, ""},
+	{"proxy-next-upstream", FeatureRetries, StatusUnsupported, ScopePath, ""},
+	{"proxy-next-upstream-timeout", FeatureRetries, StatusUnsupported, ScopePath, ""},
+	// Backend protocol and upstream TLS.
+	{"backend-protocol", FeatureBackendProtocol, StatusSupported, ScopePath, "HTTP, HTTPS, GRPC, GRPCS and H2C; AJP, FCGI and AUTO_HTTP are not supported"},
+	{"proxy-ssl-verify", FeatureUpstreamTLS, StatusSupported, ScopeIngress, ""},
+	{"proxy-ssl-secret", FeatureUpstreamTLS, StatusSupported, ScopeIngress, diffSameNS},
+	{"proxy-ssl-name", FeatureUpstreamTLS, StatusSupported, ScopeIngress, ""},
+	{"proxy-ssl-server-name", FeatureUpstreamTLS, StatusSupported, ScopeIngress, ""},
+	{"proxy-ssl-verify-depth", FeatureUpstreamTLS, StatusSupported, ScopeIngress, ""},
+	{"proxy-ssl-ciphers", FeatureUpstreamTLS, StatusUnsupported, ScopeIngress, ""},
+	{"proxy-ssl-protocols", FeatureUpstreamTLS, StatusUnsupported, ScopeIngress, ""},
+	// Source ranges.
+	{"whitelist-source-range", FeatureSourceRange, StatusSupported, ScopePath, ""},
+	{"allowlist-source-range", FeatureSourceRange, StatusSupported, ScopePath, ""},
+	{"denylist-source-range", FeatureSourceRange, StatusSupported, ScopePath, ""},
+	// Basic auth.
+	{"auth-type", FeatureBasicAuth, StatusSupported, ScopePath, "basic only (digest is not supported)"},
+	{"auth-secret", FeatureBasicAuth, StatusSupported, ScopePath, diffSameNS},
+	{"auth-secret-type", FeatureBasicAuth, StatusSupported, ScopePath, ""},
+	{"auth-realm", FeatureBasicAuth, StatusSupported, ScopePath, ""},
+	{"satisfy", FeatureBasicAuth, StatusUnsupported, ScopePath, ""},
+	// External auth.
+	{"auth-url", FeatureExternalAuth, StatusSupported, ScopePath, diffNoVars},
+	{"auth-method", FeatureExternalAuth, StatusSupported, ScopePath, ""},
+	{"auth-response-headers", FeatureExternalAuth, StatusSupported, ScopePath, ""},
+	{"auth-signin", FeatureExternalAuth, StatusSupported, ScopePath, diffNoVars},
+	{"auth-signin-redirect-param", FeatureExternalAuth, StatusSupported, ScopePath, ""},
+	{"auth-request-redirect", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-proxy-set-headers", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-cache-key", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-cache-duration", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-keepalive", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-keepalive-requests", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-keepalive-timeout", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-keepalive-share-vars", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"auth-always-set-cookie", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	{"enable-global-auth", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
+	// Client certificates.
+	{"auth-tls-secret", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-verify-depth", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-verify-client", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-error-page", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-pass-certificate-to-upstream", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-match-cn", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	// CORS.
+	{"enable-cors", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-allow-origin", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-allow-methods", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-allow-headers", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-expose-headers", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-allow-credentials", FeatureCORS, StatusSupported, ScopePath, ""},
+	{"cors-max-age", FeatureCORS, StatusSupported, ScopePath, ""},
+	// Canary.
+	{"canary", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-weight", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-weight-total", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-by-header", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-by-header-value", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-by-header-pattern", FeatureCanary, StatusSupported, ScopeIngress, diffRE2},
+	{"canary-by-cookie", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	// Session affinity.
+	{"affinity", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"affinity-mode", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-name", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-path", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-max-age", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-expires", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-samesite", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-secure", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-domain", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-change-on-failure", FeatureAffinity, StatusSupported, ScopeIngress, ""},
+	{"session-cookie-conditional-samesite-none", FeatureAffinity, StatusUnsupported, ScopeIngress, ""},
+	{"session-cookie-partitioned", FeatureAffinity, StatusUnsupported, ScopeIngress, ""},
+	{"affinity-canary-behavior", FeatureAffinity, StatusUnsupported, ScopeIngress, ""},
+	// Headers, aliases, default backend, errors.
+	{"custom-headers", FeatureCustomHeaders, StatusSupported, ScopePath, "response headers from a ConfigMap in the Ingress's namespace; " + diffNoVars},
+	{"connection-proxy-header", FeatureCustomHeaders, StatusUnsupported, ScopePath, ""},
+	{"server-alias", FeatureServerAlias, StatusSupported, ScopeHost, ""},
+	{"default-backend", FeatureDefaultBackend, StatusSupported, ScopePath, ""},
+	{"custom-http-errors", FeatureCustomHTTPErrors, StatusSupported, ScopePath, ""},
+	{"disable-proxy-intercept-errors", FeatureCustomHTTPErrors, StatusUnsupported, ScopePath, ""},
+	// Raw configuration: refused.
+	{"server-snippet", FeatureSnippet, StatusRefused, ScopeHost, snippetNote},
+	{"configuration-snippet", FeatureSnippet, StatusRefused, ScopePath, snippetNote},
+	{"stream-snippet", FeatureSnippet, StatusRefused, ScopeIngress, snippetNote},
+	{"auth-snippet", FeatureSnippet, StatusRefused, ScopePath, snippetNote},
+	{"modsecurity-snippet", FeatureSnippet, StatusRefused, ScopeIngress, snippetNote},
+	// Other known ingress-nginx annotations, not implemented.
+	{"client-body-buffer-size", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-buffering", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-buffers-number", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-buffer-size", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-max-temp-file-size", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-request-buffering", "buffering", StatusUnsupported, ScopePath, ""},
+	{"proxy-cookie-domain", "cookie-rewrite", StatusUnsupported, ScopePath, ""},
+	{"proxy-cookie-path", "cookie-rewrite", StatusUnsupported, ScopePath, ""},
+	{"proxy-redirect-from", "location-rewrite", StatusUnsupported, ScopePath, ""},
+	{"proxy-redirect-to", "location-rewrite", StatusUnsupported, ScopePath, ""},
+	{"proxy-http-version", FeatureBackendProtocol, StatusUnsupported, ScopePath, ""},
+	{"http2-push-preload", "http2", StatusUnsupported, ScopePath, ""},
+	{"load-balance", "load-balancing", StatusUnsupported, ScopePath, ""},
+	{"upstream-hash-by", "load-balancing", StatusUnsupported, ScopePath, ""},
+	{"upstream-hash-by-subset", "load-balancing", StatusUnsupported, ScopePath, ""},
+	{"upstream-hash-by-subset-size", "load-balancing", StatusUnsupported, ScopePath, ""},
+	{"service-upstream", "load-balancing", StatusUnsupported, ScopeIngress, ""},
+	{"ssl-passthrough", "tls", StatusUnsupported, ScopeHost, ""},
+	{"ssl-ciphers", "tls", StatusUnsupported, ScopeHost, ""},
+	{"ssl-prefer-server-ciphers", "tls", StatusUnsupported, ScopeHost, ""},
+	{"enable-access-log", "logging", StatusUnsupported, ScopePath, ""},
+	{"enable-rewrite-log", "logging", StatusUnsupported, ScopePath, ""},
+	{"enable-opentracing", "tracing", StatusUnsupported, ScopePath, ""},
+	{"opentracing-trust-incoming-span", "tracing", StatusUnsupported, ScopePath, ""},
+	{"enable-opentelemetry", "tracing", StatusUnsupported, ScopePath, ""},
+	{"opentelemetry-trust-incoming-span", "tracing", StatusUnsupported, ScopePath, ""},
+	{"opentelemetry-operation-name", "tracing", StatusUnsupported, ScopePath, ""},
+	{"enable-influxdb", "metrics", StatusUnsupported, ScopePath, ""},
+	{"influxdb-measurement", "metrics", StatusUnsupported, ScopePath, ""},
+	{"influxdb-port", "metrics", StatusUnsupported, ScopePath, ""},
+	{"influxdb-host", "metrics", StatusUnsupported, ScopePath, ""},
+	{"influxdb-server-name", "metrics", StatusUnsupported, ScopePath, ""},
+	{"enable-modsecurity", "waf", StatusUnsupported, ScopeIngress, ""},
+	{"enable-owasp-core-rules", "waf", StatusUnsupported, ScopeIngress, ""},
+	{"modsecurity-transaction-id", "waf", StatusUnsupported, ScopeIngress, ""},
+	{"mirror-target", "mirror", StatusUnsupported, ScopeIngress, ""},
+	{"mirror-host", "mirror", StatusUnsupported, ScopeIngress, ""},
+	{"mirror-request-body", "mirror", StatusUnsupported, ScopeIngress, ""},
+	{"fastcgi-index", FeatureBackendProtocol, StatusUnsupported, ScopePath, ""},
+	{"fastcgi-params-configmap", FeatureBackendProtocol, StatusUnsupported, ScopePath, ""},
+}
+
+// byName indexes specs by short name.
+var byName = func() map[string]spec {
+	m := make(map[string]spec, len(specs))
+	for _, s := range specs {
+		if _, dup := m[s.name]; dup {
+			panic("annotations: duplicate catalogue entry " + s.name)
+		}
+		m[s.name] = s
+	}
+	return m
+}()
+
+// Catalog lists every annotation the reference controller knows, in both
+// dialects (ingresslab.dev first), sorted by feature then name. It returns a
+// fresh slice on every call.
+func Catalog() []Entry {
+	out := make([]Entry, 0, 2*len(specs))
+	for _, d := range Dialects() {
+		for _, s := range specs {
+			out = append(out, s.entry(d))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Entry) int {
+		if c := dialectIndex(a.Dialect) - dialectIndex(b.Dialect); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Feature, b.Feature); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// Lookup finds the catalogue entry of a full annotation key. Any key of a
+// dialect whose name ends in "-snippet" is reported as refused even when it
+// is not listed.
+func Lookup(key string) (Entry, bool) {
+	d, name, ok := SplitKey(key)
+	if !ok {
+		return Entry{}, false
+	}
+	if s, ok := byName[name]; ok {
+		return s.entry(d), true
+	}
+	if strings.HasSuffix(name, "-snippet") {
+		return spec{name, FeatureSnippet, StatusRefused, ScopePath, snippetNote}.entry(d), true
+	}
+	return Entry{}, false
+}
+
+func (s spec) entry(d Dialect) Entry {
+	e := Entry{Key: d.Key(s.name), Name: s.name, Dialect: d, Feature: s.feature, Status: s.status, Scope: s.scope}
+	if d == DialectNginx || s.status != StatusSupported {
+		e.Differences = s.differences
+	}
+	return e
+}
+
+func dialectIndex(d Dialect) int { return slices.Index(Dialects(), d) }

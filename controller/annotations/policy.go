@@ -1,0 +1,398 @@
+package annotations
+
+import (
+	"encoding/json"
+	"net/netip"
+	"regexp"
+	"time"
+)
+
+// Policy is the validated, typed form of one Ingress's annotations. Parse
+// returns a fresh value that shares no memory with its input; callers must
+// treat it (and everything it points to) as read-only, which makes it safe to
+// publish through an atomic pointer and read from many goroutines without
+// locks. Precompiled forms (regexes, prefix sets, status sets, templates) are
+// built by Parse so the request path does no parsing.
+//
+// A nil pointer field or zero value means "feature not configured"; enabled
+// features carry their effective values with defaults applied, so the data
+// plane never has to default anything itself.
+//
+// Scope: every field applies to all paths of the annotated Ingress (ingress-
+// nginx's "location" and "ingress" scopes both map to that), except
+// ServerAliases, which adds host names to the Ingress's virtual hosts, and
+// Canary, which turns the whole Ingress into an alternative backend for the
+// same host and paths of a non-canary Ingress. On a canary Ingress only the
+// Canary and Affinity fields are kept (as in ingress-nginx).
+type Policy struct {
+	// Dialect the annotations were read in.
+	Dialect Dialect `json:"dialect"`
+	// Denied is set when a security-relevant annotation (basic or external
+	// auth, source ranges, upstream TLS) was present but invalid: the data
+	// plane must answer every path of the Ingress with 503 rather than
+	// serve it without the intended protection (ingress-nginx's "location
+	// denied").
+	Denied *Denial `json:"denied,omitempty"`
+
+	Rewrite          *Rewrite  `json:"rewrite,omitempty"`
+	AppRoot          string    `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
+	XForwardedPrefix string    `json:"xForwardedPrefix,omitempty"` // x-forwarded-prefix header value
+	UpstreamVhost    string    `json:"upstreamVhost,omitempty"`    // Host header sent upstream
+	SSLRedirect      Tristate  `json:"sslRedirect,omitempty"`      // Unset: redirect when the host has TLS
+	ForceSSLRedirect bool      `json:"forceSSLRedirect,omitempty"` // redirect even without TLS
+	Redirect         *Redirect `json:"redirect,omitempty"`
+
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	Timeouts  Timeouts   `json:"timeouts,omitzero"`
+	// MaxBodySize is proxy-body-size in bytes: 0 is the controller default,
+	// NoLimit disables the check. Larger request bodies get 413.
+	MaxBodySize int64 `json:"maxBodySize,omitempty"`
+	// NextUpstreamTries is proxy-next-upstream-tries: 0 is the controller
+	// default, NoLimit tries every endpoint.
+	NextUpstreamTries int `json:"nextUpstreamTries,omitempty"`
+
+	Backend     *Backend     `json:"backend,omitempty"`
+	SourceRange *SourceRange `json:"sourceRange,omitempty"`
+
+	BasicAuth    *BasicAuth    `json:"basicAuth,omitempty"`
+	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
+	CORS         *CORS         `json:"cors,omitempty"`
+	Canary       *Canary       `json:"canary,omitempty"`
+	Affinity     *Affinity     `json:"affinity,omitempty"`
+
+	// CustomHeaders names the ConfigMap whose entries are added to every
+	// response (custom-headers); see ParseHeaders.
+	CustomHeaders *ObjectRef `json:"customHeaders,omitempty"`
+	// ServerAliases are extra host names served like the Ingress's hosts.
+	ServerAliases []string `json:"serverAliases,omitempty"`
+	// DefaultBackend is a Service in the Ingress's namespace used when a
+	// path's backend has no endpoints and for CustomHTTPErrors.
+	DefaultBackend string `json:"defaultBackend,omitempty"`
+	// CustomHTTPErrors are upstream status codes replaced by the
+	// DefaultBackend's (or the controller's) error response.
+	CustomHTTPErrors *StatusSet `json:"customHTTPErrors,omitempty"`
+}
+
+// NoLimit marks an explicitly unlimited size or count.
+const NoLimit = -1
+
+// Denial says why an Ingress is denied.
+type Denial struct {
+	// Annotation is the short name (Policy.Dialect.Key gives the full key),
+	// so that equal inputs give equal policies in both dialects.
+	Annotation string `json:"annotation"`
+	Reason     string `json:"reason"`
+}
+
+// Tristate is an optional boolean; the zero value is Unset.
+type Tristate int8
+
+const (
+	Unset Tristate = iota
+	False
+	True
+)
+
+// Or returns the value, or def when unset.
+func (t Tristate) Or(def bool) bool {
+	if t == Unset {
+		return def
+	}
+	return t == True
+}
+
+// MarshalText renders "", "false" or "true".
+func (t Tristate) MarshalText() ([]byte, error) {
+	switch t {
+	case True:
+		return []byte("true"), nil
+	case False:
+		return []byte("false"), nil
+	}
+	return []byte{}, nil
+}
+
+// Duration is a time.Duration that renders as "5s" in JSON.
+type Duration time.Duration
+
+// MarshalText renders the duration in Go syntax.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// ObjectRef names a namespaced object (a Secret or ConfigMap).
+type ObjectRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+func (r ObjectRef) String() string { return r.Namespace + "/" + r.Name }
+
+// Regex is a compiled RE2 expression with its source.
+type Regex struct {
+	pattern string
+	re      *regexp.Regexp
+}
+
+// Pattern is the expression as compiled (including any added prefix).
+func (r *Regex) Pattern() string { return r.pattern }
+
+// Regexp returns the compiled expression (safe for concurrent use).
+func (r *Regex) Regexp() *regexp.Regexp { return r.re }
+
+// MatchString reports whether s contains a match.
+func (r *Regex) MatchString(s string) bool { return r.re.MatchString(s) }
+
+// MarshalText renders the pattern.
+func (r *Regex) MarshalText() ([]byte, error) { return []byte(r.pattern), nil }
+
+// Rewrite is rewrite-target and use-regex. In regex mode (UseRegex or a
+// Target) every path of the Ingress is a case-insensitive RE2 expression
+// anchored at the start of the request path, as ingress-nginx's "~* ^path"
+// locations; Paths holds the compiled forms, keyed by the path as written.
+type Rewrite struct {
+	UseRegex bool `json:"useRegex,omitempty"`
+	// Target is the rewrite-target template ($1..$9 are capture groups of
+	// the matched path's expression).
+	Target *Template `json:"target,omitempty"`
+	// Paths maps each path of the Ingress to its compiled expression (only
+	// filled by ParseIngress, or by Parse when Input.Paths is set).
+	Paths map[string]*Regex `json:"paths,omitempty"`
+}
+
+// PathRegex returns the compiled expression of an Ingress path (nil when
+// not in regex mode or unknown).
+func (r *Rewrite) PathRegex(path string) *Regex {
+	if r == nil {
+		return nil
+	}
+	return r.Paths[path]
+}
+
+// Apply rewrites reqPath matched by the Ingress path ingressPath. ok is
+// false when there is no target or the expression does not match.
+func (r *Rewrite) Apply(ingressPath, reqPath string) (string, bool) {
+	if r == nil || r.Target == nil {
+		return "", false
+	}
+	re := r.Paths[ingressPath]
+	if re == nil {
+		return "", false
+	}
+	m := re.re.FindStringSubmatchIndex(reqPath)
+	if m == nil {
+		return "", false
+	}
+	return string(r.Target.Expand(nil, reqPath, m)), true
+}
+
+// Redirect is permanent-redirect or temporal-redirect with its code.
+type Redirect struct {
+	// URL is the absolute http(s) URL, without a trailing $request_uri.
+	URL string `json:"url"`
+	// AppendRequestURI appends the request's path and query (the URL ended
+	// in "$request_uri").
+	AppendRequestURI bool `json:"appendRequestURI,omitempty"`
+	Code             int  `json:"code"`
+}
+
+// Location returns the Location header value for a request URI.
+func (r *Redirect) Location(requestURI string) string {
+	if r.AppendRequestURI {
+		return r.URL + requestURI
+	}
+	return r.URL
+}
+
+// RateLimit is limit-rps, limit-rpm, limit-connections and friends, per
+// client address. Exceeding requests get RejectStatus.
+type RateLimit struct {
+	RPS         int `json:"rps,omitempty"`
+	RPM         int `json:"rpm,omitempty"`
+	Connections int `json:"connections,omitempty"`
+	// BurstMultiplier multiplies RPS and RPM into burst sizes (default 5).
+	BurstMultiplier int `json:"burstMultiplier"`
+	// Exempt client ranges (limit-allowlist / limit-whitelist).
+	Exempt *PrefixSet `json:"exempt,omitempty"`
+	// RejectStatus is the status of refused requests (503, ingress-nginx's
+	// limit-req-status-code and limit-conn-status-code defaults).
+	RejectStatus int `json:"rejectStatus"`
+}
+
+// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
+type Timeouts struct {
+	Connect Duration `json:"connect,omitempty"`
+	Read    Duration `json:"read,omitempty"`
+	Send    Duration `json:"send,omitempty"`
+}
+
+// IsZero reports whether no timeout is set.
+func (t Timeouts) IsZero() bool { return t == Timeouts{} }
+
+// Backend protocols.
+const (
+	ProtocolHTTP  = "HTTP"
+	ProtocolHTTPS = "HTTPS"
+	ProtocolGRPC  = "GRPC"
+	ProtocolGRPCS = "GRPCS"
+	ProtocolH2C   = "H2C"
+)
+
+// Backend is backend-protocol with the upstream TLS options.
+type Backend struct {
+	// Protocol is one of the Protocol* constants (default HTTP).
+	Protocol string       `json:"protocol"`
+	TLS      *UpstreamTLS `json:"tls,omitempty"`
+}
+
+// UpstreamTLS is proxy-ssl-*: how to verify HTTPS and GRPCS backends.
+type UpstreamTLS struct {
+	// Verify the backend certificate against Secret's ca.crt (default false).
+	Verify bool `json:"verify,omitempty"`
+	// Secret holds ca.crt and optionally tls.crt/tls.key (client cert).
+	Secret *ObjectRef `json:"secret,omitempty"`
+	// ServerName overrides the name verified (and sent as SNI when SNI).
+	ServerName  string `json:"serverName,omitempty"`
+	SNI         bool   `json:"sni,omitempty"`
+	VerifyDepth int    `json:"verifyDepth"`
+}
+
+// SourceRange is allowlist/whitelist-source-range and denylist-source-range.
+// A client is refused with 403 when Allow is set and does not contain it,
+// or Deny contains it.
+type SourceRange struct {
+	Allow *PrefixSet `json:"allow,omitempty"`
+	Deny  *PrefixSet `json:"deny,omitempty"`
+}
+
+// Permits reports whether a client address passes both lists.
+func (s *SourceRange) Permits(a netip.Addr) bool {
+	if s == nil {
+		return true
+	}
+	if s.Allow != nil && !s.Allow.Contains(a) {
+		return false
+	}
+	return s.Deny == nil || !s.Deny.Contains(a)
+}
+
+// BasicAuth is auth-type basic with its secret.
+type BasicAuth struct {
+	Secret ObjectRef `json:"secret"`
+	// SecretType is "auth-file" (an htpasswd file under key "auth", the
+	// default) or "auth-map" (user name -> hashed password).
+	SecretType string `json:"secretType"`
+	Realm      string `json:"realm"`
+}
+
+// ExternalAuth is auth-url and friends: each request is first sent to URL;
+// 2xx lets it through (copying ResponseHeaders upstream), 401/403 are
+// returned (401 redirects to SignIn when set), anything else is a 500.
+type ExternalAuth struct {
+	URL             string   `json:"url"`
+	Method          string   `json:"method"`
+	ResponseHeaders []string `json:"responseHeaders,omitempty"`
+	SignIn          string   `json:"signIn,omitempty"`
+	// SignInRedirectParam is the query parameter carrying the original URL
+	// on the SignIn redirect (default "rd").
+	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
+}
+
+// CORS is enable-cors with its cors-* options (defaults as ingress-nginx's).
+type CORS struct {
+	AllowOrigins     []string `json:"allowOrigins"`
+	AllowMethods     string   `json:"allowMethods"`
+	AllowHeaders     string   `json:"allowHeaders"`
+	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials"`
+	MaxAge           int      `json:"maxAge"`
+	origins          originMatcher
+}
+
+// AllowsOrigin reports whether an Origin request header value is allowed.
+func (c *CORS) AllowsOrigin(origin string) bool { return c.origins.match(origin) }
+
+// AnyOrigin reports whether cors-allow-origin is "*".
+func (c *CORS) AnyOrigin() bool { return c.origins.any }
+
+// Canary makes the Ingress an alternative backend for the same host and
+// paths of a non-canary Ingress. Precedence: header, then cookie, then
+// weight.
+type Canary struct {
+	// Weight out of WeightTotal requests go to the canary.
+	Weight      int `json:"weight"`
+	WeightTotal int `json:"weightTotal"`
+	// Header routes to the canary when its value is "always" (or equals
+	// HeaderValue, or matches HeaderPattern), never when "never".
+	Header        string `json:"header,omitempty"`
+	HeaderValue   string `json:"headerValue,omitempty"`
+	HeaderPattern *Regex `json:"headerPattern,omitempty"`
+	// Cookie routes to the canary when its value is "always", never when
+	// "never".
+	Cookie string `json:"cookie,omitempty"`
+}
+
+// Affinity is cookie session affinity.
+type Affinity struct {
+	// Mode is "balanced" (default) or "persistent".
+	Mode            string `json:"mode"`
+	CookieName      string `json:"cookieName"`
+	CookiePath      string `json:"cookiePath,omitempty"`
+	CookieDomain    string `json:"cookieDomain,omitempty"`
+	MaxAge          int    `json:"maxAge,omitempty"`  // seconds
+	Expires         int    `json:"expires,omitempty"` // seconds from issue
+	SameSite        string `json:"sameSite,omitempty"`
+	Secure          bool   `json:"secure,omitempty"`
+	ChangeOnFailure bool   `json:"changeOnFailure,omitempty"`
+}
+
+// PrefixSet is an immutable set of IP prefixes.
+type PrefixSet struct {
+	prefixes []netip.Prefix
+}
+
+// Contains reports whether a is in one of the prefixes. IPv4-mapped IPv6
+// addresses are matched as IPv4.
+func (s *PrefixSet) Contains(a netip.Addr) bool {
+	if s == nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Prefixes returns a copy of the prefixes.
+func (s *PrefixSet) Prefixes() []netip.Prefix { return append([]netip.Prefix(nil), s.prefixes...) }
+
+// MarshalJSON renders the prefixes as strings.
+func (s *PrefixSet) MarshalJSON() ([]byte, error) {
+	out := make([]string, len(s.prefixes))
+	for i, p := range s.prefixes {
+		out[i] = p.String()
+	}
+	return json.Marshal(out)
+}
+
+// StatusSet is an immutable set of HTTP status codes 400-599.
+type StatusSet struct {
+	codes []int
+	bits  [4]uint64
+}
+
+// Contains reports whether code is in the set.
+func (s *StatusSet) Contains(code int) bool {
+	if s == nil || code < minErrorCode || code > maxErrorCode {
+		return false
+	}
+	i := code - minErrorCode
+	return s.bits[i/64]&(1<<(i%64)) != 0
+}
+
+// Codes returns the codes in ascending order.
+func (s *StatusSet) Codes() []int { return append([]int(nil), s.codes...) }
+
+// MarshalJSON renders the codes.
+func (s *StatusSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.codes) }
