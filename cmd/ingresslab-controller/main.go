@@ -5,9 +5,11 @@
 // Start-up errors (a bad flag, an unreadable kubeconfig, an unreachable API
 // server, a port in use) are printed as one line on stderr and the exit
 // status is non-zero (2 for flag errors, 1 otherwise). On SIGTERM or SIGINT
-// the controller turns not ready, stops accepting connections, drains
-// in-flight requests for up to --shutdown-timeout and exits 0; a second
-// signal exits at once.
+// the controller turns not ready (/readyz 503), keeps serving for
+// --shutdown-delay (default 5s in a cluster, 0 with --kubeconfig) so that
+// endpoint removal reaches kube-proxy and load balancers, stops accepting
+// connections, drains in-flight requests for up to --shutdown-timeout and
+// exits 0; a second signal exits at once.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -64,6 +67,7 @@ func newCommand(stderr io.Writer) *cobra.Command {
 		o                   app.Options
 		httpsRedirect       bool
 		leaderElect         bool
+		shutdownDelay       time.Duration
 		logLevel, logFormat string
 	)
 	cmd := &cobra.Command{
@@ -103,6 +107,9 @@ service account. Status (status.loadBalancer.ingress) is written only with
 			if cmd.Flags().Changed("leader-elect") {
 				o.LeaderElect = &leaderElect
 			}
+			if cmd.Flags().Changed("shutdown-delay") {
+				o.ShutdownDelay = &shutdownDelay
+			}
 			return app.Run(cmd.Context(), o)
 		},
 	}
@@ -118,7 +125,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.StringVar(&o.HTTPAddr, "http-addr", app.DefaultHTTPAddr, "plain HTTP listen address")
 	f.StringVar(&o.HTTPSAddr, "https-addr", app.DefaultHTTPSAddr, "HTTPS listen address")
 	f.StringVar(&o.AdminAddr, "admin-addr", app.DefaultAdminAddr, "admin listen address (probes, metrics, debug); use :10254 in a Pod")
-	f.StringVar(&o.DefaultCertificate, "default-certificate", "", "namespace/name of a kubernetes.io/tls Secret served for unknown SNI (default: generated self-signed)")
+	f.StringVar(&o.DefaultCertificate, "default-certificate", "", "namespace/name of a kubernetes.io/tls Secret served for unknown SNI, watched for rotation (default, and while it is missing or invalid: generated self-signed)")
 	f.StringVar(&o.DefaultBackendService, "default-backend-service", "", "namespace/name:port of the Service for requests no rule matches (default: built-in 404)")
 	f.BoolVar(&httpsRedirect, "https-redirect", true, "redirect plain HTTP to HTTPS (308) for hosts listed in an Ingress's spec.tls")
 	f.IntVar(&o.HTTPSRedirectPort, "https-redirect-port", 0, "port written into HTTPS redirects (default: the bound HTTPS port, omitted when 443)")
@@ -133,7 +140,8 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.BoolVar(&o.AccessLog, "access-log", false, "log one line per request")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: json or text")
-	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
+	f.DurationVar(&shutdownDelay, "shutdown-delay", 0, fmt.Sprintf("after SIGTERM, keep serving this long while /readyz reports not ready, before closing the listeners (default: %v in a cluster, 0 with --kubeconfig)", app.DefaultShutdownDelay))
+	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout, "how long in-flight requests may finish once the listeners are closed (after --shutdown-delay)")
 	f.DurationVar(&o.BatchHoldOff, "batch-holdoff", loop.DefaultHoldOff, "rebuild this long after the last change of a burst")
 	f.DurationVar(&o.BatchMaxDelay, "batch-max-delay", loop.DefaultMaxDelay, "rebuild at most this long after the first change of a burst")
 	return cmd

@@ -12,7 +12,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
-	for _, s := range []string{"Usage:", "--controller-name", `(default "ingresslab.dev/ingress-controller")`, "--leader-elect", "on in a cluster"} {
+	for _, s := range []string{"Usage:", "--controller-name", `(default "ingresslab.dev/ingress-controller")`, "--leader-elect", "on in a cluster", "--shutdown-delay", "5s in a cluster"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("--help lacks %q", s)
 		}
@@ -29,6 +29,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"extra-arg"}, 2, `unexpected argument "extra-arg"`},
 		{[]string{"--log-format", "xml"}, 2, "--log-format"},
 		{[]string{"--kubeconfig", "/nonexistent", "--log-level", "error"}, 1, "--kubeconfig /nonexistent"},
+		{[]string{"--kubeconfig", "/nonexistent", "--shutdown-delay", "-1s"}, 1, "--shutdown-delay -1s is negative"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), c.args, &out, &errb)

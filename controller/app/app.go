@@ -6,25 +6,31 @@
 // ships.
 //
 // Start order: options are validated, the API server is contacted once (so
-// a wrong kubeconfig fails at start-up), the default certificate Secret is
-// read, the data plane and admin listeners are bound (so a port in use
-// fails at start-up), then informers, the status writer and the control loop
-// run in the background. Until the first table is published the data plane
-// answers 503 and /readyz reports not ready.
+// a wrong kubeconfig fails at start-up), the data plane and admin listeners
+// are bound (so a port in use fails at start-up), then informers, the status
+// writer and the control loop run in the background. Until the first table
+// is published the data plane answers 503 and /readyz reports not ready.
+// With --publish-service the first build also waits for that Service's
+// watch to sync, so statuses are never cleared for lack of addresses.
 //
-// Shutdown order: the data plane turns not ready (/readyz 503), stops
-// accepting and drains in-flight requests up to Options.ShutdownTimeout;
-// then the loop, status writer (releasing its Lease) and informers stop,
-// pending Events are flushed, and the admin server stops last.
+// --default-backend-service and --default-certificate go to translate
+// (Options.DefaultBackend, Options.DefaultCertificate): the Service and the
+// Secret are read from the source's snapshot like any backend or TLS Secret,
+// so a changed Service or a rotated Secret takes effect with the next build.
+// The loop hands each build's default certificate to the data plane
+// (dataplane.Server.SetDefaultCertificate) before publishing the table; a
+// missing or invalid Secret serves a generated self-signed certificate and
+// is reported as a warning on the Secret.
 //
-// Glue for features translate does not have: --default-backend-service is a
-// synthetic Ingress added to each snapshot (see DefaultBackendIngressName),
-// and --default-certificate is read once at start-up (not watched).
+// Shutdown order: the data plane turns not ready (/readyz 503), keeps
+// serving for Options.ShutdownDelay, stops accepting and drains in-flight
+// requests up to Options.ShutdownTimeout; then the loop, status writer
+// (releasing its Lease) and informers stop, pending Events are flushed, and
+// the admin server stops last.
 package app
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +62,7 @@ const EventComponent = "ingresslab-controller"
 var (
 	_ loop.Source          = (*source.Source)(nil)
 	_ loop.Publisher       = (*dataplane.Server)(nil)
+	_ loop.CertificateSink = (*dataplane.Server)(nil)
 	_ loop.StatusSink      = (*status.Writer)(nil)
 	_ admin.TableSource    = (*dataplane.Server)(nil)
 	_ admin.WarningSource  = (*loop.Loop)(nil)
@@ -101,8 +108,9 @@ func Run(ctx context.Context, opts Options) error {
 	case runErr = <-c.errc:
 		c.log.Error("controller failed; shutting down", slog.Any("error", runErr))
 	}
-	// The drain is bounded by ShutdownTimeout; the rest by a few seconds.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ShutdownTimeout+10*time.Second)
+	// The delay and the drain are bounded by their options; the rest by a
+	// few seconds.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.shutdownDelay+c.cfg.ShutdownTimeout+10*time.Second)
 	defer cancel()
 	if err := c.Shutdown(sctx); err != nil {
 		c.log.Warn("shutdown incomplete", slog.Any("error", err))
@@ -135,24 +143,18 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 		return nil, err
 	}
 
-	var defaultCert *tls.Certificate
-	if cfg.DefaultCertificate != "" {
-		if defaultCert, err = loadDefaultCertificate(ctx, c.client, cfg.defaultCert, c.log); err != nil {
-			return nil, err
-		}
-	}
 	c.dp, err = dataplane.New(dataplane.Options{
-		HTTPAddr:           cfg.HTTPAddr,
-		HTTPSAddr:          cfg.HTTPSAddr,
-		DefaultCertificate: defaultCert,
-		NoHTTPSRedirect:    cfg.DisableHTTPSRedirect,
-		HTTPSRedirectPort:  cfg.HTTPSRedirectPort,
-		H2C:                cfg.EnableH2C,
-		TrustedProxies:     cfg.trusted,
-		ShutdownTimeout:    cfg.ShutdownTimeout,
-		Logger:             c.log.With(slog.String("component", "dataplane")),
-		AccessLog:          cfg.AccessLog,
-		Metrics:            c.metrics,
+		HTTPAddr:          cfg.HTTPAddr,
+		HTTPSAddr:         cfg.HTTPSAddr,
+		NoHTTPSRedirect:   cfg.DisableHTTPSRedirect,
+		HTTPSRedirectPort: cfg.HTTPSRedirectPort,
+		H2C:               cfg.EnableH2C,
+		TrustedProxies:    cfg.trusted,
+		ShutdownDelay:     cfg.shutdownDelay,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		Logger:            c.log.With(slog.String("component", "dataplane")),
+		AccessLog:         cfg.AccessLog,
+		Metrics:           c.metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -246,6 +248,8 @@ func (c *Controller) build() error {
 	case cfg.statusAddresses != nil:
 		addrs = cfg.statusAddresses.Addresses
 	case cfg.PublishService != "":
+		// An empty address list then means the Service has none: statuses
+		// are cleared (translate.Options.ManageStatus).
 		c.addresses, err = status.NewServiceAddresses(c.client, cfg.publishService.Namespace, cfg.publishService.Name,
 			status.ServiceAddressOptions{OnChange: func() { l.Trigger() }, Logger: c.log.With(slog.String("component", "status"))})
 		if err != nil {
@@ -266,6 +270,8 @@ func (c *Controller) build() error {
 			IngressClassName:  cfg.IngressClass,
 			WatchWithoutClass: cfg.WatchIngressWithoutClass,
 			AllowExternalName: cfg.AllowExternalName,
+			ManageStatus:      addrs != nil,
+			DefaultBackend:    cfg.defaultBackend,
 		},
 		StatusAddresses: addrs,
 		Status:          c.writer,
@@ -276,8 +282,9 @@ func (c *Controller) build() error {
 		HoldOff:         cfg.BatchHoldOff,
 		MaxDelay:        cfg.BatchMaxDelay,
 	}
-	if cfg.defaultBackend != nil {
-		lopts.TranslateFunc = withDefaultBackend(cfg.defaultBackend, cfg.IngressClass)
+	if cfg.DefaultCertificate != "" {
+		lopts.Translate.DefaultCertificate = &cfg.defaultCert
+		lopts.Certificates = c.dp
 	}
 	if l, err = loop.New(lopts); err != nil {
 		return err
@@ -300,6 +307,16 @@ func (c *Controller) run() {
 		}
 	})
 	c.wg.Go(func() {
+		if c.addresses != nil {
+			// Statuses follow the Service's addresses: wait for them so
+			// that the first build does not clear statuses.
+			if err := c.addresses.WaitForSync(ctx); err != nil {
+				if ctx.Err() == nil {
+					c.errc <- err
+				}
+				return
+			}
+		}
 		if err := c.loop.Run(ctx); err != nil {
 			c.errc <- err
 		}

@@ -7,11 +7,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -29,16 +25,27 @@ func TestCompleteDefaults(t *testing.T) {
 		c.ShutdownTimeout != DefaultShutdownTimeout {
 		t.Errorf("defaults: %+v", c.Options)
 	}
-	if !c.inCluster || !c.leaderElect {
-		t.Errorf("in cluster: inCluster %v leaderElect %v, want both", c.inCluster, c.leaderElect)
+	if !c.inCluster || !c.leaderElect || c.shutdownDelay != DefaultShutdownDelay {
+		t.Errorf("in cluster: inCluster %v leaderElect %v shutdownDelay %v, want both and %v",
+			c.inCluster, c.leaderElect, c.shutdownDelay, DefaultShutdownDelay)
 	}
 	if c.LeaderElectionNamespace != "ingress-system" || c.LeaderElectionName != "ingresslab.dev-ingress-controller-ingresslab-leader" {
 		t.Errorf("lease %s/%s", c.LeaderElectionNamespace, c.LeaderElectionName)
 	}
 
 	c, err = Options{Kubeconfig: "/some/file"}.complete()
-	if err != nil || c.inCluster || c.leaderElect {
-		t.Errorf("with --kubeconfig: inCluster %v leaderElect %v err %v; want leader election off", c.inCluster, c.leaderElect, err)
+	if err != nil || c.inCluster || c.leaderElect || c.shutdownDelay != 0 {
+		t.Errorf("with --kubeconfig: inCluster %v leaderElect %v shutdownDelay %v err %v; want leader election off, no delay",
+			c.inCluster, c.leaderElect, c.shutdownDelay, err)
+	}
+	delay := 3 * time.Second
+	c, err = Options{Kubeconfig: "/some/file", ShutdownDelay: &delay}.complete()
+	if err != nil || c.shutdownDelay != delay {
+		t.Errorf("explicit --shutdown-delay: %v %v", c.shutdownDelay, err)
+	}
+	zero := time.Duration(0)
+	if c, err = (Options{ShutdownDelay: &zero}).complete(); err != nil || c.shutdownDelay != 0 {
+		t.Errorf("explicit --shutdown-delay=0 in cluster: %v %v", c.shutdownDelay, err)
 	}
 	on := true
 	c, err = Options{RESTConfig: &rest.Config{}, LeaderElect: &on}.complete()
@@ -66,11 +73,11 @@ func TestCompleteParses(t *testing.T) {
 	if c.defaultCert != (routing.ObjectRef{Namespace: "kube-system", Name: "default-cert"}) {
 		t.Errorf("default cert = %v", c.defaultCert)
 	}
-	if c.defaultBackend.Name != "fallback" || c.defaultBackend.Port.StrVal != "http" {
+	if *c.defaultBackend != (translate.DefaultBackend{Namespace: "web", Service: "fallback", Port: networkingv1.ServiceBackendPort{Name: "http"}}) {
 		t.Errorf("default backend = %+v", c.defaultBackend)
 	}
 	c, err = Options{DefaultBackendService: "web/fallback:8080", PublishService: "ingress/lb"}.complete()
-	if err != nil || c.defaultBackend.Port.IntVal != 8080 || c.publishService.Name != "lb" {
+	if err != nil || c.defaultBackend.Port != (networkingv1.ServiceBackendPort{Number: 8080}) || c.publishService.Name != "lb" {
 		t.Errorf("numeric port / publish service: %+v %+v %v", c.defaultBackend, c.publishService, err)
 	}
 }
@@ -93,6 +100,8 @@ func TestCompleteErrorsNameTheFlag(t *testing.T) {
 		{Options{DefaultBackendService: "ns/svc:Not_A_Port"}, "--default-backend-service"},
 		{Options{DefaultBackendService: "other/svc:80", WatchNamespace: "mine"}, "--watch-namespace"},
 		{Options{ShutdownTimeout: -time.Second}, "--shutdown-timeout"},
+		{Options{ShutdownDelay: ptrTo(-time.Second)}, "--shutdown-delay"},
+		{Options{DefaultCertificate: "other/cert", WatchNamespace: "mine"}, "--watch-namespace"},
 		{Options{BatchHoldOff: time.Second, BatchMaxDelay: time.Millisecond}, "--batch-max-delay"},
 		{Options{LeaderElectionName: "Not Valid"}, "--leader-election-name"},
 		{Options{HTTPSRedirectPort: 70000}, "--https-redirect-port"},
@@ -151,63 +160,4 @@ func TestStartFailsClearly(t *testing.T) {
 	}
 }
 
-// defaultBackendSnapshot has the fallback Service with one endpoint.
-func defaultBackendSnapshot() *translate.Snapshot {
-	ready := true
-	port, name := int32(8080), "http"
-	return &translate.Snapshot{
-		Services: []*corev1.Service{{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "fallback"},
-			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-		}},
-		EndpointSlices: []*discoveryv1.EndpointSlice{{
-			ObjectMeta:  metav1.ObjectMeta{Namespace: "web", Name: "fallback-1", Labels: map[string]string{discoveryv1.LabelServiceName: "fallback"}},
-			AddressType: discoveryv1.AddressTypeIPv4,
-			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"198.18.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-			Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port}},
-		}},
-	}
-}
-
-func TestDefaultBackendGlue(t *testing.T) {
-	tr := withDefaultBackend(&backendRef{ObjectRef: routing.ObjectRef{Namespace: "web", Name: "fallback"}, Port: intstr.FromString("http")}, "ingresslab")
-	opts := translate.Options{StatusAddresses: []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}}}
-
-	res := tr(defaultBackendSnapshot(), opts)
-	m := res.Table.Match("anything.example", "/x")
-	if m.Route == nil || m.Route.Backend.Service != "fallback" || len(m.Route.Backend.Endpoints) != 1 ||
-		m.Route.Backend.Endpoints[0].Address != "198.18.0.9:8080" {
-		t.Fatalf("unmatched request goes to %+v, want web/fallback 198.18.0.9:8080", m.Route)
-	}
-	if len(res.Owned) != 0 || len(res.Statuses) != 0 || len(res.Warnings) != 0 {
-		t.Errorf("the synthetic Ingress shows: owned %v statuses %v warnings %v", res.Owned, res.Statuses, res.Warnings)
-	}
-
-	// An Ingress's own defaultBackend wins, without a warning about it.
-	snap := defaultBackendSnapshot()
-	snap.Services = append(snap.Services, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "own"},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-	})
-	snap.Ingresses = []*networkingv1.Ingress{{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "own", Annotations: map[string]string{translate.AnnotationIngressClass: "ingresslab"}},
-		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-			Name: "own", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
-	}}
-	res = tr(snap, opts)
-	if m := res.Table.Match("anything.example", "/"); m.Route == nil || m.Route.Backend.Service != "own" {
-		t.Errorf("with an Ingress defaultBackend, unmatched goes to %+v", m.Route)
-	}
-	if len(res.Warnings) != 0 || len(res.Owned) != 1 || len(res.Statuses) != 1 {
-		t.Errorf("warnings %v owned %v statuses %v", res.Warnings, res.Owned, res.Statuses)
-	}
-	if len(snap.Ingresses) != 1 {
-		t.Error("the glue modified the snapshot")
-	}
-
-	// A missing Service is reported on the synthetic Ingress.
-	res = tr(&translate.Snapshot{}, opts)
-	if len(res.Warnings) != 1 || res.Warnings[0].Reason != translate.ReasonServiceNotFound || res.Warnings[0].Object.Name != DefaultBackendIngressName {
-		t.Errorf("warnings = %v", res.Warnings)
-	}
-}
+func ptrTo[T any](v T) *T { return &v }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 
@@ -33,6 +32,12 @@ const (
 	DefaultAdminAddr = admin.DefaultAddr
 	// DefaultShutdownTimeout is below the Pod's default 30s grace period.
 	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultShutdownDelay is the in-cluster shutdown delay: a few
+	// seconds for endpoint removal to reach kube-proxy and load balancers.
+	// ShutdownDelay + ShutdownTimeout should stay below the Pod's
+	// terminationGracePeriodSeconds (raise it, e.g. to 40s, or lower the
+	// timeout).
+	DefaultShutdownDelay = 5 * time.Second
 	// DefaultLeaderElectionNamespace is used out of cluster when
 	// POD_NAMESPACE is not set.
 	DefaultLeaderElectionNamespace = "default"
@@ -72,8 +77,9 @@ type Options struct {
 	HTTPSRedirectPort int
 
 	// DefaultCertificate is "namespace/name" of a kubernetes.io/tls Secret
-	// served for unknown SNI. Default "": a generated self-signed
-	// certificate (also used when the Secret does not exist at start-up).
+	// served for unknown SNI; it is watched, so a rotated Secret is served
+	// without a restart. Default "": a generated self-signed certificate
+	// (also served, with a warning, while the Secret is missing or invalid).
 	DefaultCertificate string
 	// DefaultBackendService is "namespace/name:port" (port number or name)
 	// of the Service that answers requests no rule matches, unless an
@@ -117,7 +123,14 @@ type Options struct {
 	AccessLog bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// ShutdownTimeout bounds draining in-flight requests. Default 25s.
+	// ShutdownDelay is how long the data plane keeps serving after a
+	// shutdown began and /readyz turned 503, before it stops accepting
+	// connections: time for the EndpointSlice, kube-proxy and load
+	// balancers to stop sending traffic. Default nil: DefaultShutdownDelay
+	// (5s) in a cluster, 0 out of cluster (Kubeconfig or RESTConfig set).
+	ShutdownDelay *time.Duration
+	// ShutdownTimeout bounds draining in-flight requests (after the delay).
+	// Default 25s.
 	ShutdownTimeout time.Duration
 	// BatchHoldOff and BatchMaxDelay tune the control loop's batching.
 	// Defaults loop.DefaultHoldOff (50ms) and loop.DefaultMaxDelay (250ms).
@@ -133,13 +146,8 @@ type config struct {
 	statusAddresses status.StaticAddresses
 	publishService  routing.ObjectRef
 	defaultCert     routing.ObjectRef
-	defaultBackend  *backendRef
-}
-
-// backendRef is a parsed --default-backend-service.
-type backendRef struct {
-	routing.ObjectRef
-	Port intstr.IntOrString
+	defaultBackend  *translate.DefaultBackend
+	shutdownDelay   time.Duration
 }
 
 // complete applies defaults and parses every field; errors name the flag.
@@ -212,6 +220,10 @@ func (o Options) complete() (*config, error) {
 		if c.defaultCert, err = parseRef(c.DefaultCertificate); err != nil {
 			return nil, fmt.Errorf("--default-certificate: %w", err)
 		}
+		if c.WatchNamespace != "" && c.defaultCert.Namespace != c.WatchNamespace {
+			return nil, fmt.Errorf("--default-certificate %s is outside --watch-namespace %s, so it would not be watched",
+				c.DefaultCertificate, c.WatchNamespace)
+		}
 	}
 	if c.DefaultBackendService != "" {
 		if c.defaultBackend, err = parseBackend(c.DefaultBackendService); err != nil {
@@ -224,6 +236,15 @@ func (o Options) complete() (*config, error) {
 	}
 
 	c.inCluster = c.RESTConfig == nil && c.Kubeconfig == ""
+	if c.inCluster {
+		c.shutdownDelay = DefaultShutdownDelay
+	}
+	if c.ShutdownDelay != nil {
+		if *c.ShutdownDelay < 0 {
+			return nil, fmt.Errorf("--shutdown-delay %v is negative", *c.ShutdownDelay)
+		}
+		c.shutdownDelay = *c.ShutdownDelay
+	}
 	c.leaderElect = c.inCluster
 	if c.LeaderElect != nil {
 		c.leaderElect = *c.LeaderElect
@@ -287,7 +308,7 @@ func parseRef(s string) (routing.ObjectRef, error) {
 }
 
 // parseBackend parses "namespace/name:port".
-func parseBackend(s string) (*backendRef, error) {
+func parseBackend(s string) (*translate.DefaultBackend, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 || i == len(s)-1 {
 		return nil, fmt.Errorf("%q: want namespace/name:port (port number or name)", s)
@@ -297,16 +318,19 @@ func parseBackend(s string) (*backendRef, error) {
 		return nil, fmt.Errorf("%q: want namespace/name:port: %w", s, err)
 	}
 	port := s[i+1:]
+	db := &translate.DefaultBackend{Namespace: ref.Namespace, Service: ref.Name}
 	if n, err := strconv.Atoi(port); err == nil {
 		if n < 1 || n > 65535 {
 			return nil, fmt.Errorf("%q: port %d is out of range 1-65535", s, n)
 		}
-		return &backendRef{ObjectRef: ref, Port: intstr.FromInt32(int32(n))}, nil
+		db.Port.Number = int32(n)
+		return db, nil
 	}
 	if errs := validation.IsValidPortName(port); len(errs) > 0 {
 		return nil, fmt.Errorf("%q: port name %q: %s", s, port, strings.Join(errs, "; "))
 	}
-	return &backendRef{ObjectRef: ref, Port: intstr.FromString(port)}, nil
+	db.Port.Name = port
+	return db, nil
 }
 
 // parsePrefix parses a CIDR or a single IP (as a /32 or /128).

@@ -67,28 +67,16 @@ func (p *statePool) resolve(be *routing.Backend) *backendInfo {
 func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
 	keys := map[string]struct{}{}
 	addrs := map[string]struct{}{}
-	add := func(b routing.BackendDump) {
-		keys[b.Key] = struct{}{}
-		for _, ep := range b.Endpoints {
-			addrs[ep.Address] = struct{}{}
+	for r := range t.Routes() {
+		if b := r.Backend; b != nil {
+			keys[b.Key] = struct{}{}
+			for _, ep := range b.Endpoints {
+				addrs[ep.Address] = struct{}{}
+			}
 		}
 	}
-	// TODO(routing): Dump clones every route; a cheap Table.Backends
-	// iterator would make this O(backends) without allocation.
-	d := t.Dump()
-	for _, h := range d.Hosts {
-		hosts++
-		routes += len(h.Routes)
-		for _, r := range h.Routes {
-			add(r.Backend)
-		}
-		if h.Default != nil {
-			add(h.Default.Backend)
-		}
-	}
-	if d.Default != nil {
-		add(d.Default.Backend)
-	}
+	st := t.Stats()
+	routes, hosts = st.Routes, st.Hosts
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := range p.backends {
@@ -198,10 +186,9 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 	if v, ok := s.routes.Load(r); ok {
 		return v.(*routeInfo)
 	}
-	ri := &routeInfo{route: r, ingress: r.Ingress.String()}
-	service := metrics.NoService
+	rl := routeLabels(r)
+	ri := &routeInfo{route: r, ingress: rl.Ingress}
 	if be := r.Backend; be != nil {
-		service = be.Namespace + "/" + be.Service
 		if v, ok := s.backends.Load(be); ok {
 			ri.backend = v.(*backendInfo)
 		} else {
@@ -209,7 +196,20 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 			ri.backend = v.(*backendInfo)
 		}
 	}
-	ri.metrics = s.metrics.Route(ri.ingress, service)
+	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
 	v, _ := s.routes.LoadOrStore(r, ri)
 	return v.(*routeInfo)
+}
+
+// routeLabels are the metric labels of a route: its Ingress (NoIngress for
+// the configured default backend) and Service (NoService without backend).
+func routeLabels(r *routing.Route) metrics.RouteLabels {
+	rl := metrics.RouteLabels{Ingress: r.Ingress.String(), Service: metrics.NoService}
+	if rl.Ingress == "" {
+		rl.Ingress = metrics.NoIngress
+	}
+	if be := r.Backend; be != nil {
+		rl.Service = be.Namespace + "/" + be.Service
+	}
+	return rl
 }

@@ -8,8 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
-	"net/textproto"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,7 +26,8 @@ import (
 // http.ReadResponse), so chunked bodies, trailers, HEAD, 204/304 and
 // "Connection: close" are handled as the standard client does.
 
-// fastEligible reports whether req may take the fast path.
+// fastEligible reports whether req may take the fast path: a bodiless
+// idempotent request without Upgrade whose query needs no re-encoding.
 func fastEligible(req *http.Request) bool {
 	if req.Body != nil && req.Body != http.NoBody {
 		return false
@@ -37,8 +37,33 @@ func fastEligible(req *http.Request) bool {
 	default:
 		return false
 	}
-	_, upgrade := req.Header["Upgrade"]
-	return !upgrade && !req.Close
+	if _, upgrade := req.Header["Upgrade"]; upgrade {
+		return false
+	}
+	return cleanQuery(req.URL.RawQuery)
+}
+
+// cleanQuery reports whether httputil.ReverseProxy would forward the query
+// unchanged: no ';', only valid %-escapes, at most 10000 parameters.
+func cleanQuery(q string) bool {
+	if strings.Count(q, "&") >= 10000 {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // fastConn is one pooled upstream connection.
@@ -47,6 +72,15 @@ type fastConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	// abort poisons the connection's deadline when a request's context
+	// ends (context.AfterFunc); made once per connection.
+	abort func()
+}
+
+func newFastConn(conn net.Conn, bufSize int) *fastConn {
+	fc := &fastConn{conn: conn, br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize)}
+	fc.abort = func() { fc.conn.SetDeadline(time.Unix(1, 0)) }
+	return fc
 }
 
 // connPool is the idle connection stack of one endpoint (LIFO: the warmest
@@ -118,8 +152,22 @@ type fastTransport struct {
 // anything of the response arrived; the request is sent again on a new one.
 var errStaleConn = errors.New("dataplane: pooled upstream connection was closed")
 
-// roundTrip sends req to the endpoint with pool p (address addr).
-func (t *fastTransport) roundTrip(req *http.Request, addr string, p *connPool) (*http.Response, error) {
+// fastReq is one request for the fast transport.
+type fastReq struct {
+	// in is the client's request: its context, method and (with s) the
+	// head to forward.
+	in *http.Request
+	// addr is the endpoint.
+	addr string
+	// s writes the proxied head (Server.writeHead); nil writes in as is
+	// with Request.Write (tests).
+	s *Server
+	// w receives 1xx responses; nil drops them.
+	w http.ResponseWriter
+}
+
+// roundTrip sends the request to the endpoint with pool p.
+func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, error) {
 	for attempt := range 2 { // a stale pooled connection is retried once on a fresh one
 		var fc *fastConn
 		if attempt == 0 {
@@ -127,22 +175,23 @@ func (t *fastTransport) roundTrip(req *http.Request, addr string, p *connPool) (
 		}
 		reused := fc != nil
 		if !reused {
-			conn, err := t.dialer.DialContext(req.Context(), "tcp", addr)
+			conn, err := t.dialer.DialContext(fr.in.Context(), "tcp", fr.addr)
 			if err != nil {
 				return nil, err // a *net.OpError with Op "dial"
 			}
-			fc = &fastConn{conn: conn, br: bufio.NewReaderSize(conn, t.bufSize), bw: bufio.NewWriterSize(conn, t.bufSize)}
+			fc = newFastConn(conn, t.bufSize)
 		}
-		resp, err := t.send(req, fc, p, reused)
+		resp, err := t.send(fr, fc, p, reused)
 		if errors.Is(err, errStaleConn) {
 			continue
 		}
 		return resp, err
 	}
-	return nil, fmt.Errorf("upstream %s: %w", addr, errStaleConn)
+	return nil, fmt.Errorf("upstream %s: %w", fr.addr, errStaleConn)
 }
 
-func (t *fastTransport) send(req *http.Request, fc *fastConn, p *connPool, reused bool) (*http.Response, error) {
+func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool) (*http.Response, error) {
+	req := fr.in
 	ctx := req.Context()
 	var stop func() bool
 	if ctx.Done() != nil {
@@ -150,7 +199,7 @@ func (t *fastTransport) send(req *http.Request, fc *fastConn, p *connPool, reuse
 			p.put(fc, t.maxIdlePerHost)
 			return nil, err
 		}
-		stop = context.AfterFunc(ctx, func() { fc.conn.SetDeadline(time.Unix(1, 0)) })
+		stop = context.AfterFunc(ctx, fc.abort)
 	}
 	fail := func(err error, nothingReceived bool) (*http.Response, error) {
 		fc.conn.Close()
@@ -162,7 +211,13 @@ func (t *fastTransport) send(req *http.Request, fc *fastConn, p *connPool, reuse
 		}
 		return nil, err
 	}
-	if err := req.Write(fc.bw); err != nil {
+	var err error
+	if fr.s != nil {
+		err = fr.s.writeHead(fc.bw, req, fr.addr)
+	} else {
+		err = req.Write(fc.bw)
+	}
+	if err != nil {
 		return fail(err, true)
 	}
 	if err := fc.bw.Flush(); err != nil {
@@ -185,11 +240,14 @@ func (t *fastTransport) send(req *http.Request, fc *fastConn, p *connPool, reuse
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		// 1xx informational: hand it to the ReverseProxy's trace and go on.
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
-				return fail(err, false)
+		// 1xx informational (103 Early Hints): pass it on and go on.
+		if fr.w != nil {
+			h := fr.w.Header()
+			for k, vv := range resp.Header {
+				h[k] = vv
 			}
+			fr.w.WriteHeader(resp.StatusCode)
+			clear(h) // WriteHeader does not clear the header for 1xx
 		}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {

@@ -281,7 +281,7 @@ func TestFastPathPoolsOnlyCleanConnections(t *testing.T) {
 	send := func() *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-		resp, err := ft.roundTrip(req, addr, &p)
+		resp, err := ft.roundTrip(&fastReq{in: req, addr: addr}, &p)
 		if err != nil {
 			t.Fatal(err)
 		}

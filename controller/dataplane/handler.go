@@ -57,6 +57,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.fastBackend(bi.be) && fastEligible(r) {
+		var rs reqState // not a context here: nothing reads it from one
+		rs.ri = ri
+		defer func() {
+			// Also runs when copyResponse aborts the response with a panic.
+			s.finish(r, start, ri.metrics, &rs, rs.code)
+		}()
+		s.serveFast(w, r, &rs)
+		return
+	}
 	rs := &reqState{Context: r.Context(), ri: ri}
 	defer func() {
 		// Also runs when ReverseProxy aborts a response with a panic.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // stateKey finds the reqState in a request context.
@@ -64,9 +66,20 @@ func (s *Server) newProxy() {
 		WriteBufferSize:       8 << 10,
 		ReadBufferSize:        8 << 10,
 	}
-	s.upstream = &upstream{base: s.transport, s: s}
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true) // and not HTTP1: prior knowledge for http:// URLs
+	s.h2c = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		IdleConnTimeout:       o.UpstreamIdleTimeout,
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+		DisableCompression:    true,
+		Protocols:             &h2c,
+	}
+	s.upstream = &upstream{base: s.transport, h2c: s.h2c, s: s}
+	s.buffers = newBufferPool(o.BufferSize)
 	if !o.DisableFastPath {
-		s.upstream.fast = &fastTransport{
+		s.fast = &fastTransport{
 			dialer:                dialer,
 			maxIdlePerHost:        o.MaxIdleConnsPerHost,
 			idleTimeout:           o.UpstreamIdleTimeout,
@@ -77,7 +90,7 @@ func (s *Server) newProxy() {
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		Transport:      s.upstream,
-		BufferPool:     newBufferPool(o.BufferSize),
+		BufferPool:     s.buffers,
 		ModifyResponse: modifyResponse,
 		ErrorHandler:   s.proxyError,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -172,8 +185,8 @@ func modifyResponse(resp *http.Response) error {
 // upstream is the RoundTripper of the ReverseProxy: it picks the endpoint
 // and retries connect errors of idempotent requests on the next one.
 type upstream struct {
-	base *http.Transport
-	fast *fastTransport // nil when Options.DisableFastPath
+	base *http.Transport // HTTP/1.1 backends
+	h2c  *http.Transport // routing.ProtocolH2C backends
 	s    *Server
 }
 
@@ -189,18 +202,15 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	attempts := min(n, u.s.opts.MaxAttempts)
 	i := bi.next()
 	out := req
-	fast := u.fast != nil && fastEligible(req)
+	rt := u.base
+	if bi.be.Protocol == routing.ProtocolH2C {
+		rt = u.h2c
+	}
 	for attempt := 1; ; attempt++ {
 		addr := bi.be.Endpoints[i].Address
 		rs.endpoint = addr
 		out.URL.Host = addr
-		var resp *http.Response
-		var err error
-		if fast {
-			resp, err = u.fast.roundTrip(out, addr, &bi.health[i].pool)
-		} else {
-			resp, err = u.base.RoundTrip(out)
-		}
+		resp, err := rt.RoundTrip(out)
 		if err == nil {
 			bi.markUp(i)
 			return resp, nil
@@ -244,9 +254,13 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// proxyError answers a failed upstream round trip and logs it.
+// proxyError is the ReverseProxy's ErrorHandler.
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	rs := requestState(r)
+	s.upstreamError(w, r, requestState(r), err)
+}
+
+// upstreamError answers a failed upstream round trip and logs it.
+func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqState, err error) {
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
 	var ne net.Error
 	switch {
@@ -300,9 +314,13 @@ func newRequestIDs() *requestIDs {
 
 func (g *requestIDs) next() string {
 	var buf [48]byte
-	b := append(buf[:0], g.prefix...)
-	b = strconv.AppendUint(b, g.n.Add(1), 10)
-	return string(b)
+	return string(g.append(buf[:0]))
+}
+
+// append appends the next ID to b.
+func (g *requestIDs) append(b []byte) []byte {
+	b = append(b, g.prefix...)
+	return strconv.AppendUint(b, g.n.Add(1), 10)
 }
 
 // bufferPool is an httputil.BufferPool of fixed-size buffers. Slices are kept

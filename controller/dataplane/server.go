@@ -26,12 +26,16 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *metrics.Metrics
 	trusted     []netip.Prefix
-	defaultCert *tls.Certificate
+	defaultCert atomic.Pointer[tls.Certificate] // SetDefaultCertificate; nil: generated
+	generated   *tls.Certificate                // self-signed, for unknown SNI without a default
 	ids         *requestIDs
 	pool        *statePool
 	notFound    *metrics.RouteMetrics // requests answered without a route
 	proxy       *httputil.ReverseProxy
-	transport   *http.Transport
+	buffers     *bufferPool
+	fast        *fastTransport  // nil when Options.DisableFastPath
+	transport   *http.Transport // HTTP/1.1 upstreams
+	h2c         *http.Transport // HTTP/2 cleartext upstreams (routing.ProtocolH2C)
 	upstream    *upstream
 
 	cur       atomic.Pointer[snapshot]
@@ -65,25 +69,28 @@ func New(opts Options) (*Server, error) {
 	if o.DisableHTTP && o.DisableHTTPS {
 		return nil, errors.New("dataplane: Options.DisableHTTP and DisableHTTPS are both set: nothing to serve")
 	}
+	if o.ShutdownDelay < 0 {
+		return nil, fmt.Errorf("dataplane: Options.ShutdownDelay %v is negative", o.ShutdownDelay)
+	}
 	s := &Server{
-		opts:        o,
-		log:         o.Logger,
-		metrics:     o.Metrics,
-		trusted:     o.TrustedProxies,
-		defaultCert: o.DefaultCertificate,
-		ids:         newRequestIDs(),
-		pool:        newStatePool(),
+		opts:    o,
+		log:     o.Logger,
+		metrics: o.Metrics,
+		trusted: o.TrustedProxies,
+		ids:     newRequestIDs(),
+		pool:    newStatePool(),
 	}
 	for i, p := range s.trusted {
 		s.trusted[i] = p.Masked()
 	}
-	if s.defaultCert == nil && !o.DisableHTTPS {
+	if !o.DisableHTTPS {
 		c, err := selfSignedCertificate(defaultCertificateCommonName)
 		if err != nil {
-			return nil, fmt.Errorf("dataplane: Options.DefaultCertificate: %w", err)
+			return nil, fmt.Errorf("dataplane: generated default certificate: %w", err)
 		}
-		s.defaultCert = c
+		s.generated = c
 	}
+	s.defaultCert.Store(o.DefaultCertificate)
 	s.notFound = s.metrics.Route(metrics.NoIngress, metrics.NoService)
 	s.newProxy()
 	return s, nil
@@ -103,6 +110,30 @@ func (s *Server) Publish(t *routing.Table) {
 	s.metrics.SetGeneration(t.Generation)
 	routes, hosts, backends := s.pool.prune(t)
 	s.metrics.SetTableSize(routes, hosts, backends)
+	if s.metrics != nil {
+		live := make(map[metrics.RouteLabels]struct{})
+		for r := range t.Routes() {
+			live[routeLabels(r)] = struct{}{}
+		}
+		s.metrics.RetainRoutes(live)
+	}
+}
+
+// SetDefaultCertificate sets the certificate served for TLS server names
+// the table has no certificate for (and to clients that send none), from the
+// next handshake on; nil serves the generated self-signed certificate. Safe
+// for concurrent use; the handshake path reads it with one atomic load.
+func (s *Server) SetDefaultCertificate(cert *tls.Certificate) {
+	s.defaultCert.Store(cert)
+}
+
+// DefaultCertificate returns the certificate served for unknown server names
+// (the generated one when none is set; nil with DisableHTTPS and none set).
+func (s *Server) DefaultCertificate() *tls.Certificate {
+	if c := s.defaultCert.Load(); c != nil {
+		return c
+	}
+	return s.generated
 }
 
 // Table returns the table being served, nil before the first Publish.
@@ -219,7 +250,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.httpsSrv.TLSConfig = s.tlsConfig()
 		go s.serve("https", func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
 	}
-	if s.upstream.fast != nil {
+	if s.fast != nil {
 		go s.janitor(base)
 	}
 	s.started = true
@@ -255,11 +286,14 @@ func portValue(ln net.Listener) []string {
 	return nil
 }
 
-// Shutdown stops the Server gracefully: Ready turns false, the listeners
-// close, and in-flight requests (upgraded connections included) may finish
-// until ctx ends or Options.ShutdownTimeout passes, whichever is first. Then
-// the remaining connections are closed and the error says so.
-// Later calls wait for the first and return nil.
+// Shutdown stops the Server gracefully: Ready turns false at once; the
+// Server keeps accepting and serving for Options.ShutdownDelay (cut short
+// when ctx ends), so that load balancers and kube-proxy see it not ready and
+// stop sending new connections; then the listeners close, and in-flight
+// requests (upgraded connections included) may finish until ctx ends or
+// Options.ShutdownTimeout passes, whichever is first. Then the remaining
+// connections are closed and the error says so. Later calls wait for the
+// first and return nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.mu.Lock()
@@ -274,6 +308,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	if d := s.opts.ShutdownDelay; d > 0 {
+		s.log.Info("data plane not ready; serving until the shutdown delay ends", slog.Duration("delay", d))
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	if ctx.Err() != nil {
+		// Ended before the drain (e.g. during the delay): connections that
+		// are just finishing a response still get drainGrace.
+		gctx, gcancel := context.WithTimeout(context.WithoutCancel(ctx), drainGrace)
+		defer gcancel()
+		ctx = gctx
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownTimeout)
 	defer cancel()
 	s.log.Info("data plane shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
@@ -295,7 +345,15 @@ func (s *Server) shutdown(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			err = ctx.Err()
+			// A request ending just now (or none left, with the waiting
+			// goroutine not yet run) is not an incomplete drain.
+			grace := time.NewTimer(drainGrace)
+			select {
+			case <-done:
+			case <-grace.C:
+				err = ctx.Err()
+			}
+			grace.Stop()
 		}
 	}
 	if err != nil {
@@ -308,9 +366,15 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.cancelBase() // ends upgraded connections still open, stops the janitor
 	s.transport.CloseIdleConnections()
+	s.h2c.CloseIdleConnections()
 	s.pool.sweepIdle(0, true)
 	return err
 }
+
+// drainGrace is how long Shutdown still waits for in-flight requests once
+// its deadline passed (or, when its context ended before the drain, how
+// long the drain lasts), before it reports the drain incomplete.
+const drainGrace = 100 * time.Millisecond
 
 // janitor closes fast-path upstream connections that stayed idle for
 // Options.UpstreamIdleTimeout, until ctx ends.

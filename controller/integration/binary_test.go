@@ -87,7 +87,7 @@ func TestBinaryHelpAndBadFlags(t *testing.T) {
 		"--http-addr", "--https-addr", "--admin-addr", "--default-certificate", "--default-backend-service",
 		"--https-redirect", "--enable-h2c", "--allow-external-name", "--trusted-proxies", "--publish-status-address",
 		"--publish-service", "--leader-elect", "--leader-election-namespace", "--leader-election-name", "--access-log",
-		"--log-level", "--log-format", "--shutdown-timeout", "--batch-holdoff", "--batch-max-delay",
+		"--log-level", "--log-format", "--shutdown-delay", "--shutdown-timeout", "--batch-holdoff", "--batch-max-delay",
 		`(default "ingresslab.dev/ingress-controller")`, `(default ":8080")`, `(default "127.0.0.1:10254")`,
 	} {
 		if !strings.Contains(stdout, flag) {

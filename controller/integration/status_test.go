@@ -191,6 +191,13 @@ func TestPublishServiceAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectStatus(t, ns, "published", "lb-2.ingresslab.test")
+
+	// The Service is gone, so the controller is reachable nowhere: the
+	// status is cleared, not left pointing at the old address.
+	if err := kube.CoreV1().Services(ns).Delete(ctx, "lb", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, ns, "published")
 }
 
 func TestDefaultBackendServiceFlag(t *testing.T) {

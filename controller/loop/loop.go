@@ -7,7 +7,8 @@
 // batch: the loop waits until no further signal arrived for Options.HoldOff,
 // but never longer than Options.MaxDelay after the batch's first event. Then
 // it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
-// strictly increasing, one per build), publishes the table, records metrics
+// strictly increasing, one per build), hands the default certificate to the
+// CertificateSink (when set), publishes the table, records metrics
 // (build duration, event-to-publish latency, generation, warning count),
 // stores the warnings for the admin server (Warnings, lock-free: an immutable
 // slice behind an atomic pointer), reports warnings that are new since the
@@ -19,7 +20,9 @@
 package loop
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +62,13 @@ type Publisher interface {
 	Publish(t *routing.Table)
 }
 
+// CertificateSink receives the default certificate of each build, nil when
+// the data plane should serve its generated one (*dataplane.Server
+// implements it).
+type CertificateSink interface {
+	SetDefaultCertificate(cert *tls.Certificate)
+}
+
 // StatusSink receives the status updates of each build; it must not block
 // (*status.Writer implements it).
 type StatusSink interface {
@@ -75,7 +85,7 @@ type Options struct {
 	// Translate is the template of every translation; the loop sets its
 	// Generation and (when StatusAddresses is set) StatusAddresses.
 	Translate translate.Options
-	// TranslateFunc replaces translate.Translate (to add glue around it).
+	// TranslateFunc replaces translate.Translate (tests).
 	// Default translate.Translate.
 	TranslateFunc TranslateFunc
 	// StatusAddresses returns the desired status.loadBalancer.ingress at
@@ -83,6 +93,10 @@ type Options struct {
 	StatusAddresses func() []corev1.LoadBalancerIngress
 	// Status receives each build's status updates. Default nil: none.
 	Status StatusSink
+	// Certificates receives each build's Result.DefaultCertificate (from
+	// Translate.DefaultCertificate) before the table is published, so a
+	// rotated Secret is served without a restart. Default nil: none.
+	Certificates CertificateSink
 	// Recorder, when set, gets one Warning Event per new warning.
 	Recorder record.EventRecorder
 	// EmitEvents gates Events (e.g. only the leader emits them); a warning
@@ -112,8 +126,9 @@ type Loop struct {
 	warnings   atomic.Pointer[[]translate.Warning]
 
 	// Owned by the Run goroutine.
-	logged  map[translate.Warning]struct{} // warnings of the previous build
-	emitted map[translate.Warning]struct{} // current warnings with an Event
+	logged   map[translate.Warning]struct{} // warnings of the previous build
+	emitted  map[translate.Warning]struct{} // current warnings with an Event
+	certLeaf []byte                         // DER leaf of the last default certificate handed over
 }
 
 // New validates opts.
@@ -244,6 +259,9 @@ func (l *Loop) build(first time.Time) {
 	res := l.translate(snap, topts)
 	took := time.Since(start)
 
+	if l.opts.Certificates != nil {
+		l.setDefaultCertificate(res.DefaultCertificate)
+	}
 	l.opts.Publisher.Publish(res.Table)
 	m := l.opts.Metrics
 	m.ObserveBuild(took)
@@ -266,6 +284,27 @@ func (l *Loop) build(first time.Time) {
 	l.log.Debug("published routing table", slog.Uint64("generation", topts.Generation),
 		slog.Duration("build", took), slog.Int("ingresses", len(res.Owned)),
 		slog.Int("warnings", len(ws)), slog.Int("statusUpdates", len(res.Statuses)))
+}
+
+// setDefaultCertificate hands the build's default certificate over and logs
+// when it changed.
+func (l *Loop) setDefaultCertificate(cert *tls.Certificate) {
+	l.opts.Certificates.SetDefaultCertificate(cert)
+	var leaf []byte
+	if cert != nil && len(cert.Certificate) > 0 {
+		leaf = cert.Certificate[0]
+	}
+	if bytes.Equal(leaf, l.certLeaf) && (leaf == nil) == (l.certLeaf == nil) {
+		return
+	}
+	l.certLeaf = leaf
+	if cert == nil {
+		l.log.Warn("no valid default certificate Secret; serving a generated self-signed certificate")
+		return
+	}
+	d := routing.DumpCertificate(cert)
+	l.log.Info("default certificate loaded", slog.String("subject", d.Subject),
+		slog.String("serial", d.Serial), slog.String("notAfter", d.NotAfter))
 }
 
 // report logs the warnings that are new since the previous build and emits
@@ -308,7 +347,7 @@ func (l *Loop) report(snap *translate.Snapshot, ws []translate.Warning) {
 		}
 		ref := objectReference(w, uids)
 		if ref == nil {
-			continue // not a real object (e.g. glue added to the snapshot)
+			continue // not in the snapshot (e.g. a missing Secret or Service)
 		}
 		msg := w.Message
 		if w.Field != "" {

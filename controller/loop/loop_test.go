@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -454,5 +455,77 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		l.build(time.Now())
+	}
+}
+
+// certSink records default certificates; the publisher checks the order.
+type certSink struct {
+	mu   sync.Mutex
+	got  []*tls.Certificate
+	pubs int // tables published when the last certificate arrived
+}
+
+func (c *certSink) SetDefaultCertificate(cert *tls.Certificate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, cert)
+}
+
+func (c *certSink) all() []*tls.Certificate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*tls.Certificate(nil), c.got...)
+}
+
+// orderedPublisher fails the test when a table is published before its
+// build's certificate was handed over.
+type orderedPublisher struct {
+	t     *testing.T
+	certs *certSink
+	tables
+}
+
+func (p *orderedPublisher) Publish(t *routing.Table) {
+	if n := len(p.certs.all()); n != int(t.Generation) {
+		p.t.Errorf("table %d published after %d certificates, want the build's certificate first", t.Generation, n)
+	}
+	p.tables.Publish(t)
+}
+
+func TestDefaultCertificateHandedOverBeforePublish(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	certA, certB := &tls.Certificate{Certificate: [][]byte{[]byte("a")}}, &tls.Certificate{Certificate: [][]byte{[]byte("b")}}
+	var mu sync.Mutex
+	next := certA
+	sink := &certSink{}
+	ref := &routing.ObjectRef{Namespace: "ingress", Name: "default-cert"}
+	l := start(t, Options{
+		Source: src, Publisher: &orderedPublisher{t: t, certs: sink}, Certificates: sink,
+		Translate: translate.Options{DefaultCertificate: ref},
+		TranslateFunc: func(s *translate.Snapshot, o translate.Options) translate.Result {
+			if o.DefaultCertificate != ref {
+				t.Errorf("Translate got DefaultCertificate %v, want %v", o.DefaultCertificate, ref)
+			}
+			res := translate.Translate(s, o)
+			mu.Lock()
+			res.DefaultCertificate = next
+			mu.Unlock()
+			return res
+		},
+	})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	mu.Lock()
+	next = certB // the Secret rotated
+	mu.Unlock()
+	l.Trigger()
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	mu.Lock()
+	next = nil // the Secret became invalid: the data plane's own certificate
+	mu.Unlock()
+	l.Trigger()
+	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
+	if got := sink.all(); len(got) != 3 || got[0] != certA || got[1] != certB || got[2] != nil {
+		t.Errorf("certificates handed over = %v, want [a b nil]", got)
 	}
 }

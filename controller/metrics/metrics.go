@@ -62,10 +62,12 @@ type Metrics struct {
 	warnings       prometheus.Gauge
 	statusWrites   *prometheus.CounterVec // result
 
-	routeHandles sync.Map // routeKey -> *RouteMetrics
+	routeHandles sync.Map // RouteLabels -> *RouteMetrics
 }
 
-type routeKey struct{ ingress, service string }
+// RouteLabels are the ingress and service labels of one route's request
+// series (see Route).
+type RouteLabels struct{ Ingress, Service string }
 
 // New returns Metrics registered in a fresh registry that also carries the Go
 // runtime and process collectors.
@@ -156,7 +158,7 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 	if m == nil {
 		return nil
 	}
-	k := routeKey{ingress, service}
+	k := RouteLabels{ingress, service}
 	if h, ok := m.routeHandles.Load(k); ok {
 		return h.(*RouteMetrics)
 	}
@@ -164,6 +166,33 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 		latency: m.latency.WithLabelValues(ingress, service)}
 	actual, _ := m.routeHandles.LoadOrStore(k, h)
 	return actual.(*RouteMetrics)
+}
+
+// RetainRoutes deletes the request series (requests_total and
+// request_duration_seconds) and the cached handles of every ingress and
+// service pair not in live, so that deleted Ingresses and Services do not
+// leave series behind. The data plane calls it when it publishes a table,
+// off the request path. The pair (NoIngress, NoService) is always kept. A
+// request still running on an older table may record into a removed handle
+// (the sample is dropped) or, for a status code new to it, recreate its
+// series until the next call. It returns how many pairs were removed.
+func (m *Metrics) RetainRoutes(live map[RouteLabels]struct{}) int {
+	if m == nil {
+		return 0
+	}
+	n := 0
+	m.routeHandles.Range(func(k, _ any) bool {
+		rl := k.(RouteLabels)
+		if _, ok := live[rl]; ok || rl == (RouteLabels{NoIngress, NoService}) {
+			return true
+		}
+		m.routeHandles.Delete(k)
+		m.requests.DeletePartialMatch(prometheus.Labels{"ingress": rl.Ingress, "service": rl.Service})
+		m.latency.DeleteLabelValues(rl.Ingress, rl.Service)
+		n++
+		return true
+	})
+	return n
 }
 
 // InFlightInc and InFlightDec track requests in progress.

@@ -99,3 +99,38 @@ func BenchmarkRouteObserve(b *testing.B) {
 		}
 	})
 }
+
+func TestRetainRoutesDeletesStaleSeries(t *testing.T) {
+	m := New()
+	m.Route("ns/kept", "ns/svc").Observe(200, time.Millisecond)
+	m.Route("ns/gone", "ns/svc").Observe(200, time.Millisecond)
+	m.Route("ns/gone", "ns/svc").Observe(503, time.Millisecond)
+	m.Route("ns/kept", "ns/old-svc").Observe(200, time.Millisecond)
+	m.Route(NoIngress, NoService).Observe(404, time.Millisecond)
+	if n := m.RetainRoutes(map[RouteLabels]struct{}{{"ns/kept", "ns/svc"}: {}}); n != 2 {
+		t.Errorf("RetainRoutes removed %d pairs, want 2", n)
+	}
+	out := scrape(t, m)
+	for _, gone := range []string{`ingress="ns/gone"`, `service="ns/old-svc"`} {
+		if strings.Contains(out, gone) {
+			t.Errorf("exposition still has a series with %s", gone)
+		}
+	}
+	for _, kept := range []string{
+		`ingresslab_requests_total{code="200",ingress="ns/kept",service="ns/svc"} 1`,
+		`ingresslab_requests_total{code="404",ingress="-",service="-"} 1`,
+	} {
+		if !strings.Contains(out, kept+"\n") {
+			t.Errorf("exposition lacks %q", kept)
+		}
+	}
+	// A pair seen again starts from zero.
+	m.Route("ns/gone", "ns/svc").Observe(200, time.Millisecond)
+	if out := scrape(t, m); !strings.Contains(out, `ingresslab_requests_total{code="200",ingress="ns/gone",service="ns/svc"} 1`+"\n") {
+		t.Error("a removed pair is not recreated from zero")
+	}
+	var nilM *Metrics
+	if nilM.RetainRoutes(nil) != 0 {
+		t.Error("nil Metrics removed something")
+	}
+}

@@ -93,15 +93,16 @@ func (b *Builder) AddRoute(r *Route) error {
 		return fmt.Errorf("routing: route of ingress %s: %w", r.Ingress, err)
 	}
 	if r.PathType == PathExact {
-		if old := v.exact[r.Path]; old != nil {
+		key := NormalizePath(r.Path)
+		if old := v.exact[key]; old != nil {
 			return &DuplicateRouteError{Route: r, Existing: old}
 		}
 		if v.exact == nil {
 			v.exact = make(map[string]*Route)
 		}
-		v.exact[r.Path] = r
+		v.exact[key] = r
 	} else {
-		key := prefixKey(r.Path)
+		key := prefixKey(NormalizePath(r.Path))
 		if old := v.prefix[key]; old != nil {
 			return &DuplicateRouteError{Route: r, Existing: old}
 		}
@@ -123,9 +124,9 @@ func (b *Builder) Lookup(host string, pt PathType, path string) *Route {
 		return nil
 	}
 	if pt == PathExact {
-		return v.exact[path]
+		return v.exact[NormalizePath(path)]
 	}
-	return v.prefix[prefixKey(path)]
+	return v.prefix[prefixKey(NormalizePath(path))]
 }
 
 // SetHostDefault sets the backend for requests to host ("", "a.b", "*.b")

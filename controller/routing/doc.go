@@ -34,6 +34,20 @@
 // taken without its trailing '/'); at equal length Exact beats Prefix. The
 // query string is not part of the path: callers pass URL.Path.
 //
+// # Path normalisation
+//
+// Match compares the NormalizePath form of the request path with rule paths
+// normalised the same way: "//" is merged into "/", "." segments are
+// dropped and ".." segments remove the segment before them (never above
+// "/"). Callers pass the decoded URL.Path, so "%2F" and "%2E" count as '/'
+// and '.'. Without this, "/public/../admin" would match a Prefix "/public"
+// rule while the upstream resolves it to "/admin" (ingress-nginx normalises
+// for the same reason). Normalisation only decides the route: the data plane
+// forwards the request target unchanged, as the client sent it. Exact and
+// Prefix rule paths cannot contain such sequences (the API server rejects
+// them); an ImplementationSpecific "/a//b" is the rule "/a/b". Paths that
+// need no normalisation cost one scan and no allocation.
+//
 // # Layout
 //
 // Lookups are dominated by cache misses on large tables, so hosts live in an

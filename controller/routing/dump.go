@@ -30,7 +30,8 @@ type HostDump struct {
 	Certificate   *CertificateDump `json:"certificate,omitempty"`
 }
 
-// RouteDump is one route. Path and PathType are empty for default routes.
+// RouteDump is one route. Path and PathType are empty for default routes;
+// Ingress is empty for the controller's configured default backend.
 type RouteDump struct {
 	Path     string      `json:"path,omitempty"`
 	PathType string      `json:"pathType,omitempty"`
@@ -43,6 +44,7 @@ type BackendDump struct {
 	Key         string     `json:"key"`
 	Endpoints   []Endpoint `json:"endpoints,omitempty"`
 	Unavailable string     `json:"unavailable,omitempty"`
+	Protocol    Protocol   `json:"protocol,omitempty"`
 }
 
 // CertificateDump describes a certificate without its bytes.
@@ -147,7 +149,7 @@ func dumpDefault(r *Route) *RouteDump {
 func dumpRoute(r *Route) RouteDump {
 	rd := RouteDump{Ingress: r.Ingress.String()}
 	if b := r.Backend; b != nil {
-		rd.Backend = BackendDump{Key: b.Key, Endpoints: slices.Clone(b.Endpoints), Unavailable: b.Unavailable}
+		rd.Backend = BackendDump{Key: b.Key, Endpoints: slices.Clone(b.Endpoints), Unavailable: b.Unavailable, Protocol: b.Protocol}
 	}
 	return rd
 }

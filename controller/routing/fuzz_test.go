@@ -17,8 +17,10 @@ var fuzzRules = []rt{
 	{"", "Prefix /a/b/c"}, {"", "Exact /x"}, {"", "Prefix /q"},
 }
 
-// reference is a naive matcher: it scans every rule of the candidate hosts.
+// reference is a naive matcher: it scans every rule of the candidate hosts,
+// comparing normalised request and rule paths.
 func reference(rules []rt, host, path string) string {
+	path = NormalizePath(path)
 	var buf [maxHostLen]byte
 	n, ok := requestHost(host, &buf)
 	h := string(buf[:n])
@@ -37,6 +39,7 @@ func reference(rules []rt, host, path string) string {
 				continue
 			}
 			typ, p, _ := strings.Cut(r.spec, " ")
+			p = NormalizePath(p)
 			if typ == "Exact" {
 				if p == path && (len(p) > bestLen || len(p) == bestLen && !bestExact) {
 					best, bestLen, bestExact = r.host+"|"+r.spec, len(p), true
@@ -60,6 +63,10 @@ func FuzzMatch(f *testing.F) {
 		{"foo.com", "/a"}, {"FOO.COM:80", "/a/"}, {"x.foo.com", "/a/b"}, {"x.y.foo.com", "/a/b/c/d"},
 		{"foo.com", "/a/b"}, {"foo.com", "/c//d/e"}, {"[::1]:80", "/x"}, {"a.b.c.", "/%2F/x"},
 		{"z.b.c", "/"}, {"", ""}, {"foo.com", "*"}, {"::", "/q?x"}, {"foo.com:", "//"}, {".", "/x/"},
+		// Normalised before matching.
+		{"foo.com", "/x/../a"}, {"foo.com", "//a//b/"}, {"foo.com", "/a/./b/"}, {"foo.com", "/a/b/.."},
+		{"x.foo.com", "/a/b/../../x/y"}, {"", "/q/.."}, {"", "/../q"}, {"", "/x/."}, {"foo.com", "/.well-known/x"},
+		{"foo.com", "/a/..."}, {"foo.com", "/c/d/e"}, {"a.b.c", "/%2F/../x"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -78,13 +85,14 @@ func FuzzMatch(f *testing.F) {
 		if r == nil {
 			return
 		}
+		path = NormalizePath(path)
 		switch r.PathType {
 		case PathExact:
-			if r.Path != path {
+			if NormalizePath(r.Path) != path {
 				t.Fatalf("Exact %q returned for %q", r.Path, path)
 			}
 		default:
-			key := prefixKey(r.Path)
+			key := prefixKey(NormalizePath(r.Path))
 			if key != "" && path != key && !strings.HasPrefix(path, key+"/") {
 				t.Fatalf("Prefix %q returned for %q", r.Path, path)
 			}

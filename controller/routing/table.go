@@ -2,6 +2,7 @@ package routing
 
 import (
 	"crypto/tls"
+	"iter"
 )
 
 // Table is an immutable routing table. Build one with a Builder. The zero
@@ -99,7 +100,9 @@ func (t *Table) hosts(host string) (exact, wildcard *hostSlot) {
 }
 
 // Match finds the route for a request's Host header (any case, with or
-// without :port) and URL path. It never allocates.
+// without :port) and URL path (the decoded URL.Path), which it matches in
+// its NormalizePath form. It allocates only for a path that needs
+// normalising.
 //
 // Order: the exact host, then the one-label wildcard host, then rules without
 // host; within a host Exact beats Prefix, longer beats shorter. If no path
@@ -109,6 +112,7 @@ func (t *Table) Match(host, path string) Match {
 	if t == nil {
 		return Match{}
 	}
+	path = NormalizePath(path)
 	ex, wc := t.hosts(host)
 	ah := t.anyHost
 	var m Match
@@ -164,4 +168,28 @@ func (t *Table) Certificate(serverName string) *tls.Certificate {
 		return wc.v.cert
 	}
 	return nil
+}
+
+// Routes yields every route of the table: each host's path routes and
+// default, then the table-wide default. A route that is the default of
+// several hosts is yielded once per host. It does not allocate per route.
+func (t *Table) Routes() iter.Seq[*Route] {
+	return func(yield func(*Route) bool) {
+		if t == nil {
+			return
+		}
+		for _, v := range t.vhosts {
+			for _, r := range v.routes {
+				if !yield(r) {
+					return
+				}
+			}
+			if v.def != nil && !yield(v.def) {
+				return
+			}
+		}
+		if t.def != nil {
+			yield(t.def)
+		}
+	}
 }

@@ -32,8 +32,13 @@ type ObjectRef struct {
 	Name      string `json:"name"`
 }
 
-// String returns namespace/name.
-func (o ObjectRef) String() string { return o.Namespace + "/" + o.Name }
+// String returns namespace/name ("" for the zero ObjectRef).
+func (o ObjectRef) String() string {
+	if o == (ObjectRef{}) {
+		return ""
+	}
+	return o.Namespace + "/" + o.Name
+}
 
 // Endpoint is one upstream address a backend can send requests to.
 type Endpoint struct {
@@ -60,11 +65,38 @@ type Backend struct {
 	// ("service ns/x not found", "no ready endpoints"). The data plane answers
 	// 503 with this text.
 	Unavailable string `json:"unavailable,omitempty"`
+	// Protocol is how the data plane talks to the endpoints: HTTP/1.1 (the
+	// zero value) or HTTP/2 cleartext with prior knowledge (gRPC).
+	Protocol Protocol `json:"protocol,omitempty"`
 }
+
+// Protocol is the application protocol of a backend's endpoints.
+type Protocol uint8
+
+const (
+	// ProtocolHTTP1 is HTTP/1.1 over TCP (Upgrade, e.g. WebSocket, works).
+	ProtocolHTTP1 Protocol = iota
+	// ProtocolH2C is HTTP/2 over TCP without TLS, prior knowledge (RFC 9113
+	// section 3.3): needed for gRPC, whose trailers and full-duplex streams
+	// HTTP/1.1 cannot carry.
+	ProtocolH2C
+)
+
+// String returns "http" or "h2c".
+func (p Protocol) String() string {
+	if p == ProtocolH2C {
+		return "h2c"
+	}
+	return "http"
+}
+
+// MarshalText spells the protocol for JSON and YAML dumps.
+func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // Route is one path rule of one host, pointing at a backend.
 type Route struct {
-	// Ingress is the Ingress the rule came from.
+	// Ingress is the Ingress the rule came from; zero for the controller's
+	// configured default backend, which no Ingress defines.
 	Ingress ObjectRef `json:"ingress"`
 	// Host as written in the rule: "" (any host), "foo.com" or "*.foo.com".
 	Host     string   `json:"host,omitempty"`

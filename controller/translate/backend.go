@@ -121,11 +121,18 @@ func (tr *translator) resolveService(ns, name string, bp networkingv1.ServiceBac
 			}
 			n = sp.Port
 		}
+		if sp != nil {
+			be.Protocol = protocolOf(sp.AppProtocol)
+		}
 		be.Endpoints = []routing.Endpoint{{Address: net.JoinHostPort(ext, strconv.Itoa(int(n)))}}
 		return r
 	}
 	if sp == nil {
 		return fail(ReasonServicePortNotFound, ".service.port", fmt.Sprintf("service %s has no TCP port %s", svcRef, port))
+	}
+	be.Protocol = protocolOf(sp.AppProtocol)
+	if sp.AppProtocol == nil {
+		be.Protocol = tr.sliceProtocol(svcRef, sp.Name)
 	}
 	ready, serving := tr.endpoints(svcRef, sp.Name)
 	switch {
@@ -137,6 +144,36 @@ func (tr *translator) resolveService(ns, name string, bp networkingv1.ServiceBac
 		be.Unavailable = fmt.Sprintf("no ready endpoints for %s:%s", svcRef, port)
 	}
 	return r
+}
+
+// protocolOf maps a port's appProtocol to the upstream protocol:
+// "kubernetes.io/h2c", and the unprefixed "h2c" and "grpc", mean HTTP/2
+// cleartext with prior knowledge; anything else (nil, "http",
+// "kubernetes.io/ws", ...) HTTP/1.1. Values naming TLS to the upstream
+// ("https", "kubernetes.io/wss") are not supported and also mean HTTP/1.1.
+func protocolOf(appProtocol *string) routing.Protocol {
+	if appProtocol == nil {
+		return routing.ProtocolHTTP1
+	}
+	switch strings.ToLower(*appProtocol) {
+	case "kubernetes.io/h2c", "h2c", "grpc":
+		return routing.ProtocolH2C
+	}
+	return routing.ProtocolHTTP1
+}
+
+// sliceProtocol is the protocol of the first EndpointSlice port named
+// portName that sets appProtocol (slices copy it from the Service port,
+// and a custom slice may set it alone), by slice name.
+func (tr *translator) sliceProtocol(svcRef routing.ObjectRef, portName string) routing.Protocol {
+	for _, es := range tr.slices[svcRef] {
+		for _, p := range es.Ports {
+			if p.AppProtocol != nil && (p.Name == nil && portName == "" || p.Name != nil && *p.Name == portName) {
+				return protocolOf(p.AppProtocol)
+			}
+		}
+	}
+	return routing.ProtocolHTTP1
 }
 
 // servicePort finds the TCP Service port by number or name.

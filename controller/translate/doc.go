@@ -41,7 +41,11 @@
 // A Service backend resolves to the Service's port (by number or name, TCP
 // only), then to the EndpointSlices labelled kubernetes.io/service-name with
 // the port of the same name; the slice's port number is dialled (targetPort
-// may differ from the Service port). Ready, non-terminating endpoints are used
+// may differ from the Service port). The Service port's appProtocol (else
+// the slice port's) picks the upstream protocol (routing.Backend.Protocol):
+// "kubernetes.io/h2c", "h2c" and "grpc" mean HTTP/2 cleartext with prior
+// knowledge (what gRPC backends speak); everything else, "kubernetes.io/ws"
+// included, HTTP/1.1 (Upgrade passes through it). Ready, non-terminating endpoints are used
 // (ready nil counts as ready); serving-but-terminating endpoints only when
 // none is ready (serving nil defers to ready). Only an endpoint's first
 // address is used, as kube-proxy does. Addresses are sorted and deduplicated.
@@ -66,10 +70,22 @@
 // certificate that does not cover a host is used anyway, with a
 // CertificateHostMismatch warning.
 //
+// Options.DefaultBackend (the controller's --default-backend-service) is the
+// table-wide default only when no Ingress's spec.defaultBackend took it; its
+// route has no Ingress (zero ObjectRef), and its problems are warnings of
+// Kind "Service".
+//
+// Options.DefaultCertificate names the Secret parsed into
+// Result.DefaultCertificate, the certificate for unknown SNI; when it is
+// missing or invalid the result has none (the data plane falls back to a
+// generated certificate) and a warning of Kind "Secret" says why.
+//
 // # Status
 //
-// When Options.StatusAddresses is not empty, each of our Ingresses whose
-// status.loadBalancer differs (as a set) from it gets a StatusUpdate to it,
-// and each other Ingress whose status is exactly our addresses gets one that
-// clears it. With no StatusAddresses no status is managed.
+// Status is managed when Options.StatusAddresses is not empty or
+// Options.ManageStatus is set. Then each of our Ingresses whose
+// status.loadBalancer differs (as a set) from StatusAddresses gets a
+// StatusUpdate to it (an empty list clears it), and each other Ingress whose
+// status is exactly our (non-empty) addresses gets one that clears it.
+// Otherwise no status is written.
 package translate

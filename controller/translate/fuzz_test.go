@@ -56,7 +56,9 @@ func FuzzTranslate(f *testing.F) {
 			Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "tls"}, Type: corev1.SecretTypeTLS,
 				Data: map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: crt}}},
 		}
-		opts := Options{WatchWithoutClass: true, AllowExternalName: true}
+		opts := Options{WatchWithoutClass: true, AllowExternalName: true, ManageStatus: true,
+			DefaultBackend:     &DefaultBackend{Namespace: "ns", Service: "svc", Port: networkingv1.ServiceBackendPort{Name: svcPortName, Number: portNum}},
+			DefaultCertificate: &routing.ObjectRef{Namespace: "ns", Name: "tls"}}
 		res := Translate(snap, opts)
 		d1, _ := json.Marshal(res.Table.Dump())
 		d2, _ := json.Marshal(Translate(snap, opts).Table.Dump())

@@ -193,11 +193,12 @@ func testCertPEM(t testing.TB, hosts string) (crt, key []byte) {
 
 // golden is the rendered Result of a case.
 type golden struct {
-	Table    routing.Dump        `json:"table"`
-	Owned    []routing.ObjectRef `json:"owned,omitempty"`
-	Statuses []StatusUpdate      `json:"statuses,omitempty"`
-	Warnings []Warning           `json:"warnings,omitempty"`
-	Matches  []goldenMatch       `json:"matches,omitempty"`
+	Table              routing.Dump             `json:"table"`
+	DefaultCertificate *routing.CertificateDump `json:"defaultCertificate,omitempty"`
+	Owned              []routing.ObjectRef      `json:"owned,omitempty"`
+	Statuses           []StatusUpdate           `json:"statuses,omitempty"`
+	Warnings           []Warning                `json:"warnings,omitempty"`
+	Matches            []goldenMatch            `json:"matches,omitempty"`
 }
 
 type goldenMatch struct {
@@ -219,7 +220,11 @@ func describeRoute(r *routing.Route) string {
 		}
 		what = host + " " + r.PathType.String() + " " + r.Path
 	}
-	s := r.Ingress.String() + ": " + what + " -> " + r.Backend.Key
+	owner := r.Ingress.String()
+	if owner == "" {
+		owner = "(configured default backend)"
+	}
+	s := owner + ": " + what + " -> " + r.Backend.Key
 	if r.Backend.Unavailable != "" {
 		s += " (unavailable)"
 	}
@@ -233,6 +238,9 @@ func render(t testing.TB, f *fixture, res Result) []byte {
 		if c := g.Table.Hosts[i].Certificate; c != nil {
 			c.SHA256 = "" // the test key is random; subject, names and serial are fixed
 		}
+	}
+	if g.DefaultCertificate = routing.DumpCertificate(res.DefaultCertificate); g.DefaultCertificate != nil {
+		g.DefaultCertificate.SHA256 = ""
 	}
 	for _, rq := range f.requests {
 		m := res.Table.Match(rq[0], rq[1])

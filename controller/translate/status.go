@@ -12,9 +12,9 @@ import (
 )
 
 // statusUpdates returns the status writes: ours to desired, others carrying
-// exactly desired cleared. Nothing when desired is empty.
-func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalancerIngress) []StatusUpdate {
-	if len(desired) == 0 {
+// exactly desired (and not empty) cleared. Nothing when not managed.
+func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalancerIngress, managed bool) []StatusUpdate {
+	if !managed {
 		return nil
 	}
 	want := statusKey(IngressStatus(desired))
@@ -37,7 +37,11 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 		same := statusKey(current) == want
 		switch {
 		case mine[ref] && !same:
-			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: slices.Clone(desired)})
+			lb := slices.Clone(desired)
+			if lb == nil {
+				lb = []corev1.LoadBalancerIngress{}
+			}
+			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: lb})
 		case !mine[ref] && len(current) > 0 && same:
 			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: []corev1.LoadBalancerIngress{}})
 		}

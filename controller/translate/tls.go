@@ -75,6 +75,24 @@ func (tr *translator) tls(ing *networkingv1.Ingress, ref routing.ObjectRef, rule
 	}
 }
 
+// defaultCertificate parses Options.DefaultCertificate; a missing or
+// invalid Secret is reported on the Secret (Kind "Secret") and gives nil.
+func (tr *translator) defaultCertificate() *tls.Certificate {
+	ref := tr.opts.DefaultCertificate
+	if ref == nil {
+		return nil
+	}
+	pc := tr.certificate(*ref)
+	if pc.reason != "" {
+		msg := "default certificate: " + pc.message
+		if pc.reason == ReasonSecretNotFound {
+			msg += " (only Secrets of type kubernetes.io/tls are read)"
+		}
+		tr.warn("Secret", *ref, "", pc.reason, msg+"; a generated self-signed certificate is served")
+	}
+	return pc.cert
+}
+
 // certificate parses a TLS Secret once per translation.
 func (tr *translator) certificate(ref routing.ObjectRef) *parsedCert {
 	if pc := tr.certs[ref]; pc != nil {

@@ -48,12 +48,14 @@ func Translate(snap *Snapshot, opts Options) Result {
 	for _, ing := range ours {
 		tr.ingress(ing)
 	}
-	res := Result{Table: tr.b.Build(tr.opts.Generation)}
+	tr.configuredDefaultBackend()
+	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
 	for _, ing := range ours {
 		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
 	}
 	slices.SortFunc(res.Owned, compareRef)
-	res.Statuses = statusUpdates(snap.Ingresses, ours, tr.opts.StatusAddresses)
+	managed := tr.opts.ManageStatus || len(tr.opts.StatusAddresses) > 0
+	res.Statuses = statusUpdates(snap.Ingresses, ours, tr.opts.StatusAddresses, managed)
 	res.Warnings = sortWarnings(tr.warnings)
 	return res
 }
@@ -250,6 +252,48 @@ func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.Obje
 		warn(field, ReasonDuplicateDefaultBackend, "the default backend for requests matching no rule is already set by ingress %s, %s; %s",
 			tr.b.Default().Ingress, precedence, scope)
 	}
+}
+
+// configuredDefaultBackend resolves Options.DefaultBackend and makes it the
+// table-wide default unless an Ingress's spec.defaultBackend took it. Its
+// problems are reported on the Service (Kind "Service"), whether or not it
+// is used.
+func (tr *translator) configuredDefaultBackend() {
+	db := tr.opts.DefaultBackend
+	if db == nil {
+		return
+	}
+	svcRef := routing.ObjectRef{Namespace: db.Namespace, Name: db.Service}
+	warn := func(reason, msg string) {
+		tr.warn("Service", svcRef, "", reason, "default backend: "+msg)
+	}
+	var port string
+	switch p := db.Port; {
+	case db.Namespace == "" || db.Service == "":
+		warn(ReasonInvalidBackend, fmt.Sprintf("namespace %q and service %q must not be empty; not used", db.Namespace, db.Service))
+		return
+	case p.Name != "" && p.Number != 0:
+		warn(ReasonInvalidBackend, "port sets both name and number; not used")
+		return
+	case p.Name != "":
+		port = p.Name
+	case p.Number > 0 && p.Number <= 65535:
+		port = strconv.Itoa(int(p.Number))
+	default:
+		warn(ReasonInvalidBackend, fmt.Sprintf("port number %d is out of range (and no name is set); not used", p.Number))
+		return
+	}
+	key := db.Namespace + "/" + db.Service + ":" + port
+	r := tr.backends[key]
+	if r == nil {
+		r = tr.resolveService(db.Namespace, db.Service, db.Port, port, key)
+		tr.backends[key] = r
+	}
+	if r.reason != "" {
+		warn(r.reason, r.message)
+	}
+	// The route has no Ingress: the zero ObjectRef.
+	tr.b.SetDefault(&routing.Route{PathType: routing.PathPrefix, Backend: r.backend})
 }
 
 // pathType maps the API path type; ImplementationSpecific stays distinct in

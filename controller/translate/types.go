@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"crypto/tls"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -70,8 +72,21 @@ type Options struct {
 	// Default false: such backends are Unavailable with a warning.
 	AllowExternalName bool `json:"allowExternalName,omitempty"`
 	// StatusAddresses is the desired status.loadBalancer.ingress of our
-	// Ingresses. Default empty: status is not managed.
+	// Ingresses. Default empty.
 	StatusAddresses []corev1.LoadBalancerIngress `json:"statusAddresses,omitempty"`
+	// ManageStatus makes status updates even when StatusAddresses is empty:
+	// our Ingresses that carry a status get it cleared (e.g. the
+	// --publish-service Service lost its addresses). Default false: status
+	// is managed only while StatusAddresses is not empty.
+	ManageStatus bool `json:"manageStatus,omitempty"`
+	// DefaultBackend is the Service port that answers requests no rule
+	// matches when no Ingress sets spec.defaultBackend (the oldest Ingress's
+	// one wins over it). Default nil: the data plane's own 404.
+	DefaultBackend *DefaultBackend `json:"defaultBackend,omitempty"`
+	// DefaultCertificate names the kubernetes.io/tls Secret whose
+	// certificate Result.DefaultCertificate carries. Default nil: none (the
+	// data plane generates a self-signed one).
+	DefaultCertificate *routing.ObjectRef `json:"defaultCertificate,omitempty"`
 	// Generation is stamped on the Table. Default 0.
 	Generation uint64 `json:"generation,omitempty"`
 }
@@ -92,10 +107,22 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// DefaultBackend is a Service port (Options.DefaultBackend); Port is a
+// number or a name, as in an Ingress backend.
+type DefaultBackend struct {
+	Namespace string                          `json:"namespace"`
+	Service   string                          `json:"service"`
+	Port      networkingv1.ServiceBackendPort `json:"port"`
+}
+
 // Result is the outcome of one translation.
 type Result struct {
 	// Table is the routing table; never nil.
 	Table *routing.Table
+	// DefaultCertificate is the parsed Options.DefaultCertificate Secret;
+	// nil when none is configured or the Secret is missing or invalid (then
+	// a warning about the Secret says why).
+	DefaultCertificate *tls.Certificate
 	// Statuses are the status writes needed, sorted by namespace/name.
 	Statuses []StatusUpdate
 	// Warnings are sorted by object, field, reason and message, without
