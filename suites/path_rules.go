@@ -79,6 +79,8 @@ var _ = describe("Path rules", Label("path-rules"), Ordered, func() {
 			framework.Variant{Name: "301-to-trailing-slash", Expect: framework.Expect{Status: 301}},
 		)
 	})
+	It("Prefix /aaa/bbb/ matches /aaa/bbb/", Label("core"), func() { row("prefix-aaa-bbb-slash", "/aaa/bbb/", "svc-a") })
+	It("Prefix /aaa does not match /aaaccc (element-wise, not a string prefix)", Label("core"), func() { noMatch("only-aaa", "/aaaccc") })
 	It("Prefix /aaa/bbb matches /aaa/bbb/ (the request's trailing slash is matched)", Label("core"), func() {
 		row("prefix-aaa-bbb", "/aaa/bbb/", "svc-a")
 	})
