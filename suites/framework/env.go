@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/profile"
@@ -34,8 +35,11 @@ type Env struct {
 	Client            kubernetes.Interface
 	Dynamic           dynamic.Interface
 	Mapper            meta.RESTMapper
-	Backends          cluster.BackendPublisher
-	Timeouts          Timeouts
+	// Resources is e2e-framework's klient view of the cluster, used to
+	// apply fixtures.
+	Resources *resources.Resources
+	Backends  cluster.BackendPublisher
+	Timeouts  Timeouts
 	// RunID labels every namespace the run creates.
 	RunID string
 	// Controller is the controller under test.
@@ -60,6 +64,10 @@ func NewEnv(cfg *rest.Config) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
+	res, err := resources.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("klient resources: %w", err)
+	}
 	v, err := cs.Discovery().ServerVersion()
 	if err != nil {
 		return nil, fmt.Errorf("server version: %w", err)
@@ -69,6 +77,7 @@ func NewEnv(cfg *rest.Config) (*Env, error) {
 		Client:            cs,
 		Dynamic:           dyn,
 		Mapper:            restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery())),
+		Resources:         res,
 		KubernetesVersion: v.GitVersion,
 		Timeouts:          DefaultTimeouts(),
 	}, nil

@@ -5,9 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 	"text/template"
@@ -16,10 +15,11 @@ import (
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
+	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ingresslab/ingresslab/cluster"
@@ -157,45 +157,32 @@ func (s *Spec) render(name, text string, vals map[string]any) (string, error) {
 	return b.String(), nil
 }
 
+// applyObjects decodes every object of a manifest with e2e-framework's
+// decoder and server-side applies it through its klient resources, into
+// the spec's namespace unless the object is cluster-scoped or names one.
 func (s *Spec) applyObjects(text string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.Env.Timeouts.Create)
 	defer cancel()
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
-	for {
-		var obj map[string]any
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if len(obj) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		gvk := u.GroupVersionKind()
+	force := true
+	owner := func(o *metav1.PatchOptions) { o.FieldManager, o.Force = "ingresslab-suites", &force }
+	return decoder.DecodeEach(ctx, strings.NewReader(text), func(ctx context.Context, obj k8s.Object) error {
+		gvk := obj.GetObjectKind().GroupVersionKind()
 		m, err := s.Env.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", gvk.Kind, u.GetName(), err)
+			return fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
 		}
-		ri := s.Env.Dynamic.Resource(m.Resource)
-		var target interface {
-			Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (*unstructured.Unstructured, error)
-		} = ri
-		if m.Scope.Name() == "namespace" {
-			if u.GetNamespace() == "" {
-				u.SetNamespace(s.Namespace)
-			}
-			target = ri.Namespace(u.GetNamespace())
+		if m.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
+			obj.SetNamespace(s.Namespace)
 		}
-		body, err := u.MarshalJSON()
+		body, err := json.Marshal(obj)
 		if err != nil {
 			return err
 		}
-		force := true
-		if _, err := target.Patch(ctx, u.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: "ingresslab-suites", Force: &force}); err != nil {
-			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, u.GetNamespace(), u.GetName(), err)
+		if err := s.Env.Resources.Patch(ctx, obj, k8s.Patch{PatchType: types.ApplyPatchType, Data: body}, owner); err != nil {
+			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 		}
-	}
+		return nil
+	})
 }
 
 // MarkChange records that the spec changed something now (for convergence
