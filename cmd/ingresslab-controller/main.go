@@ -121,6 +121,8 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "IngressClass spec.controller this controller serves")
 	f.StringVar(&o.IngressClass, "ingress-class", translate.DefaultIngressClassName, "value of the legacy kubernetes.io/ingress.class annotation this controller serves")
 	f.BoolVar(&o.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses with neither ingressClassName nor class annotation")
+	f.StringVar(&o.AnnotationDialect, "annotation-dialect", "ingresslab", "annotation prefix read from Ingresses: ingresslab (ingresslab.dev/*) or nginx (nginx.ingress.kubernetes.io/*); the other prefix is ignored")
+	f.BoolVar(&o.WatchOpaqueSecrets, "watch-opaque-secrets", false, "also cache Opaque Secrets, for basic-auth annotations (auth-secret); without it such Ingresses are denied (503)")
 	f.StringVar(&o.WatchNamespace, "watch-namespace", "", "watch Ingresses, Services, EndpointSlices and Secrets in this namespace only (default: all)")
 	f.StringVar(&o.HTTPAddr, "http-addr", app.DefaultHTTPAddr, "plain HTTP listen address")
 	f.StringVar(&o.HTTPSAddr, "https-addr", app.DefaultHTTPSAddr, "HTTPS listen address")

@@ -81,6 +81,7 @@ type Controller struct {
 	dp        *dataplane.Server
 	admin     *admin.Server
 	src       *source.Source
+	opaque    *opaqueSource // src plus Opaque Secrets (Options.WatchOpaqueSecrets)
 	loop      *loop.Loop
 	writer    *status.Writer
 	addresses *status.ServiceAddresses // nil without --publish-service
@@ -230,6 +231,13 @@ func (c *Controller) build() error {
 	if c.src, err = source.New(c.client, source.Options{Namespace: cfg.WatchNamespace, Logger: c.log.With(slog.String("component", "source"))}); err != nil {
 		return err
 	}
+	var src loopSource = c.src
+	if cfg.WatchOpaqueSecrets {
+		if c.opaque, err = newOpaqueSource(c.src, c.client, cfg.WatchNamespace); err != nil {
+			return err
+		}
+		src = c.opaque
+	}
 	sopts := status.Options{Client: c.client, Metrics: c.metrics, Logger: c.log.With(slog.String("component", "status"))}
 	if cfg.leaderElect {
 		sopts.LeaderElection = &status.LeaderElectionOptions{
@@ -263,7 +271,7 @@ func (c *Controller) build() error {
 	recorder := c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: EventComponent})
 
 	lopts := loop.Options{
-		Source:    c.src,
+		Source:    src,
 		Publisher: c.dp,
 		Translate: translate.Options{
 			ControllerName:    cfg.ControllerName,
@@ -272,6 +280,7 @@ func (c *Controller) build() error {
 			AllowExternalName: cfg.AllowExternalName,
 			ManageStatus:      addrs != nil,
 			DefaultBackend:    cfg.defaultBackend,
+			AnnotationDialect: cfg.dialect,
 		},
 		StatusAddresses: addrs,
 		Status:          c.writer,
@@ -297,7 +306,11 @@ func (c *Controller) build() error {
 func (c *Controller) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	c.src.Start(ctx)
+	if c.opaque != nil {
+		c.opaque.Start(ctx)
+	} else {
+		c.src.Start(ctx)
+	}
 	if c.addresses != nil {
 		c.addresses.Start(ctx)
 	}
@@ -337,7 +350,9 @@ func (c *Controller) Shutdown(ctx context.Context) error {
 			c.cancel()
 			c.wg.Wait()
 		}
-		if c.src != nil {
+		if c.opaque != nil {
+			c.opaque.Shutdown()
+		} else if c.src != nil {
 			c.src.Shutdown()
 		}
 		if c.addresses != nil {

@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 	"github.com/ingresslab/ingresslab/controller/translate"
 )
@@ -82,6 +83,17 @@ func TestCompleteParses(t *testing.T) {
 	}
 }
 
+func TestAnnotationDialectOption(t *testing.T) {
+	for in, want := range map[string]annotations.Dialect{"": annotations.DialectIngressLab,
+		"ingresslab": annotations.DialectIngressLab, "nginx": annotations.DialectNginx,
+		"nginx.ingress.kubernetes.io": annotations.DialectNginx} {
+		c, err := Options{AnnotationDialect: in}.complete()
+		if err != nil || c.dialect != want {
+			t.Errorf("AnnotationDialect %q: dialect %q, err %v; want %q", in, c.dialect, err, want)
+		}
+	}
+}
+
 func TestCompleteErrorsNameTheFlag(t *testing.T) {
 	for _, c := range []struct {
 		opts Options
@@ -105,6 +117,7 @@ func TestCompleteErrorsNameTheFlag(t *testing.T) {
 		{Options{BatchHoldOff: time.Second, BatchMaxDelay: time.Millisecond}, "--batch-max-delay"},
 		{Options{LeaderElectionName: "Not Valid"}, "--leader-election-name"},
 		{Options{HTTPSRedirectPort: 70000}, "--https-redirect-port"},
+		{Options{AnnotationDialect: "traefik"}, "--annotation-dialect"},
 	} {
 		_, err := c.opts.complete()
 		if err == nil || !strings.Contains(err.Error(), c.flag) {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/ingresslab/ingresslab/controller/admin"
+	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/loop"
 	"github.com/ingresslab/ingresslab/controller/routing"
 	"github.com/ingresslab/ingresslab/controller/status"
@@ -64,6 +65,20 @@ type Options struct {
 	// annotation. Default false (they are served only when one of our
 	// IngressClasses is the cluster default).
 	WatchIngressWithoutClass bool
+	// AnnotationDialect is the annotation prefix read from our Ingresses:
+	// "ingresslab" (ingresslab.dev/<name>) or "nginx"
+	// (nginx.ingress.kubernetes.io/<name>, for clusters migrating from
+	// ingress-nginx). One dialect at a time: annotations of the other
+	// prefix are ignored, so a copied Ingress never gets two policies.
+	// Default "ingresslab".
+	AnnotationDialect string
+	// WatchOpaqueSecrets also watches (and caches) Opaque Secrets, which
+	// basic-auth annotations reference (auth-secret). Default false: only
+	// kubernetes.io/tls Secrets are cached, which saves the memory of every
+	// Opaque Secret of the cluster (or namespace) and keeps them out of the
+	// controller; basic-auth Ingresses are then denied (503) with a
+	// SecretNotFound warning.
+	WatchOpaqueSecrets bool
 	// WatchNamespace restricts namespaced objects to one namespace. Default
 	// "": all.
 	WatchNamespace string
@@ -148,6 +163,7 @@ type config struct {
 	defaultCert     routing.ObjectRef
 	defaultBackend  *translate.DefaultBackend
 	shutdownDelay   time.Duration
+	dialect         annotations.Dialect
 }
 
 // complete applies defaults and parses every field; errors name the flag.
@@ -192,6 +208,11 @@ func (o Options) complete() (*config, error) {
 			return nil, fmt.Errorf("--watch-namespace %q: %s", c.WatchNamespace, strings.Join(errs, "; "))
 		}
 	}
+	d, derr := annotations.ParseDialect(c.AnnotationDialect)
+	if derr != nil {
+		return nil, fmt.Errorf("--annotation-dialect: %w", derr)
+	}
+	c.dialect = d
 	if c.HTTPSRedirectPort < 0 || c.HTTPSRedirectPort > 65535 {
 		return nil, fmt.Errorf("--https-redirect-port %d is out of range 0-65535", c.HTTPSRedirectPort)
 	}

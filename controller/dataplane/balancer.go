@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/metrics"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
@@ -68,10 +69,12 @@ func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
 	keys := map[string]struct{}{}
 	addrs := map[string]struct{}{}
 	for r := range t.Routes() {
-		if b := r.Backend; b != nil {
-			keys[b.Key] = struct{}{}
-			for _, ep := range b.Endpoints {
-				addrs[ep.Address] = struct{}{}
+		for _, b := range []*routing.Backend{r.Backend, canaryBackend(r)} {
+			if b != nil {
+				keys[b.Key] = struct{}{}
+				for _, ep := range b.Endpoints {
+					addrs[ep.Address] = struct{}{}
+				}
 			}
 		}
 	}
@@ -169,6 +172,21 @@ type routeInfo struct {
 	backend *backendInfo // nil when the route has no backend
 	metrics *metrics.RouteMetrics
 	ingress string // namespace/name, for logs
+	// policy is route.Policy (nil for the plain fast path).
+	policy *annotations.Policy
+	// limiter counts the rate limits of the route's Ingress; nil without.
+	limiter *limiter
+	// canary is the route's canary as a routeInfo of its own (canary
+	// Ingress and backend, the main route's policy); nil without.
+	canary *routeInfo
+}
+
+// canaryBackend returns r's canary backend, or nil.
+func canaryBackend(r *routing.Route) *routing.Backend {
+	if r.Canary == nil {
+		return nil
+	}
+	return r.Canary.Backend
 }
 
 // snapshot is what one request loads: a published table and caches derived
@@ -179,6 +197,7 @@ type snapshot struct {
 	backends sync.Map // *routing.Backend -> *backendInfo
 	pool     *statePool
 	metrics  *metrics.Metrics
+	limits   *limitPool
 }
 
 // route returns the cached routeInfo of r, building it on first use.
@@ -187,7 +206,7 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 		return v.(*routeInfo)
 	}
 	rl := routeLabels(r)
-	ri := &routeInfo{route: r, ingress: rl.Ingress}
+	ri := &routeInfo{route: r, ingress: rl.Ingress, policy: r.Policy}
 	if be := r.Backend; be != nil {
 		if v, ok := s.backends.Load(be); ok {
 			ri.backend = v.(*backendInfo)
@@ -197,6 +216,21 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 		}
 	}
 	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
+	if s.limits != nil {
+		ri.limiter = s.limits.resolve(r)
+	}
+	if c := r.Canary; c != nil && c.Backend != nil {
+		crl := metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}
+		ci := &routeInfo{route: r, ingress: crl.Ingress, policy: ri.policy, limiter: ri.limiter,
+			metrics: s.metrics.Route(crl.Ingress, crl.Service)}
+		if v, ok := s.backends.Load(c.Backend); ok {
+			ci.backend = v.(*backendInfo)
+		} else {
+			v, _ := s.backends.LoadOrStore(c.Backend, s.pool.resolve(c.Backend))
+			ci.backend = v.(*backendInfo)
+		}
+		ri.canary = ci
+	}
 	v, _ := s.routes.LoadOrStore(r, ri)
 	return v.(*routeInfo)
 }

@@ -58,6 +58,21 @@
 // body is retried on the next endpoint (at most Options.MaxAttempts
 // endpoints).
 //
+// Routes with an annotation Policy (routing.Route.Policy, see policy.go)
+// take a separate branch after Match; routes without one never read it, so
+// the plain path keeps its allocation count. Applied: ssl-redirect and
+// force-ssl-redirect, permanent-/temporal-redirect with their codes,
+// app-root, rewrite-target, upstream-vhost, x-forwarded-prefix, source
+// ranges (403), basic auth (401, routing.Route.BasicAuth), Policy.Denied
+// (503), limit-rps/-rpm/-connections with
+// limit-burst-multiplier and limit-whitelist (503, counters kept outside the
+// table: ratelimit.go), proxy-body-size (413), proxy-connect-timeout and
+// proxy-read-timeout (504), proxy-next-upstream-tries, canary by header,
+// cookie or weight (routing.Route.Canary), cookie session affinity,
+// custom-http-errors (the proxy's own error page), and CORS (preflight
+// answered with 204; Access-Control-* response headers replace the
+// upstream's).
+//
 // Shutdown turns Ready false at once, keeps serving for
 // Options.ShutdownDelay (so load balancers stop sending first), then closes
 // the listeners and drains in-flight requests for up to

@@ -164,6 +164,9 @@ type fastReq struct {
 	s *Server
 	// w receives 1xx responses; nil drops them.
 	w http.ResponseWriter
+	// ov are the annotation overrides of the upstream request (copied
+	// from the reqState so that it stays on the handler's stack).
+	ov overrides
 }
 
 // roundTrip sends the request to the endpoint with pool p.
@@ -175,7 +178,7 @@ func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, err
 		}
 		reused := fc != nil
 		if !reused {
-			conn, err := t.dialer.DialContext(fr.in.Context(), "tcp", fr.addr)
+			conn, err := t.dial(fr)
 			if err != nil {
 				return nil, err // a *net.OpError with Op "dial"
 			}
@@ -213,7 +216,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	}
 	var err error
 	if fr.s != nil {
-		err = fr.s.writeHead(fc.bw, req, fr.addr)
+		err = fr.s.writeHead(fc.bw, req, fr.addr, fr.ov)
 	} else {
 		err = req.Write(fc.bw)
 	}
@@ -223,8 +226,12 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if err := fc.bw.Flush(); err != nil {
 		return fail(err, true)
 	}
-	if t.responseHeaderTimeout > 0 {
-		fc.conn.SetReadDeadline(time.Now().Add(t.responseHeaderTimeout))
+	headerTimeout := t.responseHeaderTimeout
+	if fr.ov.read > 0 {
+		headerTimeout = fr.ov.read
+	}
+	if headerTimeout > 0 {
+		fc.conn.SetReadDeadline(time.Now().Add(headerTimeout))
 	}
 	// Peek first: an error before the first byte means the upstream closed
 	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
@@ -253,7 +260,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
 	}
-	if t.responseHeaderTimeout > 0 {
+	if headerTimeout > 0 {
 		fc.conn.SetReadDeadline(time.Time{})
 	}
 	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
@@ -314,4 +321,15 @@ func (b *fastBody) release(complete bool) {
 		return
 	}
 	b.fc.conn.Close()
+}
+
+// dial connects to fr's endpoint, within proxy-connect-timeout when set.
+func (t *fastTransport) dial(fr *fastReq) (net.Conn, error) {
+	ctx := fr.in.Context()
+	if fr.ov.connect > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, fr.ov.connect)
+		defer cancel()
+	}
+	return t.dialer.DialContext(ctx, "tcp", fr.addr)
 }

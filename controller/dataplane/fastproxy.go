@@ -30,8 +30,11 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 	bi := rs.ri.backend
 	n := len(bi.health)
 	attempts := min(n, s.opts.MaxAttempts)
-	i := bi.next()
-	fr := fastReq{in: r, s: s, w: w}
+	if pol := rs.ri.policy; pol != nil {
+		attempts = s.maxAttempts(pol, n)
+	}
+	i := rs.first(bi)
+	fr := fastReq{in: r, s: s, w: w, ov: rs.ov}
 	var resp *http.Response
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -65,6 +68,16 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Response) {
 	defer resp.Body.Close()
 	removeHopByHop(resp.Header)
+	if pol := rs.ri.policy; pol != nil {
+		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+			// The upstream's error page is replaced (custom-http-errors).
+			rs.code = resp.StatusCode
+			writeErrorPage(w, resp.StatusCode)
+			return
+		}
+		policyResponse(pol, resp.Request, resp.Header)
+		rs.affinityCookie(resp.Header)
+	}
 	h := w.Header()
 	for k, vv := range resp.Header {
 		if old, ok := h[k]; ok {
@@ -181,11 +194,19 @@ func connectionListed(conn []string, k string) bool {
 	return false
 }
 
-// writeHead writes the upstream request head for in, sent to addr.
-func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string) error {
+// writeHead writes the upstream request head for in, sent to addr, with
+// the annotation overrides ov: rewritten path, upstream Host,
+// X-Forwarded-Prefix.
+func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string, ov overrides) error {
 	bw.WriteString(in.Method)
 	bw.WriteByte(' ')
-	if in.URL.Opaque != "" || in.URL.Path == "" {
+	if ov.path != "" {
+		bw.WriteString(ov.path)
+		if in.URL.ForceQuery || in.URL.RawQuery != "" {
+			bw.WriteByte('?')
+			bw.WriteString(in.URL.RawQuery)
+		}
+	} else if in.URL.Opaque != "" || in.URL.Path == "" {
 		bw.WriteString(in.URL.RequestURI())
 	} else {
 		bw.WriteString(in.URL.EscapedPath()) // allocates only when escaping changes the path
@@ -195,7 +216,9 @@ func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string) erro
 		}
 	}
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	if in.Host != "" {
+	if ov.host != "" {
+		bw.WriteString(ov.host)
+	} else if in.Host != "" {
 		bw.WriteString(in.Host)
 	} else {
 		bw.WriteString(addr)
@@ -205,7 +228,11 @@ func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string) erro
 		writeField(bw, "User-Agent", ua[0])
 	}
 	conn := in.Header["Connection"]
+	xfp := ov.prefix
 	for k, vv := range in.Header {
+		if xfp != "" && k == "X-Forwarded-Prefix" {
+			continue // replaced below
+		}
 		switch k {
 		case "Host", "User-Agent", "Content-Length", "Forwarded",
 			"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port":
@@ -222,6 +249,9 @@ func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string) erro
 		bw.WriteString("Te: trailers\r\n")
 	}
 	s.writeForwarded(bw, in)
+	if xfp != "" {
+		writeField(bw, "X-Forwarded-Prefix", xfp)
+	}
 	if _, ok := in.Header["X-Request-Id"]; !ok {
 		bw.WriteString("X-Request-Id: ")
 		bw.Write(s.ids.append(bw.AvailableBuffer())) // in place when it fits: no copy, no allocation

@@ -29,7 +29,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := snap.table.Match(r.Host, r.URL.Path)
-	if m.HTTPSRedirect && s.redirects() && r.TLS == nil && r.Host != "" && !s.forwardedHTTPS(r) &&
+	redirect := m.HTTPSRedirect
+	if m.Route != nil && m.Route.Policy != nil {
+		redirect = sslRedirect(m.Route.Policy, redirect)
+	}
+	if redirect && s.redirects() && r.TLS == nil && r.Host != "" && !s.forwardedHTTPS(r) &&
 		!strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
 		s.redirect(w, r)
 		s.finish(r, start, s.notFound, nil, http.StatusPermanentRedirect)
@@ -41,6 +45,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri := snap.route(m.Route)
+	if ri.policy != nil {
+		s.servePolicy(w, r, start, ri)
+		return
+	}
 	bi := ri.backend
 	switch {
 	case bi == nil:
@@ -165,4 +173,42 @@ func appendTrunc(b []byte, s string) []byte {
 		return append(append(b, s[:maxEcho]...), "..."...)
 	}
 	return append(b, s...)
+}
+
+// servePolicy serves a request whose route carries an annotation Policy: the
+// checks of applyPolicy, then the same steps as ServeHTTP's plain path.
+func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.Time, ri *routeInfo) {
+	if ri.canary != nil && useCanary(r, ri.route.Canary.Rule) {
+		ri = ri.canary
+	}
+	rs := &reqState{Context: r.Context(), ri: ri}
+	r, code := s.applyPolicy(w, r, ri.policy, rs, ri.route.Path)
+	if rs.limited.IsValid() {
+		defer ri.limiter.release(rs.limited)
+	}
+	if code != 0 {
+		s.finish(r, start, ri.metrics, nil, code)
+		return
+	}
+	bi := ri.backend
+	switch {
+	case bi == nil:
+		writePlain(w, http.StatusServiceUnavailable, "no backend for ingress "+ri.ingress+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	case bi.be.Unavailable != "":
+		writePlain(w, http.StatusServiceUnavailable, "service unavailable: "+bi.be.Unavailable+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	case len(bi.be.Endpoints) == 0:
+		writePlain(w, http.StatusServiceUnavailable, "service unavailable: no endpoints for "+bi.be.Key+"\n")
+		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { s.finish(r, start, ri.metrics, rs, rs.code) }()
+	if s.fastBackend(bi.be) && fastEligible(r) {
+		s.serveFast(w, r, rs)
+		return
+	}
+	s.proxy.ServeHTTP(w, r.WithContext(rs))
 }

@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +35,25 @@ type reqState struct {
 	endpoint string // last endpoint tried
 	code     int    // status sent (or recorded) for the request
 	retries  int
+	ov       overrides // annotation overrides of the upstream request
+	// pin is 1 + the endpoint index named by the affinity cookie, 0 for
+	// none; cookie is that cookie's value as received.
+	pin    int
+	cookie string
+	// limited is the client address counted by limit-connections, to
+	// release when the request ends (valid when ri.limiter is set).
+	limited netip.Addr
+}
+
+// overrides change the upstream request for an annotation Policy
+// (applyPolicy); the zero value changes nothing.
+type overrides struct {
+	path   string // escaped upstream path (rewrite-target); "" keeps the client's
+	host   string // upstream Host (upstream-vhost); "" keeps the client's
+	prefix string // X-Forwarded-Prefix; "" keeps the client's header
+	// connect and read replace Options.DialTimeout and
+	// ResponseHeaderTimeout (proxy-connect-timeout, proxy-read-timeout).
+	connect, read time.Duration
 }
 
 // Value returns the reqState for stateKey and defers other keys.
@@ -55,7 +77,7 @@ func (s *Server) newProxy() {
 	protocols.SetHTTP1(true)
 	s.transport = &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           dialWithPolicy(dialer),
 		MaxIdleConns:          0, // no global limit; the per-host limit applies
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
 		IdleConnTimeout:       o.UpstreamIdleTimeout,
@@ -70,7 +92,7 @@ func (s *Server) newProxy() {
 	h2c.SetUnencryptedHTTP2(true) // and not HTTP1: prior knowledge for http:// URLs
 	s.h2c = &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           dialWithPolicy(dialer),
 		IdleConnTimeout:       o.UpstreamIdleTimeout,
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 		DisableCompression:    true,
@@ -106,6 +128,18 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	s.setForwarded(in, out.Header)
 	if _, ok := in.Header["X-Request-Id"]; !ok {
 		out.Header["X-Request-Id"] = []string{s.ids.next()}
+	}
+	if rs := requestState(in); rs != nil && rs.ri.policy != nil {
+		if rs.ov.path != "" {
+			out.URL.RawPath = rs.ov.path
+			out.URL.Path, _ = url.PathUnescape(rs.ov.path)
+		}
+		if rs.ov.host != "" {
+			out.Host = rs.ov.host
+		}
+		if rs.ov.prefix != "" {
+			out.Header["X-Forwarded-Prefix"] = []string{rs.ov.prefix}
+		}
 	}
 }
 
@@ -178,6 +212,14 @@ func (s *Server) isTrusted(remoteAddr string) bool {
 func modifyResponse(resp *http.Response) error {
 	if rs := requestState(resp.Request); rs != nil {
 		rs.code = resp.StatusCode
+		if pol := rs.ri.policy; pol != nil {
+			if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+				replaceWithErrorPage(resp)
+				return nil
+			}
+			policyResponse(pol, resp.Request, resp.Header)
+			rs.affinityCookie(resp.Header)
+		}
 	}
 	return nil
 }
@@ -200,7 +242,10 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	bi := rs.ri.backend
 	n := len(bi.health)
 	attempts := min(n, u.s.opts.MaxAttempts)
-	i := bi.next()
+	if pol := rs.ri.policy; pol != nil {
+		attempts = u.s.maxAttempts(pol, n)
+	}
+	i := rs.first(bi)
 	out := req
 	rt := u.base
 	if bi.be.Protocol == routing.ProtocolH2C {
@@ -210,7 +255,13 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		addr := bi.be.Endpoints[i].Address
 		rs.endpoint = addr
 		out.URL.Host = addr
-		resp, err := rt.RoundTrip(out)
+		var resp *http.Response
+		var err error
+		if rs.ov.read > 0 {
+			resp, err = roundTripWithin(rt, out, rs.ov.read)
+		} else {
+			resp, err = rt.RoundTrip(out)
+		}
 		if err == nil {
 			bi.markUp(i)
 			return resp, nil
@@ -261,6 +312,14 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 
 // upstreamError answers a failed upstream round trip and logs it.
 func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqState, err error) {
+	if isTooLarge(err) {
+		// The client's body passed proxy-body-size: not an upstream error.
+		writePlain(w, http.StatusRequestEntityTooLarge, "request body too large\n")
+		if rs != nil {
+			rs.code = http.StatusRequestEntityTooLarge
+		}
+		return
+	}
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
 	var ne net.Error
 	switch {
@@ -353,4 +412,57 @@ func (p *bufferPool) Put(b []byte) {
 	}
 	*h = b[:p.size]
 	p.bufs.Put(h)
+}
+
+// dialWithPolicy dials with d, bounded by the request's proxy-connect-
+// timeout when its route sets one (the dial context carries the reqState).
+func dialWithPolicy(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if rs, _ := ctx.Value(stateKey{}).(*reqState); rs != nil && rs.ov.connect > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, rs.ov.connect)
+			defer cancel()
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// errReadTimeout is the error of a round trip whose response head did not
+// arrive within proxy-read-timeout (answered 504).
+var errReadTimeout = fmt.Errorf("dataplane: no response head within proxy-read-timeout: %w", context.DeadlineExceeded)
+
+// roundTripWithin is rt.RoundTrip with a deadline for the response head
+// (proxy-read-timeout): the request is canceled when it passes; the body
+// that follows the head is not bounded.
+func roundTripWithin(rt http.RoundTripper, req *http.Request, d time.Duration) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	var fired atomic.Bool
+	t := time.AfterFunc(d, func() { fired.Store(true); cancel() })
+	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	if !t.Stop() && fired.Load() {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, errReadTimeout
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// cancel is released with the request's context.
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody cancels a round trip's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

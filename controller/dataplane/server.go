@@ -30,6 +30,7 @@ type Server struct {
 	generated   *tls.Certificate                // self-signed, for unknown SNI without a default
 	ids         *requestIDs
 	pool        *statePool
+	limits      *limitPool            // rate limit counters (ratelimit.go)
 	notFound    *metrics.RouteMetrics // requests answered without a route
 	proxy       *httputil.ReverseProxy
 	buffers     *bufferPool
@@ -79,6 +80,7 @@ func New(opts Options) (*Server, error) {
 		trusted: o.TrustedProxies,
 		ids:     newRequestIDs(),
 		pool:    newStatePool(),
+		limits:  newLimitPool(),
 	}
 	for i, p := range s.trusted {
 		s.trusted[i] = p.Masked()
@@ -105,15 +107,19 @@ func (s *Server) Publish(t *routing.Table) {
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics})
+	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics, limits: s.limits})
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)
 	routes, hosts, backends := s.pool.prune(t)
+	s.limits.prune(t)
 	s.metrics.SetTableSize(routes, hosts, backends)
 	if s.metrics != nil {
 		live := make(map[metrics.RouteLabels]struct{})
 		for r := range t.Routes() {
 			live[routeLabels(r)] = struct{}{}
+			if c := r.Canary; c != nil && c.Backend != nil {
+				live[metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}] = struct{}{}
+			}
 		}
 		s.metrics.RetainRoutes(live)
 	}
@@ -250,9 +256,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.httpsSrv.TLSConfig = s.tlsConfig()
 		go s.serve("https", func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
 	}
-	if s.fast != nil {
-		go s.janitor(base)
-	}
+	go s.janitor(base)
 	s.started = true
 	s.log.Info("data plane listening", slog.String("http", addrString(s.httpLn)),
 		slog.String("https", addrString(s.httpsLn)))
@@ -377,7 +381,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 const drainGrace = 100 * time.Millisecond
 
 // janitor closes fast-path upstream connections that stayed idle for
-// Options.UpstreamIdleTimeout, until ctx ends.
+// Options.UpstreamIdleTimeout and forgets rate-limited clients idle for
+// limitIdle, until ctx ends.
 func (s *Server) janitor(ctx context.Context) {
 	every := max(s.opts.UpstreamIdleTimeout/2, time.Second)
 	tick := time.NewTicker(every)
@@ -388,6 +393,7 @@ func (s *Server) janitor(ctx context.Context) {
 			return
 		case <-tick.C:
 			s.pool.sweepIdle(s.opts.UpstreamIdleTimeout, false)
+			s.limits.sweep(time.Now().Add(-limitIdle))
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"slices"
 	"time"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
 )
 
 // Dump is a plain, deterministic view of a whole Table: hosts sorted by name,
@@ -37,6 +39,19 @@ type RouteDump struct {
 	PathType string      `json:"pathType,omitempty"`
 	Ingress  string      `json:"ingress"`
 	Backend  BackendDump `json:"backend"`
+	// Policy is the route's annotation policy, when it has one.
+	Policy *annotations.Policy `json:"policy,omitempty"`
+	// BasicAuth is the resolved realm and user names (no hashes).
+	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
+	// Canary is the route's canary backend and rule.
+	Canary *CanaryDump `json:"canary,omitempty"`
+}
+
+// CanaryDump is a route's canary.
+type CanaryDump struct {
+	Ingress string              `json:"ingress"`
+	Backend BackendDump         `json:"backend"`
+	Rule    *annotations.Canary `json:"rule"`
 }
 
 // BackendDump is a route's backend.
@@ -147,9 +162,15 @@ func dumpDefault(r *Route) *RouteDump {
 }
 
 func dumpRoute(r *Route) RouteDump {
-	rd := RouteDump{Ingress: r.Ingress.String()}
+	rd := RouteDump{Ingress: r.Ingress.String(), Policy: r.Policy, BasicAuth: r.BasicAuth}
 	if b := r.Backend; b != nil {
-		rd.Backend = BackendDump{Key: b.Key, Endpoints: slices.Clone(b.Endpoints), Unavailable: b.Unavailable, Protocol: b.Protocol}
+		rd.Backend = dumpBackend(b)
+	}
+	if c := r.Canary; c != nil {
+		rd.Canary = &CanaryDump{Ingress: c.Ingress.String(), Rule: c.Rule}
+		if c.Backend != nil {
+			rd.Canary.Backend = dumpBackend(c.Backend)
+		}
 	}
 	return rd
 }
@@ -177,4 +198,8 @@ func DumpCertificate(cert *tls.Certificate) *CertificateDump {
 	}
 	cd.NotAfter = leaf.NotAfter.UTC().Format(time.RFC3339)
 	return cd
+}
+
+func dumpBackend(b *Backend) BackendDump {
+	return BackendDump{Key: b.Key, Endpoints: slices.Clone(b.Endpoints), Unavailable: b.Unavailable, Protocol: b.Protocol}
 }

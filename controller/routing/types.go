@@ -1,5 +1,7 @@
 package routing
 
+import "github.com/ingresslab/ingresslab/controller/annotations"
+
 // PathType is the Ingress pathType of a route.
 type PathType uint8
 
@@ -103,6 +105,27 @@ type Route struct {
 	Path     string   `json:"path"`
 	PathType PathType `json:"-"`
 	Backend  *Backend `json:"backend"`
+	// Policy is the annotation policy of the route's Ingress, shared by
+	// all of its routes and read-only; nil when the Ingress has no
+	// annotation the data plane applies (the data plane's fast path).
+	// Matching ignores it: regex paths (use-regex) are matched as literal
+	// Prefix paths by the table.
+	Policy *annotations.Policy `json:"-"`
+	// BasicAuth holds the users of Policy.BasicAuth's Secret, resolved by
+	// the translation; nil without basic auth (or when the Secret could not
+	// be used, in which case Policy.Denied is set).
+	BasicAuth *BasicAuth `json:"-"`
+	// Canary is the canary Ingress's alternative backend for this route
+	// (canary annotations); nil without.
+	Canary *Canary `json:"-"`
+}
+
+// Canary is an alternative backend of a route, chosen per request by Rule
+// (header, then cookie, then weight).
+type Canary struct {
+	Ingress ObjectRef           `json:"ingress"`
+	Backend *Backend            `json:"-"`
+	Rule    *annotations.Canary `json:"rule"`
 }
 
 // Match is the result of a routing lookup.

@@ -80,6 +80,42 @@
 // missing or invalid the result has none (the data plane falls back to a
 // generated certificate) and a warning of Kind "Secret" says why.
 //
+// # Annotations
+//
+// Each of our Ingresses's annotations are parsed with annotations.
+// ParseIngress in Options.AnnotationDialect (ingresslab.dev/* by default,
+// nginx.ingress.kubernetes.io/* with --annotation-dialect nginx; one dialect
+// per controller, the other prefix is ignored). The resulting Policy is
+// attached, as one shared read-only pointer, to every route of the Ingress:
+// its paths, and the host and table-wide defaults its spec.defaultBackend
+// takes (so an allowlist also guards the default backend it serves). An
+// Ingress with no applied annotation gets a nil Policy, which keeps its
+// routes on the data plane's plain fast path. Every parser warning becomes an
+// Ingress warning with Field "metadata.annotations[<key>]" and the parser's
+// Reason (InvalidAnnotation, RefusedAnnotation, ...), so it reaches Events
+// and /warnings.
+//
+// Basic auth (auth-type basic) resolves auth-secret from the snapshot's
+// Secrets into routing.Route.BasicAuth (htpasswd {SHA} and $apr1$ hashes;
+// auth-file or auth-map). A missing or unusable Secret denies the Ingress
+// (503) with a SecretNotFound or InvalidSecret warning on auth-secret. The
+// controller caches Opaque Secrets only with --watch-opaque-secrets.
+//
+// A canary Ingress (canary: "true") is processed after every other
+// Ingress: each of its paths becomes routing.Route.Canary of the route with
+// the same host, path type and path of a non-canary Ingress (its backend
+// and canary rule; the main route's policy applies to both). A path without
+// such a route, or whose route already has a canary, is skipped with a
+// NoMainIngress warning; the canary's default backend and TLS are not used.
+//
+// Features the data plane does not apply yet are dropped from the Policy
+// with an AnnotationNotApplied warning: backend-protocol
+// and upstream TLS, custom-headers, server-alias, default-backend,
+// proxy-send-timeout, and regex path matching (use-regex
+// paths are matched literally). External auth (auth-url) fails closed
+// instead: the Ingress is Denied (503 on every path) rather than served
+// unprotected.
+//
 // # Status
 //
 // Status is managed when Options.StatusAddresses is not empty or

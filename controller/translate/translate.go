@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
@@ -45,8 +46,18 @@ func Translate(snap *Snapshot, opts Options) Result {
 	}
 	tr.index(snap)
 	ours := tr.selectOurs(snap)
+	var canaries []canaryIngress
 	for _, ing := range ours {
-		tr.ingress(ing)
+		ref := refOf(&ing.ObjectMeta)
+		pol, auth := tr.policy(ing, ref)
+		if pol != nil && pol.Canary != nil {
+			canaries = append(canaries, canaryIngress{ing, ref, pol})
+			continue
+		}
+		tr.ingress(ing, ref, pol, auth)
+	}
+	for _, c := range canaries {
+		tr.canary(c.ing, c.ref, c.pol)
 	}
 	tr.configuredDefaultBackend()
 	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
@@ -135,8 +146,7 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 }
 
 // ingress adds one Ingress's rules, default backend and TLS.
-func (tr *translator) ingress(ing *networkingv1.Ingress) {
-	ref := refOf(&ing.ObjectMeta)
+func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth) {
 	warn := func(field, reason, format string, args ...any) {
 		tr.warn("Ingress", ref, field, reason, fmt.Sprintf(format, args...))
 	}
@@ -156,11 +166,11 @@ func (tr *translator) ingress(ing *networkingv1.Ingress) {
 			continue
 		}
 		for j := range rule.HTTP.Paths {
-			tr.path(ing, ref, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+			tr.path(ing, ref, pol, auth, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
 		}
 	}
 	if db := ing.Spec.DefaultBackend; db != nil {
-		tr.defaultBackend(ing, ref, hosts, db, warn)
+		tr.defaultBackend(ing, ref, pol, auth, hosts, db, warn)
 	} else if len(ing.Spec.Rules) == 0 {
 		warn("spec", ReasonEmptyIngress, "the Ingress has neither rules nor a defaultBackend")
 	}
@@ -173,7 +183,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress) {
 type warnFunc func(field, reason, format string, args ...any)
 
 // path adds one HTTP path of a rule.
-func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
+func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
 	pt, ok := pathType(p.PathType)
 	if !ok {
 		if p.PathType == nil {
@@ -194,7 +204,7 @@ func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, hos
 		return
 	}
 	be := tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
-	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Backend: be}
+	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Backend: be, Policy: pol, BasicAuth: auth}
 	if err := tr.b.AddRoute(r); err != nil {
 		// Lookup above makes a duplicate impossible; anything else is a
 		// validation gap between this package and routing.
@@ -223,9 +233,9 @@ func ownerText(owner, self routing.ObjectRef) string {
 // and the table-wide default are one slot: both belong to the oldest Ingress
 // with a defaultBackend, so a newer Ingress's host-less rules do not take
 // over unmatched requests for every host.
-func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
+func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
 	const field = "spec.defaultBackend"
-	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn)}
+	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol, BasicAuth: auth}
 	tookTable := tr.b.SetDefault(r)
 	var named []string
 	for _, h := range hosts {

@@ -7,6 +7,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
@@ -87,13 +88,18 @@ type Options struct {
 	// certificate Result.DefaultCertificate carries. Default nil: none (the
 	// data plane generates a self-signed one).
 	DefaultCertificate *routing.ObjectRef `json:"defaultCertificate,omitempty"`
+	// AnnotationDialect is the annotation prefix read from our Ingresses
+	// (ingresslab.dev/* or nginx.ingress.kubernetes.io/*; annotations of
+	// the other prefix are ignored). Default annotations.DialectIngressLab.
+	AnnotationDialect annotations.Dialect `json:"annotationDialect,omitempty"`
 	// Generation is stamped on the Table. Default 0.
 	Generation uint64 `json:"generation,omitempty"`
 }
 
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
-	return Options{ControllerName: DefaultControllerName, IngressClassName: DefaultIngressClassName}
+	return Options{ControllerName: DefaultControllerName, IngressClassName: DefaultIngressClassName,
+		AnnotationDialect: annotations.DialectIngressLab}
 }
 
 // withDefaults fills empty fields.
@@ -103,6 +109,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IngressClassName == "" {
 		o.IngressClassName = DefaultIngressClassName
+	}
+	if o.AnnotationDialect == "" {
+		o.AnnotationDialect = annotations.DialectIngressLab
 	}
 	return o
 }

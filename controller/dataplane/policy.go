@@ -1,0 +1,342 @@
+package dataplane
+
+import (
+	"errors"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
+)
+
+// Annotation policies (routing.Route.Policy) are applied here, only for
+// routes that carry one: a route without a Policy never reaches this file.
+// The Policy is immutable and precompiled by the annotations package, so
+// nothing here parses; only rate-limit counters take a (sharded) lock.
+//
+// A route with a canary (routing.Route.Canary) first picks the canary or
+// the main backend (useCanary); the checks then run with the main route's
+// policy either way. Order of the checks, after the HTTPS redirect
+// (ssl-redirect, force-ssl-redirect):
+//  1. Policy.Denied: 503 (an invalid security annotation fails closed);
+//  2. source ranges: 403 when the client address is not allowed;
+//  3. basic auth: 401 with WWW-Authenticate unless the credentials match
+//     routing.Route.BasicAuth (nil, i.e. unresolved, refuses everyone);
+//  4. rate limits (ratelimit.go): 503 over limit-rps, limit-rpm or
+//     limit-connections;
+//  5. permanent-redirect / temporal-redirect: the configured code;
+//  6. app-root: 302 from "/" to the app root;
+//  7. CORS preflight (OPTIONS with Origin and Access-Control-Request-
+//     Method): 204 answered by the proxy;
+//  8. proxy-body-size: 413 for a larger Content-Length; a body of unknown
+//     length is cut at the limit and the request answered 413.
+//
+// Then the request is proxied with rewrite-target, upstream-vhost and
+// x-forwarded-prefix applied to the upstream request, proxy-connect-timeout
+// bounding each connection attempt and proxy-read-timeout the wait for the
+// response head (504 when either passes; proxy-send-timeout is not
+// applied), at most proxy-next-upstream-tries endpoints tried, the
+// affinity cookie's endpoint tried first (affinity: cookie; the cookie is
+// set when the serving endpoint differs from it; affinity-mode persistent
+// and balanced behave alike), and CORS headers replacing the upstream's.
+// An upstream response whose status is in custom-http-errors is replaced by
+// the data plane's own short error page with the same status
+// (ingress-nginx sends it to the default backend instead; the
+// default-backend annotation is not applied).
+
+// sslRedirect reports whether a plain-HTTP request must be redirected to
+// HTTPS: the host has TLS (tlsHost) unless ssl-redirect is "false", or
+// force-ssl-redirect is "true".
+func sslRedirect(pol *annotations.Policy, tlsHost bool) bool {
+	if pol == nil {
+		return tlsHost
+	}
+	return tlsHost && pol.SSLRedirect.Or(true) || pol.ForceSSLRedirect
+}
+
+// clientAddr is the address source ranges are checked against: the peer,
+// or, when the peer is a trusted proxy, the last X-Forwarded-For entry.
+func (s *Server) clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a := ap.Addr().Unmap()
+	if len(s.trusted) > 0 && s.isTrusted(r.RemoteAddr) {
+		if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if fa, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return fa.Unmap(), true
+			}
+		}
+	}
+	return a, true
+}
+
+// applyPolicy runs the request-side checks of pol (see the order above).
+// It returns the status it answered with (0 when the request is to be
+// proxied) and the request to proxy, which differs from r only when its
+// body had to be limited.
+func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annotations.Policy, rs *reqState, ingressPath string) (*http.Request, int) {
+	if pol.Denied != nil {
+		writePlain(w, http.StatusServiceUnavailable, "service unavailable: the ingress configuration is invalid\n")
+		return r, http.StatusServiceUnavailable
+	}
+	if sr := pol.SourceRange; sr != nil {
+		a, ok := s.clientAddr(r)
+		if !ok || !sr.Permits(a) {
+			writePlain(w, http.StatusForbidden, "forbidden\n")
+			return r, http.StatusForbidden
+		}
+	}
+	if ba := pol.BasicAuth; ba != nil {
+		user, pass, ok := r.BasicAuth()
+		if !ok || !rs.ri.route.BasicAuth.Check(user, pass) {
+			w.Header()["Www-Authenticate"] = []string{`Basic realm="` + ba.Realm + `"`}
+			writePlain(w, http.StatusUnauthorized, "authentication required\n")
+			return r, http.StatusUnauthorized
+		}
+	}
+	if l := rs.ri.limiter; l != nil {
+		a, ok := s.clientAddr(r)
+		if ok && !l.rl.Exempt.Contains(a) {
+			if !l.acquire(a, time.Now().UnixNano()) {
+				writePlain(w, l.rl.RejectStatus, "too many requests\n")
+				return r, l.rl.RejectStatus
+			}
+			if l.rl.Connections > 0 {
+				rs.limited = a
+			}
+		}
+	}
+	if rd := pol.Redirect; rd != nil {
+		w.Header()["Location"] = []string{rd.Location(r.URL.RequestURI())}
+		w.WriteHeader(rd.Code)
+		return r, rd.Code
+	}
+	if pol.AppRoot != "" && r.URL.Path == "/" {
+		w.Header()["Location"] = []string{pol.AppRoot}
+		w.WriteHeader(http.StatusFound)
+		return r, http.StatusFound
+	}
+	if c := pol.CORS; c != nil && r.Method == http.MethodOptions {
+		if _, pre := r.Header["Access-Control-Request-Method"]; pre && len(r.Header["Origin"]) > 0 {
+			h := w.Header()
+			if corsOrigin(h, c, r.Header["Origin"][0]) {
+				h["Access-Control-Allow-Methods"] = []string{c.AllowMethods}
+				h["Access-Control-Allow-Headers"] = []string{c.AllowHeaders}
+				h["Access-Control-Max-Age"] = []string{strconv.Itoa(c.MaxAge)}
+			}
+			h["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusNoContent)
+			return r, http.StatusNoContent
+		}
+	}
+	if max := pol.MaxBodySize; max > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > max {
+			writePlain(w, http.StatusRequestEntityTooLarge, "request body too large\n")
+			return r, http.StatusRequestEntityTooLarge
+		}
+		if r.ContentLength < 0 {
+			r2 := *r
+			r2.Body = http.MaxBytesReader(w, r.Body, max)
+			r = &r2
+		}
+	}
+	if rw := pol.Rewrite; rw != nil {
+		if p, ok := rw.Apply(ingressPath, r.URL.Path); ok {
+			if p == "" || p[0] != '/' {
+				p = "/" + p
+			}
+			rs.ov.path = (&url.URL{Path: p}).EscapedPath()
+		}
+	}
+	if a := pol.Affinity; a != nil && rs.ri.backend != nil {
+		if ck, err := r.Cookie(a.CookieName); err == nil {
+			rs.cookie = ck.Value
+			for i, ep := range rs.ri.backend.be.Endpoints {
+				if affinityValue(ep.Address) == ck.Value {
+					rs.pin = i + 1
+					break
+				}
+			}
+		}
+	}
+	rs.ov.host, rs.ov.prefix = pol.UpstreamVhost, pol.XForwardedPrefix
+	rs.ov.connect, rs.ov.read = time.Duration(pol.Timeouts.Connect), time.Duration(pol.Timeouts.Read)
+	return r, 0
+}
+
+// corsOrigin sets Access-Control-Allow-Origin (and -Credentials, -Expose-
+// Headers, Vary) on h when origin is allowed by c, and reports whether it is.
+func corsOrigin(h http.Header, c *annotations.CORS, origin string) bool {
+	if !c.AllowsOrigin(origin) {
+		return false
+	}
+	if c.AnyOrigin() && !c.AllowCredentials {
+		h["Access-Control-Allow-Origin"] = []string{"*"}
+	} else {
+		h["Access-Control-Allow-Origin"] = []string{origin}
+		h.Add("Vary", "Origin")
+	}
+	if c.AllowCredentials {
+		h["Access-Control-Allow-Credentials"] = []string{"true"}
+	}
+	if c.ExposeHeaders != "" {
+		h["Access-Control-Expose-Headers"] = []string{c.ExposeHeaders}
+	}
+	return true
+}
+
+// policyResponse applies pol to an upstream response header h (CORS),
+// replacing what the upstream set for the same fields.
+func policyResponse(pol *annotations.Policy, req *http.Request, h http.Header) {
+	if pol == nil || pol.CORS == nil || req == nil {
+		return
+	}
+	if o := req.Header["Origin"]; len(o) > 0 {
+		for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"} {
+			delete(h, k)
+		}
+		corsOrigin(h, pol.CORS, o[0])
+	}
+}
+
+// maxAttempts is how many endpoints of n a request may try: Options.
+// MaxAttempts, or proxy-next-upstream-tries.
+func (s *Server) maxAttempts(pol *annotations.Policy, n int) int {
+	limit := s.opts.MaxAttempts
+	if pol != nil && pol.NextUpstreamTries != 0 {
+		if pol.NextUpstreamTries == annotations.NoLimit {
+			return n
+		}
+		limit = pol.NextUpstreamTries
+	}
+	return min(n, limit)
+}
+
+// isTooLarge reports an error from a body cut at proxy-body-size.
+func isTooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+// useCanary reports whether a request goes to the route's canary: by
+// header (canary-by-header: "always", "never", or canary-by-header-value /
+// -pattern when set), then by cookie (canary-by-cookie: "always" or
+// "never"), then by weight (canary-weight out of canary-weight-total).
+func useCanary(r *http.Request, c *annotations.Canary) bool {
+	if c == nil {
+		return false
+	}
+	if c.Header != "" {
+		if vv := r.Header.Values(c.Header); len(vv) > 0 {
+			v := vv[0]
+			switch {
+			case c.HeaderValue != "" || c.HeaderPattern != nil:
+				if c.HeaderValue != "" && v == c.HeaderValue || c.HeaderPattern != nil && c.HeaderPattern.MatchString(v) {
+					return true
+				}
+			case v == "always":
+				return true
+			case v == "never":
+				return false
+			}
+		}
+	}
+	if c.Cookie != "" {
+		if ck, err := r.Cookie(c.Cookie); err == nil {
+			switch ck.Value {
+			case "always":
+				return true
+			case "never":
+				return false
+			}
+		}
+	}
+	if c.Weight <= 0 || c.WeightTotal <= 0 {
+		return false
+	}
+	return c.Weight >= c.WeightTotal || rand.IntN(c.WeightTotal) < c.Weight
+}
+
+// first returns the endpoint to try first: the affinity cookie's endpoint
+// unless it is in passive-health backoff, else the balancer's choice.
+func (rs *reqState) first(bi *backendInfo) int {
+	if i := rs.pin - 1; i >= 0 && i < len(bi.health) && bi.after(i) == i {
+		return i
+	}
+	return bi.next()
+}
+
+// affinityValue is the affinity cookie value naming an endpoint address:
+// 16 hex digits of its FNV-1a hash (the address itself is not revealed).
+func affinityValue(addr string) string {
+	h := fnv.New64a()
+	h.Write([]byte(addr))
+	return strconv.FormatUint(h.Sum64()|1<<63, 16)
+}
+
+// affinityCookie sets the affinity cookie on an upstream response h when the
+// request did not carry the value of the endpoint that served it (first
+// request, or the pinned endpoint changed).
+func (rs *reqState) affinityCookie(h http.Header) {
+	a := rs.ri.policy.Affinity
+	if a == nil || rs.endpoint == "" {
+		return
+	}
+	v := affinityValue(rs.endpoint)
+	if v == rs.cookie {
+		return
+	}
+	c := http.Cookie{Name: a.CookieName, Value: v, Path: a.CookiePath, Domain: a.CookieDomain,
+		MaxAge: a.MaxAge, Secure: a.Secure, HttpOnly: true}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if a.Expires > 0 {
+		c.Expires = time.Now().Add(time.Duration(a.Expires) * time.Second)
+	}
+	switch strings.ToLower(a.SameSite) {
+	case "strict":
+		c.SameSite = http.SameSiteStrictMode
+	case "lax":
+		c.SameSite = http.SameSiteLaxMode
+	case "none":
+		c.SameSite = http.SameSiteNoneMode
+	}
+	h.Add("Set-Cookie", c.String())
+}
+
+// errorPage is the body that replaces an upstream error listed in
+// custom-http-errors: the status and its reason phrase.
+func errorPage(code int) string {
+	return strconv.Itoa(code) + " " + http.StatusText(code) + "\n"
+}
+
+// writeErrorPage answers code with the data plane's own error page.
+func writeErrorPage(w http.ResponseWriter, code int) {
+	writePlain(w, code, errorPage(code))
+}
+
+// replaceWithErrorPage turns an upstream response into the data plane's
+// error page of the same status (ReverseProxy path).
+func replaceWithErrorPage(resp *http.Response) {
+	resp.Body.Close()
+	body := errorPage(resp.StatusCode)
+	resp.Header = http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff,
+		"Content-Length": {strconv.Itoa(len(body))}}
+	resp.Trailer = nil
+	resp.ContentLength = int64(len(body))
+	resp.TransferEncoding = nil
+	resp.Body = io.NopCloser(strings.NewReader(body))
+}

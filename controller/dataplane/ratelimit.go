@@ -1,0 +1,216 @@
+package dataplane
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// Rate limits (limit-rps, limit-rpm, limit-connections, with
+// limit-burst-multiplier and limit-whitelist) are counted per client
+// address and per Ingress, like ingress-nginx's limit_req / limit_conn
+// zones: every path of the Ingress shares one budget per client. The
+// counters live outside the table, in a limitPool keyed by the Ingress and
+// its limit values, so they survive table swaps that keep the Ingress's
+// limits (and start afresh when the limits change). Publish drops the
+// limiters no route references any more; the janitor forgets clients idle
+// for limitIdle.
+//
+// Requests over a limit get Policy.RateLimit.RejectStatus (503, as
+// ingress-nginx's limit-req-status-code default) without reaching the
+// backend. Token buckets refill continuously: limit-rps r allows bursts of
+// r*multiplier requests and then r per second; limit-rpm likewise per
+// minute; both apply when both are set.
+
+// limitIdle is how long a client's counters are kept without requests.
+const limitIdle = 2 * time.Minute
+
+// limitShards spreads clients over independently locked maps.
+const limitShards = 16
+
+// limitKey identifies a limiter: the Ingress and the limit values.
+type limitKey struct {
+	ingress                   routing.ObjectRef
+	rps, rpm, conns, burstMul int
+}
+
+// limitPool holds the limiters across tables.
+type limitPool struct {
+	mu       sync.Mutex
+	limiters map[limitKey]*limiter
+}
+
+func newLimitPool() *limitPool { return &limitPool{limiters: map[limitKey]*limiter{}} }
+
+func keyOf(r *routing.Route) (limitKey, bool) {
+	if r.Policy == nil || r.Policy.RateLimit == nil {
+		return limitKey{}, false
+	}
+	rl := r.Policy.RateLimit
+	return limitKey{ingress: r.Ingress, rps: rl.RPS, rpm: rl.RPM, conns: rl.Connections, burstMul: rl.BurstMultiplier}, true
+}
+
+// resolve returns the limiter of a route with a rate limit.
+func (p *limitPool) resolve(r *routing.Route) *limiter {
+	k, ok := keyOf(r)
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.limiters[k]
+	if l == nil {
+		l = newLimiter(r.Policy.RateLimit)
+		p.limiters[k] = l
+	}
+	return l
+}
+
+// prune drops the limiters no route of t uses.
+func (p *limitPool) prune(t *routing.Table) {
+	live := map[limitKey]struct{}{}
+	for r := range t.Routes() {
+		if k, ok := keyOf(r); ok {
+			live[k] = struct{}{}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.limiters {
+		if _, ok := live[k]; !ok {
+			delete(p.limiters, k)
+		}
+	}
+}
+
+// sweep forgets clients idle since before cutoff.
+func (p *limitPool) sweep(cutoff time.Time) {
+	p.mu.Lock()
+	ls := make([]*limiter, 0, len(p.limiters))
+	for _, l := range p.limiters {
+		ls = append(ls, l)
+	}
+	p.mu.Unlock()
+	for _, l := range ls {
+		l.sweep(cutoff.UnixNano())
+	}
+}
+
+// limiter counts the requests of one Ingress per client address.
+type limiter struct {
+	rl *annotations.RateLimit
+	// per-second and per-minute refill rates (tokens per nanosecond) and
+	// bucket sizes; a zero size disables the bucket.
+	secRate, minRate float64
+	secBurst, minBur float64
+	shards           [limitShards]limitShard
+}
+
+type limitShard struct {
+	mu      sync.Mutex
+	clients map[netip.Addr]*clientLimit
+}
+
+type clientLimit struct {
+	sec, min tokenBucket
+	conns    int
+	last     int64 // unix nano of the last request
+}
+
+// tokenBucket holds tokens as of at (unix nano); a new bucket is full.
+type tokenBucket struct {
+	tokens float64
+	at     int64
+}
+
+func (b *tokenBucket) take(now int64, rate, burst float64) bool {
+	if b.at == 0 {
+		b.tokens, b.at = burst, now
+	}
+	if now > b.at {
+		b.tokens = min(burst, b.tokens+float64(now-b.at)*rate)
+		b.at = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func newLimiter(rl *annotations.RateLimit) *limiter {
+	l := &limiter{rl: rl}
+	mul := float64(max(rl.BurstMultiplier, 1))
+	if rl.RPS > 0 {
+		l.secRate, l.secBurst = float64(rl.RPS)/1e9, float64(rl.RPS)*mul
+	}
+	if rl.RPM > 0 {
+		l.minRate, l.minBur = float64(rl.RPM)/60e9, float64(rl.RPM)*mul
+	}
+	for i := range l.shards {
+		l.shards[i].clients = map[netip.Addr]*clientLimit{}
+	}
+	return l
+}
+
+func (l *limiter) shard(a netip.Addr) *limitShard {
+	b := a.As16()
+	var h byte
+	for _, x := range b {
+		h ^= x
+	}
+	return &l.shards[h%limitShards]
+}
+
+// acquire counts a request of client a: false when a limit refuses it.
+// When it returns true and limit-connections is set, release must follow.
+func (l *limiter) acquire(a netip.Addr, now int64) bool {
+	sh := l.shard(a)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c := sh.clients[a]
+	if c == nil {
+		c = &clientLimit{}
+		sh.clients[a] = c
+	}
+	c.last = now
+	if l.rl.Connections > 0 && c.conns >= l.rl.Connections {
+		return false
+	}
+	if l.secBurst > 0 && !c.sec.take(now, l.secRate, l.secBurst) {
+		return false
+	}
+	if l.minBur > 0 && !c.min.take(now, l.minRate, l.minBur) {
+		return false
+	}
+	if l.rl.Connections > 0 {
+		c.conns++
+	}
+	return true
+}
+
+// release ends a request counted by acquire (limit-connections).
+func (l *limiter) release(a netip.Addr) {
+	sh := l.shard(a)
+	sh.mu.Lock()
+	if c := sh.clients[a]; c != nil && c.conns > 0 {
+		c.conns--
+	}
+	sh.mu.Unlock()
+}
+
+func (l *limiter) sweep(cutoff int64) {
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for a, c := range sh.clients {
+			if c.conns == 0 && c.last < cutoff {
+				delete(sh.clients, a)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
