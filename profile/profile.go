@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"text/template"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ingresslab/ingresslab/fixtures"
@@ -42,6 +45,14 @@ type Profile struct {
 	// Variants documents known choices where the API leaves behaviour open
 	// (informational: the suites record what they see).
 	Variants map[string]string `json:"variants,omitempty"`
+	// Access is what the controller may do in the API (the harness turns
+	// it into a ServiceAccount with least-privilege RBAC).
+	Access Access `json:"access,omitempty"`
+	// Objects are manifests (YAML, templated over Vars) the harness creates
+	// before starting the controller on the local provider: ConfigMaps,
+	// placeholder Pods, ExternalName Services. Objects without a namespace
+	// go to the controller's namespace ({{.Namespace}}).
+	Objects []string `json:"objects,omitempty"`
 	// Source is where the profile was loaded from.
 	Source string `json:"-"`
 }
@@ -55,14 +66,124 @@ type Local struct {
 	// ReadyURL is polled until it answers 2xx; when empty, the harness waits
 	// for the HTTP port to accept connections.
 	ReadyURL string `json:"readyURL,omitempty"`
+	// Binary names a third-party program the harness finds for
+	// {{.Program}}; nil for controllers whose command names its program.
+	Binary *Binary `json:"binary,omitempty"`
+	// Ports are names of extra loopback ports the controller needs (stats,
+	// healthz, ...); each gets a free port, {{.Ports.name}} in templates.
+	Ports []string `json:"ports,omitempty"`
+}
+
+// Binary says how the harness finds a controller program it does not build.
+// The first that is set wins: Path (set by the --controller-binary flag),
+// the environment variable Env, then Name on PATH.
+type Binary struct {
+	// Path is an explicit program path.
+	Path string `json:"path,omitempty"`
+	// Name of the program on PATH ("traefik").
+	Name string `json:"name"`
+	// Env is an environment variable holding its path
+	// ("INGRESSLAB_TRAEFIK_BIN").
+	Env string `json:"env,omitempty"`
+	// Hint tells a user without the binary how to get it.
+	Hint string `json:"hint,omitempty"`
+}
+
+// ErrBinaryNotFound is returned (wrapped) by FindBinary when a profile's
+// third-party program is absent; tests skip on it.
+var ErrBinaryNotFound = errors.New("controller binary not found")
+
+// FindBinary resolves the profile's program: Binary.Path, then
+// $Binary.Env, then Binary.Name on PATH. It returns "" without error for a
+// profile that has no Binary section, and an error wrapping
+// ErrBinaryNotFound when the program is absent.
+func (p *Profile) FindBinary() (string, error) {
+	b := p.Local.Binary
+	if b == nil {
+		return "", nil
+	}
+	check := func(path, from string) (string, error) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("profile %s: %s %s: %w", p.Name, from, path, errors.Join(ErrBinaryNotFound, err))
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("profile %s: %s %s is not an executable file: %w", p.Name, from, path, ErrBinaryNotFound)
+		}
+		return path, nil
+	}
+	if b.Path != "" {
+		return check(b.Path, "local.binary.path")
+	}
+	if b.Env != "" {
+		if v := os.Getenv(b.Env); v != "" {
+			return check(v, "$"+b.Env+" =")
+		}
+	}
+	if path, err := exec.LookPath(b.Name); err == nil {
+		return path, nil
+	}
+	hint := b.Hint
+	if hint != "" {
+		hint = " (" + hint + ")"
+	}
+	via := "on PATH"
+	if b.Env != "" {
+		via = "in $" + b.Env + " or on PATH"
+	}
+	return "", fmt.Errorf("profile %s: %w: no %s %s%s", p.Name, ErrBinaryNotFound, b.Name, via, hint)
+}
+
+// Access declares the API access a controller needs. Every controller may
+// get, list and watch ingresses and ingressclasses, update ingresses/status,
+// create events, and manage leases in its own namespace; the rest it must
+// ask for.
+type Access struct {
+	// Read lists more resources it gets, lists and watches, by plural name:
+	// services, endpoints, endpointslices, secrets, configmaps, pods,
+	// namespaces, nodes.
+	Read []string `json:"read,omitempty"`
+	// Rules are further cluster-wide rules.
+	Rules []rbacv1.PolicyRule `json:"rules,omitempty"`
+	// NamespaceRules apply in the controller's own namespace only (its
+	// ConfigMaps, its placeholder Pod).
+	NamespaceRules []rbacv1.PolicyRule `json:"namespaceRules,omitempty"`
+}
+
+// ReadableResources maps the resources Access.Read accepts to their API
+// group.
+var ReadableResources = map[string]string{
+	"services": "", "endpoints": "", "secrets": "", "configmaps": "", "pods": "", "namespaces": "", "nodes": "",
+	"endpointslices": "discovery.k8s.io", "ingresses": "networking.k8s.io", "ingressclasses": "networking.k8s.io",
 }
 
 // Vars are the values a command template can use.
 type Vars struct {
-	Bin, Kubeconfig, Controller, IngressClass, StatusAddress string
-	HTTPPort, HTTPSPort, AdminPort                           int
-	// Workdir is a scratch folder for the controller.
+	// Name is the profile's name.
+	Name string
+	// Bin is the folder of the ingresslab binaries; Program the resolved
+	// local.binary (empty without one).
+	Bin, Program string
+	// Kubeconfig holds the controller's own ServiceAccount credentials
+	// (on the local provider), Controller and IngressClass its class.
+	Kubeconfig, Controller, IngressClass, StatusAddress string
+	HTTPPort, HTTPSPort, AdminPort                      int
+	// Ports are the extra ports the profile named in local.ports.
+	Ports map[string]int
+	// Workdir is a scratch folder for the controller (its working
+	// directory, inside the report folder).
 	Workdir string
+	// RunDir is a short private folder outside the report folder, removed
+	// when the controller stops: for unix sockets (whose paths are limited
+	// to 107 bytes) and runtime state. The ServiceAccount files live there.
+	RunDir string
+	// APIServer is the API server URL, CAFile its CA bundle, Token and
+	// TokenFile the ServiceAccount token (for controllers that take them
+	// as flags instead of a kubeconfig).
+	APIServer, CAFile, Token, TokenFile string
+	// Namespace is the controller's own namespace, ServiceAccount its
+	// account there.
+	Namespace, ServiceAccount string
 }
 
 // Supports reports whether the profile lists feature.
@@ -99,6 +220,23 @@ func (p *Profile) Render(v Vars) (cmd, env []string, readyURL string, err error)
 	return cmd, env, readyURL, err
 }
 
+// RenderObjects returns the profile's objects with vars filled in.
+func (p *Profile) RenderObjects(v Vars) ([]string, error) {
+	out := make([]string, 0, len(p.Objects))
+	for i, o := range p.Objects {
+		t, err := template.New("").Option("missingkey=error").Parse(o)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: objects[%d]: %w", p.Name, i, err)
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, v); err != nil {
+			return nil, fmt.Errorf("profile %s: objects[%d]: %w", p.Name, i, err)
+		}
+		out = append(out, b.String())
+	}
+	return out, nil
+}
+
 // Validate checks the fields every run needs.
 func (p *Profile) Validate() error {
 	var errs []error
@@ -115,6 +253,19 @@ func (p *Profile) Validate() error {
 	}
 	if p.Kind != nil {
 		errs = append(errs, p.Kind.Validate())
+	}
+	for i, r := range p.Access.Read {
+		if _, ok := ReadableResources[r]; !ok {
+			errs = append(errs, fmt.Errorf("access.read[%d]: unknown resource %q (known: %s; use access.rules for others)", i, r, strings.Join(slices.Sorted(maps.Keys(ReadableResources)), ", ")))
+		}
+	}
+	for i, n := range p.Local.Ports {
+		if n == "" || strings.ContainsAny(n, " .-") {
+			errs = append(errs, fmt.Errorf("local.ports[%d]: %q is not a usable template name (letters, digits, _)", i, n))
+		}
+	}
+	if b := p.Local.Binary; b != nil && b.Name == "" {
+		errs = append(errs, errors.New("local.binary.name is required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		src := p.Source

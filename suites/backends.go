@@ -24,7 +24,7 @@ func servicePort(port string) func(framework.Response) error {
 	}
 }
 
-var _ = describe("Backends", Label("backends"), Ordered, func() {
+var _ = describe("Backends", Label("backends"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "backends")

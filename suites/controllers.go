@@ -6,7 +6,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -22,6 +25,9 @@ import (
 type runningController struct {
 	proc *cluster.Process
 	view *framework.Controller
+	// secrets is the private folder with its token and kubeconfig,
+	// removed when it stops.
+	secrets string
 }
 
 // freePort asks the kernel for a free port on 127.0.0.1.
@@ -58,13 +64,18 @@ func ensureIngressClass(ctx context.Context, env *framework.Env, name, controlle
 	return nil
 }
 
-// startController renders the profile's command, starts it through the
-// runner and waits until it is ready.
+// startController provisions the profile's ServiceAccount, RBAC and
+// objects, renders its command, starts it through the runner and waits
+// until it is ready.
 func startController(ctx context.Context, runner cluster.ControllerRunner, env *framework.Env, p *profile.Profile, o Options, logDir string) (*runningController, error) {
+	program, err := p.FindBinary()
+	if err != nil {
+		return nil, err
+	}
 	if err := ensureIngressClass(ctx, env, p.IngressClass, p.Controller); err != nil {
 		return nil, err
 	}
-	ports := make([]int, 3)
+	ports := make([]int, 3+len(p.Local.Ports))
 	for i := range ports {
 		port, err := freePort()
 		if err != nil {
@@ -72,13 +83,42 @@ func startController(ctx context.Context, runner cluster.ControllerRunner, env *
 		}
 		ports[i] = port
 	}
+	extra := map[string]int{}
+	for i, name := range p.Local.Ports {
+		extra[name] = ports[3+i]
+	}
 	workdir := filepath.Join(logDir, p.Name+"-work")
 	if err := os.MkdirAll(workdir, 0o755); err != nil {
 		return nil, err
 	}
+	// Credentials and runtime state stay out of the report folder: a short
+	// private folder ({{.RunDir}}), removed when the controller stops.
+	secrets, err := os.MkdirTemp("", "ingresslab-"+dnsName(p.Name)+"-")
+	if err != nil {
+		return nil, fmt.Errorf("controller %s: %w", p.Name, err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = os.RemoveAll(secrets)
+		}
+	}()
+	id, err := provisionIdentity(ctx, env, p, secrets)
+	if err != nil {
+		return nil, err
+	}
 	vars := profile.Vars{
-		Bin: o.BinDir, Kubeconfig: o.Kubeconfig, Controller: p.Controller, IngressClass: p.IngressClass,
-		StatusAddress: p.StatusAddress, HTTPPort: ports[0], HTTPSPort: ports[1], AdminPort: ports[2], Workdir: workdir,
+		Name: p.Name, Bin: o.BinDir, Program: program, Kubeconfig: id.Kubeconfig, Controller: p.Controller, IngressClass: p.IngressClass,
+		StatusAddress: p.StatusAddress, HTTPPort: ports[0], HTTPSPort: ports[1], AdminPort: ports[2], Ports: extra, Workdir: workdir, RunDir: secrets,
+		APIServer: id.APIServer, CAFile: id.CAFile, Token: id.Token, TokenFile: id.TokenFile,
+		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount,
+	}
+	objects, err := p.RenderObjects(vars)
+	if err != nil {
+		return nil, err
+	}
+	if err := createObjects(ctx, env, p, objects, id.Namespace); err != nil {
+		return nil, err
 	}
 	cmd, envv, readyURL, err := p.Render(vars)
 	if err != nil {
@@ -88,12 +128,12 @@ func startController(ctx context.Context, runner cluster.ControllerRunner, env *
 		return nil, fmt.Errorf("controller %s: program %s: %w (run `make build`, or fix local.command in %s)", p.Name, cmd[0], err, p.Source)
 	}
 	proc, err := runner.StartController(ctx, cluster.ControllerSpec{
-		Name: p.Name, Command: cmd, Env: envv, Dir: workdir, LogPath: filepath.Join(logDir, p.Name+".log"),
+		Name: p.Name, Command: scrubEnv(cmd, envv), Env: envv, Dir: workdir, LogPath: filepath.Join(logDir, p.Name+".log"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	rc := &runningController{proc: proc}
+	rc := &runningController{proc: proc, secrets: secrets}
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	httpsAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
 	if o.Address != "" {
@@ -114,7 +154,34 @@ func startController(ctx context.Context, runner cluster.ControllerRunner, env *
 		HTTP:         &framework.Client{HTTPAddr: httpAddr, HTTPSAddr: httpsAddr, Timeout: env.Timeouts.Request, Guard: env.Guard()},
 		Log:          proc.LogTail,
 	}
+	started = true
 	return rc, nil
+}
+
+// inheritedClusterEnv are variables that would point a controller at
+// another cluster than the one the harness gives it (a user's kubeconfig,
+// the in-cluster config of a Pod the harness runs in).
+var inheritedClusterEnv = []string{"KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "POD_NAME", "POD_NAMESPACE"}
+
+// scrubEnv prefixes cmd with `env -u VAR` for every inherited cluster
+// variable the profile does not set itself, so a controller only ever sees
+// the credentials the harness made for it.
+func scrubEnv(cmd, profileEnv []string) []string {
+	envProg, err := exec.LookPath("env")
+	if err != nil {
+		return cmd
+	}
+	out := []string{envProg}
+	for _, v := range inheritedClusterEnv {
+		set := slices.ContainsFunc(profileEnv, func(e string) bool { return strings.HasPrefix(e, v+"=") })
+		if !set {
+			out = append(out, "-u", v)
+		}
+	}
+	if len(out) == 1 {
+		return cmd
+	}
+	return append(append(out, "--"), cmd...)
 }
 
 // waitReady polls readyURL (or connects to addr) until it answers, the
@@ -159,5 +226,9 @@ func waitReady(ctx context.Context, proc *cluster.Process, readyURL, addr string
 }
 
 func (rc *runningController) stop(ctx context.Context) error {
-	return rc.proc.Stop(ctx)
+	err := rc.proc.Stop(ctx)
+	if rc.secrets != "" {
+		_ = os.RemoveAll(rc.secrets)
+	}
+	return err
 }

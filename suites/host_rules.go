@@ -8,7 +8,7 @@ import (
 	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
-var _ = describe("Host rules", Label("host-rules"), Ordered, func() {
+var _ = describe("Host rules", Label("host-rules"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "hosts")

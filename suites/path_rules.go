@@ -23,7 +23,7 @@ func notFrom(svc string) framework.Expect {
 	}}
 }
 
-var _ = describe("Path rules", Label("path-rules"), Ordered, func() {
+var _ = describe("Path rules", Label("path-rules"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "paths")

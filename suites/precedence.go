@@ -6,7 +6,7 @@ import (
 	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
-var _ = describe("Precedence across Ingresses", Label("precedence"), Ordered, func() {
+var _ = describe("Precedence across Ingresses", Label("precedence"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "precedence")

@@ -77,7 +77,7 @@ func tlsIngress(name string, rules [][2]string, tls ...[]string) map[string]any 
 	return map[string]any{"name": name, "rules": r, "tls": t}
 }
 
-var _ = describe("TLS", Label("tls"), Ordered, func() {
+var _ = describe("TLS", Label("tls"), Ordered, ContinueOnFailure, func() {
 	var (
 		s                      *framework.Spec
 		hostA, hostB, wildcard string

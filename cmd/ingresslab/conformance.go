@@ -17,6 +17,7 @@ import (
 
 type conformanceFlags struct {
 	provider, kubeconfig, controller, ingressClass string
+	second, controllerBinary, secondBinary         string
 	address, httpsAddress, reportDir, labelFilter  string
 	features                                       []string
 	parallel                                       int
@@ -56,7 +57,10 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 	fl.IntVar(&f.parallel, "parallel", 1, "split the specs over N processes, each with its own cluster and controller (local provider)")
 	fl.StringVar(&f.shard, "shard", "", "run only shard i/n of the specs (set by --parallel)")
 	_ = fl.MarkHidden("shard")
-	fl.BoolVar(&f.multiClass, "multi-class", true, "start a second reference controller with its own class for the multi-class specs")
+	fl.BoolVar(&f.multiClass, "multi-class", true, "start a second controller (--second) with its own class for the multi-class specs")
+	fl.StringVar(&f.second, "second", "reference-second", "local: profile of the second controller for the multi-class specs (a shipped name or a YAML file; its IngressClass and status address must differ)")
+	fl.StringVar(&f.controllerBinary, "controller-binary", "", "path of the controller's program, for profiles with local.binary (default: the profile's env var, then PATH)")
+	fl.StringVar(&f.secondBinary, "second-binary", "", "path of the second controller's program, for profiles with local.binary")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every spec as it runs")
 	fl.DurationVar(&f.timeouts.MaxTimeToConsistency, "timeout-consistency", d.MaxTimeToConsistency, "how long a check may take to converge")
 	fl.DurationVar(&f.timeouts.Request, "timeout-request", d.Request, "timeout of one HTTP request")
@@ -92,14 +96,14 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	if f.ingressClass != "" {
 		p.IngressClass = f.ingressClass
 	}
+	if err := setBinary(p, f.controllerBinary, "--controller-binary"); err != nil {
+		return err
+	}
 	var second *profile.Profile
 	if f.multiClass && f.provider == "local" {
-		second, err = profile.Load("reference")
-		if err != nil {
+		if second, err = loadSecond(p, f.second, f.secondBinary); err != nil {
 			return err
 		}
-		second.Name, second.IngressClass = "reference-second", "ingresslab-second"
-		second.Controller, second.StatusAddress = "ingresslab.dev/second-controller", "127.0.1.2"
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -144,4 +148,35 @@ func kindImagesFor(f conformanceFlags) []string {
 		return nil
 	}
 	return f.kindImages
+}
+
+// setBinary pins a profile's program to path (from flag); empty keeps the
+// profile's own lookup.
+func setBinary(p *profile.Profile, path, flag string) error {
+	if path == "" {
+		return nil
+	}
+	if p.Local.Binary == nil {
+		return fmt.Errorf("%s %s: profile %s has no local.binary section (its command names its program)", flag, path, p.Name)
+	}
+	p.Local.Binary.Path = path
+	return nil
+}
+
+// loadSecond loads the multi-class partner of p and checks the two can run
+// side by side.
+func loadSecond(p *profile.Profile, name, binary string) (*profile.Profile, error) {
+	second, err := profile.Load(name)
+	if err != nil {
+		return nil, fmt.Errorf("--second: %w", err)
+	}
+	switch {
+	case second.Name == p.Name:
+		return nil, fmt.Errorf("--second %s: it has the same name as the controller under test (%s)", name, p.Name)
+	case second.IngressClass == p.IngressClass:
+		return nil, fmt.Errorf("--second %s: both controllers use IngressClass %q", name, p.IngressClass)
+	case second.StatusAddress != "" && second.StatusAddress == p.StatusAddress:
+		return nil, fmt.Errorf("--second %s: both controllers publish status address %s", name, p.StatusAddress)
+	}
+	return second, setBinary(second, binary, "--second-binary")
 }

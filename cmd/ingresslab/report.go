@@ -58,5 +58,6 @@ variant differs come first: this is how a team compares its current controller w
 			}
 		},
 	})
+	cmd.AddCommand(newReportMatrixCommand())
 	return cmd
 }

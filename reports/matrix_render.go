@@ -1,0 +1,413 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// featureSymbol renders a feature summary: ✅ all passed, ❌ some failed,
+// ⏭ all skipped, with the counts.
+func featureSymbol(s Summary) string {
+	run := s.Passed + s.Failed
+	switch {
+	case run == 0 && s.Skipped > 0:
+		return fmt.Sprintf("⏭ 0/0 (%d skipped)", s.Skipped)
+	case run == 0:
+		return "–"
+	case s.Failed == 0 && s.Skipped == 0:
+		return fmt.Sprintf("✅ %d/%d", s.Passed, run)
+	case s.Failed == 0:
+		return fmt.Sprintf("✅ %d/%d (+%d skipped)", s.Passed, run, s.Skipped)
+	case s.Skipped == 0:
+		return fmt.Sprintf("❌ %d/%d", s.Passed, run)
+	default:
+		return fmt.Sprintf("❌ %d/%d (+%d skipped)", s.Passed, run, s.Skipped)
+	}
+}
+
+func testSymbol(t TestResult) string {
+	switch t.Result {
+	case Passed:
+		return "✅"
+	case Failed:
+		return "❌"
+	case Skipped:
+		return "⏭"
+	case "":
+		return "–"
+	default:
+		return "❓"
+	}
+}
+
+func profileCellFor(c MatrixColumn, l Level) string {
+	for _, p := range c.Conformance.Profiles {
+		if p.Name == l {
+			return profileIcon(p.Result) + fmt.Sprintf(" (%d/%d)", p.Summary.Passed, p.Summary.Passed+p.Summary.Failed)
+		}
+	}
+	return "–"
+}
+
+func fmtFloat(x float64, digits int) string { return strconv.FormatFloat(x, 'f', digits, 64) }
+
+// perfCells are the performance columns of one controller, rendered.
+func perfCells(p Perf) []string {
+	na := "–"
+	cells := []string{na, na, na, na, na}
+	if p.HasLoad {
+		cells[0] = fmtFloat(p.ThroughputRatio, 2)
+		cells[1] = fmtFloat(p.P99Micros/1000, 2) + " ms"
+		if p.AddedP99Micros != 0 {
+			cells[1] += " (+" + fmtFloat(p.AddedP99Micros/1000, 2) + ")"
+		}
+	}
+	if p.HasPropagation {
+		cells[2] = fmtFloat(p.PropagationP50Millis, 0) + " ms"
+		cells[3] = fmtFloat(p.PropagationP99Millis, 0) + " ms"
+		if p.PropagationTimedOut > 0 {
+			cells[3] += fmt.Sprintf(" (%d/%d timed out)", p.PropagationTimedOut, p.PropagationEvents)
+		}
+	}
+	if p.HasChurn {
+		ratio := 0.0
+		if p.ChurnRequests > 0 {
+			ratio = float64(p.ChurnFailures) / float64(p.ChurnRequests) * 100
+		}
+		cells[4] = fmt.Sprintf("%d / %d (%s%%)", p.ChurnFailures, p.ChurnRequests, fmtFloat(ratio, 3))
+	}
+	return cells
+}
+
+var perfHeader = []string{"throughput / direct", "p99 (added)", "propagation p50", "propagation p99", "errors under churn"}
+
+// RenderMatrixMarkdown writes m as Markdown: a summary per level, a
+// feature x controller table, the variants each controller chose,
+// performance when bench reports are present, and every test.
+func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
+	bw := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format+"\n", a...) }
+	row := func(cells []string) { p("| %s |", strings.Join(cells, " | ")) }
+	sep := func(n int) { row(strings.Split(strings.Repeat("---,", n)[:4*n-1], ",")) }
+	labels := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		labels[i] = cell(c.Label, 60)
+	}
+
+	p("# Ingress controller comparison")
+	p("")
+	p("%d controller(s), each run by `ingresslab conformance` (and `ingresslab bench` where a bench report is present) against the same local cluster set-up. ✅ passed, ❌ failed, ⏭ skipped (feature not claimed by the profile, or needs something absent), – not run.", len(m.Columns))
+	p("")
+	p("## Summary")
+	p("")
+	head := []string{"controller", "Kubernetes", "date"}
+	for _, l := range m.Levels() {
+		head = append(head, string(l))
+	}
+	head = append(head, "passed", "failed", "skipped")
+	row(head)
+	sep(len(head))
+	for _, c := range m.Columns {
+		r := c.Conformance
+		cells := []string{labels[indexOf(m, c)], cell(orUnknown(r.KubernetesVersion), 20), cell(formatDate(r), 30)}
+		for _, l := range m.Levels() {
+			cells = append(cells, profileCellFor(c, l))
+		}
+		cells = append(cells, strconv.Itoa(r.Summary.Passed), strconv.Itoa(r.Summary.Failed), strconv.Itoa(r.Summary.Skipped))
+		row(cells)
+	}
+	p("")
+	p("## Features")
+	p("")
+	row(append([]string{"feature"}, labels...))
+	sep(len(labels) + 1)
+	for _, f := range m.Features {
+		cells := []string{cell(f, 40)}
+		for i := range m.Columns {
+			cells = append(cells, featureSymbol(m.Feature(i, f).Summary))
+		}
+		row(cells)
+	}
+	if variantRows := m.variantRows(); len(variantRows) > 0 {
+		p("")
+		p("## Variants")
+		p("")
+		p("Where the Ingress API leaves behaviour open, each test records what the controller did.")
+		p("")
+		row(append([]string{"test"}, labels...))
+		sep(len(labels) + 1)
+		for _, r := range variantRows {
+			cells := []string{cell(r.Name, 100)}
+			for _, t := range r.Cells {
+				v := t.Variant
+				if v == "" {
+					v = testSymbol(t)
+				}
+				cells = append(cells, cell(v, 80))
+			}
+			row(cells)
+		}
+	}
+	if m.hasBench() {
+		p("")
+		p("## Performance")
+		p("")
+		p("From each controller's bench report: maximum sustainable rate relative to sending straight to the backends, latency p99 at a fixed sub-saturation rate (and what the controller adds to it), time from an Ingress write to the first correct response, and failed requests while Ingresses, Services and endpoints change.")
+		p("")
+		row(append([]string{"controller"}, perfHeader...))
+		sep(len(perfHeader) + 1)
+		for i := range m.Columns {
+			pf, ok := m.Perf(i)
+			if !ok {
+				row(append([]string{labels[i]}, "no bench report", "–", "–", "–", "–"))
+				continue
+			}
+			row(append([]string{labels[i]}, perfCells(pf)...))
+		}
+	}
+	p("")
+	p("## Tests")
+	p("")
+	for _, f := range m.Features {
+		p("### %s", cell(f, 60))
+		p("")
+		row(append([]string{"test", "level"}, labels...))
+		sep(len(labels) + 2)
+		for _, r := range m.Rows {
+			if r.Feature != f {
+				continue
+			}
+			cells := []string{cell(r.Name, 120), string(r.Level)}
+			for _, t := range r.Cells {
+				s := testSymbol(t)
+				if t.Variant != "" {
+					s += " " + cell(t.Variant, 60)
+				}
+				if t.Result == Failed && t.Message != "" {
+					s += " <br>" + cell(firstLine(t.Message), 100)
+				}
+				cells = append(cells, s)
+			}
+			row(cells)
+		}
+		p("")
+	}
+	p("## Reproduce")
+	p("")
+	for _, c := range m.Columns {
+		cmd := c.Conformance.Command
+		if cmd == "" {
+			cmd = "(not recorded)"
+		}
+		p("- %s: `%s`", labels[indexOf(m, c)], codeCell(cmd))
+		if c.Bench != nil && c.Bench.Command != "" {
+			p("  and `%s`", codeCell(c.Bench.Command))
+		}
+	}
+	return bw.Flush()
+}
+
+func indexOf(m *Matrix, c MatrixColumn) int {
+	for i := range m.Columns {
+		if m.Columns[i].Dir == c.Dir {
+			return i
+		}
+	}
+	return 0
+}
+
+func (m *Matrix) hasBench() bool {
+	for _, c := range m.Columns {
+		if c.Bench != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// variantRows are the rows where some column recorded a variant.
+func (m *Matrix) variantRows() []MatrixRow {
+	var out []MatrixRow
+	for _, r := range m.Rows {
+		for _, t := range r.Cells {
+			if t.Variant != "" {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// htmlMatrix is the view the HTML template renders.
+type htmlMatrix struct {
+	Labels   []string
+	Levels   []string
+	Summary  [][]string
+	Features []htmlFeatureRow
+	Variants [][]string
+	Perf     [][]string
+	PerfHead []string
+	Tests    []htmlFeatureTests
+	Commands [][2]string
+}
+
+type htmlFeatureRow struct {
+	Feature string
+	Cells   []htmlCell
+}
+
+type htmlCell struct {
+	Text, Class, Title string
+}
+
+type htmlFeatureTests struct {
+	Feature string
+	Rows    []htmlTestRow
+}
+
+type htmlTestRow struct {
+	Name, Level string
+	Cells       []htmlCell
+}
+
+func cellClass(s Summary) string {
+	switch {
+	case s.Failed > 0:
+		return "fail"
+	case s.Passed > 0:
+		return "pass"
+	case s.Skipped > 0:
+		return "skip"
+	}
+	return "none"
+}
+
+func testClass(t TestResult) string {
+	switch t.Result {
+	case Passed:
+		return "pass"
+	case Failed:
+		return "fail"
+	case Skipped:
+		return "skip"
+	}
+	return "none"
+}
+
+// RenderMatrixHTML writes m as one self-contained HTML page (inline CSS, no
+// scripts or external resources).
+func RenderMatrixHTML(w io.Writer, m *Matrix) error {
+	v := htmlMatrix{PerfHead: perfHeader}
+	for _, c := range m.Columns {
+		v.Labels = append(v.Labels, c.Label)
+	}
+	for _, l := range m.Levels() {
+		v.Levels = append(v.Levels, string(l))
+	}
+	for _, c := range m.Columns {
+		r := c.Conformance
+		row := []string{c.Label, orUnknown(r.KubernetesVersion), formatDate(r)}
+		for _, l := range m.Levels() {
+			row = append(row, profileCellFor(c, l))
+		}
+		row = append(row, strconv.Itoa(r.Summary.Passed), strconv.Itoa(r.Summary.Failed), strconv.Itoa(r.Summary.Skipped))
+		v.Summary = append(v.Summary, row)
+		cmd := r.Command
+		if c.Bench != nil && c.Bench.Command != "" {
+			cmd += "\n" + c.Bench.Command
+		}
+		v.Commands = append(v.Commands, [2]string{c.Label, cmd})
+	}
+	for _, f := range m.Features {
+		fr := htmlFeatureRow{Feature: f}
+		for i := range m.Columns {
+			fc := m.Feature(i, f)
+			fr.Cells = append(fr.Cells, htmlCell{Text: featureSymbol(fc.Summary), Class: cellClass(fc.Summary), Title: strings.Join(fc.Variants, "; ")})
+		}
+		v.Features = append(v.Features, fr)
+		ft := htmlFeatureTests{Feature: f}
+		for _, r := range m.Rows {
+			if r.Feature != f {
+				continue
+			}
+			tr := htmlTestRow{Name: r.Name, Level: string(r.Level)}
+			for _, t := range r.Cells {
+				text := testSymbol(t)
+				if t.Variant != "" {
+					text += " " + t.Variant
+				}
+				tr.Cells = append(tr.Cells, htmlCell{Text: text, Class: testClass(t), Title: firstLine(t.Message)})
+			}
+			ft.Rows = append(ft.Rows, tr)
+		}
+		v.Tests = append(v.Tests, ft)
+	}
+	for _, r := range m.variantRows() {
+		row := []string{r.Name}
+		for _, t := range r.Cells {
+			s := t.Variant
+			if s == "" {
+				s = testSymbol(t)
+			}
+			row = append(row, s)
+		}
+		v.Variants = append(v.Variants, row)
+	}
+	if m.hasBench() {
+		for i, c := range m.Columns {
+			pf, ok := m.Perf(i)
+			if !ok {
+				v.Perf = append(v.Perf, []string{c.Label, "no bench report", "–", "–", "–", "–"})
+				continue
+			}
+			v.Perf = append(v.Perf, append([]string{c.Label}, perfCells(pf)...))
+		}
+	}
+	return matrixTemplate.Execute(w, v)
+}
+
+var matrixTemplate = template.Must(template.New("matrix").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Ingress controller comparison</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top;font-size:.9em}
+th{background:#f3f3f3}
+td.pass{background:#e6f4ea}td.fail{background:#fce8e6}td.skip{background:#f1f3f4;color:#666}td.none{color:#999}
+code,pre{background:#f6f8fa;padding:.1em .3em}
+</style></head><body>
+<h1>Ingress controller comparison</h1>
+<p>{{len .Labels}} controller(s), each run by <code>ingresslab conformance</code> against the same local cluster set-up.
+✅ passed, ❌ failed, ⏭ skipped, – not run. Hover a cell for the variant or failure.</p>
+<h2>Summary</h2>
+<table><tr><th>controller</th><th>Kubernetes</th><th>date</th>{{range .Levels}}<th>{{.}}</th>{{end}}<th>passed</th><th>failed</th><th>skipped</th></tr>
+{{range .Summary}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<h2>Features</h2>
+<table><tr><th>feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Features}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table>
+{{if .Variants}}<h2>Variants</h2>
+<p>Where the Ingress API leaves behaviour open, each test records what the controller did.</p>
+<table><tr><th>test</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Variants}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
+{{if .Perf}}<h2>Performance</h2>
+<table><tr><th>controller</th>{{range .PerfHead}}<th>{{.}}</th>{{end}}</tr>
+{{range .Perf}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
+<h2>Tests</h2>
+{{$labels := .Labels}}{{range .Tests}}<h3>{{.Feature}}</h3>
+<table><tr><th>test</th><th>level</th>{{range $labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Level}}</td>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
+<h2>Reproduce</h2>
+<ul>{{range .Commands}}<li>{{index . 0}}: <pre>{{index . 1}}</pre></li>{{end}}</ul>
+</body></html>
+`))
