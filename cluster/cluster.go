@@ -9,7 +9,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"slices"
 
 	"k8s.io/client-go/rest"
 )
@@ -53,6 +55,31 @@ type BackendSpec struct {
 	Replicas int
 	// Labels are added to the Service and its EndpointSlices.
 	Labels map[string]string
+}
+
+// WithDefaults checks the spec and fills in the defaults: one port named
+// "http", 80 -> 8080, and TargetPort = Port where it is zero. Ports are
+// copied, so the caller's slice is never changed.
+func (spec BackendSpec) WithDefaults() (BackendSpec, error) {
+	if spec.Namespace == "" || spec.Name == "" {
+		return spec, fmt.Errorf("backend needs a namespace and a name (got %q/%q)", spec.Namespace, spec.Name)
+	}
+	if spec.Replicas < 0 {
+		return spec, fmt.Errorf("backend %s/%s: replicas %d is negative", spec.Namespace, spec.Name, spec.Replicas)
+	}
+	if len(spec.Ports) == 0 {
+		spec.Ports = []ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}
+	}
+	spec.Ports = slices.Clone(spec.Ports)
+	for i, p := range spec.Ports {
+		if p.TargetPort == 0 {
+			spec.Ports[i].TargetPort = p.Port
+		}
+		if p.Port <= 0 || p.Port > 65535 || spec.Ports[i].TargetPort <= 0 || spec.Ports[i].TargetPort > 65535 {
+			return spec, fmt.Errorf("backend %s/%s: ports[%d]: port %d -> %d out of range", spec.Namespace, spec.Name, i, p.Port, p.TargetPort)
+		}
+	}
+	return spec, nil
 }
 
 // ServicePort is one port of a backend Service.

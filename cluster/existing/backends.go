@@ -26,28 +26,6 @@ import (
 // health endpoint; echo-basic answers every path with 200.
 const EchoHealthPath = "/-/healthz"
 
-func defaultSpec(spec cluster.BackendSpec) (cluster.BackendSpec, error) {
-	if spec.Namespace == "" || spec.Name == "" {
-		return spec, fmt.Errorf("backend needs a namespace and a name (got %q/%q)", spec.Namespace, spec.Name)
-	}
-	if spec.Replicas < 0 {
-		return spec, fmt.Errorf("backend %s/%s: replicas %d is negative", spec.Namespace, spec.Name, spec.Replicas)
-	}
-	if len(spec.Ports) == 0 {
-		spec.Ports = []cluster.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}
-	}
-	spec.Ports = slices.Clone(spec.Ports)
-	for i, p := range spec.Ports {
-		if p.TargetPort == 0 {
-			spec.Ports[i].TargetPort = p.Port
-		}
-		if p.Port <= 0 || p.Port > 65535 || spec.Ports[i].TargetPort <= 0 || spec.Ports[i].TargetPort > 65535 {
-			return spec, fmt.Errorf("backend %s/%s: ports[%d]: port %d -> %d out of range", spec.Namespace, spec.Name, i, p.Port, p.TargetPort)
-		}
-	}
-	return spec, nil
-}
-
 // EchoDeployment returns the Deployment of a backend: one echo container
 // per distinct target port (each listening on it through HTTP_PORT), the
 // identity from the downward API, a readiness probe, and a restrictive
@@ -140,7 +118,7 @@ func EchoService(spec cluster.BackendSpec, labels map[string]string) *corev1.Ser
 // PublishBackend creates the backend's namespace (labelled with the run),
 // its echo Deployment and Service, then waits for the pods.
 func (p *Provider) PublishBackend(ctx context.Context, spec cluster.BackendSpec) (*cluster.Backend, error) {
-	spec, err := defaultSpec(spec)
+	spec, err := spec.WithDefaults()
 	if err != nil {
 		return nil, err
 	}

@@ -77,30 +77,9 @@ func (l *loopbackPool) release(a netip.Addr) {
 	l.mu.Unlock()
 }
 
-func defaultSpec(spec cluster.BackendSpec) (cluster.BackendSpec, error) {
-	if spec.Namespace == "" || spec.Name == "" {
-		return spec, fmt.Errorf("backend needs a namespace and a name (got %q/%q)", spec.Namespace, spec.Name)
-	}
-	if spec.Replicas < 0 {
-		return spec, fmt.Errorf("backend %s/%s: replicas %d is negative", spec.Namespace, spec.Name, spec.Replicas)
-	}
-	if len(spec.Ports) == 0 {
-		spec.Ports = []cluster.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}
-	}
-	for i, p := range spec.Ports {
-		if p.TargetPort == 0 {
-			spec.Ports[i].TargetPort = p.Port
-		}
-		if p.Port <= 0 || p.Port > 65535 || spec.Ports[i].TargetPort <= 0 || spec.Ports[i].TargetPort > 65535 {
-			return spec, fmt.Errorf("backend %s/%s: ports[%d]: port %d -> %d out of range", spec.Namespace, spec.Name, i, p.Port, p.TargetPort)
-		}
-	}
-	return spec, nil
-}
-
 // PublishBackend starts spec.Replicas echo endpoints and publishes them.
 func (p *Provider) PublishBackend(ctx context.Context, spec cluster.BackendSpec) (*cluster.Backend, error) {
-	spec, err := defaultSpec(spec)
+	spec, err := spec.WithDefaults()
 	if err != nil {
 		return nil, err
 	}

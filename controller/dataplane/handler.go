@@ -50,18 +50,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bi := ri.backend
-	switch {
-	case bi == nil:
-		writePlain(w, http.StatusServiceUnavailable, "no backend for ingress "+ri.ingress+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
-		return
-	case bi.be.Unavailable != "":
-		writePlain(w, http.StatusServiceUnavailable, "service unavailable: "+bi.be.Unavailable+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
-		return
-	case len(bi.be.Endpoints) == 0:
-		writePlain(w, http.StatusServiceUnavailable, "service unavailable: no endpoints for "+bi.be.Key+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+	if s.unavailable(w, r, start, ri) {
 		return
 	}
 
@@ -191,18 +180,7 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		return
 	}
 	bi := ri.backend
-	switch {
-	case bi == nil:
-		writePlain(w, http.StatusServiceUnavailable, "no backend for ingress "+ri.ingress+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
-		return
-	case bi.be.Unavailable != "":
-		writePlain(w, http.StatusServiceUnavailable, "service unavailable: "+bi.be.Unavailable+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
-		return
-	case len(bi.be.Endpoints) == 0:
-		writePlain(w, http.StatusServiceUnavailable, "service unavailable: no endpoints for "+bi.be.Key+"\n")
-		s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+	if s.unavailable(w, r, start, ri) {
 		return
 	}
 	defer func() { s.finish(r, start, ri.metrics, rs, rs.code) }()
@@ -211,4 +189,24 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		return
 	}
 	s.proxy.ServeHTTP(w, r.WithContext(rs))
+}
+
+// unavailable answers 503 when the route has no usable backend (none, one
+// marked Unavailable, or one without endpoints) and reports whether it did.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, start time.Time, ri *routeInfo) bool {
+	bi := ri.backend
+	var msg string
+	switch {
+	case bi == nil:
+		msg = "no backend for ingress " + ri.ingress + "\n"
+	case bi.be.Unavailable != "":
+		msg = "service unavailable: " + bi.be.Unavailable + "\n"
+	case len(bi.be.Endpoints) == 0:
+		msg = "service unavailable: no endpoints for " + bi.be.Key + "\n"
+	default:
+		return false
+	}
+	writePlain(w, http.StatusServiceUnavailable, msg)
+	s.finish(r, start, ri.metrics, nil, http.StatusServiceUnavailable)
+	return true
 }
