@@ -15,6 +15,7 @@ import (
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/launch"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -72,17 +73,20 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("bench: create namespace %s: %w", Namespace, err)
 	}
-	if err := ensureIngressClass(ctx, kube, prof); err != nil {
-		return nil, err
-	}
-	ctrl, err := newControllerProc(prov, prof, o.BinDir, prov.KubeconfigPath(), filepath.Join(o.ReportDir, "logs"))
+	lc, err := launch.NewCluster(cfg, prov, map[string]string{"ingresslab.dev/bench": "true"})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: %w", err)
 	}
+	prepared, err := launch.Prepare(ctx, lc, prof, launch.Options{BinDir: o.BinDir, LogDir: filepath.Join(o.ReportDir, "logs"), ReadyTimeout: 2 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer prepared.Close()
+	ctrl := &controllerProc{Controller: prepared}
 	e.Ctrl = ctrl
 	rep.Controller.Flags = ctrl.Flags()
 	e.Progressf("starting controller %s", prof.Name)
-	if err := ctrl.Start(ctx, 2*time.Minute); err != nil {
+	if err := ctrl.Start(ctx); err != nil {
 		return nil, err
 	}
 	defer func() { _ = ctrl.Stop(ctx) }()
@@ -113,13 +117,14 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 			res.Load, res.Propagation, res.Churn, res.Scale = nil, nil, nil, nil
 			e.Progressf("scenario %s FAILED: %v", s.Name, err)
 		}
-		if ctrl.proc == nil {
+		proc := ctrl.Process()
+		if proc == nil {
 			return nil, fmt.Errorf("bench: controller is not running after scenario %s: %s", s.Name, res.Error)
 		}
-		if exited, _ := ctrl.proc.Exited(); exited {
-			e.Progressf("controller exited: %v", ctrl.proc.ExitError())
+		if exited, _ := proc.Exited(); exited {
+			e.Progressf("controller exited: %v", proc.ExitError())
 			res.Status = reports.BenchFailed
-			res.Error = fmt.Sprintf("controller exited: %v", ctrl.proc.ExitError())
+			res.Error = fmt.Sprintf("controller exited: %v", proc.ExitError())
 		}
 		rep.Scenarios = append(rep.Scenarios, *res)
 	}

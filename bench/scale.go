@@ -47,7 +47,7 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 			return nil, fmt.Errorf("scale: stop controller: %w", err)
 		}
 		rs := time.Now()
-		if err := e.Ctrl.Start(ctx, 2*time.Minute); err != nil {
+		if err := e.Ctrl.Start(ctx); err != nil {
 			return nil, fmt.Errorf("scale: restart controller with %d Ingresses: %w", size, err)
 		}
 		if err := e.waitScaleSynced(ctx, p, 0, size, false); err != nil {

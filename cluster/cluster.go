@@ -88,6 +88,10 @@ type ServicePort struct {
 	Name string
 	// Port is the Service port; TargetPort is where endpoints listen.
 	Port, TargetPort int32
+	// TLS makes the endpoints serve HTTPS on TargetPort, with a
+	// self-signed certificate for the Service's names (name, name.ns,
+	// name.ns.svc, name.ns.svc.cluster.local), for backend-protocol HTTPS.
+	TLS bool
 }
 
 // EndpointConditions are the EndpointSlice conditions of one endpoint.

@@ -53,6 +53,9 @@ type Profile struct {
 	// placeholder Pods, ExternalName Services. Objects without a namespace
 	// go to the controller's namespace ({{.Namespace}}).
 	Objects []string `json:"objects,omitempty"`
+	// Annotations maps annotation features to this controller's
+	// annotations (the extended annotation suites); nil: none supported.
+	Annotations *Annotations `json:"annotations,omitempty"`
 	// Source is where the profile was loaded from.
 	Source string `json:"-"`
 }
@@ -266,6 +269,9 @@ func (p *Profile) Validate() error {
 	}
 	if b := p.Local.Binary; b != nil && b.Name == "" {
 		errs = append(errs, errors.New("local.binary.name is required"))
+	}
+	if err := p.Annotations.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		src := p.Source

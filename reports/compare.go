@@ -102,6 +102,19 @@ func CompareConformance(w io.Writer, a, b *ConformanceReport) error {
 		p("| %s (passed/failed/skipped) | %s | %s |\n", cell(string(l), 0), profileCell(pa, l), profileCell(pb, l))
 	}
 
+	if features := AnnotationFeatureNames(a, b); len(features) > 0 {
+		p("\n## Annotation compatibility\n\n")
+		p("| Annotation feature | A | B | |\n|---|---|---|---|\n")
+		for _, f := range features {
+			fa, fb := a.AnnotationFor(f), b.AnnotationFor(f)
+			mark := ""
+			if fa.Support != fb.Support {
+				mark = "differs"
+			}
+			p("| %s | %s %s | %s %s | %s |\n", cell(f, 0), AnnotationSymbol(fa.Support), cell(fa.Cell(), 0), AnnotationSymbol(fb.Support), cell(fb.Cell(), 0), mark)
+		}
+	}
+
 	p("\n## Differences (%d)\n\n", len(c.Differing))
 	if len(c.Differing) == 0 {
 		p("No test differs in result or variant.\n")

@@ -63,6 +63,9 @@ type ConformanceReport struct {
 	Summary  Summary         `json:"summary"`
 	Profiles []ProfileReport `json:"profiles"`
 	Tests    []TestResult    `json:"tests"`
+	// Annotations is the annotation compatibility (extended annotation
+	// specs per feature); Finalize computes the results.
+	Annotations []AnnotationCompat `json:"annotations,omitempty"`
 	// Machine describes where the run happened.
 	Machine map[string]string `json:"machine,omitempty"`
 }

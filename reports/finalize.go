@@ -44,6 +44,7 @@ func (r *ConformanceReport) Finalize() {
 	}
 	slices.SortStableFunc(r.Tests, func(a, b TestResult) int { return cmp.Compare(a.Name, b.Name) })
 	r.Summary, r.Profiles = summarize(r.Tests)
+	r.annotationCompat()
 }
 
 // summarize counts tests (sorted by name) overall and per level.

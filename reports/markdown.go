@@ -62,6 +62,8 @@ func RenderConformanceMarkdown(w io.Writer, r *ConformanceReport) error {
 		}
 	}
 
+	writeAnnotationTable(p, r)
+
 	features, byFeature := groupByFeature(r.Tests)
 	p("\n## Results by feature\n")
 	if len(features) == 0 {

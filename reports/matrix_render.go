@@ -132,6 +132,22 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		}
 		row(cells)
 	}
+	if ann := m.annotationRows(); len(ann) > 0 {
+		p("")
+		p("## Annotation compatibility")
+		p("")
+		p("ingress-nginx annotation features, written once and translated by each profile into the controller's own annotations. ✅ supported, 🟡 variant or partial, ❌ claimed but failing, — unsupported, · not run.")
+		p("")
+		row(append([]string{"annotation feature"}, labels...))
+		sep(len(labels) + 1)
+		for _, r := range ann {
+			cells := []string{cell(r.Feature, 40)}
+			for _, a := range r.Cells {
+				cells = append(cells, cell(AnnotationSymbol(a.Support)+" "+a.Cell(), 60))
+			}
+			row(cells)
+		}
+	}
 	if variantRows := m.variantRows(); len(variantRows) > 0 {
 		p("")
 		p("## Variants")
@@ -249,11 +265,13 @@ type htmlMatrix struct {
 	Levels   []string
 	Summary  [][]string
 	Features []htmlFeatureRow
-	Variants [][]string
-	Perf     [][]string
-	PerfHead []string
-	Tests    []htmlFeatureTests
-	Commands [][2]string
+	// Annotations is the annotation compatibility (one row per feature).
+	Annotations []htmlFeatureRow
+	Variants    [][]string
+	Perf        [][]string
+	PerfHead    []string
+	Tests       []htmlFeatureTests
+	Commands    [][2]string
 }
 
 type htmlFeatureRow struct {
@@ -347,6 +365,13 @@ func RenderMatrixHTML(w io.Writer, m *Matrix) error {
 		}
 		v.Tests = append(v.Tests, ft)
 	}
+	for _, r := range m.annotationRows() {
+		fr := htmlFeatureRow{Feature: r.Feature}
+		for _, a := range r.Cells {
+			fr.Cells = append(fr.Cells, htmlCell{Text: AnnotationSymbol(a.Support) + " " + a.Cell(), Class: annotationClass(a.Support), Title: a.Note})
+		}
+		v.Annotations = append(v.Annotations, fr)
+	}
 	for _, r := range m.variantRows() {
 		row := []string{r.Name}
 		for _, t := range r.Cells {
@@ -392,6 +417,11 @@ code,pre{background:#f6f8fa;padding:.1em .3em}
 <table><tr><th>feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
 {{range .Features}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
+{{if .Annotations}}<h2>Annotation compatibility</h2>
+<p>ingress-nginx annotation features, written once and translated by each profile into the controller's own annotations. Hover a cell for the profile's note.</p>
+<table><tr><th>annotation feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Annotations}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
 {{if .Variants}}<h2>Variants</h2>
 <p>Where the Ingress API leaves behaviour open, each test records what the controller did.</p>
 <table><tr><th>test</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
@@ -411,3 +441,38 @@ code,pre{background:#f6f8fa;padding:.1em .3em}
 <ul>{{range .Commands}}<li>{{index . 0}}: <pre>{{index . 1}}</pre></li>{{end}}</ul>
 </body></html>
 `))
+
+// annotationRow is one annotation feature across the columns.
+type annotationRow struct {
+	Feature string
+	Cells   []AnnotationCompat
+}
+
+// annotationRows lists the annotation features of any column.
+func (m *Matrix) annotationRows() []annotationRow {
+	reps := make([]*ConformanceReport, len(m.Columns))
+	for i, c := range m.Columns {
+		reps[i] = c.Conformance
+	}
+	var rows []annotationRow
+	for _, f := range AnnotationFeatureNames(reps...) {
+		r := annotationRow{Feature: f}
+		for _, rep := range reps {
+			r.Cells = append(r.Cells, rep.AnnotationFor(f))
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func annotationClass(support string) string {
+	switch support {
+	case AnnotationSupported, AnnotationVariant, AnnotationPartial:
+		return "pass"
+	case AnnotationFails:
+		return "fail"
+	case AnnotationUnsupported:
+		return "skip"
+	}
+	return "none"
+}

@@ -87,7 +87,7 @@ func checkPeerRoutes(ctx context.Context, t *testing.T, e *framework.Env, p *pro
 	var last error
 	for routed, published := false, false; !routed || !published; {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not converge within 90s: %v\nlog:\n%s", p.Name, last, rc.proc.LogTail(30))
+			t.Fatalf("%s did not converge within 90s: %v\nlog:\n%s", p.Name, last, rc.ctl.LogTail(30))
 		}
 		if !routed {
 			r := rc.view.HTTP.Do(ctx, framework.Request{Host: "peer.example", Path: "/x"})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,6 +106,7 @@ var _ = BeforeEach(func() {
 			Skip(fmt.Sprintf("profile %s does not support feature %s", env.Controller.Profile.Name, l))
 		}
 	}
+	skipUnsupportedAnnotations(CurrentSpecReport().Labels())
 })
 
 func testResult(r SpecReport) reports.TestResult {
@@ -113,6 +115,10 @@ func testResult(r SpecReport) reports.TestResult {
 		switch {
 		case slices.Contains(Features, l):
 			t.Features = append(t.Features, l)
+		case strings.HasPrefix(l, annotationLabelPrefix):
+			if _, ok := annotationFeature(l); ok {
+				t.Features = append(t.Features, l)
+			}
 		case slices.Contains(Levels, l):
 			t.Level = reports.Level(l)
 		}
@@ -269,6 +275,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		Timeouts:          timeouts.Map(),
 		Filter:            filter,
 		Tests:             tests,
+		Annotations:       declaredAnnotations(o.Profile),
 		Command:           o.Command,
 		Machine: map[string]string{
 			"cores": fmt.Sprint(runtime.NumCPU()), "goVersion": runtime.Version(),
@@ -281,6 +288,17 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// declaredAnnotations is what the profile claims for each annotation
+// feature; Finalize adds what the specs saw.
+func declaredAnnotations(p *profile.Profile) []reports.AnnotationCompat {
+	out := make([]reports.AnnotationCompat, 0, len(profile.AnnotationFeatures))
+	for _, f := range slices.Sorted(maps.Keys(profile.AnnotationFeatures)) {
+		support, note := p.AnnotationSupport(f)
+		out = append(out, reports.AnnotationCompat{Feature: f, Declared: support, Note: note})
+	}
+	return out
 }
 
 // failRecorder satisfies GinkgoTestingT; failures are read from the report.

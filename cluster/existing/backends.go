@@ -43,20 +43,26 @@ func EchoDeployment(spec cluster.BackendSpec, image string, pull corev1.PullPoli
 		}
 		seen[port.TargetPort] = true
 		tp := strconv.Itoa(int(port.TargetPort))
+		portEnv := []corev1.EnvVar{{Name: "HTTP_PORT", Value: tp}}
+		probeScheme := corev1.URISchemeHTTP
+		if port.TLS {
+			// HTTPS on the target port; plain HTTP on a free port.
+			portEnv = []corev1.EnvVar{{Name: "HTTP_PORT", Value: "0"}, {Name: "HTTPS_PORT", Value: tp}}
+			probeScheme = corev1.URISchemeHTTPS
+		}
 		containers = append(containers, corev1.Container{
 			Name:            "echo-" + tp,
 			Image:           image,
 			ImagePullPolicy: pull,
-			Env: []corev1.EnvVar{
-				{Name: "HTTP_PORT", Value: tp},
+			Env: append(portEnv, []corev1.EnvVar{
 				{Name: "SERVICE_NAME", Value: spec.Name},
 				{Name: "SERVICE_PORT", Value: strconv.Itoa(int(port.Port))},
 				{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 				{Name: "NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-			},
+			}...),
 			Ports: []corev1.ContainerPort{{Name: portName(port.TargetPort), ContainerPort: port.TargetPort, Protocol: corev1.ProtocolTCP}},
 			ReadinessProbe: &corev1.Probe{
-				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: EchoHealthPath, Port: intstr.FromInt32(port.TargetPort)}},
+				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: EchoHealthPath, Port: intstr.FromInt32(port.TargetPort), Scheme: probeScheme}},
 				PeriodSeconds: 2, FailureThreshold: 2,
 			},
 			Resources: corev1.ResourceRequirements{},

@@ -217,15 +217,31 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 			p.stopEndpoint(ep)
 			return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
 		}
-		srv, err := echoserver.New(echoserver.Options{
-			Listener: l,
-			Identity: echoserver.Identity{
-				Namespace:   spec.Namespace,
-				Service:     spec.Name,
-				Pod:         podName(spec, i),
-				ServicePort: strconv.Itoa(int(port.Port)),
-			},
-		})
+		opts := echoserver.Options{Listener: l}
+		if port.TLS {
+			// HTTPS on the target port; the plain listener the echo server
+			// always has goes to a free port nobody is told about.
+			plainAddr := net.JoinHostPort(addr.String(), "0")
+			var plain net.Listener
+			if p.network != nil {
+				plain, err = p.network.Listen(plainAddr)
+			} else {
+				plain, err = net.Listen("tcp", plainAddr)
+			}
+			if err != nil {
+				l.Close()
+				p.stopEndpoint(ep)
+				return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
+			}
+			opts = echoserver.Options{Listener: plain, TLSListener: l}
+		}
+		opts.Identity = echoserver.Identity{
+			Namespace:   spec.Namespace,
+			Service:     spec.Name,
+			Pod:         podName(spec, i),
+			ServicePort: strconv.Itoa(int(port.Port)),
+		}
+		srv, err := echoserver.New(opts)
 		if err == nil {
 			err = srv.Start()
 		}

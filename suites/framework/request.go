@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -31,6 +32,8 @@ type Request struct {
 	// HTTP2 negotiates h2 over TLS (ALPN) instead of HTTP/1.1.
 	HTTP2   bool
 	Headers map[string]string
+	// Body is sent as the request body (with its Content-Length).
+	Body []byte
 }
 
 func (r Request) method() string {
@@ -92,6 +95,9 @@ func (r Request) Curl(addr string) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(&b, " -H '%s: %s'", k, r.Headers[k])
+	}
+	if r.Body != nil {
+		fmt.Fprintf(&b, " --data-binary @<(head -c %d /dev/zero | tr '\\0' x)", len(r.Body))
 	}
 	fmt.Fprintf(&b, " '%s://%s:%s%s'", scheme, host, port, r.path())
 	return b.String()
@@ -248,7 +254,11 @@ func (c *Client) Do(ctx context.Context, r Request) Response {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, r.method(), scheme+"://"+r.sni()+r.path(), nil)
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method(), scheme+"://"+r.sni()+r.path(), body)
 	if err != nil {
 		out.Err = err
 		return out

@@ -250,4 +250,10 @@ var templateFuncs = template.FuncMap{
 	},
 	// list builds a slice.
 	"list": func(v ...any) []any { return v },
+	// json renders a value as JSON, which is also valid YAML (annotation
+	// maps, quoted paths).
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
 }

@@ -1,4 +1,4 @@
-package suites
+package launch
 
 import (
 	"context"
@@ -19,7 +19,6 @@ import (
 
 	"github.com/ingresslab/ingresslab/cluster/local"
 	"github.com/ingresslab/ingresslab/profile"
-	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
 func TestClusterRulesGrantOnlyWhatTheProfileReads(t *testing.T) {
@@ -77,11 +76,14 @@ func TestDNSName(t *testing.T) {
 	}
 }
 
-// startLocal starts the local cluster or skips when its binaries are
-// missing.
-func startLocal(t *testing.T) (*local.Provider, *framework.Env) {
+// startLocal starts the local cluster (loopback backends) or skips when
+// its binaries are missing (fails under INGRESSLAB_REQUIRE_TOOLS).
+func startLocal(t *testing.T) (*local.Provider, Cluster) {
 	t.Helper()
 	if _, err := local.FindBinaries(context.Background(), local.Binaries{}); err != nil {
+		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
+			t.Fatalf("control-plane binaries missing: %v", err)
+		}
 		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -91,18 +93,17 @@ func startLocal(t *testing.T) (*local.Provider, *framework.Env) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Destroy(context.Background()) })
-	e, err := framework.NewEnv(p.RESTConfig())
+	c, err := NewCluster(p.RESTConfig(), p, map[string]string{"ingresslab.dev/run": "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.RunID, e.Backends, e.Timeouts = "test", p, framework.DefaultTimeouts()
-	return p, e
+	return p, c
 }
 
 // The identity's kubeconfig is a ServiceAccount with exactly the access
 // the profile declares: the API server itself says yes and no.
 func TestIdentityIsLeastPrivilege(t *testing.T) {
-	_, e := startLocal(t)
+	_, c := startLocal(t)
 	ctx := context.Background()
 	p, err := profile.Load("reference")
 	if err != nil {
@@ -110,7 +111,7 @@ func TestIdentityIsLeastPrivilege(t *testing.T) {
 	}
 	p.Objects = []string{"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-{{.Name}}\ndata:\n  port: \"{{.HTTPPort}}\"\n"}
 	dir := t.TempDir()
-	id, err := provisionIdentity(ctx, e, p, dir)
+	id, err := provisionIdentity(ctx, c, p, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestIdentityIsLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := createObjects(ctx, e, p, objs, id.Namespace); err != nil {
+	if err := createObjects(ctx, c, p, objs, id.Namespace); err != nil {
 		t.Fatal(err)
 	}
-	cm, err := e.Client.CoreV1().ConfigMaps(id.Namespace).Get(ctx, "cfg-reference", metav1.GetOptions{})
+	cm, err := c.Client.CoreV1().ConfigMaps(id.Namespace).Get(ctx, "cfg-reference", metav1.GetOptions{})
 	if err != nil || cm.Data["port"] != "8080" {
 		t.Fatalf("profile object: %v %v", cm, err)
 	}
@@ -146,7 +147,7 @@ func TestIdentityIsLeastPrivilege(t *testing.T) {
 		t.Errorf("server version: %v", err)
 	}
 	forbidden := map[string]error{}
-	_, forbidden["list configmaps"] = sa.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{})
+	_, forbidden["list serviceaccounts"] = sa.CoreV1().ServiceAccounts("").List(ctx, metav1.ListOptions{})
 	_, forbidden["list pods"] = sa.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	_, forbidden["create ingress"] = sa.NetworkingV1().Ingresses("default").Create(ctx, &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: "x"},
@@ -162,7 +163,7 @@ func TestIdentityIsLeastPrivilege(t *testing.T) {
 		t.Errorf("token file: %v", err)
 	}
 	// Provisioning twice (a rerun against the same cluster) updates in place.
-	if _, err := provisionIdentity(ctx, e, p, dir); err != nil {
+	if _, err := provisionIdentity(ctx, c, p, dir); err != nil {
 		t.Errorf("second provisioning: %v", err)
 	}
 }

@@ -1,9 +1,10 @@
-package suites
+package launch
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,7 +26,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ingresslab/ingresslab/profile"
-	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
 // identity is the ServiceAccount the harness creates for one controller:
@@ -100,11 +100,11 @@ func dnsName(s string) string {
 // provisionIdentity creates p's namespace, ServiceAccount, ClusterRole,
 // Role and bindings, requests a token and writes a kubeconfig (and the CA
 // and token files) into workdir.
-func provisionIdentity(ctx context.Context, env *framework.Env, p *profile.Profile, workdir string) (*identity, error) {
+func provisionIdentity(ctx context.Context, c Cluster, p *profile.Profile, workdir string) (*identity, error) {
 	name := dnsName(p.Name)
-	id := &identity{Namespace: "ingresslab-" + name, ServiceAccount: name, APIServer: strings.TrimSuffix(env.Config.Host, "/")}
-	labels := map[string]string{framework.RunLabel: env.RunID}
-	cs := env.Client
+	id := &identity{Namespace: "ingresslab-" + name, ServiceAccount: name, APIServer: strings.TrimSuffix(c.Config.Host, "/")}
+	labels := c.labels()
+	cs := c.Client
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: id.Namespace, Labels: labels}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("controller %s: create namespace %s: %w", p.Name, id.Namespace, err)
@@ -170,7 +170,7 @@ func provisionIdentity(ctx context.Context, env *framework.Env, p *profile.Profi
 		return nil, fmt.Errorf("controller %s: TokenRequest for ServiceAccount %s/%s: %w", p.Name, id.Namespace, id.ServiceAccount, err)
 	}
 	id.Token = tr.Status.Token
-	if err := id.write(env.Config, workdir); err != nil {
+	if err := id.write(c.Config, workdir); err != nil {
 		return nil, fmt.Errorf("controller %s: %w", p.Name, err)
 	}
 	return id, nil
@@ -224,7 +224,7 @@ func (id *identity) write(cfg *rest.Config, dir string) error {
 
 // createObjects creates the profile's rendered objects; objects without a
 // namespace go to ns (cluster-scoped ones stay cluster-scoped).
-func createObjects(ctx context.Context, env *framework.Env, p *profile.Profile, manifests []string, ns string) error {
+func createObjects(ctx context.Context, c Cluster, p *profile.Profile, manifests []string, ns string) error {
 	for i, m := range manifests {
 		var obj unstructured.Unstructured
 		if err := yaml.Unmarshal([]byte(m), &obj.Object); err != nil {
@@ -234,7 +234,7 @@ func createObjects(ctx context.Context, env *framework.Env, p *profile.Profile, 
 		if gvk.Kind == "" || obj.GetName() == "" {
 			return fmt.Errorf("profile %s: objects[%d]: kind and metadata.name are required", p.Name, i)
 		}
-		mapping, err := env.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		mapping, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			return fmt.Errorf("profile %s: objects[%d] (%s %s): %w", p.Name, i, gvk.Kind, obj.GetName(), err)
 		}
@@ -242,7 +242,7 @@ func createObjects(ctx context.Context, env *framework.Env, p *profile.Profile, 
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[framework.RunLabel] = env.RunID
+		maps.Copy(labels, c.Labels)
 		obj.SetLabels(labels)
 		var ri interface {
 			Create(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
@@ -251,9 +251,9 @@ func createObjects(ctx context.Context, env *framework.Env, p *profile.Profile, 
 			if obj.GetNamespace() == "" {
 				obj.SetNamespace(ns)
 			}
-			ri = env.Dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+			ri = c.Dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
 		} else {
-			ri = env.Dynamic.Resource(mapping.Resource)
+			ri = c.Dynamic.Resource(mapping.Resource)
 		}
 		if _, err := ri.Create(ctx, &obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("profile %s: objects[%d]: create %s %s: %w", p.Name, i, gvk.Kind, obj.GetName(), err)
