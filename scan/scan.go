@@ -14,13 +14,13 @@
 // unsupported. A profile may also validate values (Validate), so that values
 // the candidate would reject are counted too.
 //
-// Only the reference controller's profile is built in (Reference), derived
-// from annotations.Catalog: supported entries are "supported" in the
+// The reference controller's profile is built in (Reference), derived from
+// annotations.Catalog: supported entries are "supported" in the
 // ingresslab.dev dialect and, in the nginx dialect, "variant" when the
 // catalogue records a difference from ingress-nginx; refused (snippet) and
-// unsupported entries are "unsupported". Controller profiles
-// (fixtures/profiles) will later map features to annotations per controller;
-// they can be turned into a Profile with the same shape.
+// unsupported entries are "unsupported". Any other candidate comes from its
+// controller profile's annotation map (FromProfile, Candidate), optionally
+// refined by its conformance results.
 package scan
 
 import (
@@ -97,14 +97,6 @@ func Reference() Profile {
 		return out
 	}
 	return p
-}
-
-// Builtin returns a built-in profile by name ("reference").
-func Builtin(name string) (Profile, error) {
-	if name == "" || name == "reference" {
-		return Reference(), nil
-	}
-	return Profile{}, fmt.Errorf("candidate profile %q: only %q is built in", name, "reference")
 }
 
 // Judge returns the profile's verdict on a full annotation key.

@@ -119,7 +119,7 @@ func TestReferenceProfile(t *testing.T) {
 			t.Errorf("Judge(%s) = %+v, want %s", key, got, want)
 		}
 	}
-	if _, err := Builtin("traefik"); err == nil {
+	if _, err := Candidate("no-such-controller", nil); err == nil {
 		t.Error("unknown profile accepted")
 	}
 }

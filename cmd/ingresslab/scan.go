@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ingresslab/ingresslab/reports"
 	"github.com/ingresslab/ingresslab/scan"
 )
 
@@ -13,7 +14,7 @@ import (
 // annotations used by a live cluster's Ingresses against a candidate
 // controller profile.
 func newScanCommand() *cobra.Command {
-	var kubeconfig, kubeContext, candidate, format, namespace, class, output string
+	var kubeconfig, kubeContext, candidate, format, namespace, class, output, resultsPath string
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Report which Ingress annotations in a cluster a candidate controller supports",
@@ -21,7 +22,15 @@ func newScanCommand() *cobra.Command {
 			"that carry them, and says for a candidate controller profile which are supported, differ (variant) or are missing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			prof, err := scan.Builtin(candidate)
+			var results *reports.ConformanceReport
+			if resultsPath != "" {
+				r, err := reports.ReadConformance(resultsPath)
+				if err != nil {
+					return fmt.Errorf("--results: %w", err)
+				}
+				results = r
+			}
+			prof, err := scan.Candidate(candidate, results)
 			if err != nil {
 				return err
 			}
@@ -54,7 +63,8 @@ func newScanCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context (default: its current context)")
-	fl.StringVar(&candidate, "candidate", "reference", "candidate controller profile (built in: reference)")
+	fl.StringVar(&candidate, "candidate", "reference", "candidate controller: reference (built in), or a controller profile name (traefik-nginx, haproxy-ingress, ...) or YAML file with an annotations section")
+	fl.StringVar(&resultsPath, "results", "", "the candidate's conformance.json: annotation features whose specs failed there are reported as variant")
 	fl.StringVar(&format, "format", scan.FormatMarkdown, "output format: md or json")
 	fl.StringVarP(&namespace, "namespace", "n", "", "only this namespace (default: all)")
 	fl.StringVar(&class, "ingress-class", "", "only Ingresses of this class (default: all)")
