@@ -53,6 +53,11 @@ type BackendSpec struct {
 	Ports []ServicePort
 	// Replicas is the number of endpoints (default 1; 0 is allowed).
 	Replicas int
+	// Refusing makes the last Refusing of the Replicas endpoints published
+	// ready while nothing listens on them, so connections to them are
+	// refused (for retry specs). Providers that cannot do this return an
+	// error wrapping errors.ErrUnsupported.
+	Refusing int
 	// Labels are added to the Service and its EndpointSlices.
 	Labels map[string]string
 }
@@ -66,6 +71,9 @@ func (spec BackendSpec) WithDefaults() (BackendSpec, error) {
 	}
 	if spec.Replicas < 0 {
 		return spec, fmt.Errorf("backend %s/%s: replicas %d is negative", spec.Namespace, spec.Name, spec.Replicas)
+	}
+	if spec.Refusing < 0 || spec.Refusing > spec.Replicas {
+		return spec, fmt.Errorf("backend %s/%s: refusing %d is not within 0..replicas (%d)", spec.Namespace, spec.Name, spec.Refusing, spec.Replicas)
 	}
 	if len(spec.Ports) == 0 {
 		spec.Ports = []ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}

@@ -351,3 +351,44 @@ var _ = describe("Annotations: upstream-tls", Label("annotations", AnnotationLab
 		s.EventuallyOneOf(framework.Request{Host: host, Path: "/bad"}, statusVariants(502, 503, 500)...)
 	})
 })
+
+var _ = describe("Annotations: retries", Label("annotations", AnnotationLabel("retries"), "extended"), Ordered, ContinueOnFailure, func() {
+	var s *framework.Spec
+	BeforeAll(func() {
+		s = framework.NewSpec(env, "ann-retry")
+		// Two endpoints published ready; half-1 refuses every connection.
+		s.PublishBackend(cluster.BackendSpec{Name: "half", Replicas: 2, Refusing: 1})
+	})
+
+	It("retries the next endpoint when one refuses connections (proxy-next-upstream-tries 3)", func() {
+		host := s.Host("retry")
+		applyAnnotated(s, annotated{Name: "retry", Host: host, Service: "half", Annotations: annotationsFor("retries", map[string]string{"proxy-next-upstream-tries": "3"})})
+		exp := framework.Expect{Backend: "half", Check: func(r framework.Response) error {
+			if r.Echo.Pod != "half-0" {
+				return fmt.Errorf("answered by %s", r.Echo.Pod)
+			}
+			return nil
+		}}
+		s.Poll("20 requests in a row served despite the refusing endpoint", env.Timeouts.MaxTimeToConsistency, batch(s, framework.Request{Host: host}, exp, 20))
+	})
+
+	It("records what a single try does with a refusing endpoint (proxy-next-upstream-tries 1)", func() {
+		host := s.Host("once")
+		applyAnnotated(s, annotated{Name: "once", Host: host, Service: "half", Annotations: annotationsFor("retries", map[string]string{"proxy-next-upstream-tries": "1"})})
+		s.Poll("the route answers", env.Timeouts.MaxTimeToConsistency, func() error {
+			return framework.Expect{Backend: "half"}.Match(s.Do(framework.Request{Host: host}))
+		})
+		counts := burst(s, framework.Request{Host: host}, 20)
+		failed := 20 - counts[200]
+		// Passive health checks may take the endpoint out after its first
+		// failure, so both outcomes are valid; the report shows which.
+		if failed > 0 {
+			framework.RecordVariant("single try: errors reach clients")
+		} else {
+			framework.RecordVariant("single try: refusing endpoint avoided")
+		}
+		if counts[200] == 0 {
+			Fail(fmt.Sprintf("no request was served with one try per request: statuses %v", counts))
+		}
+	})
+})

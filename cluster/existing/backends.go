@@ -128,6 +128,10 @@ func (p *Provider) PublishBackend(ctx context.Context, spec cluster.BackendSpec)
 	if err != nil {
 		return nil, err
 	}
+	if spec.Refusing > 0 {
+		return nil, fmt.Errorf("backend %s/%s: the %s provider cannot publish endpoints that refuse connections (endpoints follow pod readiness): %w",
+			spec.Namespace, spec.Name, p.opts.Name, errors.ErrUnsupported)
+	}
 	if err := p.EnsureNamespace(ctx, spec.Namespace); err != nil {
 		return nil, err
 	}

@@ -200,6 +200,9 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 		return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
 	}
 	ep := &runningEndpoint{addr: addr}
+	if i >= spec.Replicas-spec.Refusing {
+		return ep, nil // published, but nothing listens: connections are refused
+	}
 	seen := map[int32]bool{}
 	for _, port := range spec.Ports {
 		if seen[port.TargetPort] {

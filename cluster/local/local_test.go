@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -100,6 +101,24 @@ func TestLocalProviderEndToEnd(t *testing.T) {
 	}
 	if err := p.CheckTarget(ctx, netip.MustParseAddr("192.0.2.1")); err == nil {
 		t.Fatal("CheckTarget allowed an outside address")
+	}
+
+	// A refusing endpoint is published ready, but connections are refused.
+	rb, err := p.PublishBackend(ctx, cluster.BackendSpec{Namespace: "lp-test", Name: "half", Replicas: 2, Refusing: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getEcho(t, "http://"+net.JoinHostPort(rb.Endpoints[0].Address.String(), "8080")+"/"); got.Pod != "half-0" {
+		t.Fatalf("serving endpoint answered %+v", got)
+	}
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort(rb.Endpoints[1].Address.String(), "8080"), 5*time.Second); err == nil {
+		c.Close()
+		t.Fatal("the refusing endpoint accepted a connection")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial the refusing endpoint: %v, want connection refused", err)
+	}
+	if _, err := (cluster.BackendSpec{Namespace: "x", Name: "y", Replicas: 1, Refusing: 2}).WithDefaults(); err == nil {
+		t.Error("refusing > replicas accepted")
 	}
 
 	// Scale up, mark one unready, scale down.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -90,11 +91,22 @@ func (s *Spec) Host(label string) string {
 // port is named "http", 80 -> 8080.
 func (s *Spec) Backend(name string, replicas int, ports ...cluster.ServicePort) *cluster.Backend {
 	GinkgoHelper()
+	return s.PublishBackend(cluster.BackendSpec{Name: name, Replicas: replicas, Ports: ports})
+}
+
+// PublishBackend publishes a backend from a full spec, in the spec's
+// namespace; it skips the spec when the provider cannot do what it asks.
+func (s *Spec) PublishBackend(spec cluster.BackendSpec) *cluster.Backend {
+	GinkgoHelper()
 	ctx, cancel := context.WithTimeout(s.ctx, s.Env.Timeouts.Create)
 	defer cancel()
-	b, err := s.Env.Backends.PublishBackend(ctx, cluster.BackendSpec{Namespace: s.Namespace, Name: name, Replicas: replicas, Ports: ports})
+	spec.Namespace = s.Namespace
+	b, err := s.Env.Backends.PublishBackend(ctx, spec)
+	if errors.Is(err, errors.ErrUnsupported) {
+		Skip(err.Error())
+	}
 	if err != nil {
-		Fail(fmt.Sprintf("publish backend %s/%s: %v", s.Namespace, name, err))
+		Fail(fmt.Sprintf("publish backend %s/%s: %v", s.Namespace, spec.Name, err))
 	}
 	DeferCleanup(func() {
 		dctx, cancel := context.WithTimeout(context.Background(), s.Env.Timeouts.Delete)
