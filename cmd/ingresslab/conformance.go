@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ type conformanceFlags struct {
 	provider, kubeconfig, controller, ingressClass string
 	second, controllerBinary, secondBinary         string
 	address, httpsAddress, reportDir, labelFilter  string
-	features                                       []string
+	features, failOn                               []string
 	parallel                                       int
 	shard                                          string
 	multiClass, verbose, reuse, keep               bool
@@ -35,7 +36,8 @@ func newConformanceCommand() *cobra.Command {
 		Short: "Run the Ingress conformance suites against a controller",
 		Long: `Stand up a cluster, start the controller described by a profile, run the Ginkgo conformance
 specs against it over real HTTP, and write DIR/conformance.json, DIR/conformance.md and
-DIR/junit.xml. The exit status is non-zero when a core test fails.`,
+DIR/junit.xml. The exit status is non-zero when a test of a --fail-on level fails (default:
+core only, so a third-party controller's extended results are reported, not fatal).`,
 		Example: `  ingresslab conformance --controller reference
   ingresslab conformance --controller ./my-controller.yaml --features path-rules,tls --report-dir out/mine`,
 		Args: cobra.NoArgs,
@@ -54,6 +56,7 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 	fl.StringVar(&f.reportDir, "report-dir", "out", "folder for the reports and controller logs")
 	fl.StringSliceVar(&f.features, "features", nil, "only these features ("+strings.Join(suites.Features, ", ")+")")
 	fl.StringVar(&f.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'core && !tls'")
+	fl.StringSliceVar(&f.failOn, "fail-on", []string{string(reports.Core)}, "levels whose failed tests make the exit status non-zero: core, extended, implementation-specific")
 	fl.IntVar(&f.parallel, "parallel", 1, "split the specs over N processes, each with its own cluster and controller (local provider)")
 	fl.StringVar(&f.shard, "shard", "", "run only shard i/n of the specs (set by --parallel)")
 	_ = fl.MarkHidden("shard")
@@ -76,6 +79,11 @@ DIR/junit.xml. The exit status is non-zero when a core test fails.`,
 func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	if f.parallel < 1 || f.parallel > 8 {
 		return fmt.Errorf("--parallel %d: want 1 to 8", f.parallel)
+	}
+	for _, l := range f.failOn {
+		if !slices.Contains([]reports.Level{reports.Core, reports.Extended, reports.ImplementationSpecific}, reports.Level(l)) {
+			return fmt.Errorf("--fail-on %q: want core, extended or implementation-specific", l)
+		}
 	}
 	if f.parallel > 1 && f.provider != "local" {
 		return fmt.Errorf("--parallel %d: only the local provider can run several clusters at once", f.parallel)
@@ -133,10 +141,14 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	fmt.Fprintf(out, "Reports: %s\n", strings.Join([]string{
 		filepath.Join(f.reportDir, "conformance.json"), filepath.Join(f.reportDir, "conformance.md"), filepath.Join(f.reportDir, "junit.xml"),
 	}, ", "))
+	var failed []string
 	for _, pr := range rep.Profiles {
-		if pr.Name == reports.Core && pr.Result == reports.Failure {
-			return exitError{code: 1, msg: fmt.Sprintf("%d core test(s) failed: %s", len(pr.FailedTests), strings.Join(pr.FailedTests, "; "))}
+		if slices.Contains(f.failOn, string(pr.Name)) && pr.Result == reports.Failure {
+			failed = append(failed, fmt.Sprintf("%d %s test(s) failed: %s", len(pr.FailedTests), pr.Name, strings.Join(pr.FailedTests, "; ")))
 		}
+	}
+	if len(failed) > 0 {
+		return exitError{code: 1, msg: strings.Join(failed, "\n")}
 	}
 	return nil
 }
