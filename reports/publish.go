@@ -1,0 +1,132 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// PublishOptions say what to publish where.
+type PublishOptions struct {
+	// ConformanceDir holds conformance.json and conformance.md (required).
+	ConformanceDir string
+	// BenchDir holds bench.json and bench.md (optional; same controller).
+	BenchDir string
+	// Root is the published tree (reports/published); results go to
+	// Root/<name>/<version>/.
+	Root string
+	// Host is this machine's fingerprint (bench.Fingerprint()); the
+	// reports' own machine fields win where both say something.
+	Host Machine
+	// Note is added to machine.json (e.g. "2 cores shared with other
+	// builds").
+	Note string
+}
+
+// publishedFiles are copied when present.
+var publishedFiles = map[string][]string{
+	"conformance": {ConformanceJSONFile, "conformance.md"},
+	"bench":       {"bench.json", "bench.md", "bench.html"},
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Publish copies a controller's reports into Root/<name>/<version>/ and
+// writes machine.json, the fingerprint `report matrix` shows next to them.
+// It returns the folder. Stale bench files are removed when BenchDir is
+// empty, so a folder never mixes runs.
+func Publish(o PublishOptions) (string, error) {
+	rep, err := ReadConformance(filepath.Join(o.ConformanceDir, ConformanceJSONFile))
+	if err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	var bench *BenchReport
+	if o.BenchDir != "" {
+		if bench, err = ReadBench(filepath.Join(o.BenchDir, "bench.json")); err != nil {
+			return "", fmt.Errorf("publish: %w", err)
+		}
+		if bench.Controller.Name != rep.Implementation.Name {
+			return "", fmt.Errorf("publish: bench report is of %q, conformance report of %q", bench.Controller.Name, rep.Implementation.Name)
+		}
+	}
+	version := rep.Implementation.Version
+	if version == "" {
+		version = "unknown"
+	}
+	dir := filepath.Join(o.Root, unsafeName.ReplaceAllString(rep.Implementation.Name, "-"), unsafeName.ReplaceAllString(version, "-"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	for _, f := range publishedFiles["conformance"] {
+		if err := copyFile(filepath.Join(o.ConformanceDir, f), filepath.Join(dir, f)); err != nil {
+			return "", err
+		}
+	}
+	for _, f := range publishedFiles["bench"] {
+		dst := filepath.Join(dir, f)
+		if bench == nil {
+			if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("publish: %w", err)
+			}
+			continue
+		}
+		if err := copyFile(filepath.Join(o.BenchDir, f), dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
+	m := map[string]any{
+		"cpuModel": o.Host.CPUModel, "cores": o.Host.Cores, "platform": o.Host.Platform, "kernel": o.Host.Kernel,
+		"memTotalBytes": o.Host.MemTotalBytes, "goVersion": o.Host.GoVersion, "os": osRelease(),
+	}
+	for k, v := range rep.Machine {
+		m[k] = v
+	}
+	m["kubernetesVersion"], m["provider"], m["date"] = rep.KubernetesVersion, rep.Provider, rep.Date.UTC().Format(time.RFC3339)
+	if bench != nil {
+		m["benchLoadAverage1"] = bench.Machine.LoadAverage1
+		m["benchDate"] = bench.Started.UTC().Format(time.RFC3339)
+		m["benchQuick"] = bench.Quick
+	}
+	if o.Note != "" {
+		m["note"] = o.Note
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "machine.json"), append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	return dir, nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// osRelease is PRETTY_NAME from /etc/os-release ("" when unknown).
+func osRelease() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}

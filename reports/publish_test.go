@@ -1,0 +1,54 @@
+package reports
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPublishCopiesReportsAndWritesMachine(t *testing.T) {
+	src, root := t.TempDir(), t.TempDir()
+	rep := &ConformanceReport{Implementation: Implementation{Name: "peer x", Version: "v1.2/3"}, Provider: "local", KubernetesVersion: "v1.37.2",
+		Date: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), Machine: map[string]string{"backendNetwork": "netns"}}
+	rep.Finalize()
+	if err := WriteConformance(src, rep); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Publish(PublishOptions{ConformanceDir: src, Root: root, Host: Machine{CPUModel: "cpu", Cores: 2}, Note: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "peer-x", "v1.2-3"); dir != want {
+		t.Fatalf("published to %s, want %s", dir, want)
+	}
+	for _, f := range []string{"conformance.json", "conformance.md", "machine.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	var m map[string]any
+	b, _ := os.ReadFile(filepath.Join(dir, "machine.json"))
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["cpuModel"] != "cpu" || m["backendNetwork"] != "netns" || m["kubernetesVersion"] != "v1.37.2" || m["note"] != "shared" {
+		t.Errorf("machine.json %v", m)
+	}
+	// The published folder is readable by the matrix.
+	if _, err := LoadMatrix([]string{root}); err != nil {
+		t.Fatal(err)
+	}
+	// A bench report of another controller is refused.
+	bsrc := t.TempDir()
+	br := sampleBench()
+	br.Controller.Name = "other"
+	if err := WriteBench(bsrc, br); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(PublishOptions{ConformanceDir: src, BenchDir: bsrc, Root: root}); err == nil || !strings.Contains(err.Error(), `bench report is of "other"`) {
+		t.Errorf("bench report of another controller: %v", err)
+	}
+}
