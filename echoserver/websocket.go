@@ -54,7 +54,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) int {
 		s.opts.Logger.Debug("websocket accept failed", "remote", r.RemoteAddr, "error", err)
 		return http.StatusBadRequest
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	if !s.trackWS(c) {
 		_ = c.Close(websocket.StatusGoingAway, "server is shutting down")
 		return http.StatusSwitchingProtocols

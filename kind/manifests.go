@@ -112,10 +112,10 @@ func Manifests(opts ManifestOptions) ([]*unstructured.Unstructured, error) {
 func customizeDeployment(o *unstructured.Unstructured, opts ManifestOptions) (*unstructured.Unstructured, error) {
 	var d appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
-		return nil, fmt.Errorf("Deployment %s: %w", o.GetName(), err)
+		return nil, fmt.Errorf("deployment %s: %w", o.GetName(), err)
 	}
 	if opts.Replicas < 0 {
-		return nil, fmt.Errorf("Deployment %s: replicas %d is negative", d.Name, opts.Replicas)
+		return nil, fmt.Errorf("deployment %s: replicas %d is negative", d.Name, opts.Replicas)
 	}
 	if opts.Replicas > 0 {
 		d.Spec.Replicas = &opts.Replicas

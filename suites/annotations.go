@@ -140,16 +140,6 @@ func header(name, want string) func(framework.Response) error {
 	}
 }
 
-// noHeader checks a response header is absent.
-func noHeader(name string) func(framework.Response) error {
-	return func(r framework.Response) error {
-		if got := r.Header.Values(name); len(got) > 0 {
-			return fmt.Errorf("response header %s = %q, want none", name, got)
-		}
-		return nil
-	}
-}
-
 // echoHeader checks a request header the backend received.
 func echoHeader(name, want string) func(framework.Response) error {
 	return func(r framework.Response) error {

@@ -297,7 +297,7 @@ func WaitDeployment(ctx context.Context, c kubernetes.Interface, namespace, name
 		return s.ObservedGeneration >= d.Generation && s.Replicas == r && s.UpdatedReplicas == r && s.ReadyReplicas == r, nil
 	})
 	if err != nil && last != "" {
-		return fmt.Errorf("Deployment %s/%s (%s): %w", namespace, name, last, err)
+		return fmt.Errorf("deployment %s/%s (%s): %w", namespace, name, last, err)
 	}
 	return err
 }

@@ -328,7 +328,7 @@ func (p *Provider) publishEndpoints(ctx context.Context, b *cluster.Backend) err
 			Name: ptr.To(port.Name), Port: ptr.To(port.TargetPort), Protocol: ptr.To(corev1.ProtocolTCP),
 		})
 	}
-	subset := corev1.EndpointSubset{}
+	subset := corev1.EndpointSubset{} //nolint:staticcheck // controllers still read core/v1 Endpoints: publish both, as a cluster does
 	for _, ep := range b.Endpoints {
 		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
 			Addresses: []string{ep.Address.String()},
@@ -363,10 +363,10 @@ func (p *Provider) publishEndpoints(ctx context.Context, b *cluster.Backend) err
 	if p.network == nil {
 		return nil // core/v1 Endpoints cannot hold loopback addresses
 	}
-	eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: spec.Namespace, Labels: spec.Labels}}
+	eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: spec.Namespace, Labels: spec.Labels}} //nolint:staticcheck // see above
 	if len(subset.Addresses)+len(subset.NotReadyAddresses) > 0 {
 		sort.Slice(subset.Addresses, func(i, j int) bool { return subset.Addresses[i].IP < subset.Addresses[j].IP })
-		eps.Subsets = []corev1.EndpointSubset{subset}
+		eps.Subsets = []corev1.EndpointSubset{subset} //nolint:staticcheck // see above
 	}
 	api := p.client.CoreV1().Endpoints(spec.Namespace)
 	if cur, err := api.Get(ctx, spec.Name, metav1.GetOptions{}); err == nil {

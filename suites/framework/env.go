@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -47,9 +46,6 @@ type Env struct {
 	// Second is another controller with its own IngressClass, for
 	// multi-class specs; nil when not available.
 	Second *Controller
-
-	mu       sync.Mutex
-	variants map[string][]string
 }
 
 // NewEnv builds the clients an Env needs from a REST config.

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/ingresslab/ingresslab/echoserver"
 )
 
@@ -219,10 +217,10 @@ func (c *Client) client(r Request) *http.Client {
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
-		ForceAttemptHTTP2: r.HTTP2,
 	}
 	if r.HTTP2 {
-		_ = http2.ConfigureTransport(tr)
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetHTTP2(true)
 	}
 	cl := &http.Client{CheckRedirect: noRedirect, Transport: tr}
 	if c.tlsPerCN == nil {
