@@ -55,7 +55,8 @@ type BackendSpec struct {
 	Replicas int
 	// Refusing makes the last Refusing of the Replicas endpoints published
 	// ready while nothing listens on them, so connections to them are
-	// refused (for retry specs). Providers that cannot do this return an
+	// refused (for retry specs). Endpoints added later by ScaleBackend
+	// serve normally. Providers that cannot do this return an
 	// error wrapping errors.ErrUnsupported.
 	Refusing int
 	// Labels are added to the Service and its EndpointSlices.

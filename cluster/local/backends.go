@@ -200,7 +200,7 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 		return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
 	}
 	ep := &runningEndpoint{addr: addr}
-	if i >= spec.Replicas-spec.Refusing {
+	if spec.Refusing > 0 && i >= spec.Replicas-spec.Refusing && i < spec.Replicas {
 		return ep, nil // published, but nothing listens: connections are refused
 	}
 	seen := map[int32]bool{}
