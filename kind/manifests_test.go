@@ -63,6 +63,7 @@ func TestManifestsAsShipped(t *testing.T) {
 		"networking.k8s.io/ingresses/status": {"update"},
 		"/services":                          read,
 		"/secrets":                           read,
+		"/configmaps":                        read, // custom-headers and IngressClass parameters
 		"discovery.k8s.io/endpointslices":    read,
 		"/events":                            {"create", "patch"},
 		"events.k8s.io/events":               {"create", "patch"},

@@ -99,7 +99,7 @@ const (
 var specs = []spec{
 	// Rewrite and upstream request shaping.
 	{"rewrite-target", FeatureRewrite, StatusSupported, ScopePath, "capture groups $1..$9 only; " + diffRE2},
-	{"use-regex", FeatureRewrite, StatusSupported, ScopePath, diffRE2 + "; applies to this Ingress's paths only, not to every path of the host"},
+	{"use-regex", FeatureRewrite, StatusSupported, ScopePath, diffRE2 + "; applies to this Ingress's Prefix and ImplementationSpecific paths only, not to every path of the host (other Ingresses' paths keep their own matching and are ordered with the regex paths, longest first); Exact paths stay exact"},
 	{"app-root", FeatureAppRoot, StatusSupported, ScopePath, ""},
 	{"x-forwarded-prefix", FeatureXForwardedPrefix, StatusSupported, ScopePath, ""},
 	{"upstream-vhost", FeatureUpstreamVhost, StatusSupported, ScopePath, "a host name (optionally :port) only; " + diffNoVars},
@@ -207,11 +207,11 @@ var specs = []spec{
 	{"session-cookie-partitioned", FeatureAffinity, StatusUnsupported, ScopeIngress, ""},
 	{"affinity-canary-behavior", FeatureAffinity, StatusUnsupported, ScopeIngress, ""},
 	// Headers, aliases, default backend, errors.
-	{"custom-headers", FeatureCustomHeaders, StatusSupported, ScopePath, "response headers from a ConfigMap in the Ingress's namespace; " + diffNoVars},
+	{"custom-headers", FeatureCustomHeaders, StatusSupported, ScopePath, "response headers from a ConfigMap in the Ingress's namespace; " + diffNoVars + "; one invalid entry (not a token name, control characters, a framing header such as Content-Length) makes the whole ConfigMap ignored"},
 	{"connection-proxy-header", FeatureCustomHeaders, StatusUnsupported, ScopePath, ""},
-	{"server-alias", FeatureServerAlias, StatusSupported, ScopeHost, ""},
-	{"default-backend", FeatureDefaultBackend, StatusSupported, ScopePath, ""},
-	{"custom-http-errors", FeatureCustomHTTPErrors, StatusSupported, ScopePath, ""},
+	{"server-alias", FeatureServerAlias, StatusSupported, ScopeHost, "an alias serves the paths of every rule with a host of the Ingress, and its defaultBackend; an alias that another Ingress has as a rule host is not used (warning); the alias gets a certificate only when spec.tls lists it"},
+	{"default-backend", FeatureDefaultBackend, StatusSupported, ScopePath, "the Service's first TCP port; it replaces the backend of paths whose Service has no ready endpoints (or does not exist) and answers custom-http-errors"},
+	{"custom-http-errors", FeatureCustomHTTPErrors, StatusSupported, ScopePath, "the default-backend annotation's Service is asked GET / with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID, and the client gets the upstream's status with its body; without that annotation (or when it cannot answer) the data plane's own short error page, not the controller's default backend"},
 	{"disable-proxy-intercept-errors", FeatureCustomHTTPErrors, StatusUnsupported, ScopePath, ""},
 	// Raw configuration: refused.
 	{"server-snippet", FeatureSnippet, StatusRefused, ScopeHost, snippetNote},

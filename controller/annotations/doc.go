@@ -44,8 +44,9 @@
 // canary-* and affinity annotations count), affinity (its backends), upstream
 // TLS. Host-level: server-alias adds host names that are served like the
 // Ingress's own hosts. Unlike ingress-nginx, use-regex and rewrite-target
-// switch only this Ingress's paths to regex matching, not every path of the
-// host.
+// switch only this Ingress's Prefix and ImplementationSpecific paths to
+// regex matching (Exact paths stay exact), not every path of the host; see
+// the routing package for the precedence of regex and other paths.
 //
 // A Policy is immutable after Parse and holds precompiled forms (Regex,
 // Template, PrefixSet, StatusSet, CORS origin matcher), so it can be

@@ -50,7 +50,7 @@ func (p *parser) parseRewrite(pol *Policy) {
 	if len(p.in.Paths) > 0 {
 		rw.Paths = make(map[string]*Regex, len(p.in.Paths))
 		for _, path := range p.in.Paths {
-			re, err := compileRegex(path, "(?i)^")
+			re, err := CompilePathRegex(path)
 			if err != nil {
 				culprit := "use-regex"
 				if !useRegex {

@@ -158,6 +158,12 @@ type Rewrite struct {
 	Paths map[string]*Regex `json:"paths,omitempty"`
 }
 
+// CompilePathRegex compiles an Ingress path as regex mode does (use-regex,
+// rewrite-target): "(?i)^" + path, case-insensitive and anchored at the
+// start like ingress-nginx's "~* ^path" locations, RE2 with the parser's
+// length and program-size bounds.
+func CompilePathRegex(path string) (*Regex, error) { return compileRegex(path, "(?i)^") }
+
 // PathRegex returns the compiled expression of an Ingress path (nil when
 // not in regex mode or unknown).
 func (r *Rewrite) PathRegex(path string) *Regex {

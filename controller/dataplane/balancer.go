@@ -179,6 +179,9 @@ type routeInfo struct {
 	// canary is the route's canary as a routeInfo of its own (canary
 	// Ingress and backend, the main route's policy); nil without.
 	canary *routeInfo
+	// up is route.Upstream resolved to its transport (upstreamtls.go);
+	// nil without.
+	up *upstreamRT
 }
 
 // canaryBackend returns r's canary backend, or nil.
@@ -198,6 +201,7 @@ type snapshot struct {
 	pool     *statePool
 	metrics  *metrics.Metrics
 	limits   *limitPool
+	s        *Server // resolves routing.Route.Upstream (nil in tests that build snapshots by hand)
 }
 
 // route returns the cached routeInfo of r, building it on first use.
@@ -216,6 +220,9 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 		}
 	}
 	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
+	if u := r.Upstream; u != nil && s.s != nil {
+		ri.up = s.s.resolveUpstream(u, r.Backend)
+	}
 	if s.limits != nil {
 		ri.limiter = s.limits.resolve(r)
 	}
@@ -228,6 +235,9 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 		} else {
 			v, _ := s.backends.LoadOrStore(c.Backend, s.pool.resolve(c.Backend))
 			ci.backend = v.(*backendInfo)
+		}
+		if u := r.Upstream; u != nil && s.s != nil {
+			ci.up = s.s.resolveUpstream(u, c.Backend)
 		}
 		ri.canary = ci
 	}

@@ -20,7 +20,9 @@
 //     with the backend key and the endpoint;
 //   - 308 to https://host[:port]/path?query for plain-HTTP requests to hosts
 //     the table marks as TLS-enabled (on by default, see
-//     Options.NoHTTPSRedirect).
+//     Options.NoHTTPSRedirect); on routes with a Policy it comes after the
+//     Policy's own answers of nginx's rewrite phase and before its access
+//     checks (see policy.go).
 //
 // The request target is forwarded as the client sent it (the normalised path
 // only chooses the route) and the Host header is preserved; hop-by-hop
@@ -36,7 +38,13 @@
 // knowledge for backends whose routing.Backend.Protocol is ProtocolH2C
 // (appProtocol kubernetes.io/h2c, h2c or grpc): gRPC then works end to end,
 // over HTTP/2 with TLS or h2c downstream, with full-duplex streams and
-// trailers (Upgrade requests cannot reach such backends). HTTP/1.1 backends
+// trailers (Upgrade requests cannot reach such backends). A route whose
+// Ingress sets backend-protocol carries a routing.Route.Upstream that
+// replaces the backends' protocol: HTTP, GRPC/H2C (h2c), HTTPS (HTTP/1.1
+// over TLS) or GRPCS (HTTP/2 over TLS), with proxy-ssl-verify, -secret,
+// -name, -server-name and -verify-depth (upstreamtls.go); the transports of
+// TLS upstreams are cached by configuration outside the table, so they
+// survive table swaps. HTTP/1.1 backends
 // get bodiless GET/HEAD/OPTIONS/DELETE requests without Upgrade (and with a
 // query ReverseProxy would not re-encode) on the fast path (fast.go,
 // fastproxy.go): the request head is written from the client's request into
@@ -63,11 +71,13 @@
 // the plain path keeps its allocation count. Applied: ssl-redirect and
 // force-ssl-redirect, permanent-/temporal-redirect with their codes,
 // app-root, rewrite-target, upstream-vhost, x-forwarded-prefix, source
-// ranges (403), basic auth (401, routing.Route.BasicAuth), Policy.Denied
-// (503), limit-rps/-rpm/-connections with
+// ranges (403), basic auth (401, routing.Route.BasicAuth), external auth
+// (auth-url and friends, extauth.go: 401/302 to auth-signin, 403, 500),
+// Policy.Denied (503), limit-rps/-rpm/-connections with
 // limit-burst-multiplier and limit-whitelist (503, counters kept outside the
-// table: ratelimit.go), proxy-body-size (413), proxy-connect-timeout and
-// proxy-read-timeout (504), proxy-next-upstream-tries, canary by header,
+// table: ratelimit.go), proxy-body-size (413), proxy-connect-timeout,
+// proxy-send-timeout (sendtimeout.go) and proxy-read-timeout (504),
+// backend-protocol with upstream TLS, proxy-next-upstream-tries, canary by header,
 // cookie or weight (routing.Route.Canary), cookie session affinity,
 // custom-http-errors (the proxy's own error page), and CORS (preflight
 // answered with 204; Access-Control-* response headers replace the

@@ -71,10 +71,10 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 	if pol := rs.ri.policy; pol != nil {
 		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
 			// The upstream's error page is replaced (custom-http-errors).
-			rs.code = resp.StatusCode
-			writeErrorPage(w, resp.StatusCode)
+			s.writeCustomError(w, rs, resp) // error backend (extras.go), else the own page
 			return
 		}
+		dropCustomHeaders(rs, resp.Header)
 		policyResponse(pol, resp.Request, resp.Header)
 		rs.affinityCookie(resp.Header)
 	}

@@ -32,10 +32,37 @@ func readGRPCFrame(r io.Reader) (string, error) {
 	return string(msg), err
 }
 
+// grpcEcho is a gRPC-style bidirectional echo over HTTP/2: each request
+// message comes back upper-cased at once, and the stream ends with
+// grpc-status trailers that were not announced in the headers, as gRPC
+// servers send them.
+var grpcEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor != 2 || r.Header.Get("Te") != "trailers" || r.Header.Get("Content-Type") != "application/grpc" {
+		http.Error(w, "want gRPC over HTTP/2 with TE: trailers, got "+r.Proto+" TE "+r.Header.Get("Te"), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/grpc")
+	w.WriteHeader(http.StatusOK)
+	n := 0
+	for {
+		msg, err := readGRPCFrame(r.Body)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			w.Header().Set(http.TrailerPrefix+"Grpc-Status", "13")
+			return
+		}
+		n++
+		_, _ = w.Write(grpcFrame(strings.ToUpper(msg)))
+		http.NewResponseController(w).Flush()
+	}
+	w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
+	w.Header().Set(http.TrailerPrefix+"Grpc-Message", "echoed "+string(rune('0'+n)))
+})
+
 // grpcUpstream is an h2c-only server (HTTP/2 prior knowledge, no HTTP/1.1)
-// with a gRPC-style bidirectional echo: each request message comes back
-// upper-cased at once, and the stream ends with grpc-status trailers that
-// were not announced in the headers, as gRPC servers send them.
+// running grpcEcho.
 func grpcUpstream(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,30 +71,7 @@ func grpcUpstream(t *testing.T) string {
 	}
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
-	srv := &http.Server{Protocols: &p, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 || r.Header.Get("Te") != "trailers" || r.Header.Get("Content-Type") != "application/grpc" {
-			http.Error(w, "want gRPC over HTTP/2 with TE: trailers, got "+r.Proto+" TE "+r.Header.Get("Te"), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/grpc")
-		w.WriteHeader(http.StatusOK)
-		n := 0
-		for {
-			msg, err := readGRPCFrame(r.Body)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				w.Header().Set(http.TrailerPrefix+"Grpc-Status", "13")
-				return
-			}
-			n++
-			_, _ = w.Write(grpcFrame(strings.ToUpper(msg)))
-			http.NewResponseController(w).Flush()
-		}
-		w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
-		w.Header().Set(http.TrailerPrefix+"Grpc-Message", "echoed "+string(rune('0'+n)))
-	})}
+	srv := &http.Server{Protocols: &p, Handler: grpcEcho}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingresslab/ingresslab/controller/metrics"
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // ServeHTTP routes one request with the current table.
@@ -29,12 +30,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := snap.table.Match(r.Host, r.URL.Path)
-	redirect := m.HTTPSRedirect
 	if m.Route != nil && m.Route.Policy != nil {
-		redirect = sslRedirect(m.Route.Policy, redirect)
+		// The policy decides where the HTTPS redirect comes (policy.go).
+		s.servePolicy(w, r, start, snap.route(m.Route), m.HTTPSRedirect)
+		return
 	}
-	if redirect && s.redirects() && r.TLS == nil && r.Host != "" && !s.forwardedHTTPS(r) &&
-		!strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
+	if m.HTTPSRedirect && s.needsHTTPS(r) {
 		s.redirect(w, r)
 		s.finish(r, start, s.notFound, nil, http.StatusPermanentRedirect)
 		return
@@ -45,10 +46,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri := snap.route(m.Route)
-	if ri.policy != nil {
-		s.servePolicy(w, r, start, ri)
-		return
-	}
 	bi := ri.backend
 	if s.unavailable(w, r, start, ri) {
 		return
@@ -95,6 +92,14 @@ func (s *Server) finish(r *http.Request, start time.Time, rm *metrics.RouteMetri
 }
 
 func (s *Server) redirects() bool { return !s.opts.NoHTTPSRedirect && s.httpsLn != nil }
+
+// needsHTTPS reports whether r, to a host that is to be served over HTTPS,
+// must be redirected: it came over plain HTTP (and not from a trusted proxy
+// that terminated TLS), names a host, and is not an ACME HTTP-01 challenge.
+func (s *Server) needsHTTPS(r *http.Request) bool {
+	return s.redirects() && r.TLS == nil && r.Host != "" && !s.forwardedHTTPS(r) &&
+		!strings.HasPrefix(r.URL.Path, acmeChallengePrefix)
+}
 
 // forwardedHTTPS reports whether a trusted proxy in front already terminated
 // TLS for the request, in which case redirecting it would loop.
@@ -165,13 +170,15 @@ func appendTrunc(b []byte, s string) []byte {
 }
 
 // servePolicy serves a request whose route carries an annotation Policy: the
-// checks of applyPolicy, then the same steps as ServeHTTP's plain path.
-func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.Time, ri *routeInfo) {
+// checks of applyPolicy (tlsHost is Match.HTTPSRedirect), then the same
+// steps as ServeHTTP's plain path.
+func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.Time, ri *routeInfo, tlsHost bool) {
 	if ri.canary != nil && useCanary(r, ri.route.Canary.Rule) {
 		ri = ri.canary
 	}
+	setCustomHeaders(w.Header(), ri.route) // custom-headers (extras.go)
 	rs := &reqState{Context: r.Context(), ri: ri}
-	r, code := s.applyPolicy(w, r, ri.policy, rs, ri.route.Path)
+	r, code := s.applyPolicy(w, r, ri.policy, rs, ri.route.Path, tlsHost)
 	if rs.limited.IsValid() {
 		defer ri.limiter.release(rs.limited)
 	}
@@ -179,16 +186,32 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		s.finish(r, start, ri.metrics, nil, code)
 		return
 	}
-	bi := ri.backend
 	if s.unavailable(w, r, start, ri) {
 		return
 	}
 	defer func() { s.finish(r, start, ri.metrics, rs, rs.code) }()
-	if s.fastBackend(bi.be) && fastEligible(r) {
+	if s.fastRoute(ri) && fastEligible(r) {
 		s.serveFast(w, r, rs)
 		return
 	}
+	if d := time.Duration(ri.policy.Timeouts.Send); d > 0 && r.Body != nil && r.Body != http.NoBody {
+		r2, sb, cancel := withSendTimeout(w, r, rs, d)
+		defer cancel(nil)
+		defer sb.stop()
+		rs.send = sb
+		s.proxy.ServeHTTP(w, r2)
+		return
+	}
 	s.proxy.ServeHTTP(w, r.WithContext(rs))
+}
+
+// fastRoute reports whether requests of ri may use the fast proxy: its
+// backend speaks HTTP/1.1 (routing.Route.Upstream, else Backend.Protocol).
+func (s *Server) fastRoute(ri *routeInfo) bool {
+	if up := ri.up; up != nil {
+		return s.fast != nil && up.proto == routing.UpstreamHTTP1
+	}
+	return s.fastBackend(ri.backend.be)
 }
 
 // unavailable answers 503 when the route has no usable backend (none, one

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -25,6 +26,7 @@ const (
 	DefaultShutdownTimeout       = 30 * time.Second
 	DefaultPassiveHealthBackoff  = 2 * time.Second
 	DefaultMaxAttempts           = 3
+	DefaultExternalAuthTimeout   = 5 * time.Second
 	acmeChallengePrefix          = "/.well-known/acme-challenge/"
 	defaultCertificateCommonName = "ingresslab default certificate"
 )
@@ -100,6 +102,14 @@ type Options struct {
 	// is skipped (unless every endpoint is backing off). Default 2s.
 	PassiveHealthBackoff time.Duration
 
+	// ExternalAuthTimeout bounds an external auth subrequest (auth-url):
+	// connecting, the TLS handshake and the response head. When it
+	// passes the request is answered 500. Default 5s.
+	ExternalAuthTimeout time.Duration
+	// ExternalAuthRootCAs verifies https auth URLs. Default nil: the
+	// system roots.
+	ExternalAuthRootCAs *x509.CertPool
+
 	// DisableFastPath sends every request through http.Transport. By default
 	// bodiless GET/HEAD/OPTIONS/DELETE requests without Upgrade use the fast
 	// path: pooled HTTP/1.1 connections driven from the handler goroutine.
@@ -153,6 +163,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.ExternalAuthTimeout == 0 {
+		o.ExternalAuthTimeout = DefaultExternalAuthTimeout
 	}
 	if o.PassiveHealthBackoff == 0 {
 		o.PassiveHealthBackoff = DefaultPassiveHealthBackoff

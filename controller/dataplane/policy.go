@@ -22,33 +22,46 @@ import (
 //
 // A route with a canary (routing.Route.Canary) first picks the canary or
 // the main backend (useCanary); the checks then run with the main route's
-// policy either way. Order of the checks, after the HTTPS redirect
-// (ssl-redirect, force-ssl-redirect):
+// policy either way. The order is ingress-nginx's, that is nginx's request
+// phases: the rewrite phase's "return"s first (location-denied, redirects,
+// app-root, the CORS preflight), then, at the end of that phase, the
+// HTTPS redirect (ingress-nginx's Lua rewrite handler), then preaccess
+// (limit_req, limit_conn), then access (allow/deny, auth_basic,
+// auth_request, in that order), then the proxy:
 //  1. Policy.Denied: 503 (an invalid security annotation fails closed);
-//  2. source ranges: 403 when the client address is not allowed;
-//  3. basic auth: 401 with WWW-Authenticate unless the credentials match
-//     routing.Route.BasicAuth (nil, i.e. unresolved, refuses everyone);
-//  4. rate limits (ratelimit.go): 503 over limit-rps, limit-rpm or
-//     limit-connections;
-//  5. permanent-redirect / temporal-redirect: the configured code;
-//  6. app-root: 302 from "/" to the app root;
-//  7. CORS preflight (OPTIONS with Origin and Access-Control-Request-
+//  2. permanent-redirect / temporal-redirect: the configured code;
+//  3. app-root: 302 from "/" to the app root;
+//  4. CORS preflight (OPTIONS with Origin and Access-Control-Request-
 //     Method): 204 answered by the proxy;
-//  8. proxy-body-size: 413 for a larger Content-Length; a body of unknown
-//     length is cut at the limit and the request answered 413.
+//  5. ssl-redirect / force-ssl-redirect: 308 to HTTPS for a plain-HTTP
+//     request (sslRedirect; so a plain-HTTP request to a TLS host is
+//     redirected, never asked for credentials over plain HTTP);
+//  6. rate limits (ratelimit.go): 503 over limit-rps, limit-rpm or
+//     limit-connections (counted before the access checks, as nginx's
+//     preaccess phase does);
+//  7. source ranges: 403 when the client address is not allowed;
+//  8. basic auth: 401 with WWW-Authenticate unless the credentials match
+//     routing.Route.BasicAuth (nil, i.e. unresolved, refuses everyone);
+//  9. external auth (extauth.go): the auth-url subrequest's 401 (or the
+//     auth-signin redirect), 403 or 500;
+//  10. proxy-body-size: 413 for a larger Content-Length; a body of unknown
+//     length is cut at the limit and the request answered 413. (nginx
+//     checks Content-Length before the rewrite phase; here it comes last so
+//     that a client that may not use the route learns nothing from it.)
 //
-// Then the request is proxied with rewrite-target, upstream-vhost and
-// x-forwarded-prefix applied to the upstream request, proxy-connect-timeout
-// bounding each connection attempt and proxy-read-timeout the wait for the
-// response head (504 when either passes; proxy-send-timeout is not
-// applied), at most proxy-next-upstream-tries endpoints tried, the
-// affinity cookie's endpoint tried first (affinity: cookie; the cookie is
-// set when the serving endpoint differs from it; affinity-mode persistent
-// and balanced behave alike), and CORS headers replacing the upstream's.
-// An upstream response whose status is in custom-http-errors is replaced by
-// the data plane's own short error page with the same status
-// (ingress-nginx sends it to the default backend instead; the
-// default-backend annotation is not applied).
+// Then the request is proxied with rewrite-target, upstream-vhost,
+// x-forwarded-prefix and the auth response headers applied to the upstream
+// request, over the route's backend-protocol (upstreamtls.go),
+// proxy-connect-timeout bounding each connection attempt,
+// proxy-send-timeout each stall of the request body (sendtimeout.go) and
+// proxy-read-timeout the wait for the response head (504 when one passes),
+// at most proxy-next-upstream-tries endpoints tried, the affinity cookie's
+// endpoint tried first (affinity: cookie; the cookie is set when the
+// serving endpoint differs from it; affinity-mode persistent and balanced
+// behave alike), and CORS headers replacing the upstream's. An upstream
+// response whose status is in custom-http-errors is replaced by the data
+// plane's own short error page with the same status, or the
+// default-backend annotation's answer (extras.go).
 
 // sslRedirect reports whether a plain-HTTP request must be redirected to
 // HTTPS: the host has TLS (tlsHost) unless ssl-redirect is "false", or
@@ -82,41 +95,15 @@ func (s *Server) clientAddr(r *http.Request) (netip.Addr, bool) {
 	return a, true
 }
 
-// applyPolicy runs the request-side checks of pol (see the order above).
-// It returns the status it answered with (0 when the request is to be
-// proxied) and the request to proxy, which differs from r only when its
-// body had to be limited.
-func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annotations.Policy, rs *reqState, ingressPath string) (*http.Request, int) {
+// applyPolicy runs the request-side checks of pol (see the order above);
+// tlsHost is Match.HTTPSRedirect. It returns the status it answered with
+// (0 when the request is to be proxied) and the request to proxy, which
+// differs from r when its body had to be limited or external auth set
+// headers.
+func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annotations.Policy, rs *reqState, ingressPath string, tlsHost bool) (*http.Request, int) {
 	if pol.Denied != nil {
 		writePlain(w, http.StatusServiceUnavailable, "service unavailable: the ingress configuration is invalid\n")
 		return r, http.StatusServiceUnavailable
-	}
-	if sr := pol.SourceRange; sr != nil {
-		a, ok := s.clientAddr(r)
-		if !ok || !sr.Permits(a) {
-			writePlain(w, http.StatusForbidden, "forbidden\n")
-			return r, http.StatusForbidden
-		}
-	}
-	if ba := pol.BasicAuth; ba != nil {
-		user, pass, ok := r.BasicAuth()
-		if !ok || !rs.ri.route.BasicAuth.Check(user, pass) {
-			w.Header()["Www-Authenticate"] = []string{`Basic realm="` + ba.Realm + `"`}
-			writePlain(w, http.StatusUnauthorized, "authentication required\n")
-			return r, http.StatusUnauthorized
-		}
-	}
-	if l := rs.ri.limiter; l != nil {
-		a, ok := s.clientAddr(r)
-		if ok && !l.rl.Exempt.Contains(a) {
-			if !l.acquire(a, time.Now().UnixNano()) {
-				writePlain(w, l.rl.RejectStatus, "too many requests\n")
-				return r, l.rl.RejectStatus
-			}
-			if l.rl.Connections > 0 {
-				rs.limited = a
-			}
-		}
 	}
 	if rd := pol.Redirect; rd != nil {
 		w.Header()["Location"] = []string{rd.Location(r.URL.RequestURI())}
@@ -139,6 +126,43 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annota
 			h["Content-Length"] = []string{"0"}
 			w.WriteHeader(http.StatusNoContent)
 			return r, http.StatusNoContent
+		}
+	}
+	if sslRedirect(pol, tlsHost) && s.needsHTTPS(r) {
+		s.redirect(w, r)
+		return r, http.StatusPermanentRedirect
+	}
+	if l := rs.ri.limiter; l != nil {
+		a, ok := s.clientAddr(r)
+		if ok && !l.rl.Exempt.Contains(a) {
+			if !l.acquire(a, time.Now().UnixNano()) {
+				writePlain(w, l.rl.RejectStatus, "too many requests\n")
+				return r, l.rl.RejectStatus
+			}
+			if l.rl.Connections > 0 {
+				rs.limited = a
+			}
+		}
+	}
+	if sr := pol.SourceRange; sr != nil {
+		a, ok := s.clientAddr(r)
+		if !ok || !sr.Permits(a) {
+			writePlain(w, http.StatusForbidden, "forbidden\n")
+			return r, http.StatusForbidden
+		}
+	}
+	if ba := pol.BasicAuth; ba != nil {
+		user, pass, ok := r.BasicAuth()
+		if !ok || !rs.ri.route.BasicAuth.Check(user, pass) {
+			w.Header()["Www-Authenticate"] = []string{`Basic realm="` + ba.Realm + `"`}
+			writePlain(w, http.StatusUnauthorized, "authentication required\n")
+			return r, http.StatusUnauthorized
+		}
+	}
+	if ea := pol.ExternalAuth; ea != nil {
+		var code int
+		if r, code = s.externalAuth(w, r, ea, rs); code != 0 {
+			return r, code
 		}
 	}
 	if max := pol.MaxBodySize; max > 0 && r.Body != nil && r.Body != http.NoBody {

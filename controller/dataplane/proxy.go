@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,6 +44,9 @@ type reqState struct {
 	// limited is the client address counted by limit-connections, to
 	// release when the request ends (valid when ri.limiter is set).
 	limited netip.Addr
+	// send is the proxy-send-timeout watchdog of the request body; nil
+	// without (sendtimeout.go).
+	send *sendBody
 }
 
 // overrides change the upstream request for an annotation Policy
@@ -73,6 +77,22 @@ func requestState(r *http.Request) *reqState {
 func (s *Server) newProxy() {
 	o := s.opts
 	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
+	s.dialer = dialer
+	s.upstreams = newTransportPool()
+	var authProtocols http.Protocols
+	authProtocols.SetHTTP1(true)
+	authProtocols.SetHTTP2(true) // over TLS only
+	s.authTransport = &http.Transport{
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.ExternalAuthRootCAs},
+		TLSHandshakeTimeout: o.ExternalAuthTimeout,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     o.UpstreamIdleTimeout,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   true,
+		Protocols:           &authProtocols,
+	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	s.transport = &http.Transport{
@@ -214,9 +234,10 @@ func modifyResponse(resp *http.Response) error {
 		rs.code = resp.StatusCode
 		if pol := rs.ri.policy; pol != nil {
 			if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
-				replaceWithErrorPage(resp)
+				replaceWithCustomError(resp, rs) // error backend (extras.go), else the own page
 				return nil
 			}
+			dropCustomHeaders(rs, resp.Header)
 			policyResponse(pol, resp.Request, resp.Header)
 			rs.affinityCookie(resp.Header)
 		}
@@ -251,6 +272,12 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if bi.be.Protocol == routing.ProtocolH2C {
 		rt = u.h2c
 	}
+	if up := rs.ri.up; up != nil {
+		rt = up.rt
+		if up.tls {
+			out.URL.Scheme = "https"
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		addr := bi.be.Endpoints[i].Address
 		rs.endpoint = addr
@@ -262,6 +289,9 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		} else {
 			resp, err = rt.RoundTrip(out)
 		}
+		// The response head is in (or the round trip failed): the body
+		// is no longer under proxy-send-timeout.
+		rs.send.stop()
 		if err == nil {
 			bi.markUp(i)
 			return resp, nil
@@ -323,6 +353,11 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
 	var ne net.Error
 	switch {
+	case errors.Is(context.Cause(r.Context()), errSendTimeout):
+		code, reason, body = http.StatusGatewayTimeout, "timeout", "upstream send timeout\n"
+		if !errors.Is(err, errSendTimeout) {
+			err = fmt.Errorf("%w: %w", errSendTimeout, err)
+		}
 	case errors.Is(err, context.Canceled) || r.Context().Err() == context.Canceled:
 		// The client went away (or Shutdown gave up): nobody reads the answer.
 		code, reason, body = statusClientClosed, "canceled", "request canceled\n"

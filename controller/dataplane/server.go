@@ -38,6 +38,12 @@ type Server struct {
 	transport   *http.Transport // HTTP/1.1 upstreams
 	h2c         *http.Transport // HTTP/2 cleartext upstreams (routing.ProtocolH2C)
 	upstream    *upstream
+	dialer      *net.Dialer
+	// upstreams caches the transports of upstream TLS configurations
+	// (backend-protocol HTTPS, GRPCS) across tables (upstreamtls.go).
+	upstreams *transportPool
+	// authTransport sends external auth subrequests (extauth.go).
+	authTransport *http.Transport
 
 	cur       atomic.Pointer[snapshot]
 	published atomic.Bool
@@ -107,11 +113,12 @@ func (s *Server) Publish(t *routing.Table) {
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics, limits: s.limits})
+	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics, limits: s.limits, s: s})
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)
 	routes, hosts, backends := s.pool.prune(t)
 	s.limits.prune(t)
+	s.upstreams.prune(t)
 	s.metrics.SetTableSize(routes, hosts, backends)
 	if s.metrics != nil {
 		live := make(map[metrics.RouteLabels]struct{})
@@ -371,6 +378,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.cancelBase() // ends upgraded connections still open, stops the janitor
 	s.transport.CloseIdleConnections()
 	s.h2c.CloseIdleConnections()
+	s.upstreams.closeIdle()
+	s.authTransport.CloseIdleConnections()
 	s.pool.sweepIdle(0, true)
 	return err
 }

@@ -371,6 +371,8 @@ var apiVersions = map[string]string{
 	"EndpointSlice": "discovery.k8s.io/v1",
 	"Service":       "v1",
 	"Secret":        "v1",
+	"ConfigMap":     "v1",
+	"IngressClass":  "networking.k8s.io/v1",
 }
 
 // index maps the snapshot's objects to their UIDs.
@@ -394,6 +396,16 @@ func index(snap *translate.Snapshot) map[objectKey]types.UID {
 	for _, o := range snap.Secrets {
 		if o != nil {
 			m[objectKey{"Secret", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	for _, o := range snap.ConfigMaps {
+		if o != nil {
+			m[objectKey{"ConfigMap", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
+		}
+	}
+	for _, o := range snap.IngressClasses {
+		if o != nil {
+			m[objectKey{"IngressClass", routing.ObjectRef{Name: o.Name}}] = o.UID
 		}
 	}
 	return m

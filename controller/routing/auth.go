@@ -10,19 +10,37 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // BasicAuth is a resolved basic-authentication policy (auth-type basic):
 // the realm and the users of an htpasswd Secret. It is immutable.
 //
-// Supported hash formats: "{SHA}" (htpasswd -s) and "$apr1$" (htpasswd -m,
-// the Apache MD5 crypt). bcrypt ("$2y$") is not supported: the module
-// golang.org/x/crypto is not a dependency. Lines with another format are
+// Supported hash formats: "{SHA}" (htpasswd -s), "$apr1$" (htpasswd -m,
+// the Apache MD5 crypt) and bcrypt "$2y$", "$2a$", "$2b$" (htpasswd -B)
+// with a cost of at most MaxBcryptCost. Lines with another format are
 // rejected by NewBasicAuth.
+//
+// Check compares in constant time and caches nothing: every request pays
+// the hash (for bcrypt, its cost). A user name that is not listed costs
+// the same as a wrong password when the file has bcrypt users (a listed
+// bcrypt hash is checked and the result dropped), so response times do
+// not reveal which users exist.
 type BasicAuth struct {
 	Realm string
 	users map[string]string // user -> hash as written
+	// decoy is a listed bcrypt hash checked for unknown users ("" without
+	// bcrypt users).
+	decoy string
 }
+
+// MaxBcryptCost bounds the cost of bcrypt hashes: each failed or
+// successful check costs 2^cost rounds of the request's CPU time (cost 12
+// is about a quarter of a second), so a higher cost would let any client
+// exhaust the proxy's CPU with wrong passwords. htpasswd -B uses 5 by
+// default.
+const MaxBcryptCost = 12
 
 // MaxBasicAuthUsers bounds the users of one Secret.
 const MaxBasicAuthUsers = 10000
@@ -87,13 +105,27 @@ func (a *BasicAuth) add(user, hash string) error {
 		if !ok || len(salt) == 0 || len(salt) > 8 {
 			return fmt.Errorf("user %q: malformed $apr1$ hash", user)
 		}
-	case strings.HasPrefix(hash, "$2"):
-		return fmt.Errorf("user %q: bcrypt hashes are not supported (use htpasswd -s or -m)", user)
+	case isBcrypt(hash):
+		cost, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return fmt.Errorf("user %q: malformed bcrypt hash: %w", user, err)
+		}
+		if cost > MaxBcryptCost {
+			return fmt.Errorf("user %q: bcrypt cost %d is above the maximum %d", user, cost, MaxBcryptCost)
+		}
+		if a.decoy == "" {
+			a.decoy = hash
+		}
 	default:
-		return fmt.Errorf("user %q: unsupported hash format (want {SHA} or $apr1$)", user)
+		return fmt.Errorf("user %q: unsupported hash format (want {SHA}, $apr1$ or bcrypt $2y$/$2a$/$2b$)", user)
 	}
 	a.users[user] = hash
 	return nil
+}
+
+// isBcrypt reports whether hash has a bcrypt prefix htpasswd writes.
+func isBcrypt(hash string) bool {
+	return strings.HasPrefix(hash, "$2y$") || strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$")
 }
 
 // Check reports whether the password matches the user's hash.
@@ -103,10 +135,16 @@ func (a *BasicAuth) Check(user, password string) bool {
 	}
 	hash, ok := a.users[user]
 	if !ok {
+		if a.decoy != "" {
+			_ = bcrypt.CompareHashAndPassword([]byte(a.decoy), []byte(password))
+		}
 		return false
 	}
 	var got string
 	switch {
+	case isBcrypt(hash):
+		// Constant-time comparison of the derived hash (subtle) inside.
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	case strings.HasPrefix(hash, "{SHA}"):
 		sum := sha1.Sum([]byte(password)) //nolint:gosec // htpasswd -s format
 		got = "{SHA}" + base64.StdEncoding.EncodeToString(sum[:])

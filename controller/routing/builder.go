@@ -92,20 +92,26 @@ func (b *Builder) AddRoute(r *Route) error {
 	if err != nil {
 		return fmt.Errorf("routing: route of ingress %s: %w", r.Ingress, err)
 	}
-	if r.PathType == PathExact {
-		key := NormalizePath(r.Path)
-		if old := v.exact[key]; old != nil {
-			return &DuplicateRouteError{Route: r, Existing: old}
+	if r.Regex != nil && r.PathType == PathExact {
+		return fmt.Errorf("routing: route host %q path %q of ingress %s: an Exact path cannot be a regular expression", r.Host, r.Path, r.Ingress)
+	}
+	if old := v.conflict(r); old != nil {
+		return &DuplicateRouteError{Route: r, Existing: old}
+	}
+	switch {
+	case r.Regex != nil:
+		if v.regexPaths == nil {
+			v.regexPaths = make(map[string]*Route)
 		}
+		v.regexPaths[r.Path] = r
+		v.regex = append(v.regex, r)
+	case r.PathType == PathExact:
 		if v.exact == nil {
 			v.exact = make(map[string]*Route)
 		}
-		v.exact[key] = r
-	} else {
+		v.exact[NormalizePath(r.Path)] = r
+	default:
 		key := prefixKey(NormalizePath(r.Path))
-		if old := v.prefix[key]; old != nil {
-			return &DuplicateRouteError{Route: r, Existing: old}
-		}
 		if v.prefix == nil {
 			v.prefix = make(map[string]*Route)
 		}
@@ -116,8 +122,35 @@ func (b *Builder) AddRoute(r *Route) error {
 	return nil
 }
 
+// conflict returns the route of v that holds r's key, or nil. Exact paths
+// compare normalised; Prefix and ImplementationSpecific paths share one key
+// space without trailing '/'; a regular-expression path conflicts with a
+// regular-expression path written identically, and with a Prefix or
+// ImplementationSpecific path written identically (ingress-nginx renders one
+// location per path string), and vice versa.
+func (v *vhost) conflict(r *Route) *Route {
+	switch {
+	case r.Regex != nil:
+		if old := v.regexPaths[r.Path]; old != nil {
+			return old
+		}
+		if old := v.prefix[prefixKey(NormalizePath(r.Path))]; old != nil && old.Path == r.Path {
+			return old
+		}
+		return nil
+	case r.PathType == PathExact:
+		return v.exact[NormalizePath(r.Path)]
+	}
+	if old := v.prefix[prefixKey(NormalizePath(r.Path))]; old != nil {
+		return old
+	}
+	return v.regexPaths[r.Path]
+}
+
 // Lookup returns the route that holds host, path type and path (with the same
-// key rules as AddRoute), or nil.
+// key rules as AddRoute for a route without Regex), or nil. For Prefix and
+// ImplementationSpecific a regular-expression route written exactly as path
+// comes first.
 func (b *Builder) Lookup(host string, pt PathType, path string) *Route {
 	v, err := b.vhost(host, false)
 	if err != nil || v == nil {
@@ -126,7 +159,23 @@ func (b *Builder) Lookup(host string, pt PathType, path string) *Route {
 	if pt == PathExact {
 		return v.exact[NormalizePath(path)]
 	}
+	if r := v.regexPaths[path]; r != nil {
+		return r
+	}
 	return v.prefix[prefixKey(NormalizePath(path))]
+}
+
+// Conflict returns the route that would make AddRoute(r) fail with
+// ErrDuplicateRoute, or nil. r is not added.
+func (b *Builder) Conflict(r *Route) *Route {
+	if r == nil {
+		return nil
+	}
+	v, err := b.vhost(r.Host, false)
+	if err != nil || v == nil {
+		return nil
+	}
+	return v.conflict(r)
 }
 
 // SetHostDefault sets the backend for requests to host ("", "a.b", "*.b")
@@ -202,6 +251,7 @@ func (b *Builder) Build(generation uint64) *Table {
 	var exact, wild []*vhost
 	var anyHost *vhost
 	for name, v := range b.hosts {
+		slices.SortStableFunc(v.regex, func(a, b *Route) int { return cmp.Compare(len(b.Path), len(a.Path)) })
 		switch {
 		case name == "":
 			anyHost = v

@@ -34,6 +34,23 @@
 // taken without its trailing '/'); at equal length Exact beats Prefix. The
 // query string is not part of the path: callers pass URL.Path.
 //
+// # Regular-expression paths
+//
+// A Route with Regex (use-regex or rewrite-target on its Ingress) matches
+// when its case-insensitive expression, anchored at the start ("(?i)^" +
+// path, ingress-nginx's "~* ^path"), matches the normalised request path;
+// it is not element-wise ("/img" matches "/images"). On a host with such
+// routes: Exact paths first; then the regex and Prefix paths together,
+// longest path as written first, a regex before a Prefix path of the same
+// length (ingress-nginx sorts its regex locations by path length, longest
+// first; when any Ingress of a host uses regex it turns every path of the
+// host into one, so its longest path wins too). A regex path written exactly
+// like a Prefix or ImplementationSpecific path of the same host is a
+// duplicate of it (one nginx location per path). Hosts without regex routes
+// keep the allocation-free matcher unchanged; a host with regex routes is
+// matched through its maps (one Exact lookup, the Prefix candidates, then
+// the expressions, which do not allocate either).
+//
 // # Path normalisation
 //
 // Match compares the NormalizePath form of the request path with rule paths

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ingresslab/ingresslab/controller/annotations"
@@ -35,10 +36,16 @@ type HostDump struct {
 // RouteDump is one route. Path and PathType are empty for default routes;
 // Ingress is empty for the controller's configured default backend.
 type RouteDump struct {
-	Path     string      `json:"path,omitempty"`
-	PathType string      `json:"pathType,omitempty"`
-	Ingress  string      `json:"ingress"`
-	Backend  BackendDump `json:"backend"`
+	Path     string `json:"path,omitempty"`
+	PathType string `json:"pathType,omitempty"`
+	// Regex marks a regular-expression path (Route.Regex).
+	Regex   bool        `json:"regex,omitempty"`
+	Ingress string      `json:"ingress"`
+	Backend BackendDump `json:"backend"`
+	// ErrorBackend answers custom-http-errors (Route.ErrorBackend).
+	ErrorBackend *BackendDump `json:"errorBackend,omitempty"`
+	// ResponseHeaders are the custom-headers added to responses.
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
 	// Policy is the route's annotation policy, when it has one.
 	Policy *annotations.Policy `json:"policy,omitempty"`
 	// BasicAuth is the resolved realm and user names (no hashes).
@@ -162,9 +169,19 @@ func dumpDefault(r *Route) *RouteDump {
 }
 
 func dumpRoute(r *Route) RouteDump {
-	rd := RouteDump{Ingress: r.Ingress.String(), Policy: r.Policy, BasicAuth: r.BasicAuth}
+	rd := RouteDump{Ingress: r.Ingress.String(), Policy: r.Policy, BasicAuth: r.BasicAuth, Regex: r.Regex != nil}
 	if b := r.Backend; b != nil {
 		rd.Backend = dumpBackend(b)
+	}
+	if b := r.ErrorBackend; b != nil {
+		eb := dumpBackend(b)
+		rd.ErrorBackend = &eb
+	}
+	if len(r.ResponseHeaders) > 0 {
+		rd.ResponseHeaders = make(map[string]string, len(r.ResponseHeaders))
+		for k, vv := range r.ResponseHeaders {
+			rd.ResponseHeaders[k] = strings.Join(vv, ", ")
+		}
 	}
 	if c := r.Canary; c != nil {
 		rd.Canary = &CanaryDump{Ingress: c.Ingress.String(), Rule: c.Rule}

@@ -97,7 +97,7 @@ func (ix *hostIndex) lookup(name []byte) *hostSlot {
 // newSlot encodes v's paths when it has at most smallLimit of them.
 func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 	s := hostSlot{hash: h, blob: key, keyLen: uint16(len(key)), v: v}
-	if len(v.routes) > smallLimit {
+	if len(v.routes) > smallLimit || len(v.regex) > 0 {
 		return s
 	}
 	type entry struct {

@@ -36,6 +36,12 @@ type vhost struct {
 	// maxPrefix is the length of the longest prefix key; candidates longer
 	// than it are not looked up.
 	maxPrefix int
+	// regex lists the regular-expression routes, longest path (as written)
+	// first, then in insertion order (sorted by Build); regexPaths indexes
+	// them by path. A host with regex routes is always matched through
+	// match (never the flat encoding of its slot).
+	regex      []*Route
+	regexPaths map[string]*Route
 	// routes lists the path routes in insertion order.
 	routes []*Route
 	// def is the host's default route; redirect marks a TLS host; cert is
@@ -51,11 +57,38 @@ type vhost struct {
 }
 
 // match returns the route of the longest matching path, Exact first at equal
-// length, or nil.
+// length, or nil. With regular-expression routes: Exact first, then the
+// regex and Prefix routes longest path first (see matchRegex).
 func (v *vhost) match(path string) *Route {
 	if r := v.exact[path]; r != nil {
 		return r
 	}
+	if len(v.regex) > 0 {
+		return v.matchRegex(path)
+	}
+	return v.matchPrefix(path)
+}
+
+// matchRegex is match after Exact for a host with regular-expression
+// routes: regex and Prefix routes are tried longest path (as written) first,
+// a regex before a Prefix path of the same length; ingress-nginx orders its
+// regex locations the same way. The Prefix candidate is the longest
+// matching one, so a regex route shorter than it is never tried.
+func (v *vhost) matchRegex(path string) *Route {
+	p := v.matchPrefix(path)
+	for _, r := range v.regex {
+		if p != nil && len(r.Path) < len(p.Path) {
+			return p
+		}
+		if r.Regex.MatchString(path) {
+			return r
+		}
+	}
+	return p
+}
+
+// matchPrefix returns the route of the longest matching Prefix path, or nil.
+func (v *vhost) matchPrefix(path string) *Route {
 	if len(v.prefix) == 0 {
 		return nil
 	}

@@ -1,6 +1,10 @@
 package routing
 
-import "github.com/ingresslab/ingresslab/controller/annotations"
+import (
+	"net/http"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
+)
 
 // PathType is the Ingress pathType of a route.
 type PathType uint8
@@ -108,13 +112,33 @@ type Route struct {
 	// Policy is the annotation policy of the route's Ingress, shared by
 	// all of its routes and read-only; nil when the Ingress has no
 	// annotation the data plane applies (the data plane's fast path).
-	// Matching ignores it: regex paths (use-regex) are matched as literal
-	// Prefix paths by the table.
+	// Matching ignores it (see Regex).
 	Policy *annotations.Policy `json:"-"`
+	// Regex, when set, makes the route a regular-expression path
+	// (use-regex or rewrite-target, ingress-nginx's "~* ^path" location):
+	// the compiled, case-insensitive expression anchored at the start of
+	// the path, matched against the normalised request path. Path is then
+	// the expression as written and PathType is Prefix or
+	// ImplementationSpecific; an Exact route never has one. See the
+	// package documentation for the precedence.
+	Regex *annotations.Regex `json:"-"`
+	// ErrorBackend is the Service of the default-backend annotation; when
+	// set, it answers the upstream statuses listed in custom-http-errors
+	// (Policy.CustomHTTPErrors). nil without.
+	ErrorBackend *Backend `json:"-"`
+	// ResponseHeaders are added to every response of the route, replacing
+	// the upstream's values of the same names (custom-headers). Keys are
+	// canonical; each value slice has len == cap and must never be modified
+	// (append copies it). nil without.
+	ResponseHeaders http.Header `json:"-"`
 	// BasicAuth holds the users of Policy.BasicAuth's Secret, resolved by
 	// the translation; nil without basic auth (or when the Secret could not
 	// be used, in which case Policy.Denied is set).
 	BasicAuth *BasicAuth `json:"-"`
+	// Upstream is backend-protocol with the upstream TLS options, resolved
+	// by the translation (upstream.go); it replaces Backend.Protocol for
+	// this route and its canary. nil without backend-protocol.
+	Upstream *Upstream `json:"-"`
 	// Canary is the canary Ingress's alternative backend for this route
 	// (canary annotations); nil without.
 	Canary *Canary `json:"-"`

@@ -1,7 +1,9 @@
 // Package source watches the Kubernetes objects the reference controller
 // translates, with client-go shared informers: networking/v1 Ingresses and
-// IngressClasses, core/v1 Services and TLS Secrets, discovery/v1
-// EndpointSlices.
+// IngressClasses, core/v1 Services, ConfigMaps and TLS Secrets,
+// discovery/v1 EndpointSlices. ConfigMaps are read for the custom-headers
+// annotation and IngressClass parameters (see translate); the controller's
+// RBAC must allow listing and watching them.
 //
 // Every add, update or delete signals Changes() with the time of the event.
 // The channel has a buffer of one and the send never blocks, so a burst of
@@ -68,6 +70,7 @@ type Source struct {
 	services       corelisters.ServiceLister
 	slices         discoverylisters.EndpointSliceLister
 	tlsSecrets     corelisters.SecretLister
+	configMaps     corelisters.ConfigMapLister
 
 	synced  []cache.InformerSynced
 	changes chan time.Time
@@ -93,8 +96,9 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	svc := s.factory.Core().V1().Services()
 	eps := s.factory.Discovery().V1().EndpointSlices()
 	sec := s.secrets.Core().V1().Secrets()
-	s.ingresses, s.ingressClasses, s.services, s.slices, s.tlsSecrets =
-		ing.Lister(), cls.Lister(), svc.Lister(), eps.Lister(), sec.Lister()
+	cms := s.factory.Core().V1().ConfigMaps()
+	s.ingresses, s.ingressClasses, s.services, s.slices, s.tlsSecrets, s.configMaps =
+		ing.Lister(), cls.Lister(), svc.Lister(), eps.Lister(), sec.Lister(), cms.Lister()
 
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.signal() },
@@ -103,7 +107,7 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	}
 	for name, inf := range map[string]cache.SharedIndexInformer{
 		"ingresses": ing.Informer(), "ingressclasses": cls.Informer(), "services": svc.Informer(),
-		"endpointslices": eps.Informer(), "secrets": sec.Informer(),
+		"endpointslices": eps.Informer(), "secrets": sec.Informer(), "configmaps": cms.Informer(),
 	} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, fmt.Errorf("source: %s informer: add event handler: %w", name, err)
@@ -173,6 +177,7 @@ func (s *Source) Snapshot() *translate.Snapshot {
 	snap.Services, _ = s.services.List(all)
 	snap.EndpointSlices, _ = s.slices.List(all)
 	snap.Secrets, _ = s.tlsSecrets.List(all)
+	snap.ConfigMaps, _ = s.configMaps.List(all)
 	return snap
 }
 

@@ -3,9 +3,7 @@ package translate
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -17,8 +15,9 @@ import (
 // reasons, annotations.Reason*, are passed through).
 const (
 	// ReasonAnnotationNotApplied: the annotation is valid but the reference
-	// controller's data plane does not apply its feature yet. Security
-	// features (auth-url) are not silently dropped: the Ingress is denied (503).
+	// controller's data plane does not apply its feature. Every parsed
+	// feature is applied at present; the reason is kept for the next one
+	// (a security feature must deny the Ingress instead of being dropped).
 	ReasonAnnotationNotApplied = "AnnotationNotApplied"
 )
 
@@ -30,64 +29,19 @@ func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (
 	if len(ing.Annotations) == 0 {
 		return nil, nil
 	}
-	d := tr.opts.AnnotationDialect
+	d := tr.dialectOf(ing)
 	pol, ws := annotations.ParseIngress(ing, annotations.Options{Dialect: d})
 	for _, w := range ws {
 		tr.warn("Ingress", ref, annotationField(w.Annotation), w.Reason, w.Message)
 	}
-	d = pol.Dialect
-	notApplied := func(name, msg string) {
-		tr.warn("Ingress", ref, annotationField(d.Key(name)), ReasonAnnotationNotApplied, msg)
-	}
-	// Features parsed but not applied by the data plane yet. External auth fails
-	// closed; the others are reported and ignored.
 	var auth *routing.BasicAuth
 	if pol.BasicAuth != nil {
 		auth = tr.basicAuth(&pol, ref)
 	}
-	if pol.ExternalAuth != nil {
-		notApplied("auth-url", "external authentication is not implemented by the data plane yet; every path of the Ingress is denied (503) rather than served unprotected")
-		pol.ExternalAuth = nil
-		if pol.Denied == nil {
-			pol.Denied = &annotations.Denial{Annotation: "auth-url", Reason: "external authentication not implemented"}
-		}
-	}
-	if rw := pol.Rewrite; rw != nil {
-		var regexPaths []string
-		for p := range rw.Paths {
-			if strings.ContainsAny(p, `*+?()[]{}|\^$`) {
-				regexPaths = append(regexPaths, strconv.Quote(p))
-			}
-		}
-		if len(regexPaths) > 0 {
-			slices.Sort(regexPaths)
-			name := "use-regex"
-			if rw.Target != nil {
-				name = "rewrite-target"
-			}
-			notApplied(name, "regular-expression matching of paths is not implemented yet: path(s) "+
-				strings.Join(regexPaths, ", ")+" are matched literally, so their capture groups never match")
-		}
-	}
-	ignored := []struct {
-		set  bool
-		name string
-		what string
-	}{
-		{pol.Backend != nil, "backend-protocol", "backend protocols and upstream TLS"},
-		{pol.CustomHeaders != nil, "custom-headers", "custom response headers"},
-		{len(pol.ServerAliases) > 0, "server-alias", "server aliases"},
-		{pol.DefaultBackend != "", "default-backend", "the default-backend annotation"},
-		{pol.Timeouts.Send != 0, "proxy-send-timeout", "proxy-send-timeout"},
-	}
-	for _, f := range ignored {
-		if f.set {
-			notApplied(f.name, f.what+" is not implemented by the data plane yet; ignored")
-		}
-	}
-	pol.Backend = nil
-	pol.CustomHeaders, pol.ServerAliases, pol.DefaultBackend = nil, nil, ""
-	pol.Timeouts.Send = 0
+	// External auth (auth-url) needs nothing resolved: the data plane
+	// applies pol.ExternalAuth as parsed.
+	tr.resolveUpstream(&pol, ref)    // backend-protocol and upstream TLS (upstream.go)
+	tr.resolveExtras(&pol, ing, ref) // regex paths, server-alias, default-backend, custom-headers
 	if reflect.DeepEqual(pol, annotations.Policy{Dialect: pol.Dialect}) {
 		return nil, nil
 	}

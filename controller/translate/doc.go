@@ -1,5 +1,6 @@
 // Package translate turns a Snapshot of Kubernetes objects (Ingresses,
-// IngressClasses, Services, EndpointSlices, Secrets) into a routing.Table, the
+// IngressClasses, Services, EndpointSlices, Secrets, ConfigMaps) into a
+// routing.Table, the
 // Ingress status updates to write and warnings about what could not be
 // honoured. Translate is a pure function: no I/O, no logging, no clock, no
 // global state; the same Snapshot and Options always give the same Result, and
@@ -83,9 +84,19 @@
 // # Annotations
 //
 // Each of our Ingresses's annotations are parsed with annotations.
-// ParseIngress in Options.AnnotationDialect (ingresslab.dev/* by default,
-// nginx.ingress.kubernetes.io/* with --annotation-dialect nginx; one dialect
-// per controller, the other prefix is ignored). The resulting Policy is
+// ParseIngress in one dialect (the other prefix is ignored): the one its
+// IngressClass's parameters select, else Options.AnnotationDialect
+// (ingresslab.dev/* by default, nginx.ingress.kubernetes.io/* with
+// --annotation-dialect nginx). IngressClass parameters: spec.parameters
+// naming a ConfigMap (apiGroup "" or unset, kind ConfigMap, scope Namespace
+// with its namespace) whose key "annotationDialect" (ParamAnnotationDialect)
+// is "ingresslab" or "nginx"; an absent or empty key means the default.
+// Parameters of another kind or scope, a missing ConfigMap or an invalid
+// value are warnings on the IngressClass (Kind "IngressClass", Field
+// spec.parameters...), and its Ingresses use the default. An Ingress
+// selected by the legacy class annotation uses the parameters of our
+// IngressClass of that name, one without class those of our default
+// IngressClass (the first by name). The resulting Policy is
 // attached, as one shared read-only pointer, to every route of the Ingress:
 // its paths, and the host and table-wide defaults its spec.defaultBackend
 // takes (so an allowlist also guards the default backend it serves). An
@@ -96,7 +107,7 @@
 // and /warnings.
 //
 // Basic auth (auth-type basic) resolves auth-secret from the snapshot's
-// Secrets into routing.Route.BasicAuth (htpasswd {SHA} and $apr1$ hashes;
+// Secrets into routing.Route.BasicAuth (htpasswd {SHA}, $apr1$ and bcrypt hashes;
 // auth-file or auth-map). A missing or unusable Secret denies the Ingress
 // (503) with a SecretNotFound or InvalidSecret warning on auth-secret. The
 // controller caches Opaque Secrets only with --watch-opaque-secrets.
@@ -108,13 +119,55 @@
 // such a route, or whose route already has a canary, is skipped with a
 // NoMainIngress warning; the canary's default backend and TLS are not used.
 //
-// Features the data plane does not apply yet are dropped from the Policy
-// with an AnnotationNotApplied warning: backend-protocol
-// and upstream TLS, custom-headers, server-alias, default-backend,
-// proxy-send-timeout, and regex path matching (use-regex
-// paths are matched literally). External auth (auth-url) fails closed
-// instead: the Ingress is Denied (503 on every path) rather than served
-// unprotected.
+// Regex mode (use-regex "true" or rewrite-target) makes the Ingress's
+// Prefix and ImplementationSpecific paths regular-expression routes
+// (routing.Route.Regex: case-insensitive, anchored at the start, RE2); its
+// Exact paths stay exact, and other Ingresses of the same host keep their
+// own matching (ingress-nginx switches every path of the host). Within the
+// host: Exact first, then regex and Prefix paths longest first (see
+// routing). A regex path written like another Ingress's Prefix path of the
+// host is a duplicate (older wins). use-regex without rewrite-target needs
+// no Policy: the routes carry the expressions.
+//
+// server-alias adds its hosts as virtual hosts with the paths of every
+// rule with a host of the Ingress (same backends and Policy) and its
+// spec.defaultBackend; an alias that another Ingress of ours has as a rule
+// host is not used (ServerAliasConflict: the real host wins); an alias
+// equal to one of the Ingress's own hosts is ignored; path conflicts
+// between aliases are DuplicatePath as usual. Aliases get no certificate
+// unless spec.tls lists them.
+//
+// default-backend names a Service in the Ingress's namespace (its first TCP
+// port): a path or default route of the Ingress whose backend has no
+// endpoint (none ready, or the Service or port missing) routes to it
+// instead, and with custom-http-errors it becomes routing.Route.
+// ErrorBackend, which the data plane asks for those error pages. A missing
+// Service, or one without a TCP port, is a DefaultBackendNotFound warning on
+// the annotation (other resolution problems keep their own reasons), which
+// is then not applied.
+//
+// custom-headers names a ConfigMap ("name" in the Ingress's namespace, or
+// "namespace/name" with cross-namespace references allowed); its entries,
+// validated by annotations.ParseHeaders (RFC 9110 token names, no control
+// characters such as CR or LF in values, no framing headers, at most 100),
+// become routing.Route.ResponseHeaders of every route of the Ingress. A
+// missing ConfigMap (ConfigMapNotFound) or one with any invalid entry
+// (InvalidConfigMap) is a warning and no header is added. ConfigMaps come
+// from Snapshot.ConfigMaps, so a change to one makes a new table.
+//
+// backend-protocol becomes routing.Route.Upstream of every route of the
+// Ingress (upstream.go), replacing the backends' appProtocol: HTTP, GRPC
+// and H2C (HTTP/2 cleartext), HTTPS and GRPCS (TLS, with the proxy-ssl-*
+// options resolved into a routing.UpstreamTLS). proxy-ssl-secret names a
+// Secret (kubernetes.io/tls, or Opaque with --watch-opaque-secrets) with
+// ca.crt (required with proxy-ssl-verify "on") and optionally tls.crt and
+// tls.key (the client certificate). As in ingress-nginx, a Secret that is
+// missing or unusable denies the Ingress (503) with a SecretNotFound or
+// InvalidSecret warning on proxy-ssl-secret; proxy-ssl-* without HTTPS or
+// GRPCS are ignored with the parser's warning.
+//
+// External auth (auth-url and friends) and proxy-send-timeout need nothing
+// resolved: the data plane applies them from the Policy.
 //
 // # Status
 //

@@ -108,6 +108,8 @@ func loadFixture(t testing.TB, data []byte) *fixture {
 		case *corev1.Secret:
 			materializeSecret(t, o)
 			f.snap.Secrets = append(f.snap.Secrets, o)
+		case *corev1.ConfigMap:
+			f.snap.ConfigMaps = append(f.snap.ConfigMaps, o)
 		default:
 			t.Fatalf("unsupported object %T", obj)
 		}

@@ -22,6 +22,19 @@ type translator struct {
 	services map[routing.ObjectRef]*corev1.Service
 	slices   map[routing.ObjectRef][]*discoveryv1.EndpointSlice // by Service
 	secrets  map[routing.ObjectRef]*corev1.Secret
+	// configMaps by namespace/name (custom-headers, IngressClass
+	// parameters).
+	configMaps map[routing.ObjectRef]*corev1.ConfigMap
+	// dialects is the annotation dialect of each of our Ingresses whose
+	// IngressClass parameters set one (classparams.go).
+	dialects map[*networkingv1.Ingress]annotations.Dialect
+	// extras are the resolved routing parts of each Ingress's annotations;
+	// ruleHosts the first Ingress of every rule host (extras.go).
+	extras map[routing.ObjectRef]*extras
+	// upstreams is the backend-protocol of each Ingress that sets one
+	// (upstream.go).
+	upstreams map[routing.ObjectRef]*routing.Upstream
+	ruleHosts map[string]routing.ObjectRef
 
 	b        *routing.Builder
 	backends map[string]*resolved
@@ -46,6 +59,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	}
 	tr.index(snap)
 	ours := tr.selectOurs(snap)
+	tr.indexRuleHosts(ours)
 	var canaries []canaryIngress
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
@@ -89,6 +103,14 @@ func (tr *translator) index(snap *Snapshot) {
 			}
 		}
 	}
+	tr.configMaps = make(map[routing.ObjectRef]*corev1.ConfigMap, len(snap.ConfigMaps))
+	for _, c := range snap.ConfigMaps {
+		if c != nil {
+			if ref := refOf(&c.ObjectMeta); tr.configMaps[ref] == nil {
+				tr.configMaps[ref] = c
+			}
+		}
+	}
 	tr.slices = make(map[routing.ObjectRef][]*discoveryv1.EndpointSlice, len(snap.EndpointSlices))
 	for _, es := range snap.EndpointSlices {
 		if es == nil || es.Labels[LabelServiceName] == "" {
@@ -104,17 +126,22 @@ func (tr *translator) index(snap *Snapshot) {
 
 // selectOurs returns our Ingresses, oldest first.
 func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
-	ourClasses := make(map[string]bool)
+	ourClasses := make(map[string]*networkingv1.IngressClass)
 	haveDefault := false
+	defaultClass := "" // the first of our default classes by name
 	for _, c := range snap.IngressClasses {
-		if c == nil || c.Spec.Controller != tr.opts.ControllerName {
+		if c == nil || c.Spec.Controller != tr.opts.ControllerName || ourClasses[c.Name] != nil {
 			continue
 		}
-		ourClasses[c.Name] = true
+		ourClasses[c.Name] = c
 		if c.Annotations[AnnotationDefaultClass] == "true" {
 			haveDefault = true
+			if defaultClass == "" || c.Name < defaultClass {
+				defaultClass = c.Name
+			}
 		}
 	}
+	classDialects := tr.classDialects(ourClasses)
 	var ours []*networkingv1.Ingress
 	seen := make(map[routing.ObjectRef]bool)
 	for _, ing := range snap.Ingresses {
@@ -126,16 +153,23 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 			continue
 		}
 		var mine bool
+		class := "" // the IngressClass whose parameters apply
 		if name := ing.Spec.IngressClassName; name != nil && *name != "" {
-			mine = ourClasses[*name]
+			mine, class = ourClasses[*name] != nil, *name
 		} else if ann, ok := ing.Annotations[AnnotationIngressClass]; ok {
-			mine = ann == tr.opts.IngressClassName
+			mine, class = ann == tr.opts.IngressClassName, ann
 		} else {
-			mine = haveDefault || tr.opts.WatchWithoutClass
+			mine, class = haveDefault || tr.opts.WatchWithoutClass, defaultClass
 		}
 		if mine {
 			seen[ref] = true
 			ours = append(ours, ing)
+			if d, ok := classDialects[class]; ok {
+				if tr.dialects == nil {
+					tr.dialects = make(map[*networkingv1.Ingress]annotations.Dialect)
+				}
+				tr.dialects[ing] = d
+			}
 		}
 	}
 	slices.SortFunc(ours, func(a, b *networkingv1.Ingress) int {
@@ -169,6 +203,11 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			tr.path(ing, ref, pol, auth, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
 		}
 	}
+	for _, alias := range tr.aliasRoutes(ing, ref, pol, auth, warn) {
+		if !slices.Contains(hosts, alias) {
+			hosts = append(hosts, alias)
+		}
+	}
 	if db := ing.Spec.DefaultBackend; db != nil {
 		tr.defaultBackend(ing, ref, pol, auth, hosts, db, warn)
 	} else if len(ing.Spec.Rules) == 0 {
@@ -198,13 +237,16 @@ func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol
 		warn(pf+".path", ReasonInvalidPath, "%v; path skipped", err)
 		return
 	}
-	if old := tr.b.Lookup(host, pt, path); old != nil {
+	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Policy: pol, BasicAuth: auth,
+		Regex: tr.pathRegex(ref, pt, p.Path)}
+	if old := tr.b.Conflict(r); old != nil {
 		warn(pf, ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
 			host, pt, path, old.PathType, old.Path, ownerText(old.Ingress, ref))
 		return
 	}
-	be := tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
-	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Backend: be, Policy: pol, BasicAuth: auth}
+	r.Backend = tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
+	tr.routeExtras(r)
+	tr.routeUpstream(r)
 	if err := tr.b.AddRoute(r); err != nil {
 		// Lookup above makes a duplicate impossible; anything else is a
 		// validation gap between this package and routing.
@@ -236,6 +278,8 @@ func ownerText(owner, self routing.ObjectRef) string {
 func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
 	const field = "spec.defaultBackend"
 	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol, BasicAuth: auth}
+	tr.routeExtras(r)
+	tr.routeUpstream(r)
 	tookTable := tr.b.SetDefault(r)
 	var named []string
 	for _, h := range hosts {

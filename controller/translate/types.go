@@ -45,6 +45,22 @@ const (
 	ReasonCertificateHostMismatch = "CertificateHostMismatch"
 	ReasonCertificateConflict     = "CertificateConflict"
 	ReasonEmptyIngress            = "EmptyIngress"
+	// ReasonConfigMapNotFound: a ConfigMap named by custom-headers or by
+	// IngressClass parameters does not exist.
+	ReasonConfigMapNotFound = "ConfigMapNotFound"
+	// ReasonInvalidConfigMap: a custom-headers ConfigMap has an invalid
+	// entry; it is ignored as a whole.
+	ReasonInvalidConfigMap = "InvalidConfigMap"
+	// ReasonInvalidParameters: an IngressClass's spec.parameters are not a
+	// usable ConfigMap reference or hold an invalid value; the controller's
+	// defaults apply to its Ingresses.
+	ReasonInvalidParameters = "InvalidParameters"
+	// ReasonServerAliasConflict: a server-alias names a host that another
+	// Ingress has as a rule host: the real host wins.
+	ReasonServerAliasConflict = "ServerAliasConflict"
+	// ReasonDefaultBackendNotFound: the default-backend annotation names a
+	// Service that does not exist or has no TCP port.
+	ReasonDefaultBackendNotFound = "DefaultBackendNotFound"
 )
 
 // Snapshot is the informer state Translate reads. Every object is treated as
@@ -55,6 +71,9 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+	// ConfigMaps are read for custom-headers and for IngressClass
+	// parameters (annotation dialect).
+	ConfigMaps []*corev1.ConfigMap
 }
 
 // Options configure Translate. The zero value of a string field means its

@@ -1,0 +1,136 @@
+package dataplane
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
+)
+
+// TestPolicySendTimeout: an upload that stalls for longer than
+// proxy-send-timeout is answered 504; one that keeps flowing is proxied.
+func TestPolicySendTimeout(t *testing.T) {
+	up := newEcho(t, "up") // reads the whole body before answering
+	pol := policy(t, nil, "proxy-send-timeout", "1")
+	pol.Timeouts.Send = annotations.Duration(300 * time.Millisecond) // the annotation counts whole seconds
+	s := startServer(t, Options{}, buildTable(t, 1, nil,
+		policyRoute("ns/send", "send.example", "/", backend("ns/up:80", up.addr()), pol)))
+
+	// A stalled upload: 10 of 100 announced bytes, then nothing.
+	conn, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: send.example\r\nContent-Length: 100\r\n\r\n0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("stalled upload: no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "send timeout") {
+		t.Errorf("stalled upload: %d %q, want 504 upstream send timeout", resp.StatusCode, body)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("stalled upload answered after %v, before proxy-send-timeout", d)
+	}
+
+	// A chunked upload that keeps flowing passes (each pipe write returns
+	// once the proxy has read the piece).
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 5 {
+			if _, err := pw.Write([]byte(strings.Repeat("x", 1000*(i+1)))); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	c := clientTo(t, s.HTTPAddr(), nil)
+	resp2, raw := do(t, c, http.MethodPost, "http://send.example/up", pr, nil)
+	if resp2.StatusCode != http.StatusOK || len(decodeEcho(t, raw).Body) != 15000 {
+		t.Errorf("flowing upload: %d, body %d bytes", resp2.StatusCode, len(raw))
+	}
+	// Bodiless requests are not affected.
+	getEcho(t, c, "http://send.example/get", nil)
+}
+
+// blackhole returns a 127.0.0.1 address whose connection attempts are
+// never answered: a listener with a backlog of 0 that never accepts, whose
+// accept queue is filled first, so the kernel drops further SYNs.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "blackhole")
+	t.Cleanup(func() { f.Close() })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}).String()
+	// Fill the accept queue until a connection attempt goes unanswered.
+	for i := range 16 {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return addr
+			}
+			t.Fatalf("filling the accept queue of %s: %v", addr, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 15 {
+			t.Fatalf("%s still accepts connections after %d; cannot make an unanswered address", addr, i+1)
+		}
+	}
+	return addr
+}
+
+// TestPolicyConnectTimeout: proxy-connect-timeout bounds connecting to an
+// endpoint that never answers (504), well before Options.DialTimeout, on
+// the fast path (GET) and through http.Transport (POST).
+func TestPolicyConnectTimeout(t *testing.T) {
+	addr := blackhole(t)
+	pol := policy(t, nil, "proxy-connect-timeout", "1")
+	pol.Timeouts.Connect = annotations.Duration(300 * time.Millisecond) // the annotation counts whole seconds
+	s := startServer(t, Options{DialTimeout: 30 * time.Second}, buildTable(t, 1, nil,
+		policyRoute("ns/slow", "connect.example", "/", backend("ns/slow:80", addr), pol)))
+	c := clientTo(t, s.HTTPAddr(), nil)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader("x")
+		}
+		start := time.Now()
+		resp, raw := do(t, c, method, "http://connect.example/", body, nil)
+		d := time.Since(start)
+		if resp.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("%s: %d %q after %v, want 504", method, resp.StatusCode, raw, d)
+		}
+		if d < 300*time.Millisecond || d > 5*time.Second {
+			t.Errorf("%s: answered after %v, want about proxy-connect-timeout (300ms)", method, d)
+		}
+	}
+}
