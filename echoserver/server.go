@@ -190,6 +190,11 @@ func (s *Server) tlsEnabled() bool {
 	return s.opts.TLSAddr != "" || s.opts.TLSListener != nil
 }
 
+// TLSHostsFor returns the names the default self-signed certificate of a
+// server with identity id covers (DefaultTLSHosts plus the Service's
+// names); callers add the endpoint's own address when clients verify it.
+func TLSHostsFor(id Identity) []string { return defaultTLSHosts(&id) }
+
 func defaultTLSHosts(id *Identity) []string {
 	hosts := slices.Clone(DefaultTLSHosts)
 	if id.Service != "" {

@@ -17,8 +17,9 @@ var _ = describe("Host rules", Label("host-rules"), Ordered, ContinueOnFailure, 
 		}
 		s.Apply("host-rules/hosts.yaml", nil)
 		s.Apply("host-rules/hostless.yaml", nil)
+		// Wait for the exact host only: a controller without wildcard
+		// support must still get results for the other rows.
 		s.Eventually(framework.Request{Host: s.Host("foo")}, framework.Expect{Backend: "exact"})
-		s.Eventually(framework.Request{Host: s.Host("bar.foo")}, framework.Expect{Backend: "wild"})
 	})
 
 	It("routes an exact host", Label("core"), func() {

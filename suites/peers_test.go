@@ -106,7 +106,9 @@ func checkPeerRoutes(ctx context.Context, t *testing.T, e *framework.Env, p *pro
 				t.Fatal(err)
 			}
 			for _, lb := range cur.Status.LoadBalancer.Ingress {
-				published = published || lb.IP == p.StatusAddress
+				// An IP entry, or a hostname naming the address (as the
+				// status specs accept).
+				published = published || lb.IP == p.StatusAddress || lb.Hostname == p.StatusAddress
 			}
 			if !published {
 				last = fmt.Errorf("status %v lacks %s", cur.Status.LoadBalancer.Ingress, p.StatusAddress)

@@ -244,6 +244,11 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 			Pod:         podName(spec, i),
 			ServicePort: strconv.Itoa(int(port.Port)),
 		}
+		if port.TLS {
+			// Controllers that verify backends by default dial the endpoint
+			// address: the certificate names it too.
+			opts.TLSHosts = append(echoserver.TLSHostsFor(opts.Identity), addr.String())
+		}
 		srv, err := echoserver.New(opts)
 		if err == nil {
 			err = srv.Start()
