@@ -122,7 +122,7 @@ func customizeDeployment(o *unstructured.Unstructured, opts ManifestOptions) (*u
 	}
 	i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == ContainerName })
 	if i < 0 {
-		return nil, fmt.Errorf("Deployment %s: no container %q", d.Name, ContainerName)
+		return nil, fmt.Errorf("deployment %s: no container %q", d.Name, ContainerName)
 	}
 	c := &d.Spec.Template.Spec.Containers[i]
 	if opts.Image != "" {
@@ -138,7 +138,7 @@ func customizeDeployment(o *unstructured.Unstructured, opts ManifestOptions) (*u
 	c.Args = append(c.Args, opts.ExtraArgs...)
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&d)
 	if err != nil {
-		return nil, fmt.Errorf("Deployment %s: %w", d.Name, err)
+		return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
 	}
 	out := &unstructured.Unstructured{Object: m}
 	unstructured.RemoveNestedField(out.Object, "status")
@@ -153,13 +153,13 @@ func customizeService(o *unstructured.Unstructured, opts ManifestOptions) (*unst
 	}
 	ports, _, err := unstructured.NestedSlice(o.Object, "spec", "ports")
 	if err != nil {
-		return nil, fmt.Errorf("Service %s: spec.ports: %w", o.GetName(), err)
+		return nil, fmt.Errorf("service %s: spec.ports: %w", o.GetName(), err)
 	}
 	want := map[string]int32{"http": opts.HTTPNodePort, "https": opts.HTTPSNodePort}
 	for i, p := range ports {
 		pm, ok := p.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("Service %s: spec.ports[%d] is not an object", o.GetName(), i)
+			return nil, fmt.Errorf("service %s: spec.ports[%d] is not an object", o.GetName(), i)
 		}
 		if np := want[fmt.Sprint(pm["name"])]; np != 0 {
 			pm["nodePort"] = int64(np)
@@ -167,7 +167,7 @@ func customizeService(o *unstructured.Unstructured, opts ManifestOptions) (*unst
 	}
 	out := o.DeepCopy()
 	if err := unstructured.SetNestedSlice(out.Object, ports, "spec", "ports"); err != nil {
-		return nil, fmt.Errorf("Service %s: %w", o.GetName(), err)
+		return nil, fmt.Errorf("service %s: %w", o.GetName(), err)
 	}
 	return out, nil
 }

@@ -181,12 +181,12 @@ func redirectTo(want string) func(framework.Response) error {
 		if strings.HasPrefix(want, "/") {
 			u, err := url.Parse(loc)
 			if err != nil || u.Path != want {
-				return fmt.Errorf("Location %q, want path %q", loc, want)
+				return fmt.Errorf("header Location %q, want path %q", loc, want)
 			}
 			return nil
 		}
 		if loc != want {
-			return fmt.Errorf("Location %q, want %q", loc, want)
+			return fmt.Errorf("header Location %q, want %q", loc, want)
 		}
 		return nil
 	}

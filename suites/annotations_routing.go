@@ -75,7 +75,7 @@ func httpsRedirect(host, path string) func(framework.Response) error {
 		loc := r.Header.Get("Location")
 		u, err := url.Parse(loc)
 		if err != nil || u.Scheme != "https" || u.Hostname() != host || u.Path != path {
-			return fmt.Errorf("Location %q, want https://%s%s (any port)", loc, host, path)
+			return fmt.Errorf("header Location %q, want https://%s%s (any port)", loc, host, path)
 		}
 		return nil
 	}

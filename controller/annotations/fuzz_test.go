@@ -32,8 +32,7 @@ func FuzzParse(f *testing.F) {
 		for _, d := range Dialects() {
 			ann := map[string]string{d.Key(n1): v1, d.Key(n2): v2}
 			pol, ws := Parse(Input{Namespace: "ns", Annotations: ann, Paths: []string{path}}, Options{Dialect: d})
-			js, err := json.Marshal(pol)
-			if err != nil {
+			if _, err := json.Marshal(pol); err != nil {
 				t.Fatalf("marshal: %v", err)
 			}
 			for _, w := range ws {
@@ -42,7 +41,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 			pol.Dialect = ""
-			js, _ = json.Marshal(pol)
+			js, _ := json.Marshal(pol)
 			if strings.ContainsFunc(strings.ReplaceAll(string(js), `\u`, ""), isControl) {
 				t.Fatalf("control character in policy: %s", js)
 			}

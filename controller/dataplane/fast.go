@@ -79,7 +79,7 @@ type fastConn struct {
 
 func newFastConn(conn net.Conn, bufSize int) *fastConn {
 	fc := &fastConn{conn: conn, br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize)}
-	fc.abort = func() { fc.conn.SetDeadline(time.Unix(1, 0)) }
+	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
 	return fc
 }
 
@@ -231,7 +231,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		headerTimeout = fr.ov.read
 	}
 	if headerTimeout > 0 {
-		fc.conn.SetReadDeadline(time.Now().Add(headerTimeout))
+		_ = fc.conn.SetReadDeadline(time.Now().Add(headerTimeout)) // a failed deadline shows as a read error
 	}
 	// Peek first: an error before the first byte means the upstream closed
 	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
@@ -261,7 +261,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
 	}
 	if headerTimeout > 0 {
-		fc.conn.SetReadDeadline(time.Time{})
+		_ = fc.conn.SetReadDeadline(time.Time{})
 	}
 	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
 	if resp.Body == http.NoBody {

@@ -460,9 +460,8 @@ func BenchmarkBuild(b *testing.B) {
 
 // certSink records default certificates; the publisher checks the order.
 type certSink struct {
-	mu   sync.Mutex
-	got  []*tls.Certificate
-	pubs int // tables published when the last certificate arrived
+	mu  sync.Mutex
+	got []*tls.Certificate
 }
 
 func (c *certSink) SetDefaultCertificate(cert *tls.Certificate) {
