@@ -45,8 +45,17 @@ build: ## build bin/ingresslab, bin/ingresslab-echo and bin/ingresslab-controlle
 test: tools ## build the tools, then run every test (unit, integration on the local cluster)
 	INGRESSLAB_REQUIRE_TOOLS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-e2e: tools build ## the main job: conformance suites against $(CONTROLLER) on the $(PROVIDER) cluster; reports in $(REPORT_DIR)/
-	$(BIN)/ingresslab conformance --provider $(PROVIDER) --controller $(CONTROLLER) --report-dir $(REPORT_DIR)
+# The reference controller must pass every level; a third-party controller's
+# extended results are findings (E2E_FAIL_ON=core).
+E2E_FAIL_ON ?= core,extended,implementation-specific
+
+e2e: tools build ## the main job: conformance suites (core, extended, annotations in the ingresslab.dev dialect) against $(CONTROLLER); then the annotation specs in the nginx dialect (reference-nginx); reports in $(REPORT_DIR)/
+	$(BIN)/ingresslab conformance --provider $(PROVIDER) --controller $(CONTROLLER) --fail-on $(E2E_FAIL_ON) --report-dir $(REPORT_DIR)
+	@if [ "$(CONTROLLER)" = reference ]; then \
+	  echo "== annotation specs, nginx.ingress.kubernetes.io dialect (reference-nginx)"; \
+	  $(BIN)/ingresslab conformance --provider $(PROVIDER) --controller reference-nginx --label-filter annotations --multi-class=false \
+	    --fail-on $(E2E_FAIL_ON) --report-dir $(REPORT_DIR)/reference-nginx; \
+	fi
 
 test-short: ## unit tests only (no local cluster, no binary builds)
 	$(GO) test -short ./...
