@@ -97,8 +97,8 @@ func LoadMatrix(dirs []string) (*Matrix, error) {
 		m.Columns = append(m.Columns, c)
 	}
 	slices.SortStableFunc(m.Columns, func(a, b MatrixColumn) int {
-		// The reference controller first, then by name.
-		ar, br := a.Conformance.Implementation.Name != "reference", b.Conformance.Implementation.Name != "reference"
+		// The reference controller (in any of its profiles) first, then by name.
+		ar, br := !strings.HasPrefix(a.Conformance.Implementation.Name, "reference"), !strings.HasPrefix(b.Conformance.Implementation.Name, "reference")
 		if ar != br {
 			if !ar {
 				return -1
