@@ -44,12 +44,17 @@ type Certificate struct {
 }
 
 // SelfSigned generates an ECDSA P-256 certificate signed by its own key.
-func SelfSigned(o Options) (*Certificate, error) {
+func SelfSigned(o Options) (*Certificate, error) { return Issue(nil, o) }
+
+// Issue generates an ECDSA P-256 certificate signed by parent (a CA
+// certificate with its Leaf and private key), or by its own key when parent
+// is nil. Options.CA makes it a CA that can sign further certificates.
+func Issue(parent *tls.Certificate, o Options) (*Certificate, error) {
 	if o.CommonName == "" && len(o.Hosts) > 0 {
 		o.CommonName = o.Hosts[0]
 	}
 	if o.CommonName == "" {
-		return nil, errors.New("self-signed certificate: no hosts and no common name")
+		return nil, errors.New("certificate: no hosts and no common name")
 	}
 	if o.Organization == "" {
 		o.Organization = "ingresslab"
@@ -59,11 +64,11 @@ func SelfSigned(o Options) (*Certificate, error) {
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate: key: %w", err)
+		return nil, fmt.Errorf("certificate: key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate: serial: %w", err)
+		return nil, fmt.Errorf("certificate: serial: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -86,17 +91,24 @@ func SelfSigned(o Options) (*Certificate, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	signer, signerKey := tmpl, any(key)
+	if parent != nil {
+		if parent.Leaf == nil || parent.PrivateKey == nil {
+			return nil, errors.New("certificate: the parent needs its Leaf and PrivateKey")
+		}
+		signer, signerKey = parent.Leaf, parent.PrivateKey
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate: %w", err)
+		return nil, fmt.Errorf("certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate: parse: %w", err)
+		return nil, fmt.Errorf("certificate: parse: %w", err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate: key: %w", err)
+		return nil, fmt.Errorf("certificate: key: %w", err)
 	}
 	return &Certificate{
 		TLS:     &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
