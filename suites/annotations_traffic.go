@@ -165,44 +165,47 @@ var _ = describe("Annotations: canary", Label("annotations", AnnotationLabel("ca
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-canary")
-		s.Backend("stable", 1)
-		s.Backend("canary", 1)
 	})
 
-	// pair applies a main Ingress and a canary Ingress for the same host.
+	// pair publishes a stable and a canary Service (their own per pair:
+	// ingress-nginx keeps one canary policy per Service) and applies a main
+	// Ingress and a canary Ingress for the same host. Responses name the
+	// Services "<label>-stable" and "<label>-canary".
 	pair := func(label string, canary map[string]string) string {
 		GinkgoHelper()
-		host := s.Host(label)
 		ann := annotationsFor("canary", merge(map[string]string{"canary": "true"}, canary))
-		applyAnnotated(s, annotated{Name: label + "-main", Host: host, Service: "stable"})
-		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "stable"})
-		applyAnnotated(s, annotated{Name: label + "-canary", Host: host, Service: "canary", Annotations: ann})
+		s.Backend(label+"-stable", 1)
+		s.Backend(label+"-canary", 1)
+		host := s.Host(label)
+		applyAnnotated(s, annotated{Name: label + "-main", Host: host, Service: label + "-stable"})
+		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: label + "-stable"})
+		applyAnnotated(s, annotated{Name: label + "-canary", Host: host, Service: label + "-canary", Annotations: ann})
 		return host
 	}
 
 	It("routes by canary-by-header (always / never)", func() {
 		host := pair("header", map[string]string{"canary-by-header": "X-Canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "always"}}, framework.Expect{Backend: "canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "never"}}, framework.Expect{Backend: "stable"})
-		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "stable"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "always"}}, framework.Expect{Backend: "header-canary"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "never"}}, framework.Expect{Backend: "header-stable"})
+		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "header-stable"})
 	})
 
 	It("routes by canary-by-header-value", func() {
 		host := pair("value", map[string]string{"canary-by-header": "X-Version", "canary-by-header-value": "blue"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "blue"}}, framework.Expect{Backend: "canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "green"}}, framework.Expect{Backend: "stable"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "blue"}}, framework.Expect{Backend: "value-canary"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "green"}}, framework.Expect{Backend: "value-stable"})
 	})
 
 	It("routes by canary-by-cookie", func() {
 		host := pair("cookie", map[string]string{"canary-by-cookie": "use_canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=always"}}, framework.Expect{Backend: "canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=never"}}, framework.Expect{Backend: "stable"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=always"}}, framework.Expect{Backend: "cookie-canary"})
+		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=never"}}, framework.Expect{Backend: "cookie-stable"})
 	})
 
 	It("sends all traffic to a canary with canary-weight 100", func() {
 		host := pair("weight", map[string]string{"canary-weight": "100"})
-		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "canary"})
-		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "canary"})
+		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "weight-canary"})
+		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "weight-canary"})
 	})
 })
 
@@ -210,13 +213,17 @@ var _ = describe("Annotations: affinity", Label("annotations", AnnotationLabel("
 	var s *framework.Spec
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-affinity")
+		// One Service per Ingress: ingress-nginx keeps affinity settings
+		// per Service.
 		s.Backend("sticky", 4)
+		s.Backend("attrs", 2)
 	})
 
 	It("sets a session cookie and keeps a client with it on one endpoint", func() {
 		host := s.Host("sticky")
 		ann := annotationsFor("affinity", map[string]string{"affinity": "cookie", "session-cookie-name": "route"})
 		applyAnnotated(s, annotated{Name: "sticky", Host: host, Service: "sticky", Annotations: ann})
+		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "sticky"})
 		var cookie *http.Cookie
 		s.Poll("a response sets cookie route", env.Timeouts.MaxTimeToConsistency, func() error {
 			r := s.Do(framework.Request{Host: host})
@@ -249,8 +256,8 @@ var _ = describe("Annotations: affinity", Label("annotations", AnnotationLabel("
 		host := s.Host("attrs")
 		ann := annotationsFor("affinity", map[string]string{"affinity": "cookie", "session-cookie-name": "sess", "session-cookie-path": "/app",
 			"session-cookie-max-age": "3600", "session-cookie-samesite": "Strict"})
-		applyAnnotated(s, annotated{Name: "attrs", Host: host, Path: "/app", Service: "sticky", Annotations: ann})
-		s.Eventually(framework.Request{Host: host, Path: "/app"}, framework.Expect{Backend: "sticky", Check: func(r framework.Response) error {
+		applyAnnotated(s, annotated{Name: "attrs", Host: host, Path: "/app", Service: "attrs", Annotations: ann})
+		s.Eventually(framework.Request{Host: host, Path: "/app"}, framework.Expect{Backend: "attrs", Check: func(r framework.Response) error {
 			for _, c := range (&http.Response{Header: r.Header}).Cookies() {
 				if c.Name != "sess" {
 					continue
