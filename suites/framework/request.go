@@ -219,7 +219,10 @@ func (c *Client) client(r Request) *http.Client {
 		},
 	}
 	if r.HTTP2 {
+		// Offer h2 and http/1.1 by ALPN, as browsers do: a server without
+		// h2 must still be able to pick http/1.1.
 		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetHTTP1(true)
 		tr.Protocols.SetHTTP2(true)
 	}
 	cl := &http.Client{CheckRedirect: noRedirect, Transport: tr}
