@@ -27,6 +27,9 @@ type PublishOptions struct {
 	// Note is added to machine.json (e.g. "2 cores shared with other
 	// builds").
 	Note string
+	// Build says how the controller under test was built or installed
+	// (machine.json "controllerBuild"), for third-party controllers.
+	Build string
 }
 
 // publishedFiles are copied when present.
@@ -95,6 +98,9 @@ func Publish(o PublishOptions) (string, error) {
 	}
 	if o.Note != "" {
 		m["note"] = o.Note
+	}
+	if o.Build != "" {
+		m["controllerBuild"] = o.Build
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

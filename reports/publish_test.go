@@ -17,7 +17,7 @@ func TestPublishCopiesReportsAndWritesMachine(t *testing.T) {
 	if err := WriteConformance(src, rep); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := Publish(PublishOptions{ConformanceDir: src, Root: root, Host: Machine{CPUModel: "cpu", Cores: 2}, Note: "shared"})
+	dir, err := Publish(PublishOptions{ConformanceDir: src, Root: root, Host: Machine{CPUModel: "cpu", Cores: 2}, Note: "shared", Build: "v1.2.3 from source"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestPublishCopiesReportsAndWritesMachine(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["cpuModel"] != "cpu" || m["backendNetwork"] != "netns" || m["kubernetesVersion"] != "v1.37.2" || m["note"] != "shared" {
+	if m["cpuModel"] != "cpu" || m["backendNetwork"] != "netns" || m["kubernetesVersion"] != "v1.37.2" || m["note"] != "shared" || m["controllerBuild"] != "v1.2.3 from source" {
 		t.Errorf("machine.json %v", m)
 	}
 	// The published folder is readable by the matrix.

@@ -39,5 +39,6 @@ Go and Kubernetes versions, provider and backend network), which 'report matrix'
 	fl.StringVar(&o.BenchDir, "bench", "", "folder with bench.json (and bench.md, bench.html) of the same controller")
 	fl.StringVar(&o.Root, "root", "reports/published", "published tree")
 	fl.StringVar(&o.Note, "note", "", "a note for machine.json (e.g. what else ran on the machine)")
+	fl.StringVar(&o.Build, "build", "", "how the controller was built or installed (machine.json controllerBuild)")
 	return cmd
 }
