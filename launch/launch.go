@@ -12,6 +12,7 @@ package launch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -66,13 +67,7 @@ func NewCluster(cfg *rest.Config, runner cluster.ControllerRunner, labels map[st
 	}, nil
 }
 
-func (c Cluster) labels() map[string]string {
-	out := make(map[string]string, len(c.Labels))
-	for k, v := range c.Labels {
-		out[k] = v
-	}
-	return out
-}
+func (c Cluster) labels() map[string]string { return maps.Clone(c.Labels) }
 
 // Options say where a launched controller keeps its files and how long it
 // may take to get ready.

@@ -11,9 +11,9 @@ import (
 // ("annotations.rewrite").
 const AnnotationFeaturePrefix = "annotations."
 
-// unsupportedSkip starts the skip message of a spec the controller cannot
-// express (the suites write it).
-const unsupportedSkip = "unsupported: "
+// UnsupportedSkip starts the skip message of a spec the controller cannot
+// express (the suites write it, Finalize reads it back as the reason).
+const UnsupportedSkip = "unsupported: "
 
 // Annotation support values in a compatibility matrix.
 const (
@@ -77,8 +77,8 @@ func (r *ConformanceReport) annotationCompat() {
 				a.Summary.Passed++
 			case Skipped:
 				a.Summary.Skipped++
-				if a.Note == "" && strings.HasPrefix(t.Message, unsupportedSkip) {
-					a.Note = strings.TrimPrefix(t.Message, unsupportedSkip)
+				if a.Note == "" && strings.HasPrefix(t.Message, UnsupportedSkip) {
+					a.Note = strings.TrimPrefix(t.Message, UnsupportedSkip)
 				}
 			default:
 				a.Summary.Failed++

@@ -111,7 +111,10 @@ func groupByFeature(tests []TestResult) ([]string, map[string][]TestResult) {
 	return slices.Sorted(maps.Keys(by)), by
 }
 
-func implName(i Implementation) string {
+func implName(i Implementation) string { return i.Label() }
+
+// Label is "name version" ("unknown" for a missing name).
+func (i Implementation) Label() string {
 	name := orUnknown(i.Name)
 	if i.Version != "" {
 		name += " " + i.Version

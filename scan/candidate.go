@@ -100,9 +100,9 @@ func judgeFeatureKey(p *profile.Profile, feature, name string, results *reports.
 	if results != nil {
 		switch a := results.AnnotationFor(feature); a.Support {
 		case reports.AnnotationFails, reports.AnnotationPartial:
-			notes = append(notes, fmt.Sprintf("annotation specs %s in %s", a.Cell(), implLabel(results)))
+			notes = append(notes, fmt.Sprintf("annotation specs %s in %s", a.Cell(), results.Implementation.Label()))
 		case reports.AnnotationUnsupported:
-			s.Note = "no annotation spec of the feature could run in " + implLabel(results)
+			s.Note = "no annotation spec of the feature could run in " + results.Implementation.Label()
 			return s
 		}
 	}
@@ -111,13 +111,6 @@ func judgeFeatureKey(p *profile.Profile, feature, name string, results *reports.
 		s.Verdict, s.Note = Variant, strings.Join(notes, "; ")
 	}
 	return s
-}
-
-func implLabel(r *reports.ConformanceReport) string {
-	if r.Implementation.Version != "" {
-		return r.Implementation.Name + " " + r.Implementation.Version
-	}
-	return r.Implementation.Name
 }
 
 // Candidate returns the scan profile for a --candidate value: "reference"

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
 
 	"github.com/ingresslab/ingresslab/profile"
+	"github.com/ingresslab/ingresslab/reports"
 	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
@@ -19,8 +20,9 @@ import (
 // skipped as unsupported. Every annotation spec carries the label
 // AnnotationLabel(feature) and the level "extended".
 
-// annotationLabelPrefix starts the label of an annotation feature.
-const annotationLabelPrefix = "annotations."
+// annotationLabelPrefix starts the label of an annotation feature; reports
+// read features with this prefix as annotation features.
+const annotationLabelPrefix = reports.AnnotationFeaturePrefix
 
 // AnnotationLabel is the Ginkgo label of an annotation feature
 // ("annotations.rewrite").
@@ -38,7 +40,7 @@ func annotationFeature(label string) (string, bool) {
 
 // unsupportedPrefix starts the skip message of an unsupported annotation
 // feature or key; reports read it back.
-const unsupportedPrefix = "unsupported: "
+const unsupportedPrefix = reports.UnsupportedSkip
 
 // annotationsFor translates a feature's canonical annotations into the
 // controller's, or skips the spec when the controller cannot express them.
