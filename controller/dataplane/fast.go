@@ -25,6 +25,20 @@ import (
 // Request and response framing reuse net/http (Request.Write,
 // http.ReadResponse), so chunked bodies, trailers, HEAD, 204/304 and
 // "Connection: close" are handled as the standard client does.
+//
+// A pooled connection is never reused with bytes the upstream sent outside
+// a response: bytes that came with a response beyond its end close the
+// connection when the body ends (fastBody.release); bytes that arrived
+// while it sat idle (a 408 before the upstream's idle timeout, a stray
+// response) or its close are seen by a non-blocking peek when the
+// connection is taken from the pool (idleProbe), and the connection is
+// dropped. A 408 that still arrives as the answer on a reused connection
+// (sent just as the request went out) is treated like a closed connection:
+// the request, bodiless and idempotent, is sent again on a new one. This is
+// what http.Transport does with its background read of idle connections,
+// without the goroutine per connection. Pools are per endpoint and shared by
+// every route to it, so this also keeps one client's response from reaching
+// another.
 
 // fastEligible reports whether req may take the fast path: a bodiless
 // idempotent request without Upgrade whose query needs no re-encoding.
@@ -75,11 +89,13 @@ type fastConn struct {
 	// abort poisons the connection's deadline when a request's context
 	// ends (context.AfterFunc); made once per connection.
 	abort func()
+	probe idleProbe
 }
 
 func newFastConn(conn net.Conn, bufSize int) *fastConn {
 	fc := &fastConn{conn: conn, br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize)}
 	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
+	fc.probe.setup(conn)
 	return fc
 }
 
@@ -91,20 +107,26 @@ type connPool struct {
 	closed bool
 }
 
+// take returns the warmest idle connection that is neither expired nor
+// dirty (late bytes or closed by the upstream: idleProbe), closing those
+// that are; nil when none is left.
 func (p *connPool) take(maxIdle time.Duration) *fastConn {
-	p.mu.Lock()
-	for len(p.idle) > 0 {
-		fc := p.idle[len(p.idle)-1]
-		p.idle[len(p.idle)-1] = nil
-		p.idle = p.idle[:len(p.idle)-1]
-		if time.Since(fc.idleSince) < maxIdle {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
 			p.mu.Unlock()
+			return nil
+		}
+		fc := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if time.Since(fc.idleSince) < maxIdle && fc.probe.clean() {
 			return fc
 		}
 		fc.conn.Close()
 	}
-	p.mu.Unlock()
-	return nil
 }
 
 func (p *connPool) put(fc *fastConn, max int) {
@@ -256,6 +278,12 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 			fr.w.WriteHeader(resp.StatusCode)
 			clear(h) // WriteHeader does not clear the header for 1xx
 		}
+	}
+	if reused && resp.StatusCode == http.StatusRequestTimeout {
+		// The upstream timed the idle connection out just as the request
+		// went out: not an answer to it (see the top of this file).
+		resp.Body.Close()
+		return fail(errStaleConn, true)
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
