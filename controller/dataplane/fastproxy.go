@@ -71,6 +71,7 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 	if pol := rs.ri.policy; pol != nil {
 		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
 			// The upstream's error page is replaced (custom-http-errors).
+			noSniff(w.Header())             // an error backend's page keeps its own Content-Type, or none
 			s.writeCustomError(w, rs, resp) // error backend (extras.go), else the own page
 			return
 		}
@@ -86,6 +87,7 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 			h[k] = vv // resp.Header is ours and dropped after this
 		}
 	}
+	noSniff(h)
 	announced := len(resp.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -137,6 +139,15 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 		for _, v := range vv {
 			h.Add(http.TrailerPrefix+k, v)
 		}
+	}
+}
+
+// noSniff keeps net/http from adding a Content-Type (sniffed from the
+// body) to a response the upstream sent without one: the proxy forwards
+// the upstream's headers and adds none (a nil value is not written).
+func noSniff(h http.Header) {
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil
 	}
 }
 

@@ -61,7 +61,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFast(w, r, &rs)
 		return
 	}
-	rs := &reqState{Context: r.Context(), ri: ri}
+	rs := &reqState{Context: r.Context(), ri: ri, w: w}
 	defer func() {
 		// Also runs when ReverseProxy aborts a response with a panic.
 		s.finish(r, start, ri.metrics, rs, rs.code)
@@ -177,7 +177,7 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		ri = ri.canary
 	}
 	setCustomHeaders(w.Header(), ri.route) // custom-headers (extras.go)
-	rs := &reqState{Context: r.Context(), ri: ri}
+	rs := &reqState{Context: r.Context(), ri: ri, w: w}
 	r, code := s.applyPolicy(w, r, ri.policy, rs, ri.route.Path, tlsHost)
 	if rs.limited.IsValid() {
 		defer ri.limiter.release(rs.limited)

@@ -47,6 +47,9 @@ type reqState struct {
 	// send is the proxy-send-timeout watchdog of the request body; nil
 	// without (sendtimeout.go).
 	send *sendBody
+	// w is the client's ResponseWriter (ReverseProxy path), for what
+	// ModifyResponse must set on it directly.
+	w http.ResponseWriter
 }
 
 // overrides change the upstream request for an annotation Policy
@@ -230,16 +233,25 @@ func (s *Server) isTrusted(remoteAddr string) bool {
 }
 
 func modifyResponse(resp *http.Response) error {
-	if rs := requestState(resp.Request); rs != nil {
-		rs.code = resp.StatusCode
-		if pol := rs.ri.policy; pol != nil {
-			if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
-				replaceWithCustomError(resp, rs) // error backend (extras.go), else the own page
-				return nil
-			}
+	rs := requestState(resp.Request)
+	if rs == nil {
+		return nil
+	}
+	rs.code = resp.StatusCode
+	if pol := rs.ri.policy; pol != nil {
+		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+			replaceWithCustomError(resp, rs) // error backend (extras.go), else the own page
+		} else {
 			dropCustomHeaders(rs, resp.Header)
 			policyResponse(pol, resp.Request, resp.Header)
 			rs.affinityCookie(resp.Header)
+		}
+	}
+	if rs.w != nil {
+		if _, ok := resp.Header["Content-Type"]; !ok {
+			// ReverseProxy copies resp.Header into w's with Add, which
+			// skips nil values: the marker goes on w's header itself.
+			noSniff(rs.w.Header())
 		}
 	}
 	return nil
