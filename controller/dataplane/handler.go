@@ -23,6 +23,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		start = time.Now()
 	}
 
+	ambiguousFraming(w, r)
+
 	snap := s.cur.Load() // the one table load of this request
 	if snap == nil {
 		writePlain(w, http.StatusServiceUnavailable, "no routing table published yet\n")
