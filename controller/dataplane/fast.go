@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -269,14 +270,22 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		// 1xx informational (103 Early Hints): pass it on and go on.
+		// 1xx informational (103 Early Hints): pass it on with its own
+		// headers and go on; headers set before proxying (custom-headers)
+		// are kept for the final response.
 		if fr.w != nil {
 			h := fr.w.Header()
+			var pre http.Header
+			if len(h) > 0 {
+				pre = maps.Clone(h)
+				clear(h)
+			}
 			for k, vv := range resp.Header {
 				h[k] = vv
 			}
 			fr.w.WriteHeader(resp.StatusCode)
 			clear(h) // WriteHeader does not clear the header for 1xx
+			maps.Copy(h, pre)
 		}
 	}
 	if reused && resp.StatusCode == http.StatusRequestTimeout {

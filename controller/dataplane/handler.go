@@ -68,7 +68,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Also runs when ReverseProxy aborts a response with a panic.
 		s.finish(r, start, ri.metrics, rs, rs.code)
 	}()
-	s.proxy.ServeHTTP(w, r.WithContext(rs))
+	s.reverseProxy(w, r.WithContext(rs), rs)
 }
 
 // finish records a request's metrics and access log line.
@@ -201,10 +201,10 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		defer cancel(nil)
 		defer sb.stop()
 		rs.send = sb
-		s.proxy.ServeHTTP(w, r2)
+		s.reverseProxy(w, r2, rs)
 		return
 	}
-	s.proxy.ServeHTTP(w, r.WithContext(rs))
+	s.reverseProxy(w, r.WithContext(rs), rs)
 }
 
 // fastRoute reports whether requests of ri may use the fast proxy: its

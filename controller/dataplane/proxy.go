@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -50,6 +51,19 @@ type reqState struct {
 	// w is the client's ResponseWriter (ReverseProxy path), for what
 	// ModifyResponse must set on it directly.
 	w http.ResponseWriter
+	// pre holds the headers set on w before proxying (custom-headers),
+	// for ModifyResponse to put back after a 1xx response, on which
+	// ReverseProxy clears w's header; nil when there were none.
+	pre http.Header
+}
+
+// reverseProxy sends r through the ReverseProxy with rs (whose w is w) as its
+// context.
+func (s *Server) reverseProxy(w http.ResponseWriter, r *http.Request, rs *reqState) {
+	if h := w.Header(); len(h) > 0 {
+		rs.pre = maps.Clone(h)
+	}
+	s.proxy.ServeHTTP(w, r)
 }
 
 // overrides change the upstream request for an annotation Policy
@@ -248,10 +262,16 @@ func modifyResponse(resp *http.Response) error {
 		}
 	}
 	if rs.w != nil {
+		h := rs.w.Header()
+		for k, vv := range rs.pre {
+			if _, ok := h[k]; !ok {
+				h[k] = vv // cleared by a 1xx response
+			}
+		}
 		if _, ok := resp.Header["Content-Type"]; !ok {
 			// ReverseProxy copies resp.Header into w's with Add, which
 			// skips nil values: the marker goes on w's header itself.
-			noSniff(rs.w.Header())
+			noSniff(h)
 		}
 	}
 	return nil
