@@ -20,6 +20,7 @@ const (
 	DefaultIdleTimeout           = 120 * time.Second
 	DefaultMaxHeaderBytes        = 64 << 10
 	DefaultDialTimeout           = 5 * time.Second
+	DefaultResponseHeaderTimeout = 60 * time.Second
 	DefaultMaxIdleConnsPerHost   = 1024
 	DefaultUpstreamIdleTimeout   = 90 * time.Second
 	DefaultBufferSize            = 32 << 10
@@ -83,7 +84,10 @@ type Options struct {
 	// MaxHeaderBytes bounds request headers. Default 64 KiB.
 	MaxHeaderBytes int
 
-	// DialTimeout bounds connecting to an endpoint. Default 5s.
+	// DialTimeout bounds connecting to an endpoint (ingress-nginx's
+	// proxy-connect-timeout default); the proxy-connect-timeout
+	// annotation replaces it per route. When it passes the request is
+	// answered 504 (or tried on the next endpoint). Default 5s.
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost is the upstream keep-alive pool size per endpoint.
 	// Default 1024 (the net/http default of 2 churns connections under load).
@@ -91,7 +95,12 @@ type Options struct {
 	// UpstreamIdleTimeout closes idle upstream connections. Default 90s.
 	UpstreamIdleTimeout time.Duration
 	// ResponseHeaderTimeout bounds waiting for an upstream's response
-	// headers. Default 0: none (long polls are legitimate).
+	// head once the request is sent (ingress-nginx's proxy-read-timeout
+	// default); the proxy-read-timeout annotation replaces it per route.
+	// When it passes the request is answered 504, so a backend that never
+	// answers does not leave the client without a reply. The body that
+	// follows the head is not bounded (streams). Default 60s; negative:
+	// none (long polls longer than a minute need it, or the annotation).
 	ResponseHeaderTimeout time.Duration
 	// BufferSize is the size of the pooled body copy buffers. Default 32 KiB.
 	BufferSize int
@@ -151,6 +160,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ResponseHeaderTimeout == 0 {
+		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
 	if o.MaxIdleConnsPerHost == 0 {
 		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
