@@ -84,6 +84,7 @@ func isHex(c byte) bool {
 // fastConn is one pooled upstream connection.
 type fastConn struct {
 	conn      net.Conn
+	lr        headLimit // between conn and br
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -94,11 +95,49 @@ type fastConn struct {
 }
 
 func newFastConn(conn net.Conn, bufSize int) *fastConn {
-	fc := &fastConn{conn: conn, br: bufio.NewReaderSize(conn, bufSize), bw: bufio.NewWriterSize(conn, bufSize)}
+	fc := &fastConn{conn: conn, bw: bufio.NewWriterSize(conn, bufSize)}
+	fc.lr.conn = conn
+	fc.br = bufio.NewReaderSize(&fc.lr, bufSize)
 	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
 	fc.probe.setup(conn)
 	return fc
 }
+
+// errResponseHeaderTooLarge ends a response head longer than
+// Options.MaxResponseHeaderBytes (answered 502).
+var errResponseHeaderTooLarge = errors.New("dataplane: upstream response head exceeds MaxResponseHeaderBytes")
+
+// headLimit bounds what is read from an upstream connection while a
+// response head is read (left > 0 armed, as net/http's client does with
+// its readLimit); 0 reads without limit (the body).
+type headLimit struct {
+	conn  net.Conn
+	left  int64
+	armed bool
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if !l.armed {
+		return l.conn.Read(p)
+	}
+	if l.left <= 0 {
+		return 0, errResponseHeaderTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.conn.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// arm starts counting a response head of at most max bytes (none when
+// max <= 0); disarm stops.
+func (l *headLimit) arm(max int64) { l.left, l.armed = max, max > 0 }
+func (l *headLimit) disarm()       { l.armed = false }
+
+// max1xx bounds the informational responses before the final one.
+const max1xx = 16
 
 // connPool is the idle connection stack of one endpoint (LIFO: the warmest
 // connection first).
@@ -168,6 +207,7 @@ type fastTransport struct {
 	maxIdlePerHost        int
 	idleTimeout           time.Duration
 	responseHeaderTimeout time.Duration
+	maxHeaderBytes        int64 // per response head; 0: none
 	bufSize               int
 }
 
@@ -258,11 +298,12 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	}
 	// Peek first: an error before the first byte means the upstream closed
 	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
+	fc.lr.arm(t.maxHeaderBytes)
 	if _, err := fc.br.Peek(1); err != nil {
 		return fail(err, isNothingReceived(err))
 	}
 	var resp *http.Response
-	for {
+	for n1xx := 0; ; n1xx++ {
 		var err error
 		if resp, err = http.ReadResponse(fc.br, req); err != nil {
 			return fail(err, false)
@@ -270,6 +311,10 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
+		if n1xx >= max1xx {
+			return fail(errors.New("dataplane: too many 1xx responses from the upstream"), false)
+		}
+		fc.lr.arm(t.maxHeaderBytes) // each head on its own
 		// 1xx informational (103 Early Hints): pass it on with its own
 		// headers and go on; headers set before proxying (custom-headers)
 		// are kept for the final response.
@@ -297,6 +342,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
 	}
+	fc.lr.disarm()
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Time{})
 	}

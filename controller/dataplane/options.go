@@ -14,22 +14,23 @@ import (
 // Defaults of Options. A zero field takes the default; durations documented
 // as "0 means none" keep a zero value.
 const (
-	DefaultHTTPAddr              = ":80"
-	DefaultHTTPSAddr             = ":443"
-	DefaultReadHeaderTimeout     = 10 * time.Second
-	DefaultIdleTimeout           = 120 * time.Second
-	DefaultMaxHeaderBytes        = 64 << 10
-	DefaultDialTimeout           = 5 * time.Second
-	DefaultResponseHeaderTimeout = 60 * time.Second
-	DefaultMaxIdleConnsPerHost   = 1024
-	DefaultUpstreamIdleTimeout   = 90 * time.Second
-	DefaultBufferSize            = 32 << 10
-	DefaultShutdownTimeout       = 30 * time.Second
-	DefaultPassiveHealthBackoff  = 2 * time.Second
-	DefaultMaxAttempts           = 3
-	DefaultExternalAuthTimeout   = 5 * time.Second
-	acmeChallengePrefix          = "/.well-known/acme-challenge/"
-	defaultCertificateCommonName = "ingresslab default certificate"
+	DefaultHTTPAddr               = ":80"
+	DefaultHTTPSAddr              = ":443"
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultIdleTimeout            = 120 * time.Second
+	DefaultMaxHeaderBytes         = 64 << 10
+	DefaultDialTimeout            = 5 * time.Second
+	DefaultResponseHeaderTimeout  = 60 * time.Second
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	DefaultMaxIdleConnsPerHost    = 1024
+	DefaultUpstreamIdleTimeout    = 90 * time.Second
+	DefaultBufferSize             = 32 << 10
+	DefaultShutdownTimeout        = 30 * time.Second
+	DefaultPassiveHealthBackoff   = 2 * time.Second
+	DefaultMaxAttempts            = 3
+	DefaultExternalAuthTimeout    = 5 * time.Second
+	acmeChallengePrefix           = "/.well-known/acme-challenge/"
+	defaultCertificateCommonName  = "ingresslab default certificate"
 )
 
 // Options configures a Server. The zero value is usable: every field
@@ -102,6 +103,12 @@ type Options struct {
 	// follows the head is not bounded (streams). Default 60s; negative:
 	// none (long polls longer than a minute need it, or the annotation).
 	ResponseHeaderTimeout time.Duration
+	// MaxResponseHeaderBytes bounds an upstream's response head (status
+	// line and header fields, each 1xx response on its own), on the fast
+	// path and on every http.Transport; a larger head is answered 502.
+	// Default 1 MiB (net/http's server default for request heads; its
+	// client allows 10 MiB, nginx 4-8 KiB).
+	MaxResponseHeaderBytes int
 	// BufferSize is the size of the pooled body copy buffers. Default 32 KiB.
 	BufferSize int
 	// MaxAttempts bounds the endpoints tried for one idempotent request after
@@ -163,6 +170,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ResponseHeaderTimeout == 0 {
 		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	}
+	if o.MaxResponseHeaderBytes <= 0 {
+		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
 	}
 	if o.MaxIdleConnsPerHost == 0 {
 		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost

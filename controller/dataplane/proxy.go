@@ -100,40 +100,43 @@ func (s *Server) newProxy() {
 	authProtocols.SetHTTP1(true)
 	authProtocols.SetHTTP2(true) // over TLS only
 	s.authTransport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         dialer.DialContext,
-		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.ExternalAuthRootCAs},
-		TLSHandshakeTimeout: o.ExternalAuthTimeout,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     o.UpstreamIdleTimeout,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   true,
-		Protocols:           &authProtocols,
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.ExternalAuthRootCAs},
+		TLSHandshakeTimeout:    o.ExternalAuthTimeout,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        o.UpstreamIdleTimeout,
+		MaxResponseHeaderBytes: int64(o.MaxResponseHeaderBytes),
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      true,
+		Protocols:              &authProtocols,
 	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	s.transport = &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialWithPolicy(dialer),
-		MaxIdleConns:          0, // no global limit; the per-host limit applies
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-		IdleConnTimeout:       o.UpstreamIdleTimeout,
-		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		Protocols:             &protocols,
-		WriteBufferSize:       8 << 10,
-		ReadBufferSize:        8 << 10,
+		Proxy:                  nil,
+		DialContext:            dialWithPolicy(dialer),
+		MaxIdleConns:           0, // no global limit; the per-host limit applies
+		MaxIdleConnsPerHost:    o.MaxIdleConnsPerHost,
+		IdleConnTimeout:        o.UpstreamIdleTimeout,
+		ResponseHeaderTimeout:  o.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: int64(o.MaxResponseHeaderBytes),
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false,
+		Protocols:              &protocols,
+		WriteBufferSize:        8 << 10,
+		ReadBufferSize:         8 << 10,
 	}
 	var h2c http.Protocols
 	h2c.SetUnencryptedHTTP2(true) // and not HTTP1: prior knowledge for http:// URLs
 	s.h2c = &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialWithPolicy(dialer),
-		IdleConnTimeout:       o.UpstreamIdleTimeout,
-		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-		DisableCompression:    true,
-		Protocols:             &h2c,
+		Proxy:                  nil,
+		DialContext:            dialWithPolicy(dialer),
+		IdleConnTimeout:        o.UpstreamIdleTimeout,
+		ResponseHeaderTimeout:  o.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: int64(o.MaxResponseHeaderBytes),
+		DisableCompression:     true,
+		Protocols:              &h2c,
 	}
 	s.upstream = &upstream{base: s.transport, h2c: s.h2c, s: s}
 	s.buffers = newBufferPool(o.BufferSize)
@@ -143,6 +146,7 @@ func (s *Server) newProxy() {
 			maxIdlePerHost:        o.MaxIdleConnsPerHost,
 			idleTimeout:           o.UpstreamIdleTimeout,
 			responseHeaderTimeout: o.ResponseHeaderTimeout,
+			maxHeaderBytes:        int64(o.MaxResponseHeaderBytes),
 			bufSize:               4 << 10,
 		}
 	}

@@ -166,6 +166,8 @@ func (s *Server) newTLSTransport(proto routing.UpstreamProtocol, u *routing.Upst
 		Protocols:             &p,
 		WriteBufferSize:       8 << 10,
 		ReadBufferSize:        8 << 10,
+
+		MaxResponseHeaderBytes: int64(o.MaxResponseHeaderBytes),
 	}
 }
 
