@@ -64,6 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs := &reqState{Context: r.Context(), ri: ri, w: w}
+	s.wrapBody(w, r, rs)
 	defer func() {
 		// Also runs when ReverseProxy aborts a response with a panic.
 		s.finish(r, start, ri.metrics, rs, rs.code)
@@ -201,9 +202,11 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		defer cancel(nil)
 		defer sb.stop()
 		rs.send = sb
+		s.wrapBody(w, r2, rs)
 		s.reverseProxy(w, r2, rs)
 		return
 	}
+	s.wrapBody(w, r, rs)
 	s.reverseProxy(w, r.WithContext(rs), rs)
 }
 

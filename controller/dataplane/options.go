@@ -14,23 +14,26 @@ import (
 // Defaults of Options. A zero field takes the default; durations documented
 // as "0 means none" keep a zero value.
 const (
-	DefaultHTTPAddr               = ":80"
-	DefaultHTTPSAddr              = ":443"
-	DefaultReadHeaderTimeout      = 10 * time.Second
-	DefaultIdleTimeout            = 120 * time.Second
-	DefaultMaxHeaderBytes         = 64 << 10
-	DefaultDialTimeout            = 5 * time.Second
-	DefaultResponseHeaderTimeout  = 60 * time.Second
-	DefaultMaxResponseHeaderBytes = 1 << 20
-	DefaultMaxIdleConnsPerHost    = 1024
-	DefaultUpstreamIdleTimeout    = 90 * time.Second
-	DefaultBufferSize             = 32 << 10
-	DefaultShutdownTimeout        = 30 * time.Second
-	DefaultPassiveHealthBackoff   = 2 * time.Second
-	DefaultMaxAttempts            = 3
-	DefaultExternalAuthTimeout    = 5 * time.Second
-	acmeChallengePrefix           = "/.well-known/acme-challenge/"
-	defaultCertificateCommonName  = "ingresslab default certificate"
+	DefaultHTTPAddr                = ":80"
+	DefaultHTTPSAddr               = ":443"
+	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultIdleTimeout             = 120 * time.Second
+	DefaultMaxHeaderBytes          = 64 << 10
+	DefaultDialTimeout             = 5 * time.Second
+	DefaultResponseHeaderTimeout   = 60 * time.Second
+	DefaultMaxResponseHeaderBytes  = 1 << 20
+	DefaultClientBodyTimeout       = 60 * time.Second
+	DefaultMaxConnections          = 10000
+	DefaultMaxConnectionsPerClient = 1000
+	DefaultMaxIdleConnsPerHost     = 1024
+	DefaultUpstreamIdleTimeout     = 90 * time.Second
+	DefaultBufferSize              = 32 << 10
+	DefaultShutdownTimeout         = 30 * time.Second
+	DefaultPassiveHealthBackoff    = 2 * time.Second
+	DefaultMaxAttempts             = 3
+	DefaultExternalAuthTimeout     = 5 * time.Second
+	acmeChallengePrefix            = "/.well-known/acme-challenge/"
+	defaultCertificateCommonName   = "ingresslab default certificate"
 )
 
 // Options configures a Server. The zero value is usable: every field
@@ -80,6 +83,21 @@ type Options struct {
 	// WriteTimeout bounds writing a response. Default 0: none, so streaming
 	// responses and upgraded connections are not cut.
 	WriteTimeout time.Duration
+	// ClientBodyTimeout bounds how long one read of a request body may
+	// wait for the client (nginx's client_body_timeout), until the body
+	// ends or the upstream's response head arrives; a body that stalls
+	// longer is answered 408 and its connection closed. Requests without
+	// a body are not affected. Default 60s; negative: none.
+	ClientBodyTimeout time.Duration
+	// MaxConnections bounds the client connections open at once on both
+	// listeners together; MaxConnectionsPerClient bounds them per client
+	// IP address. A connection over either limit is closed when accepted.
+	// Behind a load balancer that hides client addresses (SNAT without
+	// PROXY protocol) every client shares the balancer's addresses:
+	// raise or turn off the per-client limit there. Defaults 10000 and
+	// 1000; negative: no limit.
+	MaxConnections          int
+	MaxConnectionsPerClient int
 	// IdleTimeout closes idle client keep-alive connections. Default 120s.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds request headers. Default 64 KiB.
@@ -170,6 +188,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ResponseHeaderTimeout == 0 {
 		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	}
+	if o.ClientBodyTimeout == 0 {
+		o.ClientBodyTimeout = DefaultClientBodyTimeout
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.MaxConnectionsPerClient == 0 {
+		o.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
 	}
 	if o.MaxResponseHeaderBytes <= 0 {
 		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes

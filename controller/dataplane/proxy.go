@@ -55,6 +55,9 @@ type reqState struct {
 	// for ModifyResponse to put back after a 1xx response, on which
 	// ReverseProxy clears w's header; nil when there were none.
 	pre http.Header
+	// body is the client's request body under ClientBodyTimeout; nil
+	// without (clientbody.go).
+	body *clientBody
 }
 
 // reverseProxy sends r through the ReverseProxy with rs (whose w is w) as its
@@ -326,8 +329,9 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp, err = rt.RoundTrip(out)
 		}
 		// The response head is in (or the round trip failed): the body
-		// is no longer under proxy-send-timeout.
+		// is no longer under proxy-send-timeout nor ClientBodyTimeout.
 		rs.send.stop()
+		rs.body.stop()
 		if err == nil {
 			bi.markUp(i)
 			return resp, nil
@@ -384,6 +388,14 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 		if rs != nil {
 			rs.code = http.StatusRequestEntityTooLarge
 		}
+		return
+	}
+	if rs != nil && rs.body.stalled() && !errors.Is(context.Cause(r.Context()), errSendTimeout) {
+		// The client's body stalled (ClientBodyTimeout): not an upstream error.
+		s.log.Debug("client request body timed out", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.Header()["Connection"] = valClose
+		writePlain(w, http.StatusRequestTimeout, "request body timeout\n")
+		rs.code = http.StatusRequestTimeout
 		return
 	}
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"

@@ -59,6 +59,7 @@ type Server struct {
 	httpPortVal, httpsPortVal []string // X-Forwarded-Port values
 	redirectPort              string   // ":8443", or "" for 443
 	cancelBase                context.CancelFunc
+	conns                     *connLimiter // nil without connection limits
 	shutdownOnce              sync.Once
 }
 
@@ -221,6 +222,15 @@ func (s *Server) Start(ctx context.Context) error {
 				s.httpLn = nil
 			}
 			return err
+		}
+	}
+	if s.opts.MaxConnections > 0 || s.opts.MaxConnectionsPerClient > 0 {
+		s.conns = newConnLimiter(s.opts.MaxConnections, s.opts.MaxConnectionsPerClient)
+		if s.httpLn != nil {
+			s.httpLn = &limitListener{Listener: s.httpLn, l: s.conns}
+		}
+		if s.httpsLn != nil {
+			s.httpsLn = &limitListener{Listener: s.httpsLn, l: s.conns}
 		}
 	}
 	s.httpPortVal = portValue(s.httpLn)
