@@ -27,6 +27,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/ingresslab/ingresslab/controller/app"
+	"github.com/ingresslab/ingresslab/controller/dataplane"
 	"github.com/ingresslab/ingresslab/controller/loop"
 	"github.com/ingresslab/ingresslab/controller/translate"
 )
@@ -133,6 +134,12 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.IntVar(&o.HTTPSRedirectPort, "https-redirect-port", 0, "port written into HTTPS redirects (default: the bound HTTPS port, omitted when 443)")
 	f.BoolVar(&o.EnableH2C, "enable-h2c", false, "accept HTTP/2 without TLS (prior knowledge) on --http-addr")
 	f.BoolVar(&o.AllowExternalName, "allow-external-name", false, "route to ExternalName Services")
+	f.DurationVar(&o.UpstreamConnectTimeout, "upstream-connect-timeout", dataplane.DefaultDialTimeout, "bound on connecting to a backend endpoint, unless proxy-connect-timeout is annotated (504)")
+	f.DurationVar(&o.UpstreamReadTimeout, "upstream-read-timeout", dataplane.DefaultResponseHeaderTimeout, "bound on waiting for a backend's response head, unless proxy-read-timeout is annotated (504); negative: none")
+	f.DurationVar(&o.ClientBodyTimeout, "client-body-timeout", dataplane.DefaultClientBodyTimeout, "bound on one read of a request body from the client, until the backend answers (408); negative: none")
+	f.IntVar(&o.MaxResponseHeaderBytes, "max-response-header-bytes", dataplane.DefaultMaxResponseHeaderBytes, "largest backend response head accepted (502 beyond)")
+	f.IntVar(&o.MaxConnections, "max-connections", dataplane.DefaultMaxConnections, "client connections open at once on both listeners (more are closed when accepted); negative: no limit")
+	f.IntVar(&o.MaxConnectionsPerClient, "max-connections-per-client", dataplane.DefaultMaxConnectionsPerClient, "client connections open at once per client IP (raise or turn off behind a load balancer that hides client addresses); negative: no limit")
 	f.StringSliceVar(&o.TrustedProxies, "trusted-proxies", nil, "comma-separated CIDRs or IPs whose X-Forwarded-* headers are kept (default: none)")
 	f.StringVar(&o.PublishStatusAddress, "publish-status-address", "", "comma-separated IPs and host names written to our Ingresses' status")
 	f.StringVar(&o.PublishService, "publish-service", "", "namespace/name of a Service whose addresses are written to our Ingresses' status")

@@ -151,11 +151,19 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 		HTTPSRedirectPort: cfg.HTTPSRedirectPort,
 		H2C:               cfg.EnableH2C,
 		TrustedProxies:    cfg.trusted,
-		ShutdownDelay:     cfg.shutdownDelay,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		Logger:            c.log.With(slog.String("component", "dataplane")),
-		AccessLog:         cfg.AccessLog,
-		Metrics:           c.metrics,
+
+		DialTimeout:             cfg.UpstreamConnectTimeout,
+		ResponseHeaderTimeout:   cfg.UpstreamReadTimeout,
+		ClientBodyTimeout:       cfg.ClientBodyTimeout,
+		MaxResponseHeaderBytes:  cfg.MaxResponseHeaderBytes,
+		MaxConnections:          cfg.MaxConnections,
+		MaxConnectionsPerClient: cfg.MaxConnectionsPerClient,
+
+		ShutdownDelay:   cfg.shutdownDelay,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          c.log.With(slog.String("component", "dataplane")),
+		AccessLog:       cfg.AccessLog,
+		Metrics:         c.metrics,
 	})
 	if err != nil {
 		return nil, err

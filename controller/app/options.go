@@ -107,6 +107,18 @@ type Options struct {
 	EnableH2C bool
 	// AllowExternalName routes to ExternalName Services. Default false.
 	AllowExternalName bool
+	// Data plane limits (dataplane.Options fields of the same names); a
+	// zero value takes the data plane's default, negative turns the limit
+	// off: UpstreamConnectTimeout (DialTimeout, 5s), UpstreamReadTimeout
+	// (ResponseHeaderTimeout, 60s), ClientBodyTimeout (60s),
+	// MaxResponseHeaderBytes (1 MiB; not negative), MaxConnections (10000)
+	// and MaxConnectionsPerClient (1000).
+	UpstreamConnectTimeout  time.Duration
+	UpstreamReadTimeout     time.Duration
+	ClientBodyTimeout       time.Duration
+	MaxResponseHeaderBytes  int
+	MaxConnections          int
+	MaxConnectionsPerClient int
 	// TrustedProxies are CIDRs (or single IPs) whose X-Forwarded-* headers
 	// are kept. Default none.
 	TrustedProxies []string
