@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -42,7 +41,8 @@ import (
 // another.
 
 // fastEligible reports whether req may take the fast path: a bodiless
-// idempotent request without Upgrade whose query needs no re-encoding.
+// idempotent request without Upgrade. The query is forwarded as received
+// on both paths.
 func fastEligible(req *http.Request) bool {
 	if req.Body != nil && req.Body != http.NoBody {
 		return false
@@ -52,33 +52,8 @@ func fastEligible(req *http.Request) bool {
 	default:
 		return false
 	}
-	if _, upgrade := req.Header["Upgrade"]; upgrade {
-		return false
-	}
-	return cleanQuery(req.URL.RawQuery)
-}
-
-// cleanQuery reports whether httputil.ReverseProxy would forward the query
-// unchanged: no ';', only valid %-escapes, at most 10000 parameters.
-func cleanQuery(q string) bool {
-	if strings.Count(q, "&") >= 10000 {
-		return false
-	}
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	_, upgrade := req.Header["Upgrade"]
+	return !upgrade
 }
 
 // fastConn is one pooled upstream connection.

@@ -168,6 +168,9 @@ func (s *Server) newProxy() {
 func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	out.URL.Scheme = "http"
+	// ReverseProxy re-encodes a query it cannot parse (';', bad escapes,
+	// too many parameters); the backend gets the client's bytes.
+	out.URL.RawQuery = in.URL.RawQuery
 	// out.Host is in.Host (Clone copies it): the upstream sees the original Host.
 	s.setForwarded(in, out.Header)
 	if _, ok := in.Header["X-Request-Id"]; !ok {
