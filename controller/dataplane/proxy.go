@@ -233,7 +233,7 @@ func modifyResponse(resp *http.Response) error {
 	if rs := requestState(resp.Request); rs != nil {
 		rs.code = resp.StatusCode
 		if pol := rs.ri.policy; pol != nil {
-			if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+			if pol.ErrorPages.Intercepts(resp.StatusCode) {
 				replaceWithCustomError(resp, rs) // error backend (extras.go), else the own page
 				return nil
 			}
