@@ -47,8 +47,12 @@ func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (
 		return nil, nil
 	}
 	rp := RoutePolicy(&pol)
-	// A BasicAuth that could not be resolved has denied the Ingress.
 	rp.BasicAuth = auth
+	if pol.BasicAuth != nil && auth == nil && rp.Denied == nil {
+		// Not reachable (basicAuth denies when it cannot resolve), but
+		// without users the route would be open: fail closed regardless.
+		rp.Denied = &routing.Denial{Annotation: "auth-secret", Reason: "basic auth users not resolved"}
+	}
 	if ex := tr.extras[ref]; ex != nil {
 		rp.ResponseHeaders = ex.headers
 		if rp.ErrorPages != nil {
