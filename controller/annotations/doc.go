@@ -1,6 +1,8 @@
 // Package annotations turns an Ingress's annotations into a typed, validated
-// Policy for the reference controller's data plane. It is pure: no I/O, no
-// client-go calls, no global state.
+// Policy, the input from which the translation (package translate) builds
+// the neutral routing.Policy that the data plane reads; neither routing nor
+// the data plane imports this package. It is pure: no I/O, no client-go
+// calls, no global state.
 //
 // # Dialects
 //
@@ -49,6 +51,7 @@
 // the routing package for the precedence of regex and other paths.
 //
 // A Policy is immutable after Parse and holds precompiled forms (Regex,
-// Template, PrefixSet, StatusSet, CORS origin matcher), so it can be
-// published with an atomic pointer and read lock-free on the request path.
+// Template, PrefixSet, StatusSet, CORS origin matcher) with the methods
+// that answer from them; the translation converts them into routing's own
+// forms (translate.RoutePolicy), and the path expressions are shared.
 package annotations

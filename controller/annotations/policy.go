@@ -10,13 +10,12 @@ import (
 // Policy is the validated, typed form of one Ingress's annotations. Parse
 // returns a fresh value that shares no memory with its input; callers must
 // treat it (and everything it points to) as read-only, which makes it safe to
-// publish through an atomic pointer and read from many goroutines without
-// locks. Precompiled forms (regexes, prefix sets, status sets, templates) are
-// built by Parse so the request path does no parsing.
+// read from many goroutines without locks. Precompiled forms (regexes,
+// prefix sets, status sets, templates) are built by Parse.
 //
 // A nil pointer field or zero value means "feature not configured"; enabled
-// features carry their effective values with defaults applied, so the data
-// plane never has to default anything itself.
+// features carry their effective values with defaults applied, so neither
+// the translation nor the data plane has to default anything itself.
 //
 // Scope: every field applies to all paths of the annotated Ingress (ingress-
 // nginx's "location" and "ingress" scopes both map to that), except

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/metrics"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
@@ -173,7 +172,7 @@ type routeInfo struct {
 	metrics *metrics.RouteMetrics
 	ingress string // namespace/name, for logs
 	// policy is route.Policy (nil for the plain fast path).
-	policy *annotations.Policy
+	policy *routing.Policy
 	// limiter counts the rate limits of the route's Ingress; nil without.
 	limiter *limiter
 	// canary is the route's canary as a routeInfo of its own (canary

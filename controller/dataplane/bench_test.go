@@ -30,10 +30,11 @@ func BenchmarkProxy(b *testing.B) {
 	slow := startServer(b, Options{DisableFastPath: true}, table)
 	// The same route with an annotation Policy (source range, rewrite,
 	// upstream-vhost): the cost of the policy branch.
-	pol := policy(b, []string{"/"}, "whitelist-source-range", "127.0.0.0/8", "rewrite-target", "/y",
+	pol := policy(b, "whitelist-source-range", "127.0.0.0/8", "rewrite-target", "/y",
 		"upstream-vhost", "internal.example")
-	withPolicy := startServer(b, Options{}, buildTable(b, 1, nil,
-		policyRoute("ns/bench", "bench.example", "/", backend("ns/bench:80", up), pol)))
+	pr := policyRoute("ns/bench", "bench.example", "/", backend("ns/bench:80", up), pol)
+	pr.Rewrite = rewrite(b, "/", "/y")
+	withPolicy := startServer(b, Options{}, buildTable(b, 1, nil, pr))
 	b.Logf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))
 
 	for _, tc := range []struct{ name, addr string }{

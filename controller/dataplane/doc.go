@@ -66,12 +66,14 @@
 // body is retried on the next endpoint (at most Options.MaxAttempts
 // endpoints).
 //
-// Routes with an annotation Policy (routing.Route.Policy, see policy.go)
-// take a separate branch after Match; routes without one never read it, so
-// the plain path keeps its allocation count. Applied: ssl-redirect and
+// Routes with a Policy (routing.Route.Policy: neutral, resolved by the
+// translation from the Ingress's annotations; see policy.go) take a
+// separate branch after Match; routes without one never read it, so the
+// plain path keeps its allocation count. The data plane does not know the
+// annotations package. Applied (by the annotations' names): ssl-redirect and
 // force-ssl-redirect, permanent-/temporal-redirect with their codes,
 // app-root, rewrite-target, upstream-vhost, x-forwarded-prefix, source
-// ranges (403), basic auth (401, routing.Route.BasicAuth), external auth
+// ranges (403), basic auth (401, routing.Policy.BasicAuth), external auth
 // (auth-url and friends, extauth.go: 401/302 to auth-signin, 403, 500),
 // Policy.Denied (503), limit-rps/-rpm/-connections with
 // limit-burst-multiplier and limit-whitelist (503, counters kept outside the

@@ -22,8 +22,8 @@ func TestEarlyHintsKeepHeadersSetBeforeProxying(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "final")
 	})
-	r := policyRoute("ns/hdrs", "hdrs.example", "/", backend("ns/up:80", up), policy(t, nil, "custom-headers", "hdrs"))
-	r.ResponseHeaders = http.Header{"X-Served-By": {"lab"}}
+	r := policyRoute("ns/hdrs", "hdrs.example", "/", backend("ns/up:80", up), policy(t, "custom-headers", "hdrs"))
+	r.Policy.ResponseHeaders = http.Header{"X-Served-By": {"lab"}}
 	table := buildTable(t, 1, nil, r)
 	for _, fast := range []bool{true, false} {
 		s := startServer(t, Options{DisableFastPath: !fast}, table)

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // External authentication (auth-url), with ingress-nginx's auth_request
@@ -55,7 +55,7 @@ const maxAuthDrain = 64 << 10
 // externalAuth runs the auth subrequest for r. It returns the request to
 // proxy (r with the auth response headers and X-Request-ID applied) and 0,
 // or the status it answered with.
-func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *annotations.ExternalAuth, rs *reqState) (*http.Request, int) {
+func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *routing.ExternalAuth, rs *reqState) (*http.Request, int) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.ExternalAuthTimeout)
 	defer cancel()
 	areq, err := http.NewRequestWithContext(ctx, ea.Method, ea.URL, nil)
@@ -113,8 +113,7 @@ func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *annota
 		if genID != nil {
 			r2.Header["X-Request-Id"] = genID
 		}
-		for _, name := range ea.ResponseHeaders {
-			k := http.CanonicalHeaderKey(name)
+		for _, k := range ea.ResponseHeaders { // canonical
 			delete(r2.Header, k)
 			if v := resp.Header[k]; len(v) > 0 {
 				r2.Header[k] = v
@@ -144,7 +143,7 @@ func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *annota
 }
 
 // authError answers 500 for a failed auth subrequest and logs why.
-func (s *Server) authError(w http.ResponseWriter, r *http.Request, rs *reqState, ea *annotations.ExternalAuth, err error) int {
+func (s *Server) authError(w http.ResponseWriter, r *http.Request, rs *reqState, ea *routing.ExternalAuth, err error) int {
 	if r.Context().Err() != nil {
 		// The client went away: nobody reads the answer.
 		writePlain(w, http.StatusBadGateway, "request canceled\n")

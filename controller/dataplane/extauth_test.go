@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
@@ -92,14 +91,14 @@ func TestExternalAuth(t *testing.T) {
 	auth := newAuthServer(t, false)
 	be := backend("ns/up:80", up.addr())
 	table := buildTable(t, 1, nil,
-		policyRoute("ns/auth", "auth.example", "/", be, policy(t, nil, "auth-url", auth.URL+"/check?x=1",
+		policyRoute("ns/auth", "auth.example", "/", be, policy(t, "auth-url", auth.URL+"/check?x=1",
 			"auth-response-headers", "X-Auth-User, X-Auth-Missing")),
-		policyRoute("ns/post", "post.example", "/", be, policy(t, nil, "auth-url", auth.URL+"/check", "auth-method", "POST")),
-		policyRoute("ns/signin", "signin.example", "/", be, policy(t, nil, "auth-url", auth.URL+"/check",
+		policyRoute("ns/post", "post.example", "/", be, policy(t, "auth-url", auth.URL+"/check", "auth-method", "POST")),
+		policyRoute("ns/signin", "signin.example", "/", be, policy(t, "auth-url", auth.URL+"/check",
 			"auth-signin", "https://login.example/start?app=1")),
-		policyRoute("ns/signin-param", "signin-param.example", "/", be, policy(t, nil, "auth-url", auth.URL+"/check",
+		policyRoute("ns/signin-param", "signin-param.example", "/", be, policy(t, "auth-url", auth.URL+"/check",
 			"auth-signin", "https://login.example/start", "auth-signin-redirect-param", "return_to")),
-		policyRoute("ns/down", "down.example", "/", be, policy(t, nil, "auth-url", "http://"+closedAddr(t)+"/check")),
+		policyRoute("ns/down", "down.example", "/", be, policy(t, "auth-url", "http://"+closedAddr(t)+"/check")),
 	)
 	s := startServer(t, Options{ExternalAuthTimeout: 300 * time.Millisecond}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -187,7 +186,7 @@ func TestExternalAuthHTTPS(t *testing.T) {
 	up := newEcho(t, "up")
 	auth := newAuthServer(t, true)
 	table := buildTable(t, 1, nil, policyRoute("ns/auth", "auth.example", "/", backend("ns/up:80", up.addr()),
-		policy(t, nil, "auth-url", auth.URL+"/check")))
+		policy(t, "auth-url", auth.URL+"/check")))
 	pool := x509.NewCertPool()
 	pool.AddCert(auth.Certificate())
 	trusted := startServer(t, Options{ExternalAuthRootCAs: pool}, table)
@@ -216,17 +215,17 @@ func TestPolicyCheckOrder(t *testing.T) {
 		return append([]string{"auth-type", "basic", "auth-secret", "htpasswd", "auth-url", auth.URL + "/check",
 			"whitelist-source-range", "192.0.2.0/24"}, kv...)
 	}
-	denied := policy(t, nil, authed()...)
-	denied.Denied = &annotations.Denial{Annotation: "auth-secret", Reason: "test"}
+	denied := policy(t, authed()...)
+	denied.Denied = &routing.Denial{Annotation: "auth-secret", Reason: "test"}
 	table := buildTable(t, 1, func(b *routing.Builder) {
 		b.SetHTTPSRedirect("tls.example")
 		b.SetHTTPSRedirect("denied.example")
 	},
-		policyRoute("ns/tls", "tls.example", "/", be, policy(t, nil, authed()...)),
-		policyRoute("ns/perm", "perm.example", "/", be, policy(t, nil, authed("permanent-redirect", "https://new.example/")...)),
-		policyRoute("ns/cors", "cors.example", "/", be, policy(t, nil, authed("enable-cors", "true")...)),
+		policyRoute("ns/tls", "tls.example", "/", be, policy(t, authed()...)),
+		policyRoute("ns/perm", "perm.example", "/", be, policy(t, authed("permanent-redirect", "https://new.example/")...)),
+		policyRoute("ns/cors", "cors.example", "/", be, policy(t, authed("enable-cors", "true")...)),
 		policyRoute("ns/denied", "denied.example", "/", be, denied),
-		policyRoute("ns/plain", "plain.example", "/", be, policy(t, nil, authed()...)),
+		policyRoute("ns/plain", "plain.example", "/", be, policy(t, authed()...)),
 	)
 	s := startServer(t, Options{HTTPSRedirectPort: 443}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)

@@ -13,18 +13,18 @@ import (
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
-// Annotation features resolved by the translation into the route rather than
-// the Policy (routing.Route.ResponseHeaders and ErrorBackend), applied on the
+// Annotation features whose references the translation resolved into the
+// Policy (routing.Policy.ResponseHeaders and ErrorPages), applied on the
 // policy branch only:
 //
-//   - custom-headers: the route's ResponseHeaders are set on the response
+//   - custom-headers: the Policy's ResponseHeaders are set on the response
 //     before anything is written (servePolicy), so they are part of every
 //     answer of the route, the data plane's own included; an upstream's
 //     values for the same names are dropped (dropCustomHeaders), so they
 //     replace rather than add to them, as ingress-nginx's more_set_headers.
 //   - custom-http-errors with the default-backend annotation: an upstream
-//     status listed in Policy.CustomHTTPErrors is answered by the route's
-//     ErrorBackend, asked "GET /" with ingress-nginx's custom error headers
+//     status listed in Policy.ErrorPages is answered by its Backend (the
+//     annotation's Service), asked "GET /" with ingress-nginx's custom error headers
 //     (X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name,
 //     X-Service-Name, X-Service-Port, X-Request-ID). The client gets the
 //     upstream's status with the error backend's headers and body. When the
@@ -38,7 +38,10 @@ import (
 // shared and never modified: net/http only reads them, and appends copy
 // them (len == cap).
 func setCustomHeaders(h http.Header, r *routing.Route) {
-	for k, v := range r.ResponseHeaders {
+	if r.Policy == nil {
+		return
+	}
+	for k, v := range r.Policy.ResponseHeaders {
 		h[k] = v
 	}
 }
@@ -46,9 +49,20 @@ func setCustomHeaders(h http.Header, r *routing.Route) {
 // dropCustomHeaders removes from an upstream response header the names the
 // route's custom-headers set.
 func dropCustomHeaders(rs *reqState, h http.Header) {
-	for k := range rs.ri.route.ResponseHeaders {
+	if rs.ri.policy == nil {
+		return
+	}
+	for k := range rs.ri.policy.ResponseHeaders {
 		delete(h, k)
 	}
+}
+
+// errorBackend is the backend of the route's error pages, or nil.
+func errorBackend(rs *reqState) *routing.Backend {
+	if p := rs.ri.policy; p != nil && p.ErrorPages != nil {
+		return p.ErrorPages.Backend
+	}
+	return nil
 }
 
 // errorBackendTimeout bounds one error-backend request (connect to end of
@@ -77,7 +91,7 @@ var errNoErrorBackend = errors.New("dataplane: no error backend endpoint")
 // is the request the upstream answered (its URI, Accept and X-Request-ID
 // are passed on).
 func fetchErrorPage(ctx context.Context, rs *reqState, req *http.Request, code int) (*http.Response, error) {
-	eb := rs.ri.route.ErrorBackend
+	eb := errorBackend(rs)
 	if eb == nil || eb.Unavailable != "" || len(eb.Endpoints) == 0 {
 		return nil, errNoErrorBackend
 	}
@@ -132,7 +146,7 @@ func (s *Server) writeCustomError(w http.ResponseWriter, rs *reqState, resp *htt
 	er, err := fetchErrorPage(resp.Request.Context(), rs, resp.Request, code)
 	if err != nil {
 		if !errors.Is(err, errNoErrorBackend) {
-			s.log.Debug("error backend failed", "backend", rs.ri.route.ErrorBackend.Key, "error", err)
+			s.log.Debug("error backend failed", "backend", errorBackend(rs).Key, "error", err)
 		}
 		writeErrorPage(w, code)
 		return

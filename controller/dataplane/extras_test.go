@@ -15,11 +15,11 @@ func TestCustomHeaders(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	hdrs := http.Header{"X-Frame-Options": {"DENY"}, "X-Served-By": {"lab"}}
-	r := policyRoute("ns/hdrs", "hdrs.example", "/", backend("ns/up:80", up), policy(t, nil, "custom-headers", "hdrs"))
-	r.ResponseHeaders = hdrs
+	r := policyRoute("ns/hdrs", "hdrs.example", "/", backend("ns/up:80", up), policy(t, "custom-headers", "hdrs"))
+	r.Policy.ResponseHeaders = hdrs
 	denied := policyRoute("ns/denied", "denied.example", "/", backend("ns/up:80", up),
-		policy(t, nil, "custom-headers", "hdrs", "denylist-source-range", "127.0.0.0/8"))
-	denied.ResponseHeaders = hdrs
+		policy(t, "custom-headers", "hdrs", "denylist-source-range", "127.0.0.0/8"))
+	denied.Policy.ResponseHeaders = hdrs
 	table := buildTable(t, 1, nil, r, denied)
 	for _, fast := range []bool{true, false} {
 		s := startServer(t, Options{DisableFastPath: !fast}, table)
@@ -58,10 +58,10 @@ func TestCustomHTTPErrorsFromErrorBackend(t *testing.T) {
 		w.Header().Set("X-Leak", "error backend")
 		io.WriteString(w, "<h1>custom "+r.Header.Get("X-Code")+"</h1>")
 	})
-	withEB := policyRoute("ns/errs", "errs.example", "/", backend("ns/up:80", up), policy(t, nil, "custom-http-errors", "503", "default-backend", "errs"))
-	withEB.ErrorBackend = backend("ns/errs:80", errs)
-	downEB := policyRoute("ns/down", "down.example", "/", backend("ns/up:80", up), policy(t, nil, "custom-http-errors", "503", "default-backend", "errs"))
-	downEB.ErrorBackend = backend("ns/gone:80", closedAddr(t))
+	withEB := policyRoute("ns/errs", "errs.example", "/", backend("ns/up:80", up), policy(t, "custom-http-errors", "503", "default-backend", "errs"))
+	withEB.Policy.ErrorPages.Backend = backend("ns/errs:80", errs)
+	downEB := policyRoute("ns/down", "down.example", "/", backend("ns/up:80", up), policy(t, "custom-http-errors", "503", "default-backend", "errs"))
+	downEB.Policy.ErrorPages.Backend = backend("ns/gone:80", closedAddr(t))
 	table := buildTable(t, 1, nil, withEB, downEB)
 	for _, fast := range []bool{true, false} {
 		s := startServer(t, Options{DisableFastPath: !fast}, table)

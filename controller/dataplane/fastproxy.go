@@ -69,7 +69,7 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 	defer resp.Body.Close()
 	removeHopByHop(resp.Header)
 	if pol := rs.ri.policy; pol != nil {
-		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+		if pol.ErrorPages.Intercepts(resp.StatusCode) {
 			// The upstream's error page is replaced (custom-http-errors).
 			noSniff(w.Header())             // an error backend's page keeps its own Content-Type, or none
 			s.writeCustomError(w, rs, resp) // error backend (extras.go), else the own page

@@ -181,7 +181,7 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 	}
 	setCustomHeaders(w.Header(), ri.route) // custom-headers (extras.go)
 	rs := &reqState{Context: r.Context(), ri: ri, w: w}
-	r, code := s.applyPolicy(w, r, ri.policy, rs, ri.route.Path, tlsHost)
+	r, code := s.applyPolicy(w, r, ri.policy, rs, tlsHost)
 	if rs.limited.IsValid() {
 		defer ri.limiter.release(rs.limited)
 	}

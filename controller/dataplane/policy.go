@@ -12,13 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
-// Annotation policies (routing.Route.Policy) are applied here, only for
-// routes that carry one: a route without a Policy never reaches this file.
-// The Policy is immutable and precompiled by the annotations package, so
-// nothing here parses; only rate-limit counters take a (sharded) lock.
+// Route policies (routing.Route.Policy) are applied here, only for routes
+// that carry one: a route without a Policy never reaches this file. The
+// Policy is neutral, immutable and resolved and precompiled by the
+// translation, so nothing here parses, defaults or looks up; only
+// rate-limit counters take a (sharded) lock.
 //
 // A route with a canary (routing.Route.Canary) first picks the canary or
 // the main backend (useCanary); the checks then run with the main route's
@@ -41,7 +42,7 @@ import (
 //     preaccess phase does);
 //  7. source ranges: 403 when the client address is not allowed;
 //  8. basic auth: 401 with WWW-Authenticate unless the credentials match
-//     routing.Route.BasicAuth (nil, i.e. unresolved, refuses everyone);
+//     Policy.BasicAuth's users;
 //  9. external auth (extauth.go): the auth-url subrequest's 401 (or the
 //     auth-signin redirect), 403 or 500;
 //  10. proxy-body-size: 413 for a larger Content-Length; a body of unknown
@@ -65,12 +66,12 @@ import (
 
 // sslRedirect reports whether a plain-HTTP request must be redirected to
 // HTTPS: the host has TLS (tlsHost) unless ssl-redirect is "false", or
-// force-ssl-redirect is "true".
-func sslRedirect(pol *annotations.Policy, tlsHost bool) bool {
+// force-ssl-redirect is "true" (Policy.HTTPSRedirect).
+func sslRedirect(pol *routing.Policy, tlsHost bool) bool {
 	if pol == nil {
 		return tlsHost
 	}
-	return tlsHost && pol.SSLRedirect.Or(true) || pol.ForceSSLRedirect
+	return pol.HTTPSRedirect.Redirects(tlsHost)
 }
 
 // clientAddr is the address source ranges are checked against: the peer,
@@ -100,7 +101,7 @@ func (s *Server) clientAddr(r *http.Request) (netip.Addr, bool) {
 // (0 when the request is to be proxied) and the request to proxy, which
 // differs from r when its body had to be limited or external auth set
 // headers.
-func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annotations.Policy, rs *reqState, ingressPath string, tlsHost bool) (*http.Request, int) {
+func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routing.Policy, rs *reqState, tlsHost bool) (*http.Request, int) {
 	if pol.Denied != nil {
 		writePlain(w, http.StatusServiceUnavailable, "service unavailable: the ingress configuration is invalid\n")
 		return r, http.StatusServiceUnavailable
@@ -110,8 +111,8 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annota
 		w.WriteHeader(rd.Code)
 		return r, rd.Code
 	}
-	if pol.AppRoot != "" && r.URL.Path == "/" {
-		w.Header()["Location"] = []string{pol.AppRoot}
+	if pol.RootRedirect != "" && r.URL.Path == "/" {
+		w.Header()["Location"] = []string{pol.RootRedirect}
 		w.WriteHeader(http.StatusFound)
 		return r, http.StatusFound
 	}
@@ -144,16 +145,16 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annota
 			}
 		}
 	}
-	if sr := pol.SourceRange; sr != nil {
+	if ac := pol.Access; ac != nil {
 		a, ok := s.clientAddr(r)
-		if !ok || !sr.Permits(a) {
+		if !ok || !ac.Permits(a) {
 			writePlain(w, http.StatusForbidden, "forbidden\n")
 			return r, http.StatusForbidden
 		}
 	}
 	if ba := pol.BasicAuth; ba != nil {
 		user, pass, ok := r.BasicAuth()
-		if !ok || !rs.ri.route.BasicAuth.Check(user, pass) {
+		if !ok || !ba.Check(user, pass) {
 			w.Header()["Www-Authenticate"] = []string{`Basic realm="` + ba.Realm + `"`}
 			writePlain(w, http.StatusUnauthorized, "authentication required\n")
 			return r, http.StatusUnauthorized
@@ -176,8 +177,8 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annota
 			r = &r2
 		}
 	}
-	if rw := pol.Rewrite; rw != nil {
-		if p, ok := rw.Apply(ingressPath, r.URL.Path); ok {
+	if rw := rs.ri.route.Rewrite; rw != nil {
+		if p, ok := rw.Apply(r.URL.Path); ok {
 			if p == "" || p[0] != '/' {
 				p = "/" + p
 			}
@@ -195,14 +196,14 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *annota
 			}
 		}
 	}
-	rs.ov.host, rs.ov.prefix = pol.UpstreamVhost, pol.XForwardedPrefix
+	rs.ov.host, rs.ov.prefix = pol.UpstreamHost, pol.ForwardedPrefix
 	rs.ov.connect, rs.ov.read = time.Duration(pol.Timeouts.Connect), time.Duration(pol.Timeouts.Read)
 	return r, 0
 }
 
 // corsOrigin sets Access-Control-Allow-Origin (and -Credentials, -Expose-
 // Headers, Vary) on h when origin is allowed by c, and reports whether it is.
-func corsOrigin(h http.Header, c *annotations.CORS, origin string) bool {
+func corsOrigin(h http.Header, c *routing.CORS, origin string) bool {
 	if !c.AllowsOrigin(origin) {
 		return false
 	}
@@ -223,7 +224,7 @@ func corsOrigin(h http.Header, c *annotations.CORS, origin string) bool {
 
 // policyResponse applies pol to an upstream response header h (CORS),
 // replacing what the upstream set for the same fields.
-func policyResponse(pol *annotations.Policy, req *http.Request, h http.Header) {
+func policyResponse(pol *routing.Policy, req *http.Request, h http.Header) {
 	if pol == nil || pol.CORS == nil || req == nil {
 		return
 	}
@@ -236,14 +237,14 @@ func policyResponse(pol *annotations.Policy, req *http.Request, h http.Header) {
 }
 
 // maxAttempts is how many endpoints of n a request may try: Options.
-// MaxAttempts, or proxy-next-upstream-tries.
-func (s *Server) maxAttempts(pol *annotations.Policy, n int) int {
+// MaxAttempts, or Policy.MaxAttempts (proxy-next-upstream-tries).
+func (s *Server) maxAttempts(pol *routing.Policy, n int) int {
 	limit := s.opts.MaxAttempts
-	if pol != nil && pol.NextUpstreamTries != 0 {
-		if pol.NextUpstreamTries == annotations.NoLimit {
+	if pol != nil && pol.MaxAttempts != 0 {
+		if pol.MaxAttempts == routing.NoLimit {
 			return n
 		}
-		limit = pol.NextUpstreamTries
+		limit = pol.MaxAttempts
 	}
 	return min(n, limit)
 }
@@ -258,12 +259,12 @@ func isTooLarge(err error) bool {
 // header (canary-by-header: "always", "never", or canary-by-header-value /
 // -pattern when set), then by cookie (canary-by-cookie: "always" or
 // "never"), then by weight (canary-weight out of canary-weight-total).
-func useCanary(r *http.Request, c *annotations.Canary) bool {
+func useCanary(r *http.Request, c *routing.CanaryRule) bool {
 	if c == nil {
 		return false
 	}
 	if c.Header != "" {
-		if vv := r.Header.Values(c.Header); len(vv) > 0 {
+		if vv := r.Header[c.Header]; len(vv) > 0 { // c.Header is canonical
 			v := vv[0]
 			switch {
 			case c.HeaderValue != "" || c.HeaderPattern != nil:
@@ -323,20 +324,9 @@ func (rs *reqState) affinityCookie(h http.Header) {
 		return
 	}
 	c := http.Cookie{Name: a.CookieName, Value: v, Path: a.CookiePath, Domain: a.CookieDomain,
-		MaxAge: a.MaxAge, Secure: a.Secure, HttpOnly: true}
-	if c.Path == "" {
-		c.Path = "/"
-	}
+		MaxAge: a.MaxAge, Secure: a.Secure, HttpOnly: true, SameSite: http.SameSite(a.SameSite)}
 	if a.Expires > 0 {
-		c.Expires = time.Now().Add(time.Duration(a.Expires) * time.Second)
-	}
-	switch strings.ToLower(a.SameSite) {
-	case "strict":
-		c.SameSite = http.SameSiteStrictMode
-	case "lax":
-		c.SameSite = http.SameSiteLaxMode
-	case "none":
-		c.SameSite = http.SameSiteNoneMode
+		c.Expires = time.Now().Add(time.Duration(a.Expires))
 	}
 	h.Add("Set-Cookie", c.String())
 }

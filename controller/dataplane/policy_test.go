@@ -12,11 +12,12 @@ import (
 
 	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
+	"github.com/ingresslab/ingresslab/controller/translate"
 )
 
-// policy parses ingresslab.dev/<name> annotations (name, value pairs) for
+// parse parses ingresslab.dev/<name> annotations (name, value pairs) for
 // an Ingress with the given paths, failing on any warning.
-func policy(t testing.TB, paths []string, kv ...string) *annotations.Policy {
+func parse(t testing.TB, paths []string, kv ...string) *annotations.Policy {
 	t.Helper()
 	in := annotations.Input{Namespace: "ns", Annotations: map[string]string{}, Paths: paths}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -29,11 +30,40 @@ func policy(t testing.TB, paths []string, kv ...string) *annotations.Policy {
 	return &pol
 }
 
+// policy is the routing.Policy of annotations (see parse), converted as
+// the translation does. What the translation resolves from other objects
+// is left to the test, except that basic auth gets a BasicAuth without
+// users (refusing everyone) until the test sets one.
+func policy(t testing.TB, kv ...string) *routing.Policy {
+	t.Helper()
+	pol := parse(t, nil, kv...)
+	p := translate.RoutePolicy(pol)
+	if ba := pol.BasicAuth; ba != nil {
+		p.BasicAuth = &routing.BasicAuth{Realm: ba.Realm}
+	}
+	return p
+}
+
 // policyRoute is route() with a Policy.
-func policyRoute(ingress, host, path string, be *routing.Backend, pol *annotations.Policy) *routing.Route {
+func policyRoute(ingress, host, path string, be *routing.Backend, pol *routing.Policy) *routing.Route {
 	r := route(ingress, host, path, routing.PathPrefix, be)
 	r.Policy = pol
 	return r
+}
+
+// rewrite is the Route.Rewrite of a path of an Ingress with rewrite-target,
+// as the translation compiles it.
+func rewrite(t testing.TB, path, target string) *routing.Rewrite {
+	t.Helper()
+	re, err := annotations.CompilePathRegex(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := routing.NewTemplate(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &routing.Rewrite{Regex: re.Regexp(), Target: tmpl}
 }
 
 func TestPolicyRedirects(t *testing.T) {
@@ -43,14 +73,14 @@ func TestPolicyRedirects(t *testing.T) {
 		b.SetHTTPSRedirect("tls-off.example")
 		b.SetHTTPSRedirect("tls-on.example")
 	},
-		policyRoute("ns/off", "tls-off.example", "/", be, policy(t, nil, "ssl-redirect", "false")),
-		policyRoute("ns/on", "tls-on.example", "/", be, policy(t, nil, "ssl-redirect", "true")),
-		policyRoute("ns/force", "force.example", "/", be, policy(t, nil, "force-ssl-redirect", "true")),
-		policyRoute("ns/perm", "perm.example", "/", be, policy(t, nil, "permanent-redirect", "https://new.example/landing")),
+		policyRoute("ns/off", "tls-off.example", "/", be, policy(t, "ssl-redirect", "false")),
+		policyRoute("ns/on", "tls-on.example", "/", be, policy(t, "ssl-redirect", "true")),
+		policyRoute("ns/force", "force.example", "/", be, policy(t, "force-ssl-redirect", "true")),
+		policyRoute("ns/perm", "perm.example", "/", be, policy(t, "permanent-redirect", "https://new.example/landing")),
 		policyRoute("ns/perm-code", "perm-code.example", "/", be,
-			policy(t, nil, "permanent-redirect", "https://new.example$request_uri", "permanent-redirect-code", "308")),
-		policyRoute("ns/temp", "temp.example", "/", be, policy(t, nil, "temporal-redirect", "https://temp.example/x")),
-		policyRoute("ns/root", "root.example", "/", be, policy(t, nil, "app-root", "/app")),
+			policy(t, "permanent-redirect", "https://new.example$request_uri", "permanent-redirect-code", "308")),
+		policyRoute("ns/temp", "temp.example", "/", be, policy(t, "temporal-redirect", "https://temp.example/x")),
+		policyRoute("ns/root", "root.example", "/", be, policy(t, "app-root", "/app")),
 	)
 	s := startServer(t, Options{HTTPSRedirectPort: 443}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -85,9 +115,11 @@ func TestPolicyRedirects(t *testing.T) {
 func TestPolicyUpstreamRewrite(t *testing.T) {
 	up := newEcho(t, "up")
 	be := backend("ns/up:80", up.addr())
+	rw := policyRoute("ns/rw", "rw.example", "/foo", be,
+		policy(t, "rewrite-target", "/new-path", "upstream-vhost", "internal.svc", "x-forwarded-prefix", "/foo"))
+	rw.Rewrite = rewrite(t, "/foo", "/new-path")
 	table := buildTable(t, 1, nil,
-		policyRoute("ns/rw", "rw.example", "/foo", be, policy(t, []string{"/foo"},
-			"rewrite-target", "/new-path", "upstream-vhost", "internal.svc", "x-forwarded-prefix", "/foo")),
+		rw,
 		policyRoute("ns/plain", "plain.example", "/", be, nil),
 	)
 	for _, fast := range []bool{true, false} {
@@ -120,8 +152,8 @@ func TestPolicyUpstreamRewrite(t *testing.T) {
 func TestPolicySourceRangesAndDenied(t *testing.T) {
 	up := newEcho(t, "up")
 	be := backend("ns/up:80", up.addr())
-	denied := policy(t, nil, "ssl-redirect", "false")
-	denied.Denied = &annotations.Denial{Annotation: "whitelist-source-range", Reason: "invalid"}
+	denied := policy(t, "ssl-redirect", "false")
+	denied.Denied = &routing.Denial{Annotation: "whitelist-source-range", Reason: "invalid"}
 	// An invalid source range fails closed in the parser too.
 	bad, ws := annotations.Parse(annotations.Input{Namespace: "ns", Annotations: map[string]string{
 		annotations.DialectIngressLab.Key("denylist-source-range"): "10.0.0.0/33"}}, annotations.Options{})
@@ -129,12 +161,12 @@ func TestPolicySourceRangesAndDenied(t *testing.T) {
 		t.Fatalf("invalid denylist: Denied %v warnings %v, want denied with a warning", bad.Denied, ws)
 	}
 	table := buildTable(t, 1, nil,
-		policyRoute("ns/a", "allow-other.example", "/", be, policy(t, nil, "whitelist-source-range", "10.0.0.0/8, 192.168.0.0/16")),
-		policyRoute("ns/b", "allow-local.example", "/", be, policy(t, nil, "allowlist-source-range", "10.0.0.0/8,127.0.0.0/8")),
-		policyRoute("ns/c", "deny-local.example", "/", be, policy(t, nil, "denylist-source-range", "127.0.0.1/32")),
-		policyRoute("ns/d", "deny-other.example", "/", be, policy(t, nil, "denylist-source-range", "10.0.0.0/8")),
+		policyRoute("ns/a", "allow-other.example", "/", be, policy(t, "whitelist-source-range", "10.0.0.0/8, 192.168.0.0/16")),
+		policyRoute("ns/b", "allow-local.example", "/", be, policy(t, "allowlist-source-range", "10.0.0.0/8,127.0.0.0/8")),
+		policyRoute("ns/c", "deny-local.example", "/", be, policy(t, "denylist-source-range", "127.0.0.1/32")),
+		policyRoute("ns/d", "deny-other.example", "/", be, policy(t, "denylist-source-range", "10.0.0.0/8")),
 		policyRoute("ns/e", "denied.example", "/", be, denied),
-		policyRoute("ns/f", "bad.example", "/", be, &bad),
+		policyRoute("ns/f", "bad.example", "/", be, translate.RoutePolicy(&bad)),
 	)
 	want := map[string]int{
 		"allow-other.example": http.StatusForbidden, "allow-local.example": http.StatusOK,
@@ -166,9 +198,9 @@ func TestPolicySourceRangesAndDenied(t *testing.T) {
 func TestPolicyBodySizeAndTries(t *testing.T) {
 	up := newEcho(t, "up")
 	table := buildTable(t, 1, nil,
-		policyRoute("ns/small", "small.example", "/", backend("ns/up:80", up.addr()), policy(t, nil, "proxy-body-size", "10")),
+		policyRoute("ns/small", "small.example", "/", backend("ns/up:80", up.addr()), policy(t, "proxy-body-size", "10")),
 		policyRoute("ns/tries", "tries.example", "/", backend("ns/tries:80", closedAddr(t), up.addr()),
-			policy(t, nil, "proxy-next-upstream-tries", "1")),
+			policy(t, "proxy-next-upstream-tries", "1")),
 	)
 	s := startServer(t, Options{}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -194,7 +226,7 @@ func TestPolicyCORS(t *testing.T) {
 		w.Header().Set("Access-Control-Allow-Origin", "https://upstream-says.example")
 		io.WriteString(w, "ok")
 	})
-	pol := policy(t, nil, "enable-cors", "true", "cors-allow-origin", "https://app.example, https://*.good.example",
+	pol := policy(t, "enable-cors", "true", "cors-allow-origin", "https://app.example, https://*.good.example",
 		"cors-allow-methods", "GET, PUT", "cors-allow-credentials", "true", "cors-max-age", "600")
 	table := buildTable(t, 1, nil, policyRoute("ns/cors", "api.example", "/", backend("ns/up:80", up), pol))
 	s := startServer(t, Options{}, table)
@@ -231,12 +263,12 @@ func decodeEcho(t testing.TB, raw string) echoed {
 func TestPolicyRateLimits(t *testing.T) {
 	up := newEcho(t, "up")
 	be := backend("ns/up:80", up.addr())
-	rpm2 := func() *annotations.Policy { return policy(t, nil, "limit-rpm", "2", "limit-burst-multiplier", "1") }
-	mk := func(gen uint64, limited *annotations.Policy) *routing.Table {
+	rpm2 := func() *routing.Policy { return policy(t, "limit-rpm", "2", "limit-burst-multiplier", "1") }
+	mk := func(gen uint64, limited *routing.Policy) *routing.Table {
 		return buildTable(t, gen, nil,
 			policyRoute("ns/limited", "limited.example", "/", be, limited),
 			policyRoute("ns/exempt", "exempt.example", "/", be,
-				policy(t, nil, "limit-rpm", "1", "limit-burst-multiplier", "1", "limit-whitelist", "127.0.0.0/8")))
+				policy(t, "limit-rpm", "1", "limit-burst-multiplier", "1", "limit-whitelist", "127.0.0.0/8")))
 	}
 	s := startServer(t, Options{}, mk(1, rpm2()))
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -258,7 +290,7 @@ func TestPolicyRateLimits(t *testing.T) {
 		t.Errorf("after a swap with the same limits: %v, want 503", got)
 	}
 	// ...and start afresh when the limits change.
-	s.Publish(mk(3, policy(t, nil, "limit-rpm", "3", "limit-burst-multiplier", "1")))
+	s.Publish(mk(3, policy(t, "limit-rpm", "3", "limit-burst-multiplier", "1")))
 	if got := codes("limited.example", 4); got[2] != 200 || got[3] != http.StatusServiceUnavailable {
 		t.Errorf("after changing to limit-rpm 3: %v, want [200 200 200 503]", got)
 	}
@@ -279,7 +311,7 @@ func TestPolicyConnectionLimit(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	table := buildTable(t, 1, nil, policyRoute("ns/conn", "conn.example", "/", backend("ns/up:80", up),
-		policy(t, nil, "limit-connections", "1")))
+		policy(t, "limit-connections", "1")))
 	s := startServer(t, Options{}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)
 	done := make(chan int)
@@ -319,7 +351,7 @@ func TestPolicyReadTimeout(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	table := buildTable(t, 1, nil, policyRoute("ns/slow", "slow.example", "/", backend("ns/up:80", up),
-		policy(t, nil, "proxy-read-timeout", "1")))
+		policy(t, "proxy-read-timeout", "1")))
 	// The server-wide response header timeout is far longer: the
 	// annotation's 1s is what ends the wait.
 	s := startServer(t, Options{ResponseHeaderTimeout: time.Hour}, table)
@@ -344,14 +376,15 @@ func TestPolicyReadTimeout(t *testing.T) {
 func TestPolicyBasicAuth(t *testing.T) {
 	up := newEcho(t, "up")
 	be := backend("ns/up:80", up.addr())
-	pol := policy(t, nil, "auth-type", "basic", "auth-secret", "users", "auth-realm", "Lab Users")
+	pol := policy(t, "auth-type", "basic", "auth-secret", "users", "auth-realm", "Lab Users")
 	users, err := routing.NewBasicAuth("Lab Users", []byte("alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\nbob:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	protected := policyRoute("ns/auth", "auth.example", "/", be, pol)
-	protected.BasicAuth = users
-	// A route whose Secret was not resolved refuses everyone.
+	withUsers := *pol
+	withUsers.BasicAuth = users
+	protected := policyRoute("ns/auth", "auth.example", "/", be, &withUsers)
+	// A BasicAuth without users refuses everyone.
 	unresolved := policyRoute("ns/auth2", "unresolved.example", "/", be, pol)
 	s := startServer(t, Options{}, buildTable(t, 1, nil, protected, unresolved))
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -392,9 +425,9 @@ func TestPolicyBasicAuth(t *testing.T) {
 func TestPolicyCanary(t *testing.T) {
 	stable, canary := newEcho(t, "stable"), newEcho(t, "canary")
 	mk := func(host string, kv ...string) *routing.Route {
-		r := policyRoute("ns/main", host, "/", backend("ns/stable:80", stable.addr()), &annotations.Policy{})
+		r := policyRoute("ns/main", host, "/", backend("ns/stable:80", stable.addr()), &routing.Policy{})
 		r.Canary = &routing.Canary{Ingress: routing.ObjectRef{Namespace: "ns", Name: "canary"},
-			Backend: backend("ns/canary:80", canary.addr()), Rule: policy(t, nil, append([]string{"canary", "true"}, kv...)...).Canary}
+			Backend: backend("ns/canary:80", canary.addr()), Rule: canaryRule(t, kv...)}
 		return r
 	}
 	table := buildTable(t, 1, nil,
@@ -428,7 +461,7 @@ func TestPolicyCanary(t *testing.T) {
 
 func TestPolicyAffinity(t *testing.T) {
 	a, b := newEcho(t, "a"), newEcho(t, "b")
-	pol := policy(t, nil, "affinity", "cookie", "session-cookie-name", "route", "session-cookie-max-age", "60",
+	pol := policy(t, "affinity", "cookie", "session-cookie-name", "route", "session-cookie-max-age", "60",
 		"session-cookie-samesite", "Lax")
 	table := buildTable(t, 1, nil, policyRoute("ns/sticky", "sticky.example", "/", backend("ns/ab:80", a.addr(), b.addr()), pol))
 	for _, fast := range []bool{true, false} {
@@ -486,7 +519,7 @@ func TestPolicyCustomHTTPErrors(t *testing.T) {
 		}
 	})
 	table := buildTable(t, 1, nil, policyRoute("ns/errs", "errs.example", "/", backend("ns/up:80", up),
-		policy(t, nil, "custom-http-errors", "404,503")))
+		policy(t, "custom-http-errors", "404,503")))
 	for _, fast := range []bool{true, false} {
 		s := startServer(t, Options{DisableFastPath: !fast}, table)
 		c := clientTo(t, s.HTTPAddr(), nil)
@@ -501,4 +534,11 @@ func TestPolicyCustomHTTPErrors(t *testing.T) {
 			}
 		}
 	}
+}
+
+// canaryRule is the rule of a canary Ingress with annotations kv (besides
+// canary "true"), converted as the translation does.
+func canaryRule(t testing.TB, kv ...string) *routing.CanaryRule {
+	t.Helper()
+	return translate.CanaryRule(parse(t, nil, append([]string{"canary", "true"}, kv...)...).Canary)
 }

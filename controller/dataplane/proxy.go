@@ -263,7 +263,7 @@ func modifyResponse(resp *http.Response) error {
 	}
 	rs.code = resp.StatusCode
 	if pol := rs.ri.policy; pol != nil {
-		if pol.CustomHTTPErrors.Contains(resp.StatusCode) {
+		if pol.ErrorPages.Intercepts(resp.StatusCode) {
 			replaceWithCustomError(resp, rs) // error backend (extras.go), else the own page
 		} else {
 			dropCustomHeaders(rs, resp.Header)

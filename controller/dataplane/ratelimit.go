@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
@@ -101,7 +100,7 @@ func (p *limitPool) sweep(cutoff time.Time) {
 
 // limiter counts the requests of one Ingress per client address.
 type limiter struct {
-	rl *annotations.RateLimit
+	rl *routing.RateLimit
 	// per-second and per-minute refill rates (tokens per nanosecond) and
 	// bucket sizes; a zero size disables the bucket.
 	secRate, minRate float64
@@ -141,7 +140,7 @@ func (b *tokenBucket) take(now int64, rate, burst float64) bool {
 	return true
 }
 
-func newLimiter(rl *annotations.RateLimit) *limiter {
+func newLimiter(rl *routing.RateLimit) *limiter {
 	l := &limiter{rl: rl}
 	mul := float64(max(rl.BurstMultiplier, 1))
 	if rl.RPS > 0 {

@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // TestPolicySendTimeout: an upload that stalls for longer than
 // proxy-send-timeout is answered 504; one that keeps flowing is proxied.
 func TestPolicySendTimeout(t *testing.T) {
 	up := newEcho(t, "up") // reads the whole body before answering
-	pol := policy(t, nil, "proxy-send-timeout", "1")
-	pol.Timeouts.Send = annotations.Duration(300 * time.Millisecond) // the annotation counts whole seconds
+	pol := policy(t, "proxy-send-timeout", "1")
+	pol.Timeouts.Send = routing.Duration(300 * time.Millisecond) // the annotation counts whole seconds
 	s := startServer(t, Options{}, buildTable(t, 1, nil,
 		policyRoute("ns/send", "send.example", "/", backend("ns/up:80", up.addr()), pol)))
 
@@ -113,8 +113,8 @@ func blackhole(t *testing.T) string {
 // the fast path (GET) and through http.Transport (POST).
 func TestPolicyConnectTimeout(t *testing.T) {
 	addr := blackhole(t)
-	pol := policy(t, nil, "proxy-connect-timeout", "1")
-	pol.Timeouts.Connect = annotations.Duration(300 * time.Millisecond) // the annotation counts whole seconds
+	pol := policy(t, "proxy-connect-timeout", "1")
+	pol.Timeouts.Connect = routing.Duration(300 * time.Millisecond) // the annotation counts whole seconds
 	s := startServer(t, Options{DialTimeout: 30 * time.Second}, buildTable(t, 1, nil,
 		policyRoute("ns/slow", "connect.example", "/", backend("ns/slow:80", addr), pol)))
 	c := clientTo(t, s.HTTPAddr(), nil)

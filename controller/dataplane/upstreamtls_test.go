@@ -144,7 +144,7 @@ func TestUpstreamHTTPS(t *testing.T) {
 		var routes []*routing.Route
 		for _, c := range cases {
 			r := policyRoute("ns/"+strings.TrimSuffix(c.host, ".example"), c.host, "/", backend(c.svc, c.addr),
-				policy(t, nil, "backend-protocol", "HTTPS"))
+				policy(t, "backend-protocol", "HTTPS"))
 			r.Upstream = upstreamTLS(t, routing.UpstreamHTTPS, c.opts)
 			routes = append(routes, r)
 		}
@@ -233,11 +233,11 @@ func TestUpstreamGRPCS(t *testing.T) {
 	h1 := tlsUpstream(t, self.TLS, false, nil)
 
 	grpcs := upstreamTLS(t, routing.UpstreamH2, routing.UpstreamTLSOptions{Verify: true, CA: self.CertPEM})
-	r1 := policyRoute("ns/grpcs", "grpcs.example", "/", backend("ns/grpc:443", h2.Listener.Addr().String()), policy(t, nil, "backend-protocol", "GRPCS"))
+	r1 := policyRoute("ns/grpcs", "grpcs.example", "/", backend("ns/grpc:443", h2.Listener.Addr().String()), policy(t, "backend-protocol", "GRPCS"))
 	r1.Upstream = grpcs
-	r2 := policyRoute("ns/grpc", "grpc.example", "/", backend("ns/grpc:50051", grpcUpstream(t)), policy(t, nil, "backend-protocol", "GRPC"))
+	r2 := policyRoute("ns/grpc", "grpc.example", "/", backend("ns/grpc:50051", grpcUpstream(t)), policy(t, "backend-protocol", "GRPC"))
 	r2.Upstream = &routing.Upstream{Protocol: routing.UpstreamH2C}
-	r3 := policyRoute("ns/h1", "h1.example", "/", backend("ns/grpc:443", h1), policy(t, nil, "backend-protocol", "GRPCS"))
+	r3 := policyRoute("ns/h1", "h1.example", "/", backend("ns/grpc:443", h1), policy(t, "backend-protocol", "GRPCS"))
 	r3.Upstream = grpcs
 	s := startServer(t, Options{}, buildTable(t, 1, nil, r1, r2, r3))
 	c := clientTo(t, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/ingresslab/ingresslab/controller/annotations"
 )
 
 // Dump is a plain, deterministic view of a whole Table: hosts sorted by name,
@@ -42,13 +40,17 @@ type RouteDump struct {
 	Regex   bool        `json:"regex,omitempty"`
 	Ingress string      `json:"ingress"`
 	Backend BackendDump `json:"backend"`
-	// ErrorBackend answers custom-http-errors (Route.ErrorBackend).
+	// ErrorBackend answers the error pages (Policy.ErrorPages.Backend).
 	ErrorBackend *BackendDump `json:"errorBackend,omitempty"`
-	// ResponseHeaders are the custom-headers added to responses.
+	// ResponseHeaders are added to responses (Policy.ResponseHeaders).
 	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
-	// Policy is the route's annotation policy, when it has one.
-	Policy *annotations.Policy `json:"policy,omitempty"`
-	// BasicAuth is the resolved realm and user names (no hashes).
+	// Policy is the route's policy, when it has one.
+	Policy *Policy `json:"policy,omitempty"`
+	// Rewrite is the route's path rewrite (Route.Rewrite).
+	Rewrite *Rewrite `json:"rewrite,omitempty"`
+	// Upstream is the route's upstream protocol and TLS (Route.Upstream).
+	Upstream *Upstream `json:"upstream,omitempty"`
+	// BasicAuth is the realm and user names (Policy.BasicAuth, no hashes).
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
 	// Canary is the route's canary backend and rule.
 	Canary *CanaryDump `json:"canary,omitempty"`
@@ -56,9 +58,9 @@ type RouteDump struct {
 
 // CanaryDump is a route's canary.
 type CanaryDump struct {
-	Ingress string              `json:"ingress"`
-	Backend BackendDump         `json:"backend"`
-	Rule    *annotations.Canary `json:"rule"`
+	Ingress string      `json:"ingress"`
+	Backend BackendDump `json:"backend"`
+	Rule    *CanaryRule `json:"rule"`
 }
 
 // BackendDump is a route's backend.
@@ -169,18 +171,22 @@ func dumpDefault(r *Route) *RouteDump {
 }
 
 func dumpRoute(r *Route) RouteDump {
-	rd := RouteDump{Ingress: r.Ingress.String(), Policy: r.Policy, BasicAuth: r.BasicAuth, Regex: r.Regex != nil}
+	rd := RouteDump{Ingress: r.Ingress.String(), Policy: r.Policy, Rewrite: r.Rewrite, Upstream: r.Upstream,
+		Regex: r.Regex != nil}
 	if b := r.Backend; b != nil {
 		rd.Backend = dumpBackend(b)
 	}
-	if b := r.ErrorBackend; b != nil {
-		eb := dumpBackend(b)
-		rd.ErrorBackend = &eb
-	}
-	if len(r.ResponseHeaders) > 0 {
-		rd.ResponseHeaders = make(map[string]string, len(r.ResponseHeaders))
-		for k, vv := range r.ResponseHeaders {
-			rd.ResponseHeaders[k] = strings.Join(vv, ", ")
+	if p := r.Policy; p != nil {
+		rd.BasicAuth = p.BasicAuth
+		if p.ErrorPages != nil && p.ErrorPages.Backend != nil {
+			eb := dumpBackend(p.ErrorPages.Backend)
+			rd.ErrorBackend = &eb
+		}
+		if len(p.ResponseHeaders) > 0 {
+			rd.ResponseHeaders = make(map[string]string, len(p.ResponseHeaders))
+			for k, vv := range p.ResponseHeaders {
+				rd.ResponseHeaders[k] = strings.Join(vv, ", ")
+			}
 		}
 	}
 	if c := r.Canary; c != nil {

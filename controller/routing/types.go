@@ -1,10 +1,6 @@
 package routing
 
-import (
-	"net/http"
-
-	"github.com/ingresslab/ingresslab/controller/annotations"
-)
+import "regexp"
 
 // PathType is the Ingress pathType of a route.
 type PathType uint8
@@ -109,11 +105,6 @@ type Route struct {
 	Path     string   `json:"path"`
 	PathType PathType `json:"-"`
 	Backend  *Backend `json:"backend"`
-	// Policy is the annotation policy of the route's Ingress, shared by
-	// all of its routes and read-only; nil when the Ingress has no
-	// annotation the data plane applies (the data plane's fast path).
-	// Matching ignores it (see Regex).
-	Policy *annotations.Policy `json:"-"`
 	// Regex, when set, makes the route a regular-expression path
 	// (use-regex or rewrite-target, ingress-nginx's "~* ^path" location):
 	// the compiled, case-insensitive expression anchored at the start of
@@ -121,20 +112,16 @@ type Route struct {
 	// the expression as written and PathType is Prefix or
 	// ImplementationSpecific; an Exact route never has one. See the
 	// package documentation for the precedence.
-	Regex *annotations.Regex `json:"-"`
-	// ErrorBackend is the Service of the default-backend annotation; when
-	// set, it answers the upstream statuses listed in custom-http-errors
-	// (Policy.CustomHTTPErrors). nil without.
-	ErrorBackend *Backend `json:"-"`
-	// ResponseHeaders are added to every response of the route, replacing
-	// the upstream's values of the same names (custom-headers). Keys are
-	// canonical; each value slice has len == cap and must never be modified
-	// (append copies it). nil without.
-	ResponseHeaders http.Header `json:"-"`
-	// BasicAuth holds the users of Policy.BasicAuth's Secret, resolved by
-	// the translation; nil without basic auth (or when the Secret could not
-	// be used, in which case Policy.Denied is set).
-	BasicAuth *BasicAuth `json:"-"`
+	Regex *regexp.Regexp `json:"-"`
+	// Policy is the resolved policy of the route's Ingress, shared by all
+	// of its routes and read-only; nil when the Ingress configures nothing
+	// the data plane applies (the data plane's fast path). Matching
+	// ignores it.
+	Policy *Policy `json:"-"`
+	// Rewrite is the route's rewrite-target (its path's expression and the
+	// Ingress's target); nil without. The translation sets it only on
+	// routes with a Policy: the data plane applies it on the policy path.
+	Rewrite *Rewrite `json:"-"`
 	// Upstream is backend-protocol with the upstream TLS options, resolved
 	// by the translation (upstream.go); it replaces Backend.Protocol for
 	// this route and its canary. nil without backend-protocol.
@@ -147,9 +134,9 @@ type Route struct {
 // Canary is an alternative backend of a route, chosen per request by Rule
 // (header, then cookie, then weight).
 type Canary struct {
-	Ingress ObjectRef           `json:"ingress"`
-	Backend *Backend            `json:"-"`
-	Rule    *annotations.Canary `json:"rule"`
+	Ingress ObjectRef   `json:"ingress"`
+	Backend *Backend    `json:"-"`
+	Rule    *CanaryRule `json:"rule"`
 }
 
 // Match is the result of a routing lookup.

@@ -144,7 +144,7 @@ func NewServiceAddresses(client kubernetes.Interface, namespace, name string, op
 func (s *ServiceAddresses) set(obj any) {
 	svc, _ := obj.(*corev1.Service)
 	next := AddressesOf(svc)
-	if Key(translate.IngressStatus(*s.cur.Load())) == Key(translate.IngressStatus(next)) {
+	if translate.StatusKey(translate.IngressStatus(*s.cur.Load())) == translate.StatusKey(translate.IngressStatus(next)) {
 		return
 	}
 	s.cur.Store(&next)

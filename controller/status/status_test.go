@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -61,36 +60,6 @@ func TestAddressesOf(t *testing.T) {
 		if got := strings.Join(parts, ","); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
-	}
-}
-
-func TestKeyComparesAsSets(t *testing.T) {
-	errText := "pending"
-	a := []networkingv1.IngressLoadBalancerIngress{
-		{IP: "192.0.2.1", Ports: []networkingv1.IngressPortStatus{{Port: 443, Protocol: corev1.ProtocolTCP}, {Port: 80, Protocol: corev1.ProtocolTCP}}},
-		{Hostname: "lb.example"},
-	}
-	b := []networkingv1.IngressLoadBalancerIngress{
-		{Hostname: "lb.example"},
-		{IP: "192.0.2.1", Ports: []networkingv1.IngressPortStatus{{Port: 80, Protocol: corev1.ProtocolTCP}, {Port: 443, Protocol: corev1.ProtocolTCP}}},
-	}
-	if Key(a) != Key(b) {
-		t.Errorf("order changes the key: %q vs %q", Key(a), Key(b))
-	}
-	c := []networkingv1.IngressLoadBalancerIngress{{Hostname: "lb.example"},
-		{IP: "192.0.2.1", Ports: []networkingv1.IngressPortStatus{{Port: 80, Protocol: corev1.ProtocolTCP, Error: &errText}, {Port: 443, Protocol: corev1.ProtocolTCP}}}}
-	for name, other := range map[string][]networkingv1.IngressLoadBalancerIngress{
-		"port error": c,
-		"fewer":      a[:1],
-		"none":       nil,
-		"ip vs host": {{IP: "lb.example"}, {IP: "192.0.2.1"}},
-	} {
-		if Key(a) == Key(other) {
-			t.Errorf("%s: same key %q", name, Key(a))
-		}
-	}
-	if Key(nil) != Key([]networkingv1.IngressLoadBalancerIngress{}) {
-		t.Error("nil and empty differ")
 	}
 }
 

@@ -30,8 +30,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,7 +268,7 @@ func (w *Writer) write(ctx context.Context, u translate.StatusUpdate) error {
 		if err != nil {
 			return err
 		}
-		if Key(ing.Status.LoadBalancer.Ingress) == Key(want) {
+		if translate.StatusKey(ing.Status.LoadBalancer.Ingress) == translate.StatusKey(want) {
 			return nil
 		}
 		ing.Status.LoadBalancer.Ingress = want
@@ -292,26 +290,6 @@ func (w *Writer) write(ctx context.Context, u translate.StatusUpdate) error {
 			slog.String("loadBalancer", describe(want)))
 	}
 	return nil
-}
-
-// Key is an order-independent text form of an Ingress status, for
-// comparing two statuses as sets.
-func Key(lbs []networkingv1.IngressLoadBalancerIngress) string {
-	keys := make([]string, 0, len(lbs))
-	for _, lb := range lbs {
-		ports := make([]string, 0, len(lb.Ports))
-		for _, p := range lb.Ports {
-			e := ""
-			if p.Error != nil {
-				e = *p.Error
-			}
-			ports = append(ports, strconv.Itoa(int(p.Port))+"/"+string(p.Protocol)+"/"+strconv.Quote(e))
-		}
-		slices.Sort(ports)
-		keys = append(keys, strconv.Quote(lb.IP)+"|"+strconv.Quote(lb.Hostname)+"|"+strings.Join(ports, ","))
-	}
-	slices.Sort(keys)
-	return strings.Join(keys, ";")
 }
 
 func describe(lbs []networkingv1.IngressLoadBalancerIngress) string {

@@ -22,10 +22,12 @@ const (
 )
 
 // policy parses the annotations of one of our Ingresses in the configured
-// dialect, reports the parser's warnings (Field metadata.annotations[key])
-// and returns the Policy to attach to every route of the Ingress, or nil
-// when no applied feature is configured (the data plane's fast path).
-func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (*annotations.Policy, *routing.BasicAuth) {
+// dialect, reports the parser's warnings (Field metadata.annotations[key]),
+// resolves what they reference and returns the parsed Policy (which the
+// canary handling reads) and the routing.Policy to attach to every route of
+// the Ingress; both are nil when no applied feature is configured (the data
+// plane's fast path).
+func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (*annotations.Policy, *routing.Policy) {
 	if len(ing.Annotations) == 0 {
 		return nil, nil
 	}
@@ -38,14 +40,26 @@ func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (
 	if pol.BasicAuth != nil {
 		auth = tr.basicAuth(&pol, ref)
 	}
-	// External auth (auth-url) needs nothing resolved: the data plane
-	// applies pol.ExternalAuth as parsed.
+	// External auth (auth-url) needs nothing resolved.
 	tr.resolveUpstream(&pol, ref)    // backend-protocol and upstream TLS (upstream.go)
 	tr.resolveExtras(&pol, ing, ref) // regex paths, server-alias, default-backend, custom-headers
 	if reflect.DeepEqual(pol, annotations.Policy{Dialect: pol.Dialect}) {
 		return nil, nil
 	}
-	return &pol, auth
+	rp := RoutePolicy(&pol)
+	rp.BasicAuth = auth
+	if pol.BasicAuth != nil && auth == nil && rp.Denied == nil {
+		// Not reachable (basicAuth denies when it cannot resolve), but
+		// without users the route would be open: fail closed regardless.
+		rp.Denied = &routing.Denial{Annotation: "auth-secret", Reason: "basic auth users not resolved"}
+	}
+	if ex := tr.extras[ref]; ex != nil {
+		rp.ResponseHeaders = ex.headers
+		if rp.ErrorPages != nil {
+			rp.ErrorPages.Backend = ex.defaultBackend
+		}
+	}
+	return &pol, rp
 }
 
 // basicAuth resolves the htpasswd Secret of pol.BasicAuth. A missing or
@@ -108,6 +122,7 @@ func (tr *translator) canary(ing *networkingv1.Ingress, ref routing.ObjectRef, p
 	warn := func(field, reason, format string, args ...any) {
 		tr.warn("Ingress", ref, field, reason, fmt.Sprintf(format, args...))
 	}
+	cr := CanaryRule(pol.Canary) // shared by the Ingress's canaries
 	for i := range ing.Spec.Rules {
 		rule := &ing.Spec.Rules[i]
 		rf := "spec.rules[" + strconv.Itoa(i) + "]"
@@ -142,10 +157,10 @@ func (tr *translator) canary(ing *networkingv1.Ingress, ref routing.ObjectRef, p
 				continue
 			}
 			be := tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
-			main.Canary = &routing.Canary{Ingress: ref, Backend: be, Rule: pol.Canary}
+			main.Canary = &routing.Canary{Ingress: ref, Backend: be, Rule: cr}
 			if main.Policy == nil {
 				// The data plane chooses canaries on its policy branch.
-				main.Policy = &annotations.Policy{Dialect: pol.Dialect}
+				main.Policy = &routing.Policy{}
 			}
 		}
 	}

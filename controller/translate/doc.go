@@ -96,8 +96,10 @@
 // spec.parameters...), and its Ingresses use the default. An Ingress
 // selected by the legacy class annotation uses the parameters of our
 // IngressClass of that name, one without class those of our default
-// IngressClass (the first by name). The resulting Policy is
-// attached, as one shared read-only pointer, to every route of the Ingress:
+// IngressClass (the first by name). The parsed annotations.Policy is then
+// resolved (the references below) and converted by RoutePolicy into the
+// neutral, dialect-free routing.Policy, which is attached, as one shared
+// read-only pointer, to every route of the Ingress:
 // its paths, and the host and table-wide defaults its spec.defaultBackend
 // takes (so an allowlist also guards the default backend it serves). An
 // Ingress with no applied annotation gets a nil Policy, which keeps its
@@ -107,7 +109,7 @@
 // and /warnings.
 //
 // Basic auth (auth-type basic) resolves auth-secret from the snapshot's
-// Secrets into routing.Route.BasicAuth (htpasswd {SHA}, $apr1$ and bcrypt hashes;
+// Secrets into routing.Policy.BasicAuth (htpasswd {SHA}, $apr1$ and bcrypt hashes;
 // auth-file or auth-map). A missing or unusable Secret denies the Ingress
 // (503) with a SecretNotFound or InvalidSecret warning on auth-secret. The
 // controller caches Opaque Secrets only with --watch-opaque-secrets.
@@ -115,7 +117,8 @@
 // A canary Ingress (canary: "true") is processed after every other
 // Ingress: each of its paths becomes routing.Route.Canary of the route with
 // the same host, path type and path of a non-canary Ingress (its backend
-// and canary rule; the main route's policy applies to both). A path without
+// and canary rule, converted by CanaryRule; the main route's policy applies
+// to both). A path without
 // such a route, or whose route already has a canary, is skipped with a
 // NoMainIngress warning; the canary's default backend and TLS are not used.
 //
@@ -127,7 +130,9 @@
 // host: Exact first, then regex and Prefix paths longest first (see
 // routing). A regex path written like another Ingress's Prefix path of the
 // host is a duplicate (older wins). use-regex without rewrite-target needs
-// no Policy: the routes carry the expressions.
+// no Policy: the routes carry the expressions. With rewrite-target, every
+// route of the Ingress (an Exact one too: only its matching stays exact)
+// gets routing.Route.Rewrite: its path's expression and the target.
 //
 // server-alias adds its hosts as virtual hosts with the paths of every
 // rule with a host of the Ingress (same backends and Policy) and its
@@ -140,8 +145,8 @@
 // default-backend names a Service in the Ingress's namespace (its first TCP
 // port): a path or default route of the Ingress whose backend has no
 // endpoint (none ready, or the Service or port missing) routes to it
-// instead, and with custom-http-errors it becomes routing.Route.
-// ErrorBackend, which the data plane asks for those error pages. A missing
+// instead, and with custom-http-errors it becomes routing.Policy.
+// ErrorPages.Backend, which the data plane asks for those error pages. A missing
 // Service, or one without a TCP port, is a DefaultBackendNotFound warning on
 // the annotation (other resolution problems keep their own reasons), which
 // is then not applied.
@@ -150,7 +155,7 @@
 // "namespace/name" with cross-namespace references allowed); its entries,
 // validated by annotations.ParseHeaders (RFC 9110 token names, no control
 // characters such as CR or LF in values, no framing headers, at most 100),
-// become routing.Route.ResponseHeaders of every route of the Ingress. A
+// become routing.Policy.ResponseHeaders of the Ingress's routes. A
 // missing ConfigMap (ConfigMapNotFound) or one with any invalid entry
 // (InvalidConfigMap) is a warning and no header is added. ConfigMaps come
 // from Snapshot.ConfigMaps, so a change to one makes a new table.

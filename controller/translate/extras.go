@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 
@@ -13,14 +14,17 @@ import (
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
-// extras is what an Ingress's annotations change in its routes, besides the
-// Policy they carry: regex paths, server aliases, the default-backend
-// Service and custom response headers. Computed once per Ingress by
-// resolveExtras (from policy), read by ingress and path.
+// extras is what an Ingress's annotations change in its routes that needs
+// resolving or differs per path: regex paths and rewrites, server aliases,
+// the default-backend Service and custom response headers. Computed once
+// per Ingress by resolveExtras (from policy), read by policy, ingress and
+// path.
 type extras struct {
 	// regex maps each path as written to its expression (use-regex or
 	// rewrite-target); nil when the Ingress is not in regex mode.
 	regex map[string]*annotations.Regex
+	// target is the compiled rewrite-target; nil without.
+	target *routing.Template
 	// aliases are the server-alias hosts that no other Ingress has as a
 	// rule host, canonical.
 	aliases []string
@@ -41,6 +45,7 @@ func (tr *translator) resolveExtras(pol *annotations.Policy, ing *networkingv1.I
 	field := func(name string) string { return annotationField(pol.Dialect.Key(name)) }
 	if rw := pol.Rewrite; rw != nil {
 		ex.regex = rw.Paths
+		ex.target = rewriteTarget(pol)
 		if rw.Target == nil {
 			pol.Rewrite = nil // matching only: the routes carry the expressions
 		}
@@ -149,17 +154,34 @@ func (tr *translator) customHeaders(cm annotations.ObjectRef, ref routing.Object
 
 // pathRegex is the expression of a Prefix or ImplementationSpecific path
 // (as written) of an Ingress in regex mode, else nil.
-func (tr *translator) pathRegex(ref routing.ObjectRef, pt routing.PathType, rawPath string) *annotations.Regex {
+func (tr *translator) pathRegex(ref routing.ObjectRef, pt routing.PathType, rawPath string) *regexp.Regexp {
 	ex := tr.extras[ref]
 	if ex == nil || ex.regex == nil || pt == routing.PathExact {
 		return nil
 	}
-	return ex.regex[rawPath]
+	if re := ex.regex[rawPath]; re != nil {
+		return re.Regexp()
+	}
+	return nil
+}
+
+// pathRewrite is the rewrite of a path of an Ingress with rewrite-target:
+// the path's expression (an Exact path's too: only its matching stays
+// exact) and the target; nil without.
+func (tr *translator) pathRewrite(ref routing.ObjectRef, path string) *routing.Rewrite {
+	ex := tr.extras[ref]
+	if ex == nil || ex.target == nil {
+		return nil
+	}
+	if re := ex.regex[path]; re != nil {
+		return &routing.Rewrite{Regex: re.Regexp(), Target: ex.target}
+	}
+	return nil
 }
 
 // routeExtras completes a path or default route of the Ingress r.Ingress:
-// the default-backend Service in place of a backend without endpoints, the
-// error backend (with custom-http-errors) and the response headers.
+// the default-backend Service in place of a backend without endpoints.
+// (The error backend and the response headers are in the Policy.)
 func (tr *translator) routeExtras(r *routing.Route) {
 	ex := tr.extras[r.Ingress]
 	if ex == nil {
@@ -169,11 +191,7 @@ func (tr *translator) routeExtras(r *routing.Route) {
 		if (r.Backend == nil || len(r.Backend.Endpoints) == 0) && len(db.Endpoints) > 0 {
 			r.Backend = db
 		}
-		if r.Policy != nil && r.Policy.CustomHTTPErrors != nil {
-			r.ErrorBackend = db
-		}
 	}
-	r.ResponseHeaders = ex.headers
 }
 
 // indexRuleHosts records, for server-alias conflicts, the Ingress that
@@ -198,7 +216,7 @@ func (tr *translator) indexRuleHosts(ours []*networkingv1.Ingress) {
 
 // aliasRoutes adds the paths of the Ingress's rules with a host again under
 // each server alias.
-func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, warn warnFunc) []string {
+func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, warn warnFunc) []string {
 	ex := tr.extras[ref]
 	if ex == nil || len(ex.aliases) == 0 {
 		return nil
@@ -214,7 +232,7 @@ func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectR
 			}
 			rf := "spec.rules[" + strconv.Itoa(i) + "]"
 			for j := range rule.HTTP.Paths {
-				tr.path(ing, ref, pol, auth, alias, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+				tr.path(ing, ref, pol, alias, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
 			}
 		}
 	}

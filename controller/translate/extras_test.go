@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"net/http"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,10 +10,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // TestRegexRewriteCaptureGroups: a rewrite-target Ingress's path is matched
-// as a regex by the table, and the matched route's Policy rewrites with its
+// as a regex by the table, and the matched route's Rewrite rewrites with its
 // capture groups.
 func TestRegexRewriteCaptureGroups(t *testing.T) {
 	snap := snapshot(1)
@@ -30,7 +32,7 @@ func TestRegexRewriteCaptureGroups(t *testing.T) {
 		if r == nil {
 			t.Fatalf("no route for %s", path)
 		}
-		got, _ := r.Policy.Rewrite.Apply(r.Path, path)
+		got, _ := r.Rewrite.Apply(path)
 		if got != want {
 			t.Errorf("%s: route %q rewrites to %q, want %q", path, r.Path, got, want)
 		}
@@ -77,11 +79,11 @@ func TestCustomHeadersFollowConfigMap(t *testing.T) {
 		}
 		res := Translate(snap, DefaultOptions())
 		r := res.Table.Match("app-0.example.com", "/").Route
-		if got := r.ResponseHeaders.Get("X-Lab"); got != c.want {
+		if got := responseHeaders(r).Get("X-Lab"); got != c.want {
 			t.Errorf("%v: X-Lab %q, want %q", c.data, got, c.want)
 		}
-		if c.want == "" && (r.ResponseHeaders != nil || r.Policy != nil) {
-			t.Errorf("%v: headers %v policy %+v, want none", c.data, r.ResponseHeaders, r.Policy)
+		if c.want == "" && (responseHeaders(r) != nil || r.Policy != nil) {
+			t.Errorf("%v: headers %v policy %+v, want none", c.data, responseHeaders(r), r.Policy)
 		}
 		var reasons []string
 		for _, w := range res.Warnings {
@@ -106,7 +108,7 @@ func TestDialectFollowsClassParameters(t *testing.T) {
 		Kind: "ConfigMap", Name: "params", Scope: ptr.To("Namespace"), Namespace: ptr.To("system")}
 	appRoot := func() string {
 		r := Translate(snap, DefaultOptions()).Table.Match("app-0.example.com", "/").Route
-		return r.Policy.AppRoot
+		return r.Policy.RootRedirect
 	}
 	if got := appRoot(); got != "/lab" {
 		t.Errorf("missing ConfigMap: app-root %q, want the default dialect's", got)
@@ -119,7 +121,15 @@ func TestDialectFollowsClassParameters(t *testing.T) {
 	opts := DefaultOptions()
 	opts.AnnotationDialect = annotations.DialectNginx
 	snap.ConfigMaps[0].Data[ParamAnnotationDialect] = "ingresslab"
-	if r := Translate(snap, opts).Table.Match("app-0.example.com", "/").Route; r.Policy.AppRoot != "/lab" {
-		t.Errorf("annotationDialect ingresslab over the nginx flag: app-root %q", r.Policy.AppRoot)
+	if r := Translate(snap, opts).Table.Match("app-0.example.com", "/").Route; r.Policy.RootRedirect != "/lab" {
+		t.Errorf("annotationDialect ingresslab over the nginx flag: app-root %q", r.Policy.RootRedirect)
 	}
+}
+
+// responseHeaders is r.Policy.ResponseHeaders, nil without a Policy.
+func responseHeaders(r *routing.Route) http.Header {
+	if r.Policy == nil {
+		return nil
+	}
+	return r.Policy.ResponseHeaders
 }

@@ -1,8 +1,8 @@
 package translate
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,7 +17,7 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 	if !managed {
 		return nil
 	}
-	want := statusKey(IngressStatus(desired))
+	want := StatusKey(IngressStatus(desired))
 	mine := make(map[routing.ObjectRef]bool, len(ours))
 	for _, ing := range ours {
 		mine[refOf(&ing.ObjectMeta)] = true
@@ -34,7 +34,7 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 		}
 		done[ref] = true
 		current := ing.Status.LoadBalancer.Ingress
-		same := statusKey(current) == want
+		same := StatusKey(current) == want
 		switch {
 		case mine[ref] && !same:
 			lb := slices.Clone(desired)
@@ -50,8 +50,10 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 	return out
 }
 
-// statusKey is an order-independent text form of a status.
-func statusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
+// StatusKey is an order-independent text form of an Ingress status, for
+// comparing two statuses as sets (nil and empty are equal). It is the one
+// definition used by the translation (statusUpdates) and the status writer.
+func StatusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
 	keys := make([]string, 0, len(lbs))
 	for _, lb := range lbs {
 		ports := make([]string, 0, len(lb.Ports))
@@ -60,10 +62,10 @@ func statusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
 			if p.Error != nil {
 				e = *p.Error
 			}
-			ports = append(ports, fmt.Sprintf("%d/%s/%q", p.Port, p.Protocol, e))
+			ports = append(ports, strconv.Itoa(int(p.Port))+"/"+string(p.Protocol)+"/"+strconv.Quote(e))
 		}
 		slices.Sort(ports)
-		keys = append(keys, fmt.Sprintf("%q|%q|%s", lb.IP, lb.Hostname, strings.Join(ports, ",")))
+		keys = append(keys, strconv.Quote(lb.IP)+"|"+strconv.Quote(lb.Hostname)+"|"+strings.Join(ports, ","))
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, ";")

@@ -63,12 +63,12 @@ func Translate(snap *Snapshot, opts Options) Result {
 	var canaries []canaryIngress
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
-		pol, auth := tr.policy(ing, ref)
+		pol, rp := tr.policy(ing, ref)
 		if pol != nil && pol.Canary != nil {
 			canaries = append(canaries, canaryIngress{ing, ref, pol})
 			continue
 		}
-		tr.ingress(ing, ref, pol, auth)
+		tr.ingress(ing, ref, rp)
 	}
 	for _, c := range canaries {
 		tr.canary(c.ing, c.ref, c.pol)
@@ -180,7 +180,7 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 }
 
 // ingress adds one Ingress's rules, default backend and TLS.
-func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth) {
+func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy) {
 	warn := func(field, reason, format string, args ...any) {
 		tr.warn("Ingress", ref, field, reason, fmt.Sprintf(format, args...))
 	}
@@ -200,16 +200,16 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			continue
 		}
 		for j := range rule.HTTP.Paths {
-			tr.path(ing, ref, pol, auth, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+			tr.path(ing, ref, pol, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
 		}
 	}
-	for _, alias := range tr.aliasRoutes(ing, ref, pol, auth, warn) {
+	for _, alias := range tr.aliasRoutes(ing, ref, pol, warn) {
 		if !slices.Contains(hosts, alias) {
 			hosts = append(hosts, alias)
 		}
 	}
 	if db := ing.Spec.DefaultBackend; db != nil {
-		tr.defaultBackend(ing, ref, pol, auth, hosts, db, warn)
+		tr.defaultBackend(ing, ref, pol, hosts, db, warn)
 	} else if len(ing.Spec.Rules) == 0 {
 		warn("spec", ReasonEmptyIngress, "the Ingress has neither rules nor a defaultBackend")
 	}
@@ -222,7 +222,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 type warnFunc func(field, reason, format string, args ...any)
 
 // path adds one HTTP path of a rule.
-func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
+func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
 	pt, ok := pathType(p.PathType)
 	if !ok {
 		if p.PathType == nil {
@@ -237,8 +237,8 @@ func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol
 		warn(pf+".path", ReasonInvalidPath, "%v; path skipped", err)
 		return
 	}
-	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Policy: pol, BasicAuth: auth,
-		Regex: tr.pathRegex(ref, pt, p.Path)}
+	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Policy: pol,
+		Regex: tr.pathRegex(ref, pt, p.Path), Rewrite: tr.pathRewrite(ref, path)}
 	if old := tr.b.Conflict(r); old != nil {
 		warn(pf, ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
 			host, pt, path, old.PathType, old.Path, ownerText(old.Ingress, ref))
@@ -275,9 +275,9 @@ func ownerText(owner, self routing.ObjectRef) string {
 // and the table-wide default are one slot: both belong to the oldest Ingress
 // with a defaultBackend, so a newer Ingress's host-less rules do not take
 // over unmatched requests for every host.
-func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *annotations.Policy, auth *routing.BasicAuth, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
+func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
 	const field = "spec.defaultBackend"
-	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol, BasicAuth: auth}
+	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol}
 	tr.routeExtras(r)
 	tr.routeUpstream(r)
 	tookTable := tr.b.SetDefault(r)

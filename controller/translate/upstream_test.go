@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ingresslab/ingresslab/controller/annotations"
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
@@ -116,7 +115,7 @@ func TestExternalAuthAndSendTimeoutKept(t *testing.T) {
 	}
 	p := r.Policy
 	if p.Denied != nil || p.ExternalAuth == nil || p.ExternalAuth.URL != "http://auth.example/check" ||
-		p.ExternalAuth.SignInRedirectParam != "rd" || p.Timeouts.Send != annotations.Duration(7e9) {
+		p.ExternalAuth.SignInRedirectParam != "rd" || p.Timeouts.Send != routing.Duration(7e9) {
 		t.Errorf("Policy Denied %+v ExternalAuth %+v send %v", p.Denied, p.ExternalAuth, p.Timeouts.Send)
 	}
 	if s := strings.TrimSpace(p.ExternalAuth.Method); s != "GET" {

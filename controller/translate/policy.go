@@ -1,0 +1,136 @@
+package translate
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/annotations"
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// RoutePolicy converts the parsed annotations of an Ingress into the
+// neutral routing.Policy its routes carry, with every value the data plane
+// would otherwise derive per request precomputed (canonical header names,
+// the cookie defaults, the HTTPS redirect mode). nil for nil.
+//
+// It is pure and resolves nothing: the parts that need the snapshot
+// (Policy.BasicAuth from the auth Secret, Policy.ResponseHeaders from the
+// custom-headers ConfigMap, Policy.ErrorPages.Backend from the
+// default-backend Service) and the per-route parts (Route.Rewrite,
+// Route.Upstream, Route.Canary) are left to Translate. Annotations that
+// only the translation reads (server-alias, default-backend, use-regex,
+// backend-protocol, custom-headers, canary) have no Policy field.
+func RoutePolicy(pol *annotations.Policy) *routing.Policy {
+	if pol == nil {
+		return nil
+	}
+	p := &routing.Policy{
+		RootRedirect:    pol.AppRoot,
+		MaxBodySize:     pol.MaxBodySize,
+		UpstreamHost:    pol.UpstreamVhost,
+		ForwardedPrefix: pol.XForwardedPrefix,
+		MaxAttempts:     pol.NextUpstreamTries,
+		Timeouts: routing.Timeouts{
+			Connect: routing.Duration(pol.Timeouts.Connect),
+			Read:    routing.Duration(pol.Timeouts.Read),
+			Send:    routing.Duration(pol.Timeouts.Send),
+		},
+	}
+	if d := pol.Denied; d != nil {
+		p.Denied = &routing.Denial{Annotation: d.Annotation, Reason: d.Reason}
+	}
+	if r := pol.Redirect; r != nil {
+		p.Redirect = &routing.Redirect{URL: r.URL, AppendRequestURI: r.AppendRequestURI, Code: r.Code}
+	}
+	switch {
+	case pol.ForceSSLRedirect:
+		p.HTTPSRedirect = routing.HTTPSRedirectAlways
+	case !pol.SSLRedirect.Or(true):
+		p.HTTPSRedirect = routing.HTTPSRedirectNever
+	}
+	if c := pol.CORS; c != nil {
+		p.CORS = routing.NewCORS(routing.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods,
+			AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge})
+	}
+	if rl := pol.RateLimit; rl != nil {
+		p.RateLimit = &routing.RateLimit{RPS: rl.RPS, RPM: rl.RPM, Connections: rl.Connections,
+			BurstMultiplier: rl.BurstMultiplier, Exempt: prefixes(rl.Exempt), RejectStatus: rl.RejectStatus}
+	}
+	if sr := pol.SourceRange; sr != nil {
+		p.Access = &routing.Access{Allow: prefixes(sr.Allow), Deny: prefixes(sr.Deny)}
+	}
+	if ea := pol.ExternalAuth; ea != nil {
+		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
+			SignInRedirectParam: ea.SignInRedirectParam}
+		for _, h := range ea.ResponseHeaders {
+			p.ExternalAuth.ResponseHeaders = append(p.ExternalAuth.ResponseHeaders, http.CanonicalHeaderKey(h))
+		}
+	}
+	if a := pol.Affinity; a != nil {
+		p.Affinity = affinity(a)
+	}
+	if s := pol.CustomHTTPErrors; s != nil {
+		p.ErrorPages = &routing.ErrorPages{Codes: routing.NewStatusSet(s.Codes()...)}
+	}
+	return p
+}
+
+// prefixes converts a prefix set, keeping nil for nil (a nil allow list
+// allows everyone, an empty one nobody).
+func prefixes(s *annotations.PrefixSet) routing.Prefixes {
+	if s == nil {
+		return nil
+	}
+	return append(routing.Prefixes{}, s.Prefixes()...)
+}
+
+// affinity converts cookie affinity; affinity-mode (balanced or
+// persistent) and session-cookie-change-on-failure are accepted but behave
+// alike in the data plane, so they are not carried.
+func affinity(a *annotations.Affinity) *routing.Affinity {
+	out := &routing.Affinity{CookieName: a.CookieName, CookiePath: a.CookiePath, CookieDomain: a.CookieDomain,
+		MaxAge: a.MaxAge, Expires: routing.Duration(time.Duration(a.Expires) * time.Second), Secure: a.Secure}
+	if out.CookiePath == "" {
+		out.CookiePath = "/"
+	}
+	switch strings.ToLower(a.SameSite) {
+	case "strict":
+		out.SameSite = routing.SameSite(http.SameSiteStrictMode)
+	case "lax":
+		out.SameSite = routing.SameSite(http.SameSiteLaxMode)
+	case "none":
+		out.SameSite = routing.SameSite(http.SameSiteNoneMode)
+	}
+	return out
+}
+
+// CanaryRule converts the canary annotations of a canary Ingress into the
+// rule of the routing.Canary it adds to main routes (nil for nil).
+func CanaryRule(c *annotations.Canary) *routing.CanaryRule {
+	if c == nil {
+		return nil
+	}
+	r := &routing.CanaryRule{Weight: c.Weight, WeightTotal: c.WeightTotal, HeaderValue: c.HeaderValue, Cookie: c.Cookie}
+	if c.Header != "" {
+		r.Header = textproto.CanonicalMIMEHeaderKey(c.Header)
+	}
+	if c.HeaderPattern != nil {
+		r.HeaderPattern = c.HeaderPattern.Regexp()
+	}
+	return r
+}
+
+// rewriteTarget compiles the rewrite-target of pol (nil without).
+func rewriteTarget(pol *annotations.Policy) *routing.Template {
+	if pol.Rewrite == nil || pol.Rewrite.Target == nil {
+		return nil
+	}
+	t, err := routing.NewTemplate(pol.Rewrite.Target.String())
+	if err != nil {
+		// Not reachable: the parser accepts the same syntax only.
+		return nil
+	}
+	return t
+}
