@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/http"
+	"strings"
 )
 
 // Checks of the client's request before routing (ServeHTTP).
@@ -24,5 +25,47 @@ var valClose = []string{"close"}
 func ambiguousFraming(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 1 && (r.ProtoMinor == 0 || r.TransferEncoding != nil) {
 		w.Header()["Connection"] = valClose
+	}
+}
+
+// dropH2CUpgrade serves an "Upgrade: h2c" request (RFC 7540 section 3.2)
+// as the HTTP/1.1 request it also is, as nginx does: h2c is removed from
+// Upgrade (the field goes when nothing else is left), HTTP2-Settings is
+// dropped, and so are the Connection tokens naming them. Tunnelled, the
+// upgrade would let the client speak HTTP/2 to the backend past path
+// routing. Requests without Upgrade pay one map lookup.
+func dropH2CUpgrade(h http.Header) {
+	up, ok := h["Upgrade"]
+	if !ok || !tokenListed(up, "h2c") {
+		return
+	}
+	var keep []string
+	for _, v := range up {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "h2c") {
+				keep = append(keep, t)
+			}
+		}
+	}
+	delete(h, "Http2-Settings")
+	if len(keep) > 0 {
+		h["Upgrade"] = []string{strings.Join(keep, ", ")}
+	} else {
+		delete(h, "Upgrade")
+	}
+	var conn []string
+	for _, v := range h["Connection"] {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" || strings.EqualFold(t, "HTTP2-Settings") || len(keep) == 0 && strings.EqualFold(t, "Upgrade") {
+				continue
+			}
+			conn = append(conn, t)
+		}
+	}
+	if len(conn) > 0 {
+		h["Connection"] = []string{strings.Join(conn, ", ")}
+	} else {
+		delete(h, "Connection")
 	}
 }

@@ -24,6 +24,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ambiguousFraming(w, r)
+	dropH2CUpgrade(r.Header)
 
 	snap := s.cur.Load() // the one table load of this request
 	if snap == nil {
