@@ -69,3 +69,28 @@ func dropH2CUpgrade(h http.Header) {
 		delete(h, "Connection")
 	}
 }
+
+// clientOwned reports whether a request header the client sent is dropped
+// on the way to the backend because the controller owns its meaning: the
+// client's address and the original request (X-Real-IP, True-Client-IP,
+// X-Original-URI; X-Forwarded-Prefix, which the controller sets itself for
+// x-forwarded-prefix), and every name with an underscore, as nginx drops
+// them (underscores_in_headers off): a backend that reads '_' as '-' would
+// take X_Forwarded_For for X-Forwarded-For. k is in canonical form.
+func clientOwned(k string) bool {
+	switch k {
+	case "X-Real-Ip", "True-Client-Ip", "X-Original-Uri", "X-Forwarded-Prefix":
+		return true
+	}
+	return strings.IndexByte(k, '_') >= 0
+}
+
+// dropClientOwned removes the clientOwned headers from h (the outbound
+// header of the ReverseProxy path; writeHead skips them on the fast path).
+func dropClientOwned(h http.Header) {
+	for k := range h {
+		if clientOwned(k) {
+			delete(h, k)
+		}
+	}
+}
