@@ -402,6 +402,10 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 		rs.code = http.StatusRequestTimeout
 		return
 	}
+	if rs != nil && r.Context().Err() == nil && rs.body.readError() != nil {
+		s.clientBodyError(w, r, rs) // the client's body failed: not an upstream error
+		return
+	}
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
 	var ne net.Error
 	switch {
