@@ -94,3 +94,27 @@ func dropClientOwned(h http.Header) {
 		}
 	}
 }
+
+// badTarget reports whether r's request target is none the data plane
+// proxies (RFC 9112 section 3.2, RFC 9113 section 8.3.1): origin-form
+// ("/..."), absolute-form with an http or https scheme (whose host net/http
+// already made r.Host), or "*" of OPTIONS. Anything else, such as "a:/b",
+// "ftp://h/x", "*" of GET (HTTP/1.1, or ":path *" in HTTP/2) or CONNECT's
+// authority-form, would reach the backend as some other target: answered
+// 400. Origin-form costs three comparisons.
+func badTarget(r *http.Request) bool {
+	u := r.URL
+	if u.Opaque != "" {
+		return true
+	}
+	if len(u.Path) > 0 && u.Path[0] == '/' && u.Scheme == "" {
+		return false // origin-form
+	}
+	switch u.Scheme {
+	case "http", "https": // net/http lowercases it
+		return u.Path != "" && u.Path[0] != '/'
+	case "":
+		return r.RequestURI != "*" || r.Method != http.MethodOptions
+	}
+	return true
+}
