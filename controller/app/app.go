@@ -289,6 +289,7 @@ func (c *Controller) build() error {
 			ManageStatus:      addrs != nil,
 			DefaultBackend:    cfg.defaultBackend,
 			AnnotationDialect: cfg.dialect,
+			CertCache:         translate.NewCertCache(), // used by the loop's goroutine only
 		},
 		StatusAddresses: addrs,
 		Status:          c.writer,

@@ -29,7 +29,10 @@
 // headers (and those named in Connection) are removed, X-Forwarded-For/
 // -Proto/-Host/-Port are set (kept and appended to only from
 // Options.TrustedProxies), X-Request-ID is generated when absent (random
-// process prefix + counter), Upgrade requests (WebSocket) are passed through,
+// process prefix + counter), the client's X-Real-IP, True-Client-IP,
+// X-Original-URI, X-Forwarded-Prefix and headers whose name has an
+// underscore are dropped (guard.go), Upgrade requests (WebSocket) are
+// passed through,
 // trailers are forwarded, and responses without Content-Length or of type
 // text/event-stream are flushed as they arrive. Downstream speaks HTTP/1.1
 // and HTTP/2 over TLS, and h2c when Options.H2C is set.

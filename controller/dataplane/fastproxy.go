@@ -244,8 +244,8 @@ func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string, ov o
 	conn := in.Header["Connection"]
 	xfp := ov.prefix
 	for k, vv := range in.Header {
-		if xfp != "" && k == "X-Forwarded-Prefix" {
-			continue // replaced below
+		if clientOwned(k) {
+			continue // not the client's to set (guard.go); X-Forwarded-Prefix may be set below
 		}
 		switch k {
 		case "Host", "User-Agent", "Content-Length", "Forwarded",

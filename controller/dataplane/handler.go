@@ -24,6 +24,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ambiguousFraming(w, r)
+	dropH2CUpgrade(r.Header)
+	if badTarget(r) {
+		writePlain(w, http.StatusBadRequest, "bad request target\n")
+		s.finish(r, start, s.notFound, nil, http.StatusBadRequest)
+		return
+	}
 
 	snap := s.cur.Load() // the one table load of this request
 	if snap == nil {

@@ -74,7 +74,7 @@ func (s *Server) reverseProxy(w http.ResponseWriter, r *http.Request, rs *reqSta
 type overrides struct {
 	path   string // escaped upstream path (rewrite-target); "" keeps the client's
 	host   string // upstream Host (upstream-vhost); "" keeps the client's
-	prefix string // X-Forwarded-Prefix; "" keeps the client's header
+	prefix string // X-Forwarded-Prefix; "" sends none (the client's is dropped)
 	// connect and read replace Options.DialTimeout and
 	// ResponseHeaderTimeout (proxy-connect-timeout, proxy-read-timeout).
 	connect, read time.Duration
@@ -172,6 +172,7 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	// too many parameters); the backend gets the client's bytes.
 	out.URL.RawQuery = in.URL.RawQuery
 	// out.Host is in.Host (Clone copies it): the upstream sees the original Host.
+	dropClientOwned(out.Header) // X-Real-IP and the like (guard.go)
 	s.setForwarded(in, out.Header)
 	if _, ok := in.Header["X-Request-Id"]; !ok {
 		out.Header["X-Request-Id"] = []string{s.ids.next()}
@@ -399,6 +400,10 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 		w.Header()["Connection"] = valClose
 		writePlain(w, http.StatusRequestTimeout, "request body timeout\n")
 		rs.code = http.StatusRequestTimeout
+		return
+	}
+	if rs != nil && r.Context().Err() == nil && rs.body.readError() != nil {
+		s.clientBodyError(w, r, rs) // the client's body failed: not an upstream error
 		return
 	}
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"

@@ -93,12 +93,13 @@ func (tr *translator) defaultCertificate() *tls.Certificate {
 	return pc.cert
 }
 
-// certificate parses a TLS Secret once per translation.
+// certificate parses a TLS Secret once per translation, and once per
+// Secret version across translations with Options.CertCache.
 func (tr *translator) certificate(ref routing.ObjectRef) *parsedCert {
 	if pc := tr.certs[ref]; pc != nil {
 		return pc
 	}
-	pc := parseSecret(ref, tr.secrets[ref])
+	pc := tr.opts.CertCache.parse(ref, tr.secrets[ref])
 	tr.certs[ref] = pc
 	return pc
 }

@@ -75,6 +75,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	}
 	tr.configuredDefaultBackend()
 	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
+	tr.opts.CertCache.retain(tr.certs) // keep what this build used (certcache.go)
 	for _, ing := range ours {
 		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
 	}

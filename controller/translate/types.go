@@ -113,6 +113,10 @@ type Options struct {
 	AnnotationDialect annotations.Dialect `json:"annotationDialect,omitempty"`
 	// Generation is stamped on the Table. Default 0.
 	Generation uint64 `json:"generation,omitempty"`
+	// CertCache keeps parsed TLS Secrets from one translation to the next
+	// (see CertCache); its owner passes it to one Translate at a time.
+	// Default nil: every translation parses the Secrets it uses.
+	CertCache *CertCache `json:"-"`
 }
 
 // DefaultOptions returns the defaults.
