@@ -31,7 +31,7 @@ CMDS := $(patsubst cmd/%,%,$(wildcard cmd/*))
 include kind/kind.mk
 include bench/bench.mk
 
-.PHONY: all build tools test test-short e2e bench bench-micro lint clean help
+.PHONY: all build cross tools test test-short e2e bench bench-micro lint clean help
 
 all: build
 
@@ -41,6 +41,10 @@ help: ## list the targets
 build: ## build bin/ingresslab, bin/ingresslab-echo and bin/ingresslab-controller
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+cross: ## check the CLI builds where users run it: macOS (all commands) and Windows (the harness CLI)
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/...
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/ingresslab
 
 test: tools ## build the tools, then run every test (unit, integration on the local cluster)
 	INGRESSLAB_REQUIRE_TOOLS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...

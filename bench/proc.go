@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -132,9 +130,6 @@ func Fingerprint() reports.Machine {
 			}
 		}
 	}
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil && total > 0 && set.Count() < total {
-		m.CPUPinning = fmt.Sprintf("harness affinity limited to %d of %d CPUs", set.Count(), total)
-	}
+	m.CPUPinning = cpuPinning(total)
 	return m
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -44,8 +43,9 @@ func StartProcess(spec ControllerSpec) (*Process, error) {
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
 	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group, so Stop reaches children; killed if we die.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Own process group, so Stop reaches children; on Linux also killed
+	// if we die.
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", spec.Name, spec.Command[0], err)
@@ -81,13 +81,13 @@ func (p *Process) Stop(ctx context.Context) error {
 	if exited, _ := p.Exited(); exited {
 		return nil
 	}
-	_ = syscall.Kill(-p.PID(), syscall.SIGTERM)
+	_ = terminateGroup(p.cmd.Process)
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
 	}
-	_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
+	_ = killGroup(p.cmd.Process)
 	select {
 	case <-p.done:
 		return fmt.Errorf("%s (pid %d) did not stop on SIGTERM; killed", p.Name, p.PID())

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
 )
 
 // testIdentity is the identity test servers answer with.
@@ -79,16 +81,11 @@ func decode[T any](t testing.TB, body []byte) T {
 	return v
 }
 
-// waitFor polls cond every 10ms until it holds or 10s pass.
+// waitFor polls cond every 10ms until it holds; it fails t after 10s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).
+		Should(gomega.BeTrue(), "waiting for %s", what)
 }
 
 // recordHandler is a slog.Handler that keeps every record.

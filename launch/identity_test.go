@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 	"github.com/ingresslab/ingresslab/profile"
 )
 
@@ -80,12 +81,8 @@ func TestDNSName(t *testing.T) {
 // its binaries are missing (fails under INGRESSLAB_REQUIRE_TOOLS).
 func startLocal(t *testing.T) (*local.Provider, Cluster) {
 	t.Helper()
-	if _, err := local.FindBinaries(context.Background(), local.Binaries{}); err != nil {
-		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
-			t.Fatalf("control-plane binaries missing: %v", err)
-		}
-		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
-	}
+	_, err := local.FindBinaries(context.Background(), local.Binaries{})
+	testtools.Require(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := local.Start(ctx, local.Options{Network: local.NetworkLoopback})

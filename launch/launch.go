@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/ingresslab/ingresslab/cluster"
+	"github.com/ingresslab/ingresslab/internal/poll"
 	"github.com/ingresslab/ingresslab/profile"
 )
 
@@ -325,40 +326,42 @@ func scrubEnv(cmd, profileEnv []string) []string {
 // waitReady polls readyURL (or connects to addr) until it answers, the
 // process exits, or timeout passes.
 func waitReady(ctx context.Context, proc *cluster.Process, readyURL, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	client := http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if exited, _ := proc.Exited(); exited {
-			return proc.ExitError()
+	// An exit ends the wait at once, not at the next poll.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-proc.Done():
+			cancel()
+		case <-ctx.Done():
 		}
-		var err error
+	}()
+	err := poll.Until(ctx, 50*time.Millisecond, timeout, func(ctx context.Context) error {
 		if readyURL != "" {
-			var resp *http.Response
-			if resp, err = client.Get(readyURL); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 {
-					err = fmt.Errorf("%s answered %d", readyURL, resp.StatusCode)
-				}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, readyURL, nil)
+			if err != nil {
+				return poll.Stop(err)
 			}
-		} else {
-			var conn net.Conn
-			if conn, err = net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
-				conn.Close()
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
 			}
-		}
-		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				return fmt.Errorf("%s answered %d", readyURL, resp.StatusCode)
+			}
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready within %s: %w", timeout, err)
+		d := net.Dialer{Timeout: 2 * time.Second}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-proc.Done():
-		case <-tick.C:
-		}
+		return conn.Close()
+	})
+	if exited, _ := proc.Exited(); exited {
+		return proc.ExitError()
 	}
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
 func ingress(ns, name string, ann map[string]string) networkingv1.Ingress {
@@ -161,12 +161,8 @@ func TestScanLocalCluster(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := local.FindBinaries(ctx, local.Binaries{}); err != nil {
-		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
-	}
+	_, err := local.FindBinaries(ctx, local.Binaries{})
+	testtools.Require(t, err)
 	p, err := local.Start(ctx, local.Options{Network: local.NetworkLoopback, NoControllerManager: true})
 	if err != nil {
 		t.Fatal(err)

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/suites/framework"
 )
@@ -36,9 +38,8 @@ func TestPeerProfilesRoute(t *testing.T) {
 			if testing.Short() {
 				t.Skip("starts a cluster and a controller")
 			}
-			if _, err := local.FindBinaries(context.Background(), local.Binaries{}); err != nil {
-				t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
-			}
+			_, err = local.FindBinaries(context.Background(), local.Binaries{})
+			testtools.Require(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			lp, err := local.Start(ctx, local.Options{})
@@ -83,27 +84,22 @@ func checkPeerRoutes(ctx context.Context, t *testing.T, e *framework.Env, p *pro
 	if _, err := e.Client.NetworkingV1().Ingresses("peer").Create(ctx, ing, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	var last error
-	for routed, published := false, false; !routed || !published; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not converge within 90s: %v\nlog:\n%s", p.Name, last, rc.ctl.LogTail(30))
-		}
+	routed, published := false, false
+	gomega.NewWithT(t).Eventually(ctx, func(ctx context.Context) error {
 		if !routed {
 			r := rc.view.HTTP.Do(ctx, framework.Request{Host: "peer.example", Path: "/x"})
 			switch {
 			case r.Err != nil:
-				last = r.Err
+				return r.Err
 			case r.Echo == nil || r.Echo.Service != "echo":
-				last = fmt.Errorf("status %d, not an answer from backend echo", r.StatusCode)
-			default:
-				routed = true
+				return fmt.Errorf("status %d, not an answer from backend echo", r.StatusCode)
 			}
+			routed = true
 		}
 		if !published {
 			cur, err := e.Client.NetworkingV1().Ingresses("peer").Get(ctx, "peer", metav1.GetOptions{})
 			if err != nil {
-				t.Fatal(err)
+				return gomega.StopTrying("get Ingress peer/peer").Wrap(err)
 			}
 			for _, lb := range cur.Status.LoadBalancer.Ingress {
 				// An IP entry, or a hostname naming the address (as the
@@ -111,13 +107,11 @@ func checkPeerRoutes(ctx context.Context, t *testing.T, e *framework.Env, p *pro
 				published = published || lb.IP == p.StatusAddress || lb.Hostname == p.StatusAddress
 			}
 			if !published {
-				last = fmt.Errorf("status %v lacks %s", cur.Status.LoadBalancer.Ingress, p.StatusAddress)
+				return fmt.Errorf("status %v lacks %s", cur.Status.LoadBalancer.Ingress, p.StatusAddress)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+		return nil
+	}).WithTimeout(90*time.Second).WithPolling(250*time.Millisecond).Should(gomega.Succeed(), func() string {
+		return fmt.Sprintf("%s did not converge\nlog:\n%s", p.Name, rc.ctl.LogTail(30))
+	})
 }

@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/ingresslab/ingresslab/internal/poll"
 )
 
 // FieldManager is the server-side apply field manager of the harness.
@@ -60,32 +62,33 @@ func (a *Applier) Resource(ctx context.Context, obj *unstructured.Unstructured, 
 	if wait == 0 {
 		wait = 30 * time.Second
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err == nil {
-			if m.Scope.Name() != meta.RESTScopeNameNamespace {
-				return a.dyn.Resource(m.Resource), nil
+	// A kind whose CRD was just installed is unknown until discovery
+	// catches up: reset the mapper and retry.
+	var m *meta.RESTMapping
+	err := poll.Until(ctx, time.Second, wait, func(context.Context) error {
+		var err error
+		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			if !meta.IsNoMatchError(err) {
+				return poll.Stop(err)
 			}
-			ns := obj.GetNamespace()
-			if ns == "" {
-				ns = defaultNamespace
-			}
-			if ns == "" {
-				return nil, fmt.Errorf("%s %s: namespaced kind without a namespace", gvk.Kind, obj.GetName())
-			}
-			return a.dyn.Resource(m.Resource).Namespace(ns), nil
+			a.mapper.Reset()
 		}
-		if !meta.IsNoMatchError(err) || time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s %s: %w", gvk, obj.GetName(), err)
-		}
-		a.mapper.Reset()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", gvk, obj.GetName(), err)
 	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		return a.dyn.Resource(m.Resource), nil
+	}
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = defaultNamespace
+	}
+	if ns == "" {
+		return nil, fmt.Errorf("%s %s: namespaced kind without a namespace", gvk.Kind, obj.GetName())
+	}
+	return a.dyn.Resource(m.Resource).Namespace(ns), nil
 }
 
 // Apply applies objs in order (server-side apply, forcing conflicts: the

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 	"github.com/ingresslab/ingresslab/kind"
 	"github.com/ingresslab/ingresslab/profile"
 )
@@ -29,12 +30,8 @@ import (
 // run, so tests use NoWait) or skips when its binaries are missing.
 func startLocal(t *testing.T) *local.Provider {
 	t.Helper()
-	if _, err := local.FindBinaries(context.Background(), local.Binaries{}); err != nil {
-		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("control-plane binaries missing (run `make tools`; they go to bin/): %v", err)
-	}
+	_, err := local.FindBinaries(context.Background(), local.Binaries{})
+	testtools.Require(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	lp, err := local.Start(ctx, local.Options{Network: local.NetworkLoopback})

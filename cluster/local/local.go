@@ -24,15 +24,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/netns"
@@ -92,7 +91,7 @@ func (o *Options) defaults() {
 // Provider is a running local cluster. Create one with Start.
 type Provider struct {
 	opts       Options
-	env        *envtest.Environment
+	env        controlPlane // nil before Start reached the control plane
 	config     *rest.Config
 	client     kubernetes.Interface
 	kubeconfig string
@@ -122,6 +121,9 @@ const dataDirPrefix = "ingresslab-local-"
 // kube-controller-manager, writes the kubeconfig and prepares the backend
 // network. On error everything started so far is stopped again.
 func Start(ctx context.Context, opts Options) (p *Provider, err error) {
+	if err := checkOS(runtime.GOOS); err != nil {
+		return nil, err
+	}
 	opts.defaults()
 	bins, err := FindBinaries(ctx, opts.Binaries)
 	if err != nil {
@@ -160,31 +162,17 @@ func Start(ctx context.Context, opts Options) (p *Provider, err error) {
 	}
 	defer etcdLog.Close()
 
-	api := &envtest.APIServer{
-		Path:    bins.APIServer,
-		CertDir: filepath.Join(p.dataDir, "pki"),
-		Out:     apiLog,
-		Err:     apiLog,
+	certDir, etcdDir := filepath.Join(p.dataDir, "pki"), filepath.Join(p.dataDir, "etcd")
+	for _, d := range []string{certDir, etcdDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return p, fmt.Errorf("local cluster: %w", err)
+		}
 	}
-	if opts.APIServerPort != 0 {
-		api.SecureServing.ListenAddr = envtest.ListenAddr{Address: "127.0.0.1", Port: strconv.Itoa(opts.APIServerPort)}
-	}
-	if err := os.MkdirAll(api.CertDir, 0o700); err != nil {
-		return p, fmt.Errorf("local cluster: %w", err)
-	}
-	etcdDir := filepath.Join(p.dataDir, "etcd")
-	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
-		return p, fmt.Errorf("local cluster: %w", err)
-	}
-	p.env = &envtest.Environment{
-		ControlPlane: envtest.ControlPlane{
-			APIServer: api,
-			Etcd:      &envtest.Etcd{Path: bins.Etcd, DataDir: etcdDir, Out: etcdLog, Err: etcdLog},
-		},
-		ControlPlaneStartTimeout: opts.StartTimeout,
-		ControlPlaneStopTimeout:  opts.StopTimeout,
-	}
-	cfg, err := p.env.Start()
+	var cfg *rest.Config
+	var kubeconfig []byte
+	p.env, cfg, kubeconfig, err = startControlPlane(controlPlaneSpec{
+		bins: bins, opts: opts, certDir: certDir, etcdDir: etcdDir, apiLog: apiLog, etcdLog: etcdLog,
+	})
 	if err != nil {
 		return p, fmt.Errorf("local cluster: start control plane: %w\nlast kube-apiserver log lines:\n%s\nlast etcd log lines:\n%s",
 			err, cluster.TailFile(apiLog.Name(), 15), cluster.TailFile(etcdLog.Name(), 5))
@@ -201,7 +189,7 @@ func Start(ctx context.Context, opts Options) (p *Provider, err error) {
 	if err := os.MkdirAll(filepath.Dir(p.kubeconfig), 0o755); err != nil {
 		return p, fmt.Errorf("local cluster: kubeconfig: %w", err)
 	}
-	if err := os.WriteFile(p.kubeconfig, p.env.KubeConfig, 0o600); err != nil {
+	if err := os.WriteFile(p.kubeconfig, kubeconfig, 0o600); err != nil {
 		return p, fmt.Errorf("local cluster: write kubeconfig: %w", err)
 	}
 	if bins.ControllerManager != "" && !opts.NoControllerManager {
@@ -292,9 +280,6 @@ func (p *Provider) Client() kubernetes.Interface { return p.client }
 // DataDir is the provider's data folder (logs are under logs/).
 func (p *Provider) DataDir() string { return p.dataDir }
 
-// Environment exposes the envtest environment (e.g. to add users).
-func (p *Provider) Environment() *envtest.Environment { return p.env }
-
 // NetworkMode reports where backends listen.
 func (p *Provider) NetworkMode() BackendNetwork {
 	if p.network != nil {
@@ -377,6 +362,32 @@ func pidsWithArg(s string) []int {
 	return pids
 }
 
+// controlPlane is a running etcd and kube-apiserver.
+type controlPlane interface {
+	Stop() error
+}
+
+// controlPlaneSpec is what startControlPlane needs.
+type controlPlaneSpec struct {
+	bins             Binaries
+	opts             Options
+	certDir, etcdDir string
+	apiLog, etcdLog  *os.File
+}
+
+// ErrNeedsLinux is returned by Start outside Linux.
+var ErrNeedsLinux = errors.New("the local provider needs Linux (network namespaces); use --provider kind or existing")
+
+// checkOS fails outside Linux: the control plane runs from Linux builds of
+// etcd and kube-apiserver, backends live in network namespaces, and
+// processes are reaped through /proc.
+func checkOS(goos string) error {
+	if goos != "linux" {
+		return fmt.Errorf("%w (this is %s)", ErrNeedsLinux, goos)
+	}
+	return nil
+}
+
 // cleanupStaleControlPlanes kills etcd/kube-apiserver processes left by a
 // provider process that no longer exists (e.g. after SIGKILL), and removes
 // their data folders.
@@ -390,12 +401,12 @@ func cleanupStaleControlPlanes() {
 		}
 		pidStr, _, _ := strings.Cut(rest, "-")
 		owner, err := strconv.Atoi(pidStr)
-		if err != nil || owner == os.Getpid() || syscall.Kill(owner, 0) == nil {
+		if err != nil || owner == os.Getpid() || processExists(owner) {
 			continue
 		}
 		dir := filepath.Join(tmp, e.Name())
 		for _, pid := range pidsWithArg(dir) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killProcess(pid)
 		}
 		_ = os.RemoveAll(dir)
 	}

@@ -16,21 +16,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/netns"
 	"github.com/ingresslab/ingresslab/echoserver"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
-// requireBinaries skips when `make tools` has not been run.
+// requireBinaries skips when `make tools` has not been run (fails under
+// INGRESSLAB_REQUIRE_TOOLS).
 func requireBinaries(t *testing.T) {
 	t.Helper()
-	if _, err := FindBinaries(context.Background(), Binaries{}); err != nil {
-		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
-			t.Fatal(err)
+	_, err := FindBinaries(context.Background(), Binaries{})
+	testtools.Require(t, err)
+}
+
+func TestCheckOS(t *testing.T) {
+	if err := checkOS("linux"); err != nil {
+		t.Errorf("linux: %v", err)
+	}
+	for _, goos := range []string{"darwin", "windows"} {
+		err := checkOS(goos)
+		if !errors.Is(err, ErrNeedsLinux) || !strings.Contains(err.Error(), "use --provider kind or existing") {
+			t.Errorf("%s: %v, want ErrNeedsLinux naming the other providers", goos, err)
 		}
-		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
 	}
 }
 
@@ -154,21 +165,12 @@ func TestLocalProviderEndToEnd(t *testing.T) {
 		if err := p.Client().CoreV1().Namespaces().Delete(ctx, "lp-test", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		gomega.NewWithT(t).Eventually(ctx, func(ctx context.Context) error {
 			_, err := p.Client().CoreV1().Namespaces().Get(ctx, "lp-test", metav1.GetOptions{})
-			if err != nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("namespace lp-test not deleted within 60s; kube-controller-manager log:\n%s", p.kcm.LogTail(20))
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatal(ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+			return err
+		}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(gomega.HaveOccurred(), func() string {
+			return "namespace lp-test not deleted; kube-controller-manager log:\n" + p.kcm.LogTail(20)
+		})
 	}
 
 	network := p.Network()

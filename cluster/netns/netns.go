@@ -11,8 +11,9 @@
 // through our veth before anything is sent.
 //
 // Namespaces are named "ingresslab-<pid>-<random>"; CleanupStale removes those
-// whose owning process is gone (after a crash). Everything needs root and
-// iproute2's `ip`.
+// whose owning process is gone (after a crash). Everything needs Linux, root
+// and iproute2's `ip`; elsewhere the package builds (the CLI imports it) but
+// Supported and Create report ErrNotSupported.
 package netns
 
 import (
@@ -31,9 +32,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Prefix starts the name of every namespace this package creates.
@@ -201,31 +199,7 @@ func (n *Network) Do(fn func() error) error {
 		return fmt.Errorf("open network namespace %s: %w", n.Name, err)
 	}
 	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: the runtime ends it with this goroutine.
-			errc <- errors.Join(ferr, fmt.Errorf("return to root namespace: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	return runInNamespace(target, fn)
 }
 
 // Verify checks that the namespace still exists and that the kernel sends
@@ -338,11 +312,6 @@ func ownerPID(name string) (int, bool) {
 	return pid, err == nil && pid > 0
 }
 
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // freeSubnet picks the first /22 of Range that no interface on the host uses.
 func freeSubnet(ctx context.Context) (netip.Prefix, error) {
 	out, err := ipOutput(ctx, "-o", "-4", "addr", "show")
@@ -374,20 +343,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v |= host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-}
-
-// lockFile takes an exclusive lock shared by every ingresslab process on the
-// machine while a subnet is chosen and claimed.
-func lockFile() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "ingresslab-netns.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open netns lock: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock netns allocation: %w", err)
-	}
-	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
 }
 
 func ip(ctx context.Context, args ...string) error {

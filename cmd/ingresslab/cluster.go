@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/poll"
 )
 
 // clusterState is written by `cluster up` so that `cluster down` can find it.
@@ -154,20 +153,12 @@ func newClusterDownCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := syscall.Kill(st.PID, syscall.SIGTERM); err != nil {
+			if err := terminate(st.PID); err != nil {
 				_ = os.Remove(statePath(name))
 				return fmt.Errorf("cluster %q (pid %d) is not running any more; removed its stale state file", name, st.PID)
 			}
-			deadline := time.Now().Add(timeout)
-			for processAlive(st.PID) {
-				if time.Now().After(deadline) {
-					return fmt.Errorf("cluster %q (pid %d) did not stop within %s", name, st.PID, timeout)
-				}
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(100 * time.Millisecond):
-				}
+			if err := waitExit(cmd.Context(), st.PID, 100*time.Millisecond, timeout); err != nil {
+				return fmt.Errorf("cluster %q (pid %d) did not stop: %w", name, st.PID, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Cluster %q stopped.\n", name)
 			return nil
@@ -202,19 +193,13 @@ func readState(name string) (clusterState, error) {
 	return st, nil
 }
 
-// processAlive reports whether pid runs (a zombie counts as ended).
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name in parentheses.
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
+// waitExit waits until process pid has ended, checking every interval, for
+// at most timeout.
+func waitExit(ctx context.Context, pid int, interval, timeout time.Duration) error {
+	return poll.Until(ctx, interval, timeout, func(context.Context) error {
+		if processAlive(pid) {
+			return errors.New("still running")
+		}
+		return nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
 func buildCLI(t *testing.T) string {
@@ -31,9 +32,8 @@ func buildCLI(t *testing.T) string {
 }
 
 func TestClusterUpDown(t *testing.T) {
-	if _, err := local.FindBinaries(context.Background(), local.Binaries{}); err != nil {
-		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
-	}
+	_, err := local.FindBinaries(context.Background(), local.Binaries{})
+	testtools.Require(t, err)
 	bin := buildCLI(t)
 	state := t.TempDir()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,14 +95,10 @@ func kindClusterUp(cmd *cobra.Command, name, kubeconfig string, f kindUpFlags) e
 func kindClusterDown(cmd *cobra.Command, name, kubeconfig string, timeout time.Duration) error {
 	ctx := cmd.Context()
 	if st, err := readState(name); err == nil && st.Provider == "kind" && processAlive(st.PID) {
-		if err := syscall.Kill(st.PID, syscall.SIGTERM); err == nil {
-			deadline := time.Now().Add(timeout)
-			for processAlive(st.PID) && time.Now().Before(deadline) {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(200 * time.Millisecond):
-				}
+		if err := terminate(st.PID); err == nil {
+			// On timeout the cluster is deleted directly below.
+			if err := waitExit(ctx, st.PID, 200*time.Millisecond, timeout); err != nil && ctx.Err() != nil {
+				return ctx.Err()
 			}
 		}
 	}

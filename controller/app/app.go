@@ -81,7 +81,6 @@ type Controller struct {
 	dp        *dataplane.Server
 	admin     *admin.Server
 	src       *source.Source
-	opaque    *opaqueSource // src plus Opaque Secrets (Options.WatchOpaqueSecrets)
 	loop      *loop.Loop
 	writer    *status.Writer
 	addresses *status.ServiceAddresses // nil without --publish-service
@@ -236,15 +235,11 @@ func checkAPIServer(ctx context.Context, client kubernetes.Interface, host strin
 func (c *Controller) build() error {
 	cfg := c.cfg
 	var err error
-	if c.src, err = source.New(c.client, source.Options{Namespace: cfg.WatchNamespace, Logger: c.log.With(slog.String("component", "source"))}); err != nil {
+	if c.src, err = source.New(c.client, source.Options{
+		Namespace: cfg.WatchNamespace, WatchOpaqueSecrets: cfg.WatchOpaqueSecrets,
+		Logger: c.log.With(slog.String("component", "source")),
+	}); err != nil {
 		return err
-	}
-	var src loopSource = c.src
-	if cfg.WatchOpaqueSecrets {
-		if c.opaque, err = newOpaqueSource(c.src, c.client, cfg.WatchNamespace); err != nil {
-			return err
-		}
-		src = c.opaque
 	}
 	sopts := status.Options{Client: c.client, Metrics: c.metrics, Logger: c.log.With(slog.String("component", "status"))}
 	if cfg.leaderElect {
@@ -279,7 +274,7 @@ func (c *Controller) build() error {
 	recorder := c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: EventComponent})
 
 	lopts := loop.Options{
-		Source:    src,
+		Source:    c.src,
 		Publisher: c.dp,
 		Translate: translate.Options{
 			ControllerName:    cfg.ControllerName,
@@ -315,11 +310,7 @@ func (c *Controller) build() error {
 func (c *Controller) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	if c.opaque != nil {
-		c.opaque.Start(ctx)
-	} else {
-		c.src.Start(ctx)
-	}
+	c.src.Start(ctx)
 	if c.addresses != nil {
 		c.addresses.Start(ctx)
 	}
@@ -359,9 +350,7 @@ func (c *Controller) Shutdown(ctx context.Context) error {
 			c.cancel()
 			c.wg.Wait()
 		}
-		if c.opaque != nil {
-			c.opaque.Shutdown()
-		} else if c.src != nil {
+		if c.src != nil {
 			c.src.Shutdown()
 		}
 		if c.addresses != nil {

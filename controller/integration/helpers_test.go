@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,22 +48,8 @@ func eventually(t *testing.T, what string, check func() error) {
 
 func eventuallyWithin(t *testing.T, timeout time.Duration, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	ok := 0
-	var last error
-	for {
-		if last = check(); last == nil {
-			if ok++; ok == consecutive {
-				return
-			}
-		} else {
-			ok = 0
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, timeout, last)
-		}
-		time.Sleep(pollEvery)
-	}
+	gomega.NewWithT(t).Eventually(check).WithTimeout(timeout).WithPolling(pollEvery).
+		MustPassRepeatedly(consecutive).Should(gomega.Succeed(), what)
 }
 
 // target is where a controller listens.

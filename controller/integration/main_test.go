@@ -12,11 +12,13 @@
 // stops the cluster.
 //
 // Without the control-plane binaries (`make tools`) every test skips with a
-// message saying so.
+// message saying so, except under INGRESSLAB_REQUIRE_TOOLS=1 (`make test`),
+// where the package fails (internal/testtools).
 package integration_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +37,8 @@ import (
 	"github.com/ingresslab/ingresslab/cluster/local"
 	"github.com/ingresslab/ingresslab/controller/app"
 	"github.com/ingresslab/ingresslab/controller/translate"
+	"github.com/ingresslab/ingresslab/internal/poll"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
 // The main controller's identity.
@@ -77,17 +81,22 @@ func testMain(m *testing.M) int {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := local.FindBinaries(ctx, local.Binaries{}); err != nil {
-		skipReason = fmt.Sprintf("control-plane binaries missing (run `make tools`): %v", err)
-		fmt.Fprintln(os.Stderr, "controller/integration: skipping:", skipReason)
-		return m.Run()
-	}
 	if testing.Short() {
 		skipReason = "-short: the integration tests start a local cluster"
 		return m.Run()
 	}
+	_, missing := local.FindBinaries(ctx, local.Binaries{})
+	reason, err := testtools.MainSkip(missing)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controller/integration:", err)
+		return 1
+	}
+	if reason != "" {
+		skipReason = reason
+		fmt.Fprintln(os.Stderr, "controller/integration: skipping:", skipReason)
+		return m.Run()
+	}
 
-	var err error
 	logFile, err = os.CreateTemp("", "ingresslab-integration-*.log")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "controller/integration:", err)
@@ -178,12 +187,14 @@ func setup(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	mainTarget = targetOf(mainCtrl)
-	deadline := time.Now().Add(60 * time.Second)
-	for !mainCtrl.Ready() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("main controller not ready within 60s")
+	err = poll.Until(ctx, 100*time.Millisecond, 60*time.Second, func(context.Context) error {
+		if !mainCtrl.Ready() {
+			return errors.New("not ready")
 		}
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("main controller: %w", err)
 	}
 	return nil
 }
@@ -204,23 +215,24 @@ func createClass(ctx context.Context, name, controller string, isDefault bool) e
 // deleted (the namespace controller of kube-controller-manager removes
 // their contents first).
 func waitNamespacesGone() error {
-	deadline := time.Now().Add(namespaceTimeout)
-	for {
-		list, err := kube.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: testLabel})
-		if err == nil && len(list.Items) == 0 {
-			return nil
+	err := poll.Until(context.Background(), 200*time.Millisecond, namespaceTimeout, func(ctx context.Context) error {
+		list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: testLabel})
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			var names []string
-			if list != nil {
-				for _, ns := range list.Items {
-					names = append(names, ns.Name+"("+string(ns.Status.Phase)+")")
-				}
-			}
-			return fmt.Errorf("test namespaces not deleted within %v: %s (err %v)", namespaceTimeout, strings.Join(names, ", "), err)
+		var names []string
+		for _, ns := range list.Items {
+			names = append(names, ns.Name+"("+string(ns.Status.Phase)+")")
 		}
-		time.Sleep(200 * time.Millisecond)
+		if len(names) > 0 {
+			return fmt.Errorf("still there: %s", strings.Join(names, ", "))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("test namespaces not deleted: %w", err)
 	}
+	return nil
 }
 
 // requireCluster skips the test when the package cannot run.

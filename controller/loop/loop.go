@@ -30,8 +30,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
 	"github.com/ingresslab/ingresslab/controller/metrics"
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -113,12 +115,17 @@ type Options struct {
 	// MaxDelay caps the time from a batch's first event to its build.
 	// Default DefaultMaxDelay (250ms).
 	MaxDelay time.Duration
+	// Clock times the batches and the builds; the times the Source signals
+	// must come from it too. Default clock.RealClock (tests pass a
+	// k8s.io/utils/clock/testing.FakeClock).
+	Clock clock.Clock
 }
 
 // Loop is the control loop. Create it with New and run it with Run.
 type Loop struct {
 	opts      Options
 	log       *slog.Logger
+	clock     clock.Clock
 	translate TranslateFunc
 	kick      chan time.Time
 
@@ -154,9 +161,13 @@ func New(opts Options) (*Loop, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
 	l := &Loop{
 		opts:      opts,
 		log:       opts.Logger,
+		clock:     opts.Clock,
 		translate: opts.TranslateFunc,
 		kick:      make(chan time.Time, 1),
 		logged:    map[translate.Warning]struct{}{},
@@ -174,7 +185,7 @@ func New(opts Options) (*Loop, error) {
 // addresses change or leadership is gained. Safe from any goroutine.
 func (l *Loop) Trigger() {
 	select {
-	case l.kick <- time.Now():
+	case l.kick <- l.clock.Now():
 	default:
 	}
 }
@@ -228,9 +239,9 @@ func (l *Loop) Run(ctx context.Context) error {
 func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Time) bool {
 	deadline := first.Add(l.opts.MaxDelay)
 	next := func() time.Duration {
-		return min(l.opts.HoldOff, time.Until(deadline))
+		return min(l.opts.HoldOff, deadline.Sub(l.clock.Now()))
 	}
-	timer := time.NewTimer(next())
+	timer := l.clock.NewTimer(next())
 	defer timer.Stop()
 	for {
 		select {
@@ -240,7 +251,7 @@ func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Ti
 			timer.Reset(next())
 		case <-l.kick:
 			timer.Reset(next())
-		case <-timer.C:
+		case <-timer.C():
 			return true
 		}
 	}
@@ -249,7 +260,7 @@ func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Ti
 // build translates, publishes and reports one generation. first is the
 // time of the batch's first event (zero for the initial build).
 func (l *Loop) build(first time.Time) {
-	start := time.Now()
+	start := l.clock.Now()
 	snap := l.opts.Source.Snapshot()
 	topts := l.opts.Translate
 	topts.Generation = l.generation.Load() + 1
@@ -257,7 +268,7 @@ func (l *Loop) build(first time.Time) {
 		topts.StatusAddresses = l.opts.StatusAddresses()
 	}
 	res := l.translate(snap, topts)
-	took := time.Since(start)
+	took := l.clock.Since(start)
 
 	if l.opts.Certificates != nil {
 		l.setDefaultCertificate(res.DefaultCertificate)
@@ -266,7 +277,7 @@ func (l *Loop) build(first time.Time) {
 	m := l.opts.Metrics
 	m.ObserveBuild(took)
 	if !first.IsZero() {
-		m.ObserveEventToPublish(time.Since(first))
+		m.ObserveEventToPublish(l.clock.Since(first))
 	}
 	m.SetGeneration(topts.Generation)
 	m.SetWarnings(len(res.Warnings))
@@ -365,47 +376,50 @@ type objectKey struct {
 	ref  routing.ObjectRef
 }
 
-// apiVersions of the kinds warnings name.
-var apiVersions = map[string]string{
-	"Ingress":       "networking.k8s.io/v1",
-	"EndpointSlice": "discovery.k8s.io/v1",
-	"Service":       "v1",
-	"Secret":        "v1",
-	"ConfigMap":     "v1",
-	"IngressClass":  "networking.k8s.io/v1",
+// kinds are the kinds warnings name: their apiVersion for Events and how to
+// list a snapshot's objects of that kind.
+var kinds = []struct {
+	kind, apiVersion string
+	objects          func(*translate.Snapshot) []metav1.Object
+}{
+	{"Ingress", "networking.k8s.io/v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.Ingresses) }},
+	{"EndpointSlice", "discovery.k8s.io/v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.EndpointSlices) }},
+	{"Service", "v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.Services) }},
+	{"Secret", "v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.Secrets) }},
+	{"ConfigMap", "v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.ConfigMaps) }},
+	{"IngressClass", "networking.k8s.io/v1", func(s *translate.Snapshot) []metav1.Object { return objects(s.IngressClasses) }},
 }
 
-// index maps the snapshot's objects to their UIDs.
+// apiVersions of the kinds warnings name.
+var apiVersions = func() map[string]string {
+	m := make(map[string]string, len(kinds))
+	for _, k := range kinds {
+		m[k.kind] = k.apiVersion
+	}
+	return m
+}()
+
+// objects views a slice of API objects as metav1.Objects, skipping nils.
+func objects[T any, P interface {
+	*T
+	metav1.Object
+}](in []P) []metav1.Object {
+	out := make([]metav1.Object, 0, len(in))
+	for _, o := range in {
+		if o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// index maps the snapshot's objects to their UIDs (cluster-scoped objects
+// have an empty namespace).
 func index(snap *translate.Snapshot) map[objectKey]types.UID {
 	m := make(map[objectKey]types.UID, len(snap.Ingresses)+len(snap.EndpointSlices))
-	for _, o := range snap.Ingresses {
-		if o != nil {
-			m[objectKey{"Ingress", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
-		}
-	}
-	for _, o := range snap.EndpointSlices {
-		if o != nil {
-			m[objectKey{"EndpointSlice", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
-		}
-	}
-	for _, o := range snap.Services {
-		if o != nil {
-			m[objectKey{"Service", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
-		}
-	}
-	for _, o := range snap.Secrets {
-		if o != nil {
-			m[objectKey{"Secret", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
-		}
-	}
-	for _, o := range snap.ConfigMaps {
-		if o != nil {
-			m[objectKey{"ConfigMap", routing.ObjectRef{Namespace: o.Namespace, Name: o.Name}}] = o.UID
-		}
-	}
-	for _, o := range snap.IngressClasses {
-		if o != nil {
-			m[objectKey{"IngressClass", routing.ObjectRef{Name: o.Name}}] = o.UID
+	for _, k := range kinds {
+		for _, o := range k.objects(snap) {
+			m[objectKey{k.kind, routing.ObjectRef{Namespace: o.GetNamespace(), Name: o.GetName()}}] = o.GetUID()
 		}
 	}
 	return m

@@ -10,12 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/ingresslab/ingresslab/controller/metrics"
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -26,18 +30,22 @@ import (
 type testSource struct {
 	changes chan time.Time
 	synced  chan struct{}
+	// waiting is closed when WaitForSync is first called.
+	waiting     chan struct{}
+	waitingOnce sync.Once
 
 	mu   sync.Mutex
 	snap *translate.Snapshot
 }
 
 func newTestSource() *testSource {
-	return &testSource{changes: make(chan time.Time, 1), synced: make(chan struct{}), snap: &translate.Snapshot{}}
+	return &testSource{changes: make(chan time.Time, 1), synced: make(chan struct{}), waiting: make(chan struct{}), snap: &translate.Snapshot{}}
 }
 
 func (s *testSource) Changes() <-chan time.Time { return s.changes }
 
 func (s *testSource) WaitForSync(ctx context.Context) error {
+	s.waitingOnce.Do(func() { close(s.waiting) })
 	select {
 	case <-s.synced:
 		return nil
@@ -103,16 +111,12 @@ func (s *statuses) Update(u []translate.StatusUpdate) {
 	s.last, s.n = u, s.n+1
 }
 
-// waitFor polls cond every 5ms until it holds or 10s pass.
+// waitFor polls cond every millisecond until it holds; it fails the test
+// after 10s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(time.Millisecond).
+		Should(gomega.BeTrue(), "waiting for %s", what)
 }
 
 // start runs a Loop until the test ends.
@@ -166,6 +170,9 @@ func TestFirstBuildWaitsForSync(t *testing.T) {
 	src.set(&translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "svc")}})
 	pub := &tables{}
 	l := start(t, Options{Source: src, Publisher: pub})
+	// The loop is inside WaitForSync: a build before it would be done
+	// by now.
+	<-src.waiting
 	if l.Generation() != 0 || len(pub.all()) != 0 {
 		t.Fatalf("built before sync: generation %d", l.Generation())
 	}
@@ -180,21 +187,96 @@ func TestFirstBuildWaitsForSync(t *testing.T) {
 	}
 }
 
+// timerEvent is what the loop did with its batch timer.
+type timerEvent string
+
+const (
+	timerNew   timerEvent = "new"   // a batch started
+	timerReset timerEvent = "reset" // a signal extended the batch
+)
+
+// reportingClock is a fake clock that reports each NewTimer and Reset of
+// the loop's batch timer, so a test knows the loop handled a signal before
+// it moves the clock.
+type reportingClock struct {
+	*clocktesting.FakeClock
+	events chan timerEvent
+}
+
+func newReportingClock() *reportingClock {
+	return &reportingClock{FakeClock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), events: make(chan timerEvent, 16)}
+}
+
+func (c *reportingClock) NewTimer(d time.Duration) clock.Timer {
+	t := &reportingTimer{Timer: c.FakeClock.NewTimer(d), events: c.events}
+	c.events <- timerNew
+	return t
+}
+
+type reportingTimer struct {
+	clock.Timer
+	events chan timerEvent
+}
+
+func (t *reportingTimer) Reset(d time.Duration) bool {
+	active := t.Timer.Reset(d)
+	t.events <- timerReset
+	return active
+}
+
+// signal sends a change signal stamped with the fake time and returns what
+// the loop did with it.
+func (c *reportingClock) signal(t *testing.T, src *testSource) timerEvent {
+	t.Helper()
+	src.changes <- c.Now()
+	select {
+	case e := <-c.events:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop did not handle a change signal within 10s")
+		return ""
+	}
+}
+
 func TestBurstIsOneBuild(t *testing.T) {
 	src := newTestSource()
 	close(src.synced)
 	pub := &tables{}
-	// A long hold-off: the whole burst certainly falls into one batch.
-	l := start(t, Options{Source: src, Publisher: pub, HoldOff: time.Second, MaxDelay: 10 * time.Second})
+	clk := newReportingClock()
+	const holdOff = time.Second
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: holdOff, MaxDelay: time.Minute, Clock: clk})
 	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
 	var ings []*networkingv1.Ingress
 	for i := range 20 {
 		ings = append(ings, ingress(fmt.Sprint("i", i), fmt.Sprintf("h%d.example", i), "svc"))
-		src.set(&translate.Snapshot{Ingresses: append([]*networkingv1.Ingress(nil), ings...)})
+		src.mu.Lock()
+		src.snap = &translate.Snapshot{Ingresses: append([]*networkingv1.Ingress(nil), ings...)}
+		src.mu.Unlock()
+		want := timerReset
+		if i == 0 {
+			want = timerNew
+		}
+		if got := clk.signal(t, src); got != want {
+			t.Fatalf("signal %d: the loop did %q with its timer, want %q", i, got, want)
+		}
+		// Events closer together than the hold-off: no build yet.
+		clk.Step(holdOff / 2)
+		if !clk.HasWaiters() || l.Generation() != 1 {
+			t.Fatalf("built during the burst (signal %d, generation %d)", i, l.Generation())
+		}
 	}
+	clk.Step(holdOff/2 - time.Millisecond)
+	if !clk.HasWaiters() {
+		t.Fatal("built before the hold-off after the last event passed")
+	}
+	clk.Step(time.Millisecond)
 	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
 	// One more change proves no other build happened in between.
 	l.Trigger()
+	if e := <-clk.events; e != timerNew {
+		t.Fatalf("Trigger: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(holdOff)
 	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
 	got := pub.all()
 	if len(got) != 3 {
@@ -214,27 +296,26 @@ func TestMaxDelayBoundsBatch(t *testing.T) {
 	src := newTestSource()
 	close(src.synced)
 	pub := &tables{}
-	l := start(t, Options{Source: src, Publisher: pub, HoldOff: 200 * time.Millisecond, MaxDelay: 400 * time.Millisecond})
+	clk := newReportingClock()
+	const holdOff, maxDelay, every = 200 * time.Millisecond, 400 * time.Millisecond, 150 * time.Millisecond
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: holdOff, MaxDelay: maxDelay, Clock: clk})
 	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
 	// Events keep coming faster than the hold-off: without the cap there
 	// would be no build until they stop.
-	stop := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				src.signal()
-			}
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("first signal: the loop did %q with its timer, want a new batch", e)
+	}
+	for elapsed := every; elapsed < maxDelay; elapsed += every {
+		clk.Step(every)
+		if e := clk.signal(t, src); e != timerReset {
+			t.Fatalf("%s after the batch's first event: the loop did %q with its timer, want a reset", elapsed, e)
 		}
-	}()
-	defer func() { close(stop); <-stopped }()
-	waitFor(t, "a build during a continuous stream of events", func() bool { return l.Generation() >= 2 })
+	}
+	clk.Step(every) // now past MaxDelay, though the last event was 150ms ago
+	if clk.HasWaiters() {
+		t.Fatalf("no build %s after the batch's first event (MaxDelay %s)", 3*every, maxDelay)
+	}
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
 }
 
 func TestWarningsEventsOnlyWhenNew(t *testing.T) {
@@ -526,5 +607,39 @@ func TestDefaultCertificateHandedOverBeforePublish(t *testing.T) {
 	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
 	if got := sink.all(); len(got) != 3 || got[0] != certA || got[1] != certB || got[2] != nil {
 		t.Errorf("certificates handed over = %v, want [a b nil]", got)
+	}
+}
+
+func TestObjectReferenceEveryKind(t *testing.T) {
+	meta := func(ns, name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(name + "-uid")}
+	}
+	snap := &translate.Snapshot{
+		Ingresses:      []*networkingv1.Ingress{nil, {ObjectMeta: meta("ns", "ing")}},
+		IngressClasses: []*networkingv1.IngressClass{{ObjectMeta: meta("", "class")}},
+		Services:       []*corev1.Service{{ObjectMeta: meta("ns", "svc")}},
+		EndpointSlices: []*discoveryv1.EndpointSlice{{ObjectMeta: meta("ns", "slice")}},
+		Secrets:        []*corev1.Secret{{ObjectMeta: meta("ns", "secret")}},
+		ConfigMaps:     []*corev1.ConfigMap{{ObjectMeta: meta("ns", "cm")}},
+	}
+	uids := index(snap)
+	for _, tc := range []struct{ kind, ns, name, apiVersion string }{
+		{"Ingress", "ns", "ing", "networking.k8s.io/v1"},
+		{"IngressClass", "", "class", "networking.k8s.io/v1"},
+		{"Service", "ns", "svc", "v1"},
+		{"EndpointSlice", "ns", "slice", "discovery.k8s.io/v1"},
+		{"Secret", "ns", "secret", "v1"},
+		{"ConfigMap", "ns", "cm", "v1"},
+	} {
+		ref := objectReference(translate.Warning{Kind: tc.kind, Object: routing.ObjectRef{Namespace: tc.ns, Name: tc.name}}, uids)
+		if ref == nil || ref.APIVersion != tc.apiVersion || ref.UID != types.UID(tc.name+"-uid") || ref.Kind != tc.kind {
+			t.Errorf("%s %s/%s: reference %+v", tc.kind, tc.ns, tc.name, ref)
+		}
+	}
+	if ref := objectReference(translate.Warning{Kind: "Service", Object: routing.ObjectRef{Namespace: "ns", Name: "missing"}}, uids); ref != nil {
+		t.Errorf("reference to an object not in the snapshot: %+v", ref)
+	}
+	if len(uids) != 6 {
+		t.Errorf("index has %d entries, want 6", len(uids))
 	}
 }

@@ -16,8 +16,8 @@
 // modifies its input, and nothing else may.
 //
 // To save memory, only Secrets of type kubernetes.io/tls are watched (field
-// selector type=kubernetes.io/tls), and managedFields are dropped from every
-// cached object. With Options.Namespace set, namespaced objects are watched
+// selector type=kubernetes.io/tls) unless Options.WatchOpaqueSecrets adds
+// the Opaque ones, and managedFields are dropped from every cached object. With Options.Namespace set, namespaced objects are watched
 // in that namespace only; IngressClasses are cluster-scoped and always
 // watched cluster-wide.
 package source
@@ -47,6 +47,10 @@ import (
 // TLSSecretFieldSelector restricts the Secret informer to TLS Secrets.
 var TLSSecretFieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
 
+// OpaqueSecretFieldSelector restricts the second Secret informer (with
+// Options.WatchOpaqueSecrets) to Opaque Secrets.
+var OpaqueSecretFieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeOpaque)).String()
+
 // Options configure a Source. The zero value watches every namespace.
 type Options struct {
 	// Namespace restricts namespaced objects to one namespace. Default ""
@@ -55,6 +59,12 @@ type Options struct {
 	// Logger receives informer start and sync messages. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// WatchOpaqueSecrets also watches (and caches) Secrets of type Opaque,
+	// which basic-auth annotations (auth-secret) reference; Snapshot then
+	// holds both types. Default false: caching every Opaque Secret costs
+	// memory (their whole data) and widens what a compromised controller
+	// exposes, so it is opt-in.
+	WatchOpaqueSecrets bool
 }
 
 // Source owns the informers. Create it with New, start it with Start.
@@ -63,13 +73,15 @@ type Source struct {
 	log  *slog.Logger
 
 	factory informers.SharedInformerFactory // namespaced objects and IngressClasses
-	secrets informers.SharedInformerFactory // TLS Secrets only
+	// secretFactories hold one factory per watched Secret type (a field
+	// selector per factory): TLS, then Opaque with WatchOpaqueSecrets.
+	secretFactories []informers.SharedInformerFactory
 
 	ingresses      networkinglisters.IngressLister
 	ingressClasses networkinglisters.IngressClassLister
 	services       corelisters.ServiceLister
 	slices         discoverylisters.EndpointSliceLister
-	tlsSecrets     corelisters.SecretLister
+	secrets        []corelisters.SecretLister // one per Secret type
 	configMaps     corelisters.ConfigMapLister
 
 	synced  []cache.InformerSynced
@@ -87,28 +99,38 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	s := &Source{opts: opts, log: opts.Logger, changes: make(chan time.Time, 1)}
 	s.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields))
-	s.secrets = informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = TLSSecretFieldSelector }))
-
 	ing := s.factory.Networking().V1().Ingresses()
 	cls := s.factory.Networking().V1().IngressClasses()
 	svc := s.factory.Core().V1().Services()
 	eps := s.factory.Discovery().V1().EndpointSlices()
-	sec := s.secrets.Core().V1().Secrets()
 	cms := s.factory.Core().V1().ConfigMaps()
-	s.ingresses, s.ingressClasses, s.services, s.slices, s.tlsSecrets, s.configMaps =
-		ing.Lister(), cls.Lister(), svc.Lister(), eps.Lister(), sec.Lister(), cms.Lister()
+	s.ingresses, s.ingressClasses, s.services, s.slices, s.configMaps =
+		ing.Lister(), cls.Lister(), svc.Lister(), eps.Lister(), cms.Lister()
+	informersByName := map[string]cache.SharedIndexInformer{
+		"ingresses": ing.Informer(), "ingressclasses": cls.Informer(), "services": svc.Informer(),
+		"endpointslices": eps.Informer(), "configmaps": cms.Informer(),
+	}
+
+	secretSelectors := map[string]string{"tls secrets": TLSSecretFieldSelector}
+	if opts.WatchOpaqueSecrets {
+		secretSelectors["opaque secrets"] = OpaqueSecretFieldSelector
+	}
+	for name, selector := range secretSelectors {
+		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
+			informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = selector }))
+		sec := f.Core().V1().Secrets()
+		s.secretFactories = append(s.secretFactories, f)
+		s.secrets = append(s.secrets, sec.Lister())
+		informersByName[name] = sec.Informer()
+	}
 
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.signal() },
 		UpdateFunc: func(any, any) { s.signal() },
 		DeleteFunc: func(any) { s.signal() },
 	}
-	for name, inf := range map[string]cache.SharedIndexInformer{
-		"ingresses": ing.Informer(), "ingressclasses": cls.Informer(), "services": svc.Informer(),
-		"endpointslices": eps.Informer(), "secrets": sec.Informer(), "configmaps": cms.Informer(),
-	} {
+	for name, inf := range informersByName {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, fmt.Errorf("source: %s informer: add event handler: %w", name, err)
 		}
@@ -136,14 +158,18 @@ func (s *Source) Changes() <-chan time.Time { return s.changes }
 func (s *Source) Start(ctx context.Context) {
 	s.log.Info("starting informers", slog.String("namespace", nsText(s.opts.Namespace)))
 	s.factory.StartWithContext(ctx)
-	s.secrets.StartWithContext(ctx)
+	for _, f := range s.secretFactories {
+		f.StartWithContext(ctx)
+	}
 }
 
 // Shutdown waits for the informer goroutines to end; the context given to
 // Start must be done (or be cancelled soon).
 func (s *Source) Shutdown() {
 	s.factory.Shutdown()
-	s.secrets.Shutdown()
+	for _, f := range s.secretFactories {
+		f.Shutdown()
+	}
 }
 
 // HasSynced reports whether every informer has completed its initial list.
@@ -176,7 +202,10 @@ func (s *Source) Snapshot() *translate.Snapshot {
 	snap.IngressClasses, _ = s.ingressClasses.List(all)
 	snap.Services, _ = s.services.List(all)
 	snap.EndpointSlices, _ = s.slices.List(all)
-	snap.Secrets, _ = s.tlsSecrets.List(all)
+	for _, l := range s.secrets {
+		secrets, _ := l.List(all)
+		snap.Secrets = append(snap.Secrets, secrets...)
+	}
 	snap.ConfigMaps, _ = s.configMaps.List(all)
 	return snap
 }

@@ -52,3 +52,26 @@ func TestTLSSecretFieldSelector(t *testing.T) {
 		t.Errorf("selector = %q", TLSSecretFieldSelector)
 	}
 }
+
+func TestWatchOpaqueSecretsAddsAnInformer(t *testing.T) {
+	if OpaqueSecretFieldSelector != "type=Opaque" {
+		t.Errorf("selector = %q", OpaqueSecretFieldSelector)
+	}
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opaque bool
+		want   int
+	}{{false, 1}, {true, 2}} {
+		s, err := New(client, Options{WatchOpaqueSecrets: tc.opaque})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.secrets) != tc.want || len(s.secretFactories) != tc.want || len(s.synced) != 5+tc.want {
+			t.Errorf("WatchOpaqueSecrets %v: %d Secret listers, %d factories, %d informers; want %d, %d, %d",
+				tc.opaque, len(s.secrets), len(s.secretFactories), len(s.synced), tc.want, tc.want, 5+tc.want)
+		}
+	}
+}

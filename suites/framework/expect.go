@@ -5,6 +5,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
+	"github.com/onsi/gomega"
 )
 
 // Report entry names the harness reads back into the report.
@@ -108,19 +109,17 @@ func (s *Spec) EventuallyOneOf(req Request, variants ...Variant) (string, time.D
 	return s.EventuallyOutcome(req, outcomes...)
 }
 
-// Consistently sends req for Timeouts.NoTrafficWindow and fails at the
-// first response that does not match exp (e.g. "no route here").
+// Consistently sends req every Timeouts.Poll for Timeouts.NoTrafficWindow
+// and fails at the first response that does not match exp (e.g. "no route
+// here").
 func (s *Spec) Consistently(req Request, exp Expect) {
 	GinkgoHelper()
-	end := time.Now().Add(s.Env.Timeouts.NoTrafficWindow)
-	for time.Now().Before(end) {
-		r := s.Controller.HTTP.Do(s.ctx, req)
-		s.remember(r)
-		if err := exp.Match(r); err != nil {
-			Fail(fmt.Sprintf("%s: %v (expected %s throughout %s)%s", req, err, exp, s.Env.Timeouts.NoTrafficWindow, s.Diagnostics(req)))
-		}
-		wait(s.Env.Timeouts.Poll)
-	}
+	t := s.Env.Timeouts
+	s.gomega().Consistently(s.ctx, func() error {
+		return exp.Match(s.Do(req))
+	}).WithTimeout(t.NoTrafficWindow).WithPolling(t.Poll).Should(gomega.Succeed(), func() string {
+		return fmt.Sprintf("%s: expected %s throughout %s%s", req, exp, t.NoTrafficWindow, s.Diagnostics(req))
+	})
 }
 
 // Do sends one request (for specs that count or inspect responses).
@@ -136,26 +135,10 @@ func RecordVariant(name string) {
 }
 
 // Poll runs cond every Timeouts.Poll until it returns nil or timeout passes;
-// then it fails with the last error and diagnostics for req.
+// then it fails with the last error and diagnostics for the spec's host.
 func (s *Spec) Poll(what string, timeout time.Duration, cond func() error) {
 	GinkgoHelper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			Fail(fmt.Sprintf("%s: not within %s: %v%s", what, timeout, err, s.Diagnostics(Request{Host: s.Host("")})))
-		}
-		wait(s.Env.Timeouts.Poll)
-	}
-}
-
-// wait pauses between polls of a condition (never used as a wait for the
-// condition itself).
-func wait(d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	<-t.C
+	s.gomega().Eventually(s.ctx, cond).WithTimeout(timeout).WithPolling(s.Env.Timeouts.Poll).Should(gomega.Succeed(), func() string {
+		return fmt.Sprintf("%s: not within %s%s", what, timeout, s.Diagnostics(Request{Host: s.Host("")}))
+	})
 }

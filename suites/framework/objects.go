@@ -5,6 +5,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
+	"github.com/onsi/gomega"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -16,17 +17,10 @@ import (
 // for the diagnostics (reproduce line).
 func (s *Spec) Hold(what string, req Request, cond func() error) {
 	GinkgoHelper()
-	window := s.Env.Timeouts.NoTrafficWindow
-	end := time.Now().Add(window)
-	for {
-		if err := cond(); err != nil {
-			Fail(fmt.Sprintf("%s: %v (must hold throughout %s)%s", what, err, window, s.Diagnostics(req)))
-		}
-		if !time.Now().Before(end) {
-			return
-		}
-		wait(s.Env.Timeouts.Poll)
-	}
+	t := s.Env.Timeouts
+	s.gomega().Consistently(s.ctx, cond).WithTimeout(t.NoTrafficWindow).WithPolling(t.Poll).Should(gomega.Succeed(), func() string {
+		return fmt.Sprintf("%s: must hold throughout %s%s", what, t.NoTrafficWindow, s.Diagnostics(req))
+	})
 }
 
 // Ingress reads Ingress name from the spec's namespace.
@@ -85,12 +79,14 @@ func (s *Spec) WithController(c *Controller, fn func()) {
 // never fails the spec: for checks where either answer is an accepted
 // variant.
 func (s *Spec) Within(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		wait(s.Env.Timeouts.Poll)
+	var last error
+	record := func() error {
+		last = cond()
+		return last
 	}
+	quiet := gomega.NewGomega(func(string, ...int) {})
+	if quiet.Eventually(s.ctx, record).WithTimeout(timeout).WithPolling(s.Env.Timeouts.Poll).Should(gomega.Succeed()) {
+		return nil
+	}
+	return last
 }

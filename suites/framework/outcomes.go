@@ -1,11 +1,12 @@
 package framework
 
 import (
+	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
+	"github.com/onsi/gomega"
 )
 
 // Outcome is one accepted behaviour where the API leaves a choice, like
@@ -37,59 +38,38 @@ func TransportFailure(name string, check func(error) error) Outcome {
 
 // EventuallyOutcome is EventuallyOneOf for Outcomes: it converges when the
 // same outcome matches Timeouts.ConsecutiveSuccesses times in a row within
-// Timeouts.MaxTimeToConsistency, records its name as the variant and
-// returns it with the time since the spec's last change.
+// Timeouts.MaxTimeToConsistency (Gomega's Eventually with
+// MustPassRepeatedly; see convergence for what "in a row" means), records
+// its name as the variant and returns it with the time from the spec's last
+// change to the first response of the converged streak. It fails the spec,
+// with diagnostics, at the deadline.
 func (s *Spec) EventuallyOutcome(req Request, outcomes ...Outcome) (string, time.Duration) {
 	GinkgoHelper()
 	t := s.Env.Timeouts
-	start := time.Now()
-	since := s.lastChange
-	if since.IsZero() {
-		since = start
+	c := &convergence{
+		do: func(ctx context.Context) Response {
+			r := s.Controller.HTTP.Do(ctx, req)
+			s.remember(r)
+			return r
+		},
+		outcomes: outcomes,
+		timeouts: t,
+		since:    s.lastChange,
 	}
-	deadline := start.Add(t.MaxTimeToConsistency)
-	count, current := 0, ""
-	for {
-		r := s.Controller.HTTP.Do(s.ctx, req)
-		s.remember(r)
-		matched, ok, errs := "", false, []string{}
-		for _, o := range outcomes {
-			err := o.Match(r)
-			if err == nil {
-				matched, ok = o.Name, true
-				break
-			}
-			errs = append(errs, describeMiss(o.Name, err))
-		}
-		if ok {
-			if count == 0 || matched == current {
-				count++
-			} else {
-				count = 1
-			}
-			current = matched
-			if count >= t.ConsecutiveSuccesses {
-				took := time.Since(since)
-				AddReportEntry(EntryConvergence, took.Seconds(), ReportEntryVisibilityNever)
-				if current != "" {
-					RecordVariant(current)
-				}
-				return current, took
-			}
-			continue
-		}
-		count = 0
-		if time.Now().After(deadline) {
-			Fail(fmt.Sprintf("%s did not converge within %s (%d consecutive correct responses needed): %s%s",
-				req, t.MaxTimeToConsistency, t.ConsecutiveSuccesses, strings.Join(errs, "; "), s.Diagnostics(req)))
-		}
-		wait(t.Poll)
+	describe := func() string {
+		return fmt.Sprintf("%s did not converge within %s (%d consecutive correct responses needed)%s",
+			req, t.MaxTimeToConsistency, t.ConsecutiveSuccesses, s.Diagnostics(req))
 	}
+	res, ok := c.run(s.ctx, s.gomega(), describe)
+	if !ok {
+		return "", 0 // not reached: the fail handler aborted the spec
+	}
+	AddReportEntry(EntryConvergence, res.Took.Seconds(), ReportEntryVisibilityNever)
+	if res.Outcome != "" {
+		RecordVariant(res.Outcome)
+	}
+	return res.Outcome, res.Took
 }
 
-func describeMiss(name string, err error) string {
-	if name == "" {
-		return err.Error()
-	}
-	return name + ": " + err.Error()
-}
+// gomega returns a Gomega that fails the running spec.
+func (s *Spec) gomega() gomega.Gomega { return gomega.NewGomega(Fail) }

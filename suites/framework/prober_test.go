@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ingresslab/ingresslab/echoserver"
 )
 
@@ -43,15 +45,8 @@ func TestProberCounts(t *testing.T) {
 	p := startProber(context.Background(), client, ProberOptions{
 		Request: Request{Host: "probe.test"}, Backends: []string{"svc-a"}, Rate: 200,
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for p.Counts().Sent < 40 {
-		if time.Now().After(deadline) {
-			t.Fatalf("prober sent only %d requests in 10s", p.Counts().Sent)
-		}
-		<-tick.C
-	}
+	gomega.NewWithT(t).Eventually(func() int { return p.Counts().Sent }).
+		WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).Should(gomega.BeNumerically(">=", 40), "requests sent")
 	c, first := p.stop()
 	if !first {
 		t.Fatal("first stop() not reported as first")
