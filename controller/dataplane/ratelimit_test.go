@@ -1,0 +1,85 @@
+package dataplane
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// fakeClock is the clock a limiter is given (acquire's now), advanced by
+// hand.
+type fakeClock struct{ now int64 }
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
+}
+
+func (c *fakeClock) advance(d time.Duration) { c.now += int64(d) }
+
+var limitClient = netip.MustParseAddr("192.0.2.1")
+
+// accepted counts how many of n requests at the clock's current time l
+// accepts, releasing each.
+func accepted(l *limiter, c *fakeClock, n int) int {
+	ok := 0
+	for range n {
+		if l.acquire(limitClient, c.now) {
+			ok++
+			l.release(limitClient)
+		}
+	}
+	return ok
+}
+
+func TestLimiterRefill(t *testing.T) {
+	type step struct {
+		after time.Duration // advance the clock first
+		send  int
+		want  int // accepted
+	}
+	for _, tc := range []struct {
+		name  string
+		rl    routing.RateLimit
+		steps []step
+	}{
+		{"per second, burst multiplier 3", routing.RateLimit{RPS: 2, BurstMultiplier: 3}, []step{
+			{0, 10, 6},                      // a new client starts with a full bucket of 2*3
+			{499 * time.Millisecond, 1, 0},  // 0.998 tokens
+			{2 * time.Millisecond, 2, 1},    // 1.002 tokens: one request
+			{1001 * time.Millisecond, 3, 2}, // two per second
+			{10 * time.Second, 10, 6},       // refill stops at the burst
+		}},
+		{"per minute, burst multiplier 2", routing.RateLimit{RPM: 6, BurstMultiplier: 2}, []step{
+			{0, 20, 12},
+			{9990 * time.Millisecond, 1, 0}, // one token per 10s
+			{20 * time.Millisecond, 2, 1},
+			{time.Minute, 10, 6}, // six per minute
+			{time.Hour, 20, 12},
+		}},
+		{"burst multiplier 0 is 1", routing.RateLimit{RPS: 3}, []step{
+			{0, 5, 3},
+			{time.Second + time.Millisecond, 5, 3},
+		}},
+		{"both: the smaller budget applies", routing.RateLimit{RPS: 4, RPM: 6, BurstMultiplier: 1}, []step{
+			{0, 10, 4},                       // per second bucket first
+			{1001 * time.Millisecond, 10, 2}, // per minute bucket: 6 in all
+			{10001 * time.Millisecond, 10, 1},
+			{time.Minute, 10, 4}, // per minute refilled to 6, per second caps at 4
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(&tc.rl)
+			c := newFakeClock()
+			var elapsed time.Duration
+			for i, s := range tc.steps {
+				c.advance(s.after)
+				elapsed += s.after
+				if got := accepted(l, c, s.send); got != s.want {
+					t.Errorf("step %d (at +%v): %d of %d requests accepted, want %d", i, elapsed, got, s.send, s.want)
+				}
+			}
+		})
+	}
+}
