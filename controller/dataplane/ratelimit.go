@@ -119,25 +119,18 @@ type clientLimit struct {
 	last     int64 // unix nano of the last request
 }
 
-// tokenBucket holds tokens as of at (unix nano); a new bucket is full.
+// tokenBucket holds tokens as of at (unix nano).
 type tokenBucket struct {
 	tokens float64
 	at     int64
 }
 
-func (b *tokenBucket) take(now int64, rate, burst float64) bool {
-	if b.at == 0 {
-		b.tokens, b.at = burst, now
-	}
+// refill adds the tokens earned since b.at, up to burst.
+func (b *tokenBucket) refill(now int64, rate, burst float64) {
 	if now > b.at {
 		b.tokens = min(burst, b.tokens+float64(now-b.at)*rate)
 		b.at = now
 	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 func newLimiter(rl *routing.RateLimit) *limiter {
@@ -164,7 +157,9 @@ func (l *limiter) shard(a netip.Addr) *limitShard {
 	return &l.shards[h%limitShards]
 }
 
-// acquire counts a request of client a: false when a limit refuses it.
+// acquire counts a request of client a at now (unix nano): false when a
+// limit refuses it. A refused request takes a token from no bucket: both
+// buckets are checked before either is taken from (under the shard's lock).
 // When it returns true and limit-connections is set, release must follow.
 func (l *limiter) acquire(a netip.Addr, now int64) bool {
 	sh := l.shard(a)
@@ -172,18 +167,32 @@ func (l *limiter) acquire(a netip.Addr, now int64) bool {
 	defer sh.mu.Unlock()
 	c := sh.clients[a]
 	if c == nil {
-		c = &clientLimit{}
+		// A new client starts with full buckets.
+		c = &clientLimit{sec: tokenBucket{l.secBurst, now}, min: tokenBucket{l.minBur, now}}
 		sh.clients[a] = c
 	}
 	c.last = now
 	if l.rl.Connections > 0 && c.conns >= l.rl.Connections {
 		return false
 	}
-	if l.secBurst > 0 && !c.sec.take(now, l.secRate, l.secBurst) {
-		return false
+	sec, perMin := l.secBurst > 0, l.minBur > 0
+	if sec {
+		c.sec.refill(now, l.secRate, l.secBurst)
+		if c.sec.tokens < 1 {
+			return false
+		}
 	}
-	if l.minBur > 0 && !c.min.take(now, l.minRate, l.minBur) {
-		return false
+	if perMin {
+		c.min.refill(now, l.minRate, l.minBur)
+		if c.min.tokens < 1 {
+			return false
+		}
+	}
+	if sec {
+		c.sec.tokens--
+	}
+	if perMin {
+		c.min.tokens--
 	}
 	if l.rl.Connections > 0 {
 		c.conns++

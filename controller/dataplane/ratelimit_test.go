@@ -83,3 +83,41 @@ func TestLimiterRefill(t *testing.T) {
 		})
 	}
 }
+
+// TestLimiterRefusalSpendsNoToken checks that a request one bucket refuses
+// takes a token from neither.
+func TestLimiterRefusalSpendsNoToken(t *testing.T) {
+	// limit-rps 1 and limit-rpm 2: two requests, then the per-minute
+	// bucket refuses until it has a token again, 30s after the start. A
+	// request refused just before must not spend the per-second token the
+	// request just after needs.
+	l := newLimiter(&routing.RateLimit{RPS: 1, RPM: 2, BurstMultiplier: 1})
+	c := newFakeClock()
+	for i, s := range []struct {
+		at   time.Duration // since the start
+		want bool
+	}{
+		{0, true},
+		{time.Second, true},
+		{2 * time.Second, false}, // per-minute bucket empty
+		{29900 * time.Millisecond, false},
+		{30010 * time.Millisecond, true}, // per-minute token back; per-second bucket full
+	} {
+		c.now = newFakeClock().now + int64(s.at)
+		if got := accepted(l, c, 1) == 1; got != s.want {
+			t.Errorf("request %d at +%v: accepted %v, want %v", i, s.at, got, s.want)
+		}
+	}
+
+	// At one instant: the per-minute bucket refuses, the per-second
+	// bucket keeps its tokens.
+	l = newLimiter(&routing.RateLimit{RPS: 5, RPM: 2, BurstMultiplier: 1})
+	c = newFakeClock()
+	if got := accepted(l, c, 10); got != 2 {
+		t.Fatalf("%d accepted, want 2", got)
+	}
+	cl := l.shard(limitClient).clients[limitClient]
+	if cl.sec.tokens != 3 || cl.min.tokens != 0 {
+		t.Errorf("after 2 accepted and 8 refused: per-second tokens %v, per-minute %v; want 3 and 0", cl.sec.tokens, cl.min.tokens)
+	}
+}
