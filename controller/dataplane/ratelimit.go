@@ -14,9 +14,10 @@ import (
 // zones: every path of the Ingress shares one budget per client. The
 // counters live outside the table, in a limitPool keyed by the Ingress and
 // its limit values, so they survive table swaps that keep the Ingress's
-// limits (and start afresh when the limits change). Publish drops the
-// limiters no route references any more; the janitor forgets clients idle
-// for limitIdle.
+// limits (and start afresh when the limits change); limit-whitelist and the
+// reject status are not part of the key and are read from the current
+// table's policy. Publish drops the limiters no route references any more;
+// the janitor forgets clients idle for limitIdle.
 //
 // Requests over a limit get Policy.RateLimit.RejectStatus (503, as
 // ingress-nginx's limit-req-status-code default) without reaching the
@@ -98,9 +99,12 @@ func (p *limitPool) sweep(cutoff time.Time) {
 	}
 }
 
-// limiter counts the requests of one Ingress per client address.
+// limiter counts the requests of one Ingress per client address. It holds
+// only what its key fixes (the limit values): tables that share it may
+// differ in RateLimit.Exempt and RejectStatus, which the request path reads
+// from its own table's policy.
 type limiter struct {
-	rl *routing.RateLimit
+	conns int // limit-connections; 0: none
 	// per-second and per-minute refill rates (tokens per nanosecond) and
 	// bucket sizes; a zero size disables the bucket.
 	secRate, minRate float64
@@ -134,7 +138,7 @@ func (b *tokenBucket) refill(now int64, rate, burst float64) {
 }
 
 func newLimiter(rl *routing.RateLimit) *limiter {
-	l := &limiter{rl: rl}
+	l := &limiter{conns: rl.Connections}
 	mul := float64(max(rl.BurstMultiplier, 1))
 	if rl.RPS > 0 {
 		l.secRate, l.secBurst = float64(rl.RPS)/1e9, float64(rl.RPS)*mul
@@ -172,7 +176,7 @@ func (l *limiter) acquire(a netip.Addr, now int64) bool {
 		sh.clients[a] = c
 	}
 	c.last = now
-	if l.rl.Connections > 0 && c.conns >= l.rl.Connections {
+	if l.conns > 0 && c.conns >= l.conns {
 		return false
 	}
 	sec, perMin := l.secBurst > 0, l.minBur > 0
@@ -194,7 +198,7 @@ func (l *limiter) acquire(a netip.Addr, now int64) bool {
 	if perMin {
 		c.min.tokens--
 	}
-	if l.rl.Connections > 0 {
+	if l.conns > 0 {
 		c.conns++
 	}
 	return true

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"net/http"
 	"net/netip"
 	"testing"
 	"time"
@@ -119,5 +120,41 @@ func TestLimiterRefusalSpendsNoToken(t *testing.T) {
 	cl := l.shard(limitClient).clients[limitClient]
 	if cl.sec.tokens != 3 || cl.min.tokens != 0 {
 		t.Errorf("after 2 accepted and 8 refused: per-second tokens %v, per-minute %v; want 3 and 0", cl.sec.tokens, cl.min.tokens)
+	}
+}
+
+// TestRateLimitSettingsFollowTable checks that a table swap that changes
+// only limit-whitelist or the reject status applies them at once, while the
+// counters (same rates) are kept.
+func TestRateLimitSettingsFollowTable(t *testing.T) {
+	up := newEcho(t, "up")
+	mk := func(gen uint64, status int, exempt ...string) *routing.Table {
+		rl := &routing.RateLimit{RPM: 1, BurstMultiplier: 1, RejectStatus: status}
+		for _, p := range exempt {
+			rl.Exempt = append(rl.Exempt, netip.MustParsePrefix(p))
+		}
+		return buildTable(t, gen, nil,
+			policyRoute("ns/lim", "lim.example", "/", backend("ns/up:80", up.addr()), &routing.Policy{RateLimit: rl}))
+	}
+	s := startServer(t, Options{}, mk(1, http.StatusServiceUnavailable))
+	c := clientTo(t, s.HTTPAddr(), nil)
+	code := func() int {
+		resp, _ := do(t, c, http.MethodGet, "http://lim.example/", nil, nil)
+		return resp.StatusCode
+	}
+	if a, b := code(), code(); a != 200 || b != http.StatusServiceUnavailable {
+		t.Fatalf("limit-rpm 1: %d %d, want 200 503", a, b)
+	}
+	s.Publish(mk(2, http.StatusTooManyRequests))
+	if got := code(); got != http.StatusTooManyRequests {
+		t.Errorf("after a swap to reject status 429: %d, want 429 (counters kept, status from the new table)", got)
+	}
+	s.Publish(mk(3, http.StatusTooManyRequests, "127.0.0.0/8"))
+	if got := code(); got != 200 {
+		t.Errorf("after a swap that exempts 127.0.0.0/8: %d, want 200", got)
+	}
+	s.Publish(mk(4, http.StatusTooManyRequests))
+	if got := code(); got != http.StatusTooManyRequests {
+		t.Errorf("after a swap that removes the exemption: %d, want 429 (counters kept)", got)
 	}
 }
