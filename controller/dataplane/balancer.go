@@ -27,9 +27,9 @@ type endpointState struct {
 	downUntil atomic.Int64
 }
 
-// statePool keeps backend and endpoint state across table swaps. Requests
-// reach it only on a snapshot cache miss (once per backend and table); the
-// per-request path never takes its lock.
+// statePool keeps backend and endpoint state across table swaps. Only
+// Publish (newSnapshot, prune) and the janitor take its lock; requests reach
+// the state through the snapshot.
 type statePool struct {
 	mu        sync.Mutex
 	backends  map[string]*backendState
@@ -62,8 +62,8 @@ func (p *statePool) resolve(be *routing.Backend) *backendInfo {
 }
 
 // prune drops the state of backend keys and endpoint addresses that table t
-// does not reference. It runs at Publish, off the request path; a request
-// still using an older table may recreate a pruned entry, which is harmless.
+// does not reference. It runs at Publish, off the request path; requests
+// still using an older table keep using the pruned state, which is harmless.
 func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
 	keys := map[string]struct{}{}
 	addrs := map[string]struct{}{}
@@ -191,57 +191,82 @@ func canaryBackend(r *routing.Route) *routing.Backend {
 	return r.Canary.Backend
 }
 
-// snapshot is what one request loads: a published table and caches derived
-// from it, keyed by pointers into that table (so they die with it).
+// snapshot is what one request loads: a published table and the routeInfo
+// of each of its routes. newSnapshot builds it once per table, when the
+// table is published; afterwards it is read-only, so requests read it
+// without locks and it dies with the table. The runtime state a routeInfo
+// points to (backendState, endpointState, limiter, upstream transports)
+// lives in the Server's pools and outlives the table.
 type snapshot struct {
-	table    *routing.Table
-	routes   sync.Map // *routing.Route -> *routeInfo
-	backends sync.Map // *routing.Backend -> *backendInfo
-	pool     *statePool
-	metrics  *metrics.Metrics
-	limits   *limitPool
-	s        *Server // resolves routing.Route.Upstream (nil in tests that build snapshots by hand)
+	table  *routing.Table
+	routes map[*routing.Route]*routeInfo // every route of table
+	s      *Server
 }
 
-// route returns the cached routeInfo of r, building it on first use.
-func (s *snapshot) route(r *routing.Route) *routeInfo {
-	if v, ok := s.routes.Load(r); ok {
-		return v.(*routeInfo)
+// newSnapshot joins every route of t with its runtime state. Publish calls
+// it, off the request path.
+func (s *Server) newSnapshot(t *routing.Table) *snapshot {
+	b := routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}}
+	snap := &snapshot{table: t, routes: map[*routing.Route]*routeInfo{}, s: s}
+	for r := range t.Routes() {
+		if _, ok := snap.routes[r]; !ok {
+			snap.routes[r] = b.route(r)
+		}
 	}
+	return snap
+}
+
+// route returns the routeInfo of r, a route of s.table: a map read.
+func (s *snapshot) route(r *routing.Route) *routeInfo {
+	if ri := s.routes[r]; ri != nil {
+		return ri
+	}
+	// Not reached: Table.Routes yields every route Match returns. Should a
+	// table break that, serve the request correctly (and slowly) rather
+	// than fail it.
+	return (&routeBuilder{s: s.s}).route(r)
+}
+
+// routeBuilder builds the routeInfos of one table, sharing one backendInfo
+// per *routing.Backend among its routes.
+type routeBuilder struct {
+	s        *Server
+	backends map[*routing.Backend]*backendInfo // nil: not shared
+}
+
+func (b *routeBuilder) backend(be *routing.Backend) *backendInfo {
+	if bi := b.backends[be]; bi != nil {
+		return bi
+	}
+	bi := b.s.pool.resolve(be)
+	if b.backends != nil {
+		b.backends[be] = bi
+	}
+	return bi
+}
+
+func (b *routeBuilder) route(r *routing.Route) *routeInfo {
+	s := b.s
 	rl := routeLabels(r)
 	ri := &routeInfo{route: r, ingress: rl.Ingress, policy: r.Policy}
 	if be := r.Backend; be != nil {
-		if v, ok := s.backends.Load(be); ok {
-			ri.backend = v.(*backendInfo)
-		} else {
-			v, _ := s.backends.LoadOrStore(be, s.pool.resolve(be))
-			ri.backend = v.(*backendInfo)
-		}
+		ri.backend = b.backend(be)
 	}
 	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
-	if u := r.Upstream; u != nil && s.s != nil {
-		ri.up = s.s.resolveUpstream(u, r.Backend)
+	if u := r.Upstream; u != nil {
+		ri.up = s.resolveUpstream(u, r.Backend)
 	}
-	if s.limits != nil {
-		ri.limiter = s.limits.resolve(r)
-	}
+	ri.limiter = s.limits.resolve(r)
 	if c := r.Canary; c != nil && c.Backend != nil {
 		crl := metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}
 		ci := &routeInfo{route: r, ingress: crl.Ingress, policy: ri.policy, limiter: ri.limiter,
-			metrics: s.metrics.Route(crl.Ingress, crl.Service)}
-		if v, ok := s.backends.Load(c.Backend); ok {
-			ci.backend = v.(*backendInfo)
-		} else {
-			v, _ := s.backends.LoadOrStore(c.Backend, s.pool.resolve(c.Backend))
-			ci.backend = v.(*backendInfo)
-		}
-		if u := r.Upstream; u != nil && s.s != nil {
-			ci.up = s.s.resolveUpstream(u, c.Backend)
+			metrics: s.metrics.Route(crl.Ingress, crl.Service), backend: b.backend(c.Backend)}
+		if u := r.Upstream; u != nil {
+			ci.up = s.resolveUpstream(u, c.Backend)
 		}
 		ri.canary = ci
 	}
-	v, _ := s.routes.LoadOrStore(r, ri)
-	return v.(*routeInfo)
+	return ri
 }
 
 // routeLabels are the metric labels of a route: its Ingress (NoIngress for

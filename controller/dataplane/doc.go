@@ -60,6 +60,12 @@
 // pool per endpoint, no compression); both follow the same header rules
 // (TestFastProxyMatchesReverseProxy). Copy buffers are pooled.
 //
+// Publish joins every route of the new table with what requests need
+// besides it (backend and endpoint state, metric handles, rate limiter,
+// upstream transport) into the snapshot that requests load with the table,
+// so the request path does one map read per request and no lazy work
+// (balancer.go).
+//
 // Load balancing is round-robin per backend. The cursor lives outside the
 // table, in a pool keyed by routing.Backend.Key, so it survives table swaps;
 // Publish prunes the state of keys the new table no longer references, and

@@ -133,14 +133,16 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 		s.redirect(w, r)
 		return r, http.StatusPermanentRedirect
 	}
-	if l := rs.ri.limiter; l != nil {
+	if l, rl := rs.ri.limiter, pol.RateLimit; l != nil && rl != nil {
+		// The counters are shared by tables with the same limits; the
+		// exemptions and status come from this table's policy.
 		a, ok := s.clientAddr(r)
-		if ok && !l.rl.Exempt.Contains(a) {
+		if ok && !rl.Exempt.Contains(a) {
 			if !l.acquire(a, time.Now().UnixNano()) {
-				writePlain(w, l.rl.RejectStatus, "too many requests\n")
-				return r, l.rl.RejectStatus
+				writePlain(w, rl.RejectStatus, "too many requests\n")
+				return r, rl.RejectStatus
 			}
-			if l.rl.Connections > 0 {
+			if l.conns > 0 {
 				rs.limited = a
 			}
 		}

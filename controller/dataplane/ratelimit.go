@@ -14,9 +14,10 @@ import (
 // zones: every path of the Ingress shares one budget per client. The
 // counters live outside the table, in a limitPool keyed by the Ingress and
 // its limit values, so they survive table swaps that keep the Ingress's
-// limits (and start afresh when the limits change). Publish drops the
-// limiters no route references any more; the janitor forgets clients idle
-// for limitIdle.
+// limits (and start afresh when the limits change); limit-whitelist and the
+// reject status are not part of the key and are read from the current
+// table's policy. Publish drops the limiters no route references any more;
+// the janitor forgets clients idle for limitIdle.
 //
 // Requests over a limit get Policy.RateLimit.RejectStatus (503, as
 // ingress-nginx's limit-req-status-code default) without reaching the
@@ -98,9 +99,12 @@ func (p *limitPool) sweep(cutoff time.Time) {
 	}
 }
 
-// limiter counts the requests of one Ingress per client address.
+// limiter counts the requests of one Ingress per client address. It holds
+// only what its key fixes (the limit values): tables that share it may
+// differ in RateLimit.Exempt and RejectStatus, which the request path reads
+// from its own table's policy.
 type limiter struct {
-	rl *routing.RateLimit
+	conns int // limit-connections; 0: none
 	// per-second and per-minute refill rates (tokens per nanosecond) and
 	// bucket sizes; a zero size disables the bucket.
 	secRate, minRate float64
@@ -119,29 +123,22 @@ type clientLimit struct {
 	last     int64 // unix nano of the last request
 }
 
-// tokenBucket holds tokens as of at (unix nano); a new bucket is full.
+// tokenBucket holds tokens as of at (unix nano).
 type tokenBucket struct {
 	tokens float64
 	at     int64
 }
 
-func (b *tokenBucket) take(now int64, rate, burst float64) bool {
-	if b.at == 0 {
-		b.tokens, b.at = burst, now
-	}
+// refill adds the tokens earned since b.at, up to burst.
+func (b *tokenBucket) refill(now int64, rate, burst float64) {
 	if now > b.at {
 		b.tokens = min(burst, b.tokens+float64(now-b.at)*rate)
 		b.at = now
 	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 func newLimiter(rl *routing.RateLimit) *limiter {
-	l := &limiter{rl: rl}
+	l := &limiter{conns: rl.Connections}
 	mul := float64(max(rl.BurstMultiplier, 1))
 	if rl.RPS > 0 {
 		l.secRate, l.secBurst = float64(rl.RPS)/1e9, float64(rl.RPS)*mul
@@ -164,7 +161,9 @@ func (l *limiter) shard(a netip.Addr) *limitShard {
 	return &l.shards[h%limitShards]
 }
 
-// acquire counts a request of client a: false when a limit refuses it.
+// acquire counts a request of client a at now (unix nano): false when a
+// limit refuses it. A refused request takes a token from no bucket: both
+// buckets are checked before either is taken from (under the shard's lock).
 // When it returns true and limit-connections is set, release must follow.
 func (l *limiter) acquire(a netip.Addr, now int64) bool {
 	sh := l.shard(a)
@@ -172,20 +171,34 @@ func (l *limiter) acquire(a netip.Addr, now int64) bool {
 	defer sh.mu.Unlock()
 	c := sh.clients[a]
 	if c == nil {
-		c = &clientLimit{}
+		// A new client starts with full buckets.
+		c = &clientLimit{sec: tokenBucket{l.secBurst, now}, min: tokenBucket{l.minBur, now}}
 		sh.clients[a] = c
 	}
 	c.last = now
-	if l.rl.Connections > 0 && c.conns >= l.rl.Connections {
+	if l.conns > 0 && c.conns >= l.conns {
 		return false
 	}
-	if l.secBurst > 0 && !c.sec.take(now, l.secRate, l.secBurst) {
-		return false
+	sec, perMin := l.secBurst > 0, l.minBur > 0
+	if sec {
+		c.sec.refill(now, l.secRate, l.secBurst)
+		if c.sec.tokens < 1 {
+			return false
+		}
 	}
-	if l.minBur > 0 && !c.min.take(now, l.minRate, l.minBur) {
-		return false
+	if perMin {
+		c.min.refill(now, l.minRate, l.minBur)
+		if c.min.tokens < 1 {
+			return false
+		}
 	}
-	if l.rl.Connections > 0 {
+	if sec {
+		c.sec.tokens--
+	}
+	if perMin {
+		c.min.tokens--
+	}
+	if l.conns > 0 {
 		c.conns++
 	}
 	return true

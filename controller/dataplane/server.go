@@ -106,15 +106,17 @@ func New(opts Options) (*Server, error) {
 }
 
 // Publish makes t the table for every request that starts from now on and
-// records its generation. A nil table is ignored. Publish then drops the
-// runtime state of backends and endpoints t no longer references.
+// records its generation. A nil table is ignored. It first joins every
+// route of t with its runtime state (newSnapshot), so requests do no lazy
+// work, then drops the runtime state of backends and endpoints t no longer
+// references.
 func (s *Server) Publish(t *routing.Table) {
 	if t == nil {
 		return
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	s.cur.Store(&snapshot{table: t, pool: s.pool, metrics: s.metrics, limits: s.limits, s: s})
+	s.cur.Store(s.newSnapshot(t))
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)
 	routes, hosts, backends := s.pool.prune(t)

@@ -35,8 +35,8 @@ import (
 // content (routing.UpstreamTLS.Key), outside the routing table: table swaps
 // that keep the configuration keep the transport and its pooled
 // connections. Publish drops (and closes the idle connections of) those
-// the new table no longer uses. Requests reach the pool only when a
-// snapshot resolves a route (once per route and table).
+// the new table no longer uses. Only Publish reaches the pool, when it
+// builds the snapshot of a table; requests never do.
 
 // upstreamRT is a route's resolved routing.Upstream.
 type upstreamRT struct {
