@@ -152,6 +152,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.DurationVar(&shutdownDelay, "shutdown-delay", 0, fmt.Sprintf("after SIGTERM, keep serving this long while /readyz reports not ready, before closing the listeners (default: %v in a cluster, 0 with --kubeconfig)", app.DefaultShutdownDelay))
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout, "how long in-flight requests may finish once the listeners are closed (after --shutdown-delay)")
 	f.DurationVar(&o.BatchHoldOff, "batch-holdoff", loop.DefaultHoldOff, "rebuild this long after the last change of a burst")
+	f.DurationVar(&o.BatchSettle, "batch-settle", 0, "rebuild this long after a change that finds the controller idle (no build within --batch-holdoff); 0: 2ms, or --batch-holdoff if shorter")
 	f.DurationVar(&o.BatchMaxDelay, "batch-max-delay", loop.DefaultMaxDelay, "rebuild at most this long after the first change of a burst")
 	return cmd
 }

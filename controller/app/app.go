@@ -294,6 +294,7 @@ func (c *Controller) build() error {
 		Logger:          c.log.With(slog.String("component", "loop")),
 		HoldOff:         cfg.BatchHoldOff,
 		MaxDelay:        cfg.BatchMaxDelay,
+		Settle:          cfg.BatchSettle,
 	}
 	if cfg.DefaultCertificate != "" {
 		lopts.Translate.DefaultCertificate = &cfg.defaultCert

@@ -162,6 +162,9 @@ type Options struct {
 	// BatchHoldOff and BatchMaxDelay tune the control loop's batching.
 	// Defaults loop.DefaultHoldOff (50ms) and loop.DefaultMaxDelay (250ms).
 	BatchHoldOff, BatchMaxDelay time.Duration
+	// BatchSettle is the quiet time before building a change that finds
+	// the loop idle. Default loop.DefaultSettle (2ms).
+	BatchSettle time.Duration
 }
 
 // config is Options validated and parsed.
@@ -202,12 +205,15 @@ func (o Options) complete() (*config, error) {
 	if c.ShutdownTimeout < 0 {
 		return nil, fmt.Errorf("--shutdown-timeout %v is negative", c.ShutdownTimeout)
 	}
-	if c.BatchHoldOff < 0 || c.BatchMaxDelay < 0 {
-		return nil, fmt.Errorf("--batch-holdoff %v and --batch-max-delay %v must not be negative", c.BatchHoldOff, c.BatchMaxDelay)
+	if c.BatchHoldOff < 0 || c.BatchMaxDelay < 0 || c.BatchSettle < 0 {
+		return nil, fmt.Errorf("--batch-holdoff %v, --batch-max-delay %v and --batch-settle %v must not be negative", c.BatchHoldOff, c.BatchMaxDelay, c.BatchSettle)
 	}
 	hold, maxDelay := cmpOr(c.BatchHoldOff, loop.DefaultHoldOff), cmpOr(c.BatchMaxDelay, loop.DefaultMaxDelay)
 	if maxDelay < hold {
 		return nil, fmt.Errorf("--batch-max-delay %v is shorter than --batch-holdoff %v", maxDelay, hold)
+	}
+	if settle := cmpOr(c.BatchSettle, min(loop.DefaultSettle, hold)); settle > hold {
+		return nil, fmt.Errorf("--batch-settle %v is longer than --batch-holdoff %v", settle, hold)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -4,8 +4,12 @@
 //
 // Run waits for the Source's first sync and builds the first table at once.
 // After that, each change signal (from the Source, or from Trigger) starts a
-// batch: the loop waits until no further signal arrived for Options.HoldOff,
-// but never longer than Options.MaxDelay after the batch's first event. Then
+// batch: the loop waits until no further signal arrived for a quiet time,
+// but never longer than Options.MaxDelay after the batch's first event. The
+// quiet time is Options.Settle when the loop was idle (its last build ended
+// at least Options.HoldOff before the batch's first event), so a lone change
+// is published within milliseconds, and Options.HoldOff otherwise, so the
+// rest of a burst is batched behind its first build. Then
 // it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
 // strictly increasing, one per build), hands the default certificate to the
 // CertificateSink (when set), publishes the table, records metrics
@@ -47,6 +51,10 @@ const (
 	DefaultHoldOff = 50 * time.Millisecond
 	// DefaultMaxDelay caps the wait from a batch's first event to the build.
 	DefaultMaxDelay = 250 * time.Millisecond
+	// DefaultSettle is the quiet time before building when the loop was
+	// idle: long enough to take the watch events of one client write
+	// together, short next to a propagation budget of 20ms.
+	DefaultSettle = 2 * time.Millisecond
 )
 
 // Source gives change signals and snapshots (*source.Source implements it).
@@ -110,8 +118,12 @@ type Options struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HoldOff is the quiet time after the last event of a burst before the
-	// build. Default DefaultHoldOff (50ms).
+	// build, and how long after a build the loop counts as busy (a change
+	// then waits for HoldOff, not Settle). Default DefaultHoldOff (50ms).
 	HoldOff time.Duration
+	// Settle is the quiet time before the build of a change that finds the
+	// loop idle. Default DefaultSettle (2ms); it must not exceed HoldOff.
+	Settle time.Duration
 	// MaxDelay caps the time from a batch's first event to its build.
 	// Default DefaultMaxDelay (250ms).
 	MaxDelay time.Duration
@@ -136,6 +148,7 @@ type Loop struct {
 	logged   map[translate.Warning]struct{} // warnings of the previous build
 	emitted  map[translate.Warning]struct{} // current warnings with an Event
 	certLeaf []byte                         // DER leaf of the last default certificate handed over
+	built    time.Time                      // when the last build ended
 }
 
 // New validates opts.
@@ -146,14 +159,20 @@ func New(opts Options) (*Loop, error) {
 	if opts.Publisher == nil {
 		return nil, errors.New("loop: Options.Publisher is nil")
 	}
-	if opts.HoldOff < 0 || opts.MaxDelay < 0 {
-		return nil, fmt.Errorf("loop: Options.HoldOff %v and MaxDelay %v must not be negative", opts.HoldOff, opts.MaxDelay)
+	if opts.HoldOff < 0 || opts.MaxDelay < 0 || opts.Settle < 0 {
+		return nil, fmt.Errorf("loop: Options.HoldOff %v, MaxDelay %v and Settle %v must not be negative", opts.HoldOff, opts.MaxDelay, opts.Settle)
 	}
 	if opts.HoldOff == 0 {
 		opts.HoldOff = DefaultHoldOff
 	}
 	if opts.MaxDelay == 0 {
 		opts.MaxDelay = DefaultMaxDelay
+	}
+	if opts.Settle == 0 {
+		opts.Settle = min(DefaultSettle, opts.HoldOff)
+	}
+	if opts.Settle > opts.HoldOff {
+		return nil, fmt.Errorf("loop: Options.Settle %v is longer than HoldOff %v", opts.Settle, opts.HoldOff)
 	}
 	if opts.MaxDelay < opts.HoldOff {
 		return nil, fmt.Errorf("loop: Options.MaxDelay %v is shorter than HoldOff %v", opts.MaxDelay, opts.HoldOff)
@@ -234,12 +253,17 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// wait returns once no signal came for HoldOff, or MaxDelay after first;
+// wait returns once no signal came for the quiet time (Settle when the
+// loop was idle at first, HoldOff otherwise), or MaxDelay after first;
 // false when ctx ended.
 func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Time) bool {
 	deadline := first.Add(l.opts.MaxDelay)
+	quiet := l.opts.HoldOff
+	if first.Sub(l.built) >= l.opts.HoldOff {
+		quiet = l.opts.Settle // idle: publish a lone change at once
+	}
 	next := func() time.Duration {
-		return min(l.opts.HoldOff, deadline.Sub(l.clock.Now()))
+		return min(quiet, deadline.Sub(l.clock.Now()))
 	}
 	timer := l.clock.NewTimer(next())
 	defer timer.Stop()
@@ -292,6 +316,7 @@ func (l *Loop) build(first time.Time) {
 		l.opts.Status.Update(res.Statuses)
 	}
 	l.generation.Store(topts.Generation)
+	l.built = l.clock.Now()
 	l.log.Debug("published routing table", slog.Uint64("generation", topts.Generation),
 		slog.Duration("build", took), slog.Int("ingresses", len(res.Owned)),
 		slog.Int("warnings", len(ws)), slog.Int("statusUpdates", len(res.Statuses)))

@@ -292,6 +292,38 @@ func TestBurstIsOneBuild(t *testing.T) {
 	}
 }
 
+// TestIdleChangeSettles: a change that finds the loop idle is built after
+// Settle, not HoldOff; a change right after that build is batched again.
+func TestIdleChangeSettles(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	pub := &tables{}
+	clk := newReportingClock()
+	const holdOff, settle = time.Second, 10 * time.Millisecond
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: holdOff, Settle: settle, MaxDelay: time.Minute, Clock: clk})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	clk.Step(holdOff) // idle now
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("signal: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle - time.Millisecond)
+	if !clk.HasWaiters() || l.Generation() != 1 {
+		t.Fatalf("built before Settle passed (generation %d)", l.Generation())
+	}
+	clk.Step(time.Millisecond)
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	// Busy now: the next change waits for the full hold-off.
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("second signal: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle)
+	if !clk.HasWaiters() || l.Generation() != 2 {
+		t.Fatalf("a change right after a build was built after Settle (generation %d), want HoldOff", l.Generation())
+	}
+	clk.Step(holdOff - settle)
+	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
+}
+
 func TestMaxDelayBoundsBatch(t *testing.T) {
 	src := newTestSource()
 	close(src.synced)
@@ -490,6 +522,8 @@ func TestNewValidates(t *testing.T) {
 		"no publisher":       {Source: src},
 		"negative hold-off":  {Source: src, Publisher: pub, HoldOff: -time.Second},
 		"max below hold-off": {Source: src, Publisher: pub, HoldOff: time.Second, MaxDelay: time.Millisecond},
+		"negative settle":    {Source: src, Publisher: pub, Settle: -time.Millisecond},
+		"settle > hold-off":  {Source: src, Publisher: pub, HoldOff: time.Millisecond, Settle: time.Second},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -499,8 +533,8 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.opts.HoldOff != DefaultHoldOff || l.opts.MaxDelay != DefaultMaxDelay {
-		t.Errorf("defaults = %v, %v", l.opts.HoldOff, l.opts.MaxDelay)
+	if l.opts.HoldOff != DefaultHoldOff || l.opts.MaxDelay != DefaultMaxDelay || l.opts.Settle != DefaultSettle {
+		t.Errorf("defaults = %v, %v, %v", l.opts.HoldOff, l.opts.MaxDelay, l.opts.Settle)
 	}
 	if ws := l.CurrentWarnings(); ws == nil || len(ws) != 0 {
 		t.Errorf("warnings before the first build = %#v, want empty", ws)
