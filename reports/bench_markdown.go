@@ -89,6 +89,27 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	m := r.Machine
 	p("## Machine\n\n| CPU | cores | GOMAXPROCS | Go | platform | kernel | pinning | load avg (1 min) at start |\n|---|---|---|---|---|---|---|---|\n")
 	p("| %s | %d | %d | %s | %s | %s | %s | %.2f |\n\n", benchCell(m.CPUModel), m.Cores, m.GOMAXPROCS, m.GoVersion, m.Platform, benchCell(m.Kernel), benchCell(m.CPUPinning), m.LoadAverage1)
+	if m.IngresslabCommit != "" {
+		p("ingresslab commit `%s`.\n\n", m.IngresslabCommit)
+	}
+	if len(m.Binaries) > 0 {
+		p("| binary | path | sha256 |\n|---|---|---|\n")
+		for _, bd := range m.Binaries {
+			sum := bd.SHA256
+			if bd.Error != "" {
+				sum = "unreadable: " + bd.Error
+			}
+			p("| %s | %s | %s |\n", benchCell(bd.Role), benchCell(bd.Path), benchCell(sum))
+		}
+		p("\n")
+	}
+	if g := m.Generator; g != nil {
+		p("Load generator alone (closed loop against a null in-process target): **%.0f rps** with %d connections, %.1f harness CPU-µs per request; targets within %.0f %% of it are generator-bound.\n\n", g.MaxRPS, g.Connections, g.MicrosPerRequest, g.BoundMargin*100)
+	}
+	if n := m.Noise; n != nil {
+		p("Machine noise: %d windows, %d noisy (CPU of processes outside the run above %.2f cores), %d repeated; external CPU mean %.2f, max %.2f cores; load average max %.2f.\n\n",
+			n.Windows, n.NoisyWindows, r.Settings.NoiseMaxExternalCores, n.Repeated, n.MeanExternal, n.MaxExternal, n.MaxLoad1)
+	}
 	if len(r.Controller.Flags) > 0 {
 		p("Controller flags: `%s`\n\n", strings.Join(r.Controller.Flags, " "))
 	}
@@ -124,15 +145,44 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			continue
 		}
 		if !loadTable {
-			p("## Maximum sustainable rate\n\n| scenario | series | via | max rps (median) | min..max | spread | reps | controller CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
+			p("## Maximum rate\n\nClosed loop (a bounded number of connections, each sending as soon as the previous answer came), swept over connection counts; \"≥ N (ceiling)\" is a lower bound (the sweep's configured maximum or the generator limited it) and is never turned into a ratio.\n\n")
+			p("| scenario | series | via | max rps (median) | min..max | spread | reps | controller CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
 			loadTable = true
 		}
 		for _, ser := range s.Load.Series {
-			ms := ser.MaxSustainableRPS
-			p("| %s | %s | %s | %.0f | %.0f..%.0f | %.1f %% | %d | %s |\n", s.Name, ser.Name, ser.Via, ms.Median, ms.Min, ms.Max, ms.SpreadPct, ms.N, cpuCell(ser))
+			mx := ser.Max()
+			ms := mx.Stat
+			p("| %s | %s | %s | %s | %.0f..%.0f | %.1f %% | %d | %s |\n", s.Name, ser.Name, ser.Via, benchCell(mx.String()), ms.Min, ms.Max, ms.SpreadPct, ms.N, cpuCell(ser))
 		}
 	}
 	if loadTable {
+		p("\n")
+	}
+	atLoad := false
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			for _, pt := range ser.AtLoad {
+				if !atLoad {
+					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process).\n\n")
+					p("| scenario | series | load | rate rps | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+					atLoad = true
+				}
+				noisy := 0
+				for _, w := range pt.Windows {
+					if w.Noisy {
+						noisy++
+					}
+				}
+				p("| %s | %s | %.0f %% | %.0f | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, pt.Fraction*100, pt.RateRPS,
+					statCell(pt.P50Micros), statCell(pt.P99Micros), statCell(pt.P999Micros), statCell1(pt.ControllerCPUMicrosPerRequest),
+					statCell(pt.RPSPerCore), statCell1(pt.BackendCPUMicrosPerRequest), passFail(pt.PassSLO), len(pt.Windows), noisy)
+			}
+		}
+	}
+	if atLoad {
 		p("\n")
 	}
 	for _, s := range r.Scenarios {
@@ -141,7 +191,8 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		}
 		p("### %s: A/B against the interleaved baseline\n\n| series vs baseline | throughput ratio (median, min..max) | fixed rate (rps) | added p50 µs | added p99 µs | added p99.9 µs |\n|---|---|---|---|---|---|\n", s.Name)
 		for _, c := range s.Load.Comparisons {
-			p("| %s vs %s | %.2f (%.2f..%.2f) | %.0f | %s | %s | %s |\n", c.Series, c.Baseline, c.ThroughputRatio.Median, c.ThroughputRatio.Min, c.ThroughputRatio.Max,
+			c = c.Checked(s.Load)
+			p("| %s vs %s | %s | %.0f | %s | %s | %s |\n", c.Series, c.Baseline, benchCell(c.RatioCell()),
 				c.FixedRPS, statCell(c.AddedP50Micros), statCell(c.AddedP99Micros), statCell(c.AddedP999Micros))
 		}
 		p("\n")
@@ -160,16 +211,36 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			for i, step := range ser.Fixed {
 				stepRow(p, ser.Name, i+1, step)
 			}
+			if sat := ser.Saturation; sat != nil {
+				for _, sw := range sat.Sweeps {
+					for _, step := range sw.Points {
+						stepRow(p, ser.Name, sw.Repetition, step)
+					}
+				}
+			}
+			for _, pt := range ser.AtLoad {
+				for i, step := range pt.Windows {
+					stepRow(p, ser.Name, i+1, step)
+				}
+			}
 		}
 		p("\n")
 	}
 	for _, s := range r.Scenarios {
 		if pr := s.Propagation; pr != nil {
-			p("## %s\n\n%d events (%d timed out), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.\n\n", s.Name, pr.Events, pr.TimedOut, pr.ProbeIntervalMillis)
-			p("| change | events | first correct p50 ms | p99 ms | max ms | last stale p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|\n")
-			p("| all | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", pr.Events, pr.FirstCorrectMillis.P50, pr.FirstCorrectMillis.P99, pr.FirstCorrectMillis.Max, pr.LastStaleMillis.P50, pr.LastStaleMillis.P99, pr.LastStaleMillis.Max)
+			p("## %s\n\n%d events (%s), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.", s.Name, pr.Events, pr.CensoredText(pr.TimedOut, pr.Events), pr.ProbeIntervalMillis)
+			if pr.Convergence != "" {
+				p(" Convergence: %s.", pr.Convergence)
+			}
+			if !pr.Censored && pr.TimedOut > 0 {
+				p(" **Legacy report: timed-out events are counted at the timeout value in these percentiles.**")
+			}
+			p("\n\n| change | events | timed out | first correct p50 ms | p99 ms | max ms | last stale p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|\n")
+			p("| all | %d | %d | %s | %s | %s | %.1f | %.1f | %.1f |\n", pr.Events, pr.TimedOut, pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p50"), pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p99"),
+				pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "max"), pr.LastStaleMillis.P50, pr.LastStaleMillis.P99, pr.LastStaleMillis.Max)
 			for _, k := range pr.ByKind {
-				p("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", k.Kind, k.Events, k.FirstCorrectMillis.P50, k.FirstCorrectMillis.P99, k.FirstCorrectMillis.Max, k.LastStaleMillis.P50, k.LastStaleMillis.P99, k.LastStaleMillis.Max)
+				p("| %s | %d | %d | %s | %s | %s | %.1f | %.1f | %.1f |\n", k.Kind, k.Events, k.TimedOut, pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p50"), pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p99"),
+					pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "max"), k.LastStaleMillis.P50, k.LastStaleMillis.P99, k.LastStaleMillis.Max)
 			}
 			p("\n")
 		}
@@ -190,6 +261,13 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 				}
 				p("| %.0f | %d | %d | %d | %d | %.0f | %.0f | %.0f | %s |\n", win.StartSeconds, win.Requests, win.Errors, win.Non2xx, win.Misroutes, win.Latency.P50, win.Latency.P99, win.Latency.Max, strings.Join(evs, ", "))
 			}
+			if len(c.Phases) > 0 {
+				p("\n%d of %d changes seen applied in traffic (termination: %s); %d failed requests excluded as allowed to fail.\n\n", c.ChangesApplied, len(c.Phases), benchCell(c.Termination), c.Excluded)
+				p("| phase start s | change | applied | applied after ms | requests | failed |\n|---|---|---|---|---|---|\n")
+				for _, ph := range c.Phases {
+					p("| %.1f | %s %s | %s | %.0f | %d | %d |\n", ph.StartSeconds, ph.Kind, benchCell(ph.Detail), benchYesNo(ph.Applied), ph.AppliedMillis, ph.Requests, ph.Failed)
+				}
+			}
 			for _, e := range c.ErrorSamples {
 				p("\n- error sample: `%s`", benchCell(e))
 			}
@@ -200,7 +278,14 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			for _, pt := range sc.Points {
 				p("| %d | %d | %.0f | %.0f | %.1f | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
 			}
-			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.\n\n", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			if f := sc.Fit; f != nil {
+				p(" Process-tree RSS fit over %d sizes: %.0f bytes per route (host x path) + %.1f MiB, residual %.1f MiB, R² %.3f.", f.Points, f.Slope, f.Intercept/(1<<20), f.ResidualStd/(1<<20), f.R2)
+				if f.Note != "" {
+					p(" **%s**", f.Note)
+				}
+			}
+			p("\n\n")
 		}
 	}
 	if c := r.Capacity; c != nil {
@@ -231,6 +316,20 @@ func stepRow(p func(string, ...any), series string, rep int, s StepResult) {
 	}
 	p("| %s | %d | %s | %.0f | %.0f | %.0f | %.2f %% | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %s | %s |\n", series, rep, s.Phase, s.OfferedRPS, s.AchievedRPS, s.ThroughputRPS,
 		s.SuccessRatio*100, s.Misroutes, s.Latency.P50, s.Latency.P99, s.Latency.P999, s.Lag.P99, s.ControllerCPUMicrosPerRequest, benchCell(valid), benchCell(slo))
+}
+
+func statCell1(s Stat) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f (%.1f..%.1f)", s.Median, s.Min, s.Max)
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "fail"
 }
 
 func cpuCell(s LoadSeries) string {

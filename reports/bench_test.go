@@ -72,7 +72,7 @@ func TestBenchRoundTrip(t *testing.T) {
 		t.Fatalf("ReadKind = %q, %v", kind, err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, BenchJSONFile))
-	for _, field := range []string{`"apiVersion": "ingresslab.dev/v1alpha1"`, `"kind": "BenchReport"`, `"schemaVersion": 1`, `"latencyMicros"`, `"offeredRPS"`, `"maxSustainableRPS"`} {
+	for _, field := range []string{`"apiVersion": "ingresslab.dev/v1alpha1"`, `"kind": "BenchReport"`, `"schemaVersion": 2`, `"latencyMicros"`, `"offeredRPS"`, `"maxSustainableRPS"`} {
 		if !bytes.Contains(raw, []byte(field)) {
 			t.Errorf("bench.json lacks %s", field)
 		}
@@ -132,7 +132,7 @@ func TestBenchMarkdown(t *testing.T) {
 		"| Test CPU | 2 | 2 | go1.26 |",
 		"| single-route | direct | direct | 3050 | 3000..3100 |",
 		"| proxied vs direct | 0.67 (0.66..0.68) | 1500 |",
-		"| all | 3 | 60.0 | 120.0 |",
+		"| all | 3 | 0 | 60.0 | 120.0 |",
 		"| 1 | 500 | 0 | 2 | 0 | 310 | 4000 |",
 		"| tls | load | failed: controller refused |",
 		"## Capacity planning",

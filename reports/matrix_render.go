@@ -60,9 +60,20 @@ func perfCells(p Perf) []string {
 	na := "–"
 	cells := []string{na, na, na, na, na}
 	if p.HasLoad {
-		cells[0] = fmtFloat(p.ThroughputRatio, 2)
+		switch {
+		case p.RatioRefused != "":
+			// A capped maximum is never a ratio: say what is known.
+			cells[0] = "no ratio: proxied " + p.Proxied.String() + ", direct " + p.Direct.String()
+		default:
+			cells[0] = fmtFloat(p.ThroughputRatio, 2)
+		}
+		if p.Legacy {
+			cells[0] += " (legacy v1)"
+		}
 		cells[1] = fmtFloat(p.P99Micros/1000, 2) + " ms"
-		if p.AddedP99Micros != 0 {
+		if p.P99Fraction > 0 {
+			cells[1] += fmt.Sprintf(" at %.0f %% of its max", p.P99Fraction*100)
+		} else if p.AddedP99Micros != 0 {
 			cells[1] += " (+" + fmtFloat(p.AddedP99Micros/1000, 2) + ")"
 		}
 	}
