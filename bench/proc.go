@@ -112,7 +112,9 @@ func Fingerprint() reports.Machine {
 				m.CPUModel = strings.TrimSpace(v)
 			}
 		}
+		m.CPUFlags = cpuFlags(string(b))
 	}
+	m.IngresslabCommit = buildCommit()
 	if m.CPUModel == "" {
 		m.CPUModel = "unknown"
 	}
