@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,11 +33,8 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	if err := checkDial(ctx, e.guard, e.Ctrl.HTTPAddr); err != nil {
 		return nil, err
 	}
-	timeout := 10 * time.Second
+	timeout := e.Opts.PropagationTimeout
 	settle := 100 * time.Millisecond
-	if e.Opts.Quick {
-		timeout = 5 * time.Second
-	}
 	p := newProber(e.Ctrl.HTTPAddr, nil, time.Second)
 	api := e.Kube.NetworkingV1().Ingresses(Namespace)
 	is := func(svc string) func(int, string) bool {
@@ -75,7 +74,8 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 			}
 		}
 	}
-	return &reports.BenchScenario{Propagation: summarizePropagation(events)}, nil
+	res := summarizePropagation(events, timeout)
+	return &reports.BenchScenario{Propagation: res}, nil
 }
 
 // timeChange writes one change while probing url every probeInterval, and
@@ -136,8 +136,16 @@ func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent,
 	return res, nil
 }
 
-func summarizePropagation(events []reports.PropagationEvent) *reports.PropagationResult {
-	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events}
+// propagationConvergence describes when an event ends, for the report.
+const propagationConvergence = "HTTP only, the same for every controller: the first correct answer ends the wait (probes every 5 ms through the controller's listener), probing continues 100 ms to catch stale answers; no controller endpoint is asked"
+
+// summarizePropagation summarises events. Timed-out events are censored:
+// they are only known to exceed timeout, so they are ranked last and a
+// percentile that falls among them is reported as beyond the timeout, never
+// as the timeout's value.
+func summarizePropagation(events []reports.PropagationEvent, timeout time.Duration) *reports.PropagationResult {
+	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events,
+		Censored: true, TimeoutMillis: float64(timeout) / 1e6, Convergence: propagationConvergence}
 	byKind := map[string][]reports.PropagationEvent{}
 	var kinds []string
 	for _, ev := range events {
@@ -149,19 +157,64 @@ func summarizePropagation(events []reports.PropagationEvent) *reports.Propagatio
 		}
 		byKind[ev.Kind] = append(byKind[ev.Kind], ev)
 	}
-	r.FirstCorrectMillis, r.LastStaleMillis = propagationPercentiles(events)
+	r.FirstCorrectMillis, r.BeyondTimeout, r.LastStaleMillis = propagationPercentiles(events)
 	for _, k := range kinds {
-		fc, ls := propagationPercentiles(byKind[k])
-		r.ByKind = append(r.ByKind, reports.PropagationKind{Kind: k, Events: len(byKind[k]), FirstCorrectMillis: fc, LastStaleMillis: ls})
+		fc, beyond, ls := propagationPercentiles(byKind[k])
+		timedOut := 0
+		for _, ev := range byKind[k] {
+			if ev.TimedOut {
+				timedOut++
+			}
+		}
+		r.ByKind = append(r.ByKind, reports.PropagationKind{Kind: k, Events: len(byKind[k]), TimedOut: timedOut, FirstCorrectMillis: fc, BeyondTimeout: beyond, LastStaleMillis: ls})
 	}
 	return r
 }
 
-func propagationPercentiles(events []reports.PropagationEvent) (first, last reports.Percentiles) {
+func propagationPercentiles(events []reports.PropagationEvent) (first reports.Percentiles, beyond []string, last reports.Percentiles) {
 	var f, l []float64
+	censored := 0
 	for _, ev := range events {
-		f = append(f, ev.FirstCorrectMillis)
 		l = append(l, ev.LastStaleMillis)
+		if ev.TimedOut {
+			censored++
+			continue
+		}
+		f = append(f, ev.FirstCorrectMillis)
 	}
-	return percentiles(f), percentiles(l)
+	first, beyond = censoredPercentiles(f, censored)
+	return first, beyond, percentiles(l)
+}
+
+// censoredPercentiles are nearest-rank percentiles of len(xs)+censored
+// values of which the censored ones are only known to be larger than every
+// x. A percentile whose rank falls among the censored values is unknown:
+// it is named in beyond and left 0. The mean is unknown when anything is
+// censored.
+func censoredPercentiles(xs []float64, censored int) (reports.Percentiles, []string) {
+	n := len(xs) + censored
+	if n == 0 {
+		return reports.Percentiles{}, nil
+	}
+	slices.Sort(xs)
+	var beyond []string
+	q := func(name string, p float64) float64 {
+		rank := max(int(math.Ceil(p*float64(n))), 1)
+		if rank > len(xs) {
+			beyond = append(beyond, name)
+			return 0
+		}
+		return xs[rank-1]
+	}
+	pc := reports.Percentiles{P50: q("p50", 0.5), P90: q("p90", 0.9), P99: q("p99", 0.99), P999: q("p999", 0.999), Max: q("max", 1)}
+	if censored == 0 && len(xs) > 0 {
+		sum := 0.0
+		for _, x := range xs {
+			sum += x
+		}
+		pc.Mean = sum / float64(len(xs))
+	} else {
+		beyond = append(beyond, "mean")
+	}
+	return pc, beyond
 }
