@@ -88,3 +88,96 @@ func TestPublishedLegacyReportsShowNoCappedRatio(t *testing.T) {
 		t.Errorf("matrix does not say what is known of capped maxima:\n%s", md)
 	}
 }
+
+// sampleBenchV2 is sampleBench measured the schema-2 way: closed-loop
+// maxima (proxied capped), load fractions, censored propagation samples.
+func sampleBenchV2() *BenchReport {
+	r := sampleBench()
+	w := func(rate, p99, ctrl float64) StepResult {
+		return StepResult{Phase: "fraction", OfferedRPS: rate, Requests: int64(rate * 10), Valid: true, PassSLO: p99 < 25000, Latency: Percentiles{P50: p99 / 4, P99: p99, P999: p99 * 2},
+			Spectrum: []SpectrumPoint{{50, p99 / 4}, {99, p99}, {99.9, p99 * 2}}, CPU: &WindowCPU{ControllerMicros: ctrl * rate * 10}}
+	}
+	l := r.Scenarios[0].Load
+	l.Series[0] = satSeries("direct", "", 10000, 10400, 9800)
+	l.Series[0].Via = "direct"
+	l.Series[1] = satSeries("proxied", CeilingConfigured, 6000, 6100, 6050)
+	for i, f := range []float64{0.25, 0.5, 0.9} {
+		l.Series[0].AtLoad = append(l.Series[0].AtLoad, summarizeForTest(f, 10000*f, w(10000*f, 300*float64(i+1), 0)))
+		l.Series[1].AtLoad = append(l.Series[1].AtLoad, summarizeForTest(f, 6000*f, w(6000*f, 800*float64(i+1)*float64(i+1), 40-float64(i))))
+	}
+	l.Comparisons = []ABComparison{{Baseline: "direct", Series: "proxied", ThroughputRatio: NewStat([]float64{0.6})}}
+	pr := r.Scenarios[1].Propagation
+	pr.Censored, pr.TimeoutMillis, pr.TimedOut, pr.Events = true, 30000, 2, 5
+	pr.Samples = []PropagationEvent{{Kind: "create", FirstCorrectMillis: 40}, {Kind: "create", FirstCorrectMillis: 90}, {Kind: "update", FirstCorrectMillis: 60},
+		{Kind: "update", FirstCorrectMillis: 30000, TimedOut: true}, {Kind: "delete", FirstCorrectMillis: 30000, TimedOut: true}}
+	pr.BeyondTimeout = []string{"p99", "max", "mean"}
+	return r
+}
+
+// summarizeForTest builds a load point from one window (the bench package
+// owns the real summary).
+func summarizeForTest(f, rate float64, w StepResult) LoadPoint {
+	pt := LoadPoint{Fraction: f, RateRPS: rate, Windows: []StepResult{w}, PassSLO: w.PassSLO,
+		P50Micros: NewStat([]float64{w.Latency.P50}), P99Micros: NewStat([]float64{w.Latency.P99}), P999Micros: NewStat([]float64{w.Latency.P999})}
+	if c := w.CPU.ControllerMicros / float64(w.Requests); c > 0 {
+		pt.ControllerCPUMicrosPerRequest, pt.RPSPerCore = NewStat([]float64{c}), NewStat([]float64{1e6 / c})
+	}
+	return pt
+}
+
+func TestBenchHTMLV2Charts(t *testing.T) {
+	var b bytes.Buffer
+	r := sampleBenchV2()
+	if err := RenderBenchHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		"Latency vs load: single-route", "load (% of the target&#39;s own maximum)", "SLO p99 25k µs", // log-y latency vs fraction with the SLO
+		"rps per core of controller CPU", "single-route / proxied", // rps per core bars
+		"Propagation CDF", "update: 1 of 2 &gt; 30 s (censored)", // censored events marked
+		"failed requests per second", // churn errors on their own axis
+		"no ratio (proxied capped: ≥ 6050 (ceiling: configured))",
+		"&gt; 30 s",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "no valid data") || strings.Contains(page, "Throughput vs offered") {
+		t.Error("empty chart box or diagonal chart")
+	}
+	var md bytes.Buffer
+	if err := RenderBenchMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| single-route | proxied | controller | ≥ 6050 (ceiling: configured) |", "| single-route | proxied | 90 % | 5400 |", "> 30 s: 2 of 5"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q\n%s", want, md.String())
+		}
+	}
+	if err := WriteBench(t.TempDir(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompareBenchDoesNotJudgeCappedMaxima(t *testing.T) {
+	a, b := sampleBenchV2(), sampleBenchV2()
+	b.Scenarios[0].Load.Series[1] = satSeries("proxied", CeilingConfigured, 3000) // "dropped" from ≥ 6050 to ≥ 3000
+	b.Scenarios[0].Load.Series[1].AtLoad = a.Scenarios[0].Load.Series[1].AtLoad
+	var found bool
+	for _, d := range BenchDeltas(a, b) {
+		if d.Series == "proxied" && d.Metric == "max sustainable rps" {
+			found = true
+			if d.Regression || d.Improvement || !strings.Contains(d.Note, "not compared") {
+				t.Fatalf("capped maxima judged: %+v", d)
+			}
+		}
+		if d.Metric == "propagation p99 ms" && (d.Regression || d.Note == "") {
+			t.Fatalf("censored p99 judged: %+v", d)
+		}
+	}
+	if !found {
+		t.Fatal("no max delta")
+	}
+}

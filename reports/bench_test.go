@@ -179,10 +179,13 @@ func TestBenchHTMLSelfContained(t *testing.T) {
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.HasSuffix(strings.TrimSpace(page), "</html>") {
 		t.Fatal("not a complete HTML document")
 	}
-	if n := strings.Count(page, "<svg"); n != 4 {
-		t.Fatalf("%d charts, want 4 (spectrum, latency, throughput, churn)", n)
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Fatalf("%d charts, want 3 (spectrum, legacy latency, churn)", n)
 	}
-	for _, want := range []string{"Latency by percentile", "p99 latency vs offered load", "Throughput vs offered load", "churn: latency per second", "<polyline", "scale-up", "p99.9"} {
+	if strings.Contains(page, "Throughput vs offered") || strings.Contains(page, "no valid data") {
+		t.Fatal("diagonal-by-construction chart or an empty chart box")
+	}
+	for _, want := range []string{"Latency by percentile", "p99 latency vs offered load", "churn: latency per second", "<polyline", "scale-up", "p99.9", "SLO p99 25k µs"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -191,7 +194,7 @@ func TestBenchHTMLSelfContained(t *testing.T) {
 	// the end of the page still lists it).
 	charts := strings.Join(regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAllString(page, -1), "")
 	// fmtNum shows 99,999 rps as "100k" and 7,777,777 µs as "7.8M".
-	if strings.Contains(charts, "100k") || strings.Contains(charts, "7.8M") {
+	if strings.Contains(charts, ": 100k,") || strings.Contains(charts, "7.8M") {
 		t.Error("invalid step plotted")
 	}
 	if !strings.Contains(page, "99999") {
