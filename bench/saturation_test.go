@@ -111,3 +111,25 @@ func TestSummarizePointAndCPUAtHighestPassing(t *testing.T) {
 		t.Fatalf("cpu %v at %+v", cpu, at)
 	}
 }
+
+func TestFitLineMemoryPerRoute(t *testing.T) {
+	// 30 MiB + 2 KiB per route, with a little noise.
+	xs := []float64{100, 1000, 10000}
+	ys := []float64{30<<20 + 100*2048 + 5000, 30<<20 + 1000*2048 - 8000, 30<<20 + 10000*2048 + 3000}
+	f := fitLine(xs, ys)
+	if f.Points != 3 || f.Slope < 2000 || f.Slope > 2100 || f.R2 < 0.99 || f.ResidualStd <= 0 || f.Note != "" {
+		t.Fatalf("fit %+v", f)
+	}
+	if f := fitLine(xs[:2], ys[:2]); !strings.Contains(f.Note, "only 2 sizes") {
+		t.Fatalf("two-point fit %+v", f)
+	}
+	if f := fitLine(xs, []float64{40 << 20, 35 << 20, 30 << 20}); !strings.Contains(f.Note, "does not grow") {
+		t.Fatalf("negative slope %+v", f)
+	}
+	if got := scaleSample(10000, 16); len(got) != 16 || got[0] != 9999 || got[1] != 0 {
+		t.Fatalf("sample %v", got)
+	}
+	if got := scaleSample(3, 16); len(got) != 3 {
+		t.Fatalf("small sample %v", got)
+	}
+}

@@ -50,7 +50,7 @@ func Registry() []Scenario {
 		{Name: "churn", Kind: reports.BenchKindChurn, Run: runChurn,
 			Description: "constant rate while an Ingress is updated and endpoints are scaled (graceful: terminating first) at a fixed cadence; errors, misroutes and latency per second"},
 		{Name: "scale", Kind: reports.BenchKindScale, Run: runScale,
-			Description: "growing numbers of Ingresses: time to full sync (after writes and after a restart), controller RSS and heap, memory per route"},
+			Description: "growing numbers of Ingresses (one host x path route each): time to full sync over HTTP (after writes and after a restart), RSS of the controller's process tree and heap, memory per route from a least-squares fit with its residual"},
 	}
 }
 
