@@ -84,8 +84,11 @@ type Options struct {
 	// 1,000 x 10 (quick 100 x 10).
 	ManyRoutesHosts, ManyRoutesPaths int
 	// CapacityTargetRPS is the rate the capacity plan is made for. Default
-	// 10,000.
-	CapacityTargetRPS float64
+	// 10,000. The plan's SLO is SLO.MaxP99Micros; CapacityCoresPerReplica
+	// (default 2) and CapacityHeadroom (default 0.3) shape it.
+	CapacityTargetRPS       float64
+	CapacityCoresPerReplica float64
+	CapacityHeadroom        float64
 	// Kubeconfig, when set, is where the local cluster's kubeconfig goes.
 	Kubeconfig string
 	// Command is recorded in the report.

@@ -163,7 +163,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	}
 	rep.DurationSeconds = time.Since(began).Seconds()
 	rep.Machine.Noise = e.noise.summary()
-	rep.Capacity = reports.PlanCapacity(rep, reports.CapacityOptions{TargetRPS: o.CapacityTargetRPS})
+	rep.Capacity = reports.PlanCapacity(rep, reports.CapacityOptions{TargetRPS: o.CapacityTargetRPS, CoresPerReplica: o.CapacityCoresPerReplica, Headroom: o.CapacityHeadroom})
 	rep.Goals = Goals(rep)
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers) at %v of each target's own maximum (%v for secondary targets), %d ms windows",

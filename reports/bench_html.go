@@ -258,7 +258,10 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 		}
 	}
 	if c := r.Capacity; c != nil {
-		p("<h2>Capacity planning</h2><p>%.0f rps need %.1f cores (%d replicas of %.0f cores, N+1) at %.0f rps per core.</p>\n", c.TargetRPS, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.PerCoreRPS)
+		p("<h2>Capacity planning</h2><p>%.0f rps need %.1f cores (%d replicas of %.0f cores, N+1) at %.0f rps per core (%s).</p>\n", c.TargetRPS, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.PerCoreRPS, html.EscapeString(c.Source))
+		if c.Warning != "" {
+			p("<p><strong>Warning:</strong> %s</p>\n", html.EscapeString(c.Warning))
+		}
 	}
 	var md bytes.Buffer
 	if err := RenderBenchMarkdown(&md, r); err != nil {

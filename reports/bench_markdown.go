@@ -37,39 +37,98 @@ func (o *CapacityOptions) defaults() {
 	}
 }
 
-// PlanCapacity derives a capacity plan from the report's measured controller
-// CPU per request; nil when the report has no such measurement.
+// PlanCapacity derives a capacity plan from the report's measured
+// controller CPU per request: for schema-2 reports, at the highest load
+// fraction whose windows met the SLO (p99 within Settings.SLO), with one
+// plan per measured controller series in Plans; nil when the report has no
+// such measurement. A plan whose replicas would each carry more than the
+// highest rate measured within the SLO says it extrapolates.
 func PlanCapacity(r *BenchReport, o CapacityOptions) *CapacityPlan {
 	o.defaults()
-	s := r.Scenario(o.Scenario)
-	if s == nil || s.Load == nil {
+	var main *CapacityPlan
+	var plans []CapacityPlan
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			pl := planSeries(r, s.Name, ser, o)
+			if pl == nil {
+				continue
+			}
+			if s.Name == o.Scenario && ser.Name == o.Series {
+				main = pl
+			}
+			plans = append(plans, *pl)
+		}
+	}
+	if main == nil {
 		return nil
 	}
-	ser := s.Load.SeriesNamed(o.Series)
-	if ser == nil || ser.CPUMicrosPerRequest <= 0 {
+	for _, pl := range plans {
+		if pl.Source != main.Source {
+			main.Plans = append(main.Plans, pl)
+		}
+	}
+	return main
+}
+
+func planSeries(r *BenchReport, scenario string, ser LoadSeries, o CapacityOptions) *CapacityPlan {
+	cpu := ser.CPUMicrosPerRequest
+	var at *LoadPoint
+	for i := range ser.AtLoad {
+		pt := &ser.AtLoad[i]
+		if pt.PassSLO && pt.ControllerCPUMicrosPerRequest.N > 0 && (at == nil || pt.Fraction > at.Fraction) {
+			at = pt
+		}
+	}
+	if at != nil {
+		cpu = at.ControllerCPUMicrosPerRequest.Median
+	} else if len(ser.AtLoad) > 0 {
+		return nil // measured, but no fraction met the SLO: no rate to plan from
+	}
+	if cpu <= 0 {
 		return nil
 	}
-	perCore := 1e6 / ser.CPUMicrosPerRequest
+	perCore := 1e6 / cpu
 	cores := o.TargetRPS / (perCore * (1 - o.Headroom))
 	replicas := int(math.Ceil(cores/o.CoresPerReplica)) + 1
-	return &CapacityPlan{
+	mx := ser.Max()
+	pl := &CapacityPlan{
 		TargetRPS:       o.TargetRPS,
-		Source:          o.Scenario + "/" + o.Series,
+		Source:          scenario + "/" + ser.Name,
 		PerCoreRPS:      perCore,
-		MachineRPS:      ser.MaxSustainableRPS.Median,
+		MachineRPS:      mx.RPS,
 		Headroom:        o.Headroom,
 		CoresNeeded:     cores,
 		CoresPerReplica: o.CoresPerReplica,
 		Replicas:        replicas,
-		Assumptions: []string{
-			fmt.Sprintf("the controller's CPU per request (%.1f µs, measured at the highest rate that met the SLO) stays constant as load spreads over replicas and cores (linear scaling)", ser.CPUMicrosPerRequest),
-			"the traffic looks like the measured scenario: small requests and responses, HTTP/1.1 keep-alive, one route; TLS, many routes or new connections per request cost more (see those scenarios)",
-			fmt.Sprintf("%.0f %% of each core is kept free for bursts, GC and failover slack", o.Headroom*100),
-			fmt.Sprintf("replicas of %.0f cores each, plus one spare so one replica can fail or roll (N+1)", o.CoresPerReplica),
-			"the controller is CPU-bound: network, backends and the load balancer in front are not the bottleneck",
-			"measured on a shared machine where the load generator and echo backends used the same cores, so the whole-machine rate is a lower bound",
-		},
+		SLOP99Micros:    r.Settings.SLO.MaxP99Micros,
 	}
+	measured := "at the highest rate that met the SLO"
+	if at != nil {
+		pl.MeasuredAtRPS, pl.MeasuredFraction = at.RateRPS, at.Fraction
+		measured = fmt.Sprintf("at %.0f rps, %.0f %% of this target's maximum, the highest load fraction whose p99 met the SLO (%.0f µs)", at.RateRPS, at.Fraction*100, r.Settings.SLO.MaxP99Micros)
+		// N+1: one replica may be down, the others carry everything.
+		perReplica := o.TargetRPS / float64(max(replicas-1, 1))
+		if perReplica > at.RateRPS {
+			pl.Warning = fmt.Sprintf("extrapolating: each replica would carry %.0f rps, above the %.0f rps measured within the SLO here; latency at that load per replica is not measured (CPU per request is assumed constant)", perReplica, at.RateRPS)
+		}
+	} else {
+		pl.Warning = "legacy report: CPU per request of the controller process only (not its children), at the open-loop search's highest passing rate"
+	}
+	if mx.Capped() && pl.Warning == "" {
+		pl.Warning = fmt.Sprintf("the target's maximum here is only a lower bound (%s)", mx)
+	}
+	pl.Assumptions = []string{
+		fmt.Sprintf("the controller's CPU per request (%.1f µs, its whole process tree, measured %s) stays constant as load spreads over replicas and cores (linear scaling)", cpu, measured),
+		"the traffic looks like the measured scenario: small requests and responses; TLS, many routes or new connections per request cost more (see those scenarios' plans)",
+		fmt.Sprintf("%.0f %% of each core is kept free for bursts, GC and failover slack", o.Headroom*100),
+		fmt.Sprintf("replicas of %.0f cores each, plus one spare so one replica can fail or roll (N+1)", o.CoresPerReplica),
+		"the controller is CPU-bound: network, backends and the load balancer in front are not the bottleneck",
+		"measured on a shared machine where the load generator and echo backends used the same cores",
+	}
+	return pl
 }
 
 // RenderBenchMarkdown writes r as Markdown tables.
@@ -274,9 +333,10 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			p("\n\n")
 		}
 		if sc := s.Scale; sc != nil {
-			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | heap MiB |\n|---|---|---|---|---|---|\n", s.Name)
+			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|\n", s.Name)
 			for _, pt := range sc.Points {
-				p("| %d | %d | %.0f | %.0f | %.1f | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+				p("| %d | %d | %.0f | %.0f | %.1f | %.1f (%d) | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20),
+					float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, float64(pt.HeapAllocBytes)/(1<<20))
 			}
 			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
 			if f := sc.Fit; f != nil {
@@ -293,9 +353,19 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p("- measured controller rate per core: %.0f rps (1e6 / CPU-µs per request)\n", c.PerCoreRPS)
 		p("- cores needed at %.0f %% headroom: **%.1f**\n", c.Headroom*100, c.CoresNeeded)
 		p("- replicas of %.0f cores (N+1): **%d**\n", c.CoresPerReplica, c.Replicas)
-		p("- whole-machine max sustainable rate measured here: %.0f rps\n\nAssumptions:\n\n", c.MachineRPS)
+		p("- maximum rate of this target measured here: %s rps\n", Maximum{RPS: c.MachineRPS, Stat: Stat{N: 1}}.String())
+		if c.Warning != "" {
+			p("\n**Warning:** %s\n", c.Warning)
+		}
+		p("\nAssumptions:\n\n")
 		for _, a := range c.Assumptions {
 			p("- %s\n", a)
+		}
+		if len(c.Plans) > 0 {
+			p("\nOther traffic shapes (same target rate, SLO and headroom):\n\n| source | CPU µs/req | measured at | rps per core | cores | replicas (N+1) | warning |\n|---|---|---|---|---|---|---|\n")
+			for _, pl := range c.Plans {
+				p("| %s | %.1f | %.0f rps (%.0f %%) | %.0f | %.1f | %d | %s |\n", pl.Source, 1e6/pl.PerCoreRPS, pl.MeasuredAtRPS, pl.MeasuredFraction*100, pl.PerCoreRPS, pl.CoresNeeded, pl.Replicas, benchCell(pl.Warning))
+			}
 		}
 		p("\n")
 	}

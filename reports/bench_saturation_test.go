@@ -181,3 +181,32 @@ func TestCompareBenchDoesNotJudgeCappedMaxima(t *testing.T) {
 		t.Fatal("no max delta")
 	}
 }
+
+func TestPlanCapacityFromHighestPassingFraction(t *testing.T) {
+	r := sampleBenchV2()
+	r.Settings.SLO.MaxP99Micros = 25000
+	c := PlanCapacity(r, CapacityOptions{TargetRPS: 10000})
+	if c == nil {
+		t.Fatal("no plan")
+	}
+	// proxied: 38 µs/req at 90 % (5,400 rps), the highest passing fraction.
+	if c.Source != "single-route/proxied" || c.MeasuredFraction != 0.9 || c.MeasuredAtRPS != 5400 || c.PerCoreRPS < 26315 || c.PerCoreRPS > 26316 || c.Replicas != 2 {
+		t.Fatalf("plan %+v", c)
+	}
+	// One replica carries all 10,000 rps when the other is down: more than
+	// the 5,400 rps measured within the SLO.
+	if !strings.Contains(c.Warning, "extrapolating") {
+		t.Fatalf("no extrapolation warning: %+v", c)
+	}
+	// A fraction that fails the SLO is not planned from.
+	r.Scenarios[0].Load.Series[1].AtLoad[2].PassSLO = false
+	if c := PlanCapacity(r, CapacityOptions{TargetRPS: 1000}); c.MeasuredFraction != 0.5 || c.Warning != "" && strings.Contains(c.Warning, "extrapolating") {
+		t.Fatalf("plan %+v", c)
+	}
+	for i := range r.Scenarios[0].Load.Series[1].AtLoad {
+		r.Scenarios[0].Load.Series[1].AtLoad[i].PassSLO = false
+	}
+	if c := PlanCapacity(r, CapacityOptions{}); c != nil {
+		t.Fatalf("planned from a target that never met the SLO: %+v", c)
+	}
+}

@@ -55,6 +55,12 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 					failed++
 				}
 			}
+			if c := rep.Capacity; c != nil {
+				fmt.Fprintf(out, "  capacity: %.0f rps within p99 %.0f µs need %.1f cores, %d replicas of %.0f cores (N+1), from %s\n", c.TargetRPS, c.SLOP99Micros, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.Source)
+				if c.Warning != "" {
+					fmt.Fprintf(out, "  capacity warning: %s\n", c.Warning)
+				}
+			}
 			for _, g := range rep.Goals {
 				fmt.Fprintf(out, "  goal %-36s %-12s measured %s (met: %t)\n", g.Name, g.Target, g.Measured, g.Met)
 			}
@@ -84,7 +90,9 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.StringVar(&o.CPUPinning, "cpus", "", "pin the harness and the controller's process tree: generator=CPUS,target=CPUS (e.g. generator=1,target=0)")
 	fl.DurationVar(&o.PropagationTimeout, "propagation-timeout", 0, "a change not seen in traffic by then is censored (default 30s, 5s with --quick)")
 	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a load fraction (and of the capacity plan)")
-	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan (default 10000)")
+	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
+	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
+	fl.Float64Var(&o.CapacityHeadroom, "capacity-headroom", 0, "share of CPU kept free in the capacity plan (default 0.3)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "write the local cluster's admin kubeconfig here")
 	return cmd
 }
