@@ -48,16 +48,16 @@ func TestCensoredPercentiles(t *testing.T) {
 	xs := []float64{50, 10, 40, 20, 30}
 	// 10 of 15 events timed out (the quick-mode case): the median
 	// and beyond are past the timeout, never the timeout's value.
-	pc, beyond := censoredPercentiles(slices.Clone(xs), 10)
+	pc, beyond := reports.CensoredPercentiles(slices.Clone(xs), 10)
 	if !slices.Equal(beyond, []string{"p50", "p90", "p99", "p999", "max", "mean"}) || pc.P50 != 0 {
 		t.Fatalf("pc %+v beyond %v", pc, beyond)
 	}
 	// 1 of 6 censored: p50 is known (rank 3), p90 (rank 6) is not.
-	pc, beyond = censoredPercentiles(slices.Clone(xs), 1)
+	pc, beyond = reports.CensoredPercentiles(slices.Clone(xs), 1)
 	if pc.P50 != 30 || !slices.Equal(beyond, []string{"p90", "p99", "p999", "max", "mean"}) {
 		t.Fatalf("pc %+v beyond %v", pc, beyond)
 	}
-	pc, beyond = censoredPercentiles(slices.Clone(xs), 0)
+	pc, beyond = reports.CensoredPercentiles(slices.Clone(xs), 0)
 	if len(beyond) != 0 || pc.P50 != 30 || pc.Max != 50 || pc.Mean != 30 {
 		t.Fatalf("uncensored pc %+v beyond %v", pc, beyond)
 	}

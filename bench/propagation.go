@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
-	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -182,39 +180,6 @@ func propagationPercentiles(events []reports.PropagationEvent) (first reports.Pe
 		}
 		f = append(f, ev.FirstCorrectMillis)
 	}
-	first, beyond = censoredPercentiles(f, censored)
+	first, beyond = reports.CensoredPercentiles(f, censored)
 	return first, beyond, percentiles(l)
-}
-
-// censoredPercentiles are nearest-rank percentiles of len(xs)+censored
-// values of which the censored ones are only known to be larger than every
-// x. A percentile whose rank falls among the censored values is unknown:
-// it is named in beyond and left 0. The mean is unknown when anything is
-// censored.
-func censoredPercentiles(xs []float64, censored int) (reports.Percentiles, []string) {
-	n := len(xs) + censored
-	if n == 0 {
-		return reports.Percentiles{}, nil
-	}
-	slices.Sort(xs)
-	var beyond []string
-	q := func(name string, p float64) float64 {
-		rank := max(int(math.Ceil(p*float64(n))), 1)
-		if rank > len(xs) {
-			beyond = append(beyond, name)
-			return 0
-		}
-		return xs[rank-1]
-	}
-	pc := reports.Percentiles{P50: q("p50", 0.5), P90: q("p90", 0.9), P99: q("p99", 0.99), P999: q("p999", 0.999), Max: q("max", 1)}
-	if censored == 0 && len(xs) > 0 {
-		sum := 0.0
-		for _, x := range xs {
-			sum += x
-		}
-		pc.Mean = sum / float64(len(xs))
-	} else {
-		beyond = append(beyond, "mean")
-	}
-	return pc, beyond
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Ceilings: what limited a maximum that is therefore only a lower bound
@@ -159,6 +160,17 @@ func (m Maximum) String() string {
 	return fmt.Sprintf("%.0f", m.RPS)
 }
 
+// Short renders "12345" or "≥ 8000" (the ceiling named elsewhere).
+func (m Maximum) Short() string {
+	switch {
+	case m.Stat.N == 0 && m.RPS == 0:
+		return "–"
+	case m.Capped():
+		return fmt.Sprintf("≥ %.0f", m.RPS)
+	}
+	return fmt.Sprintf("%.0f", m.RPS)
+}
+
 // Max returns the series' maximum: the closed-loop saturation (schema 2)
 // or, for a version 1 report, the open-loop search result, capped when any
 // repetition's search never saw a failing step.
@@ -280,4 +292,62 @@ func fmtMillis(ms float64) string {
 		return fmt.Sprintf("%g s", ms/1000)
 	}
 	return fmt.Sprintf("%g ms", ms)
+}
+
+// CensoredPercentiles are nearest-rank percentiles of len(xs)+censored
+// values of which the censored ones are only known to be larger than every
+// x. A percentile whose rank falls among the censored values is unknown:
+// it is named in beyond and left 0. The mean is unknown when anything is
+// censored.
+func CensoredPercentiles(xs []float64, censored int) (Percentiles, []string) {
+	n := len(xs) + censored
+	if n == 0 {
+		return Percentiles{}, nil
+	}
+	slices.Sort(xs)
+	var beyond []string
+	q := func(name string, p float64) float64 {
+		rank := max(int(math.Ceil(p*float64(n))), 1)
+		if rank > len(xs) {
+			beyond = append(beyond, name)
+			return 0
+		}
+		return xs[rank-1]
+	}
+	pc := Percentiles{P50: q("p50", 0.5), P90: q("p90", 0.9), P99: q("p99", 0.99), P999: q("p999", 0.999), Max: q("max", 1)}
+	if censored == 0 && len(xs) > 0 {
+		sum := 0.0
+		for _, x := range xs {
+			sum += x
+		}
+		pc.Mean = sum / float64(len(xs))
+	} else {
+		beyond = append(beyond, "mean")
+	}
+	return pc, beyond
+}
+
+// CensoredView returns pr with timed-out events censored: pr itself for a
+// schema-2 result, or, for a version 1 result (which counted a timeout at
+// its timeout value), percentiles recomputed from its samples with the
+// timed-out ones censored at the longest wait seen.
+func (pr *PropagationResult) CensoredView() *PropagationResult {
+	if pr == nil || pr.Censored || pr.TimedOut == 0 || len(pr.Samples) == 0 {
+		return pr
+	}
+	c := *pr
+	c.Censored = true
+	var xs []float64
+	censored := 0
+	for _, ev := range pr.Samples {
+		if ev.TimedOut {
+			censored++
+			c.TimeoutMillis = math.Max(c.TimeoutMillis, ev.FirstCorrectMillis)
+			continue
+		}
+		xs = append(xs, ev.FirstCorrectMillis)
+	}
+	c.TimeoutMillis = math.Floor(c.TimeoutMillis/1000) * 1000 // the wait ends just past the timeout
+	c.FirstCorrectMillis, c.BeyondTimeout = CensoredPercentiles(xs, censored)
+	return &c
 }

@@ -227,6 +227,8 @@ type Perf struct {
 	PropagationP50Millis, PropagationP99Millis float64
 	// PropagationTimedOut counts changes that never took effect.
 	PropagationTimedOut, PropagationEvents int
+	// Propagation is the whole result, for censored cells (schema 2).
+	Propagation *PropagationResult
 	// ChurnRequests and ChurnFailures (errors + non-2xx + misroutes) under
 	// churn.
 	ChurnRequests, ChurnFailures int64
@@ -259,10 +261,13 @@ func (m *Matrix) Perf(i int) (Perf, bool) {
 				}
 			}
 		case s.Propagation != nil && !p.HasPropagation:
+			// Version 1 counted timeouts at the timeout's value: censor them.
+			pr := s.Propagation.CensoredView()
 			p.HasPropagation = true
-			p.PropagationP50Millis = s.Propagation.FirstCorrectMillis.P50
-			p.PropagationP99Millis = s.Propagation.FirstCorrectMillis.P99
-			p.PropagationTimedOut, p.PropagationEvents = s.Propagation.TimedOut, s.Propagation.Events
+			p.PropagationP50Millis = pr.FirstCorrectMillis.P50
+			p.PropagationP99Millis = pr.FirstCorrectMillis.P99
+			p.PropagationTimedOut, p.PropagationEvents = pr.TimedOut, pr.Events
+			p.Propagation = pr
 		case s.Churn != nil && !p.HasChurn:
 			p.HasChurn = true
 			p.ChurnRequests = s.Churn.Requests
