@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,22 @@ type Traffic struct {
 	// Primary traffic gets every load fraction (Options.Fractions), the
 	// others Options.SecondaryFractions.
 	Primary bool
+
+	// open is the open-loop client, kept across windows so a warm-up's
+	// connections serve the window after it (created on first use).
+	openMu sync.Mutex
+	open   *http.Client
+	openTO time.Duration
+}
+
+// openClient returns the traffic's open-loop client for timeout.
+func (t *Traffic) openClient(timeout time.Duration) *http.Client {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	if t.open == nil || t.openTO != timeout {
+		t.open, t.openTO = t.client(timeout), timeout
+	}
+	return t.open
 }
 
 // targeter returns a concurrency-safe vegeta.Targeter cycling through the
@@ -171,7 +188,7 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 		n := uint64(cfg.Connections)
 		atk = vegeta.NewAttacker(vegeta.Client(t.clientConns(cfg.Timeout, cfg.Connections)), vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.MaxBody(8192))
 	} else {
-		atk = vegeta.NewAttacker(vegeta.Client(t.client(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
+		atk = vegeta.NewAttacker(vegeta.Client(t.openClient(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
 		// Rates to 0.1 rps: Freq per 10 s.
 		pacer = vegeta.ConstantPacer{Freq: max(1, int(math.Round(cfg.Rate*10))), Per: 10 * time.Second}
 		interval = pacer.Per / time.Duration(pacer.Freq)

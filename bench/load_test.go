@@ -185,7 +185,7 @@ func TestRunStepClosedLoop(t *testing.T) {
 
 // TestCalibrateGenerator measures the generator against the null target.
 func TestCalibrateGenerator(t *testing.T) {
-	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, NoiseRetries: -1}
+	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, WindowDuration: 300 * time.Millisecond, NoiseRetries: -1}
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,10 @@ func TestCalibrateGenerator(t *testing.T) {
 	if g.MaxRPS <= 0 || g.Connections == 0 || g.MicrosPerRequest <= 0 || len(g.Points) == 0 || g.BoundMargin != 0.15 {
 		t.Fatalf("generator %+v", g)
 	}
-	if s := e.noise.summary(); s == nil || s.Windows != len(g.Points) {
+	if g.OpenLoop == nil || g.OpenLoop.OfferedRPS <= 0 || g.OpenLoop.Requests == 0 {
+		t.Fatalf("no open-loop check of the generator: %+v", g.OpenLoop)
+	}
+	if s := e.noise.summary(); s == nil || s.Windows != len(g.Points)+1 {
 		t.Fatalf("noise summary %+v for %d windows", s, len(g.Points))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -123,5 +124,15 @@ func (e *Env) calibrateGenerator(ctx context.Context) (*reports.GeneratorLimit, 
 	if g.MaxRPS <= 0 {
 		return nil, errors.New("generator calibration: the null target answered nothing")
 	}
+	rate := math.Round(g.MaxRPS / 2)
+	if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(e.Opts.WindowDuration), Phase: "warm-up", SLO: e.Opts.SLO, Gates: e.Opts.Gates}); err != nil {
+		return nil, fmt.Errorf("generator calibration: %w", err)
+	}
+	st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: e.Opts.WindowDuration, Phase: "generator open loop"})
+	if err != nil {
+		return nil, fmt.Errorf("generator calibration: %w", err)
+	}
+	g.OpenLoop = &st
+	e.Progressf("generator alone, open loop at %.0f rps: achieved %.0f, lag p99 %.0f µs, p99 %.0f µs, %s", rate, st.AchievedRPS, st.Lag.P99, st.Latency.P99, verdict(st))
 	return g, nil
 }

@@ -33,7 +33,7 @@ type Options struct {
 	Repetitions int
 	// Connections is the closed-loop sweep that finds each target's
 	// maximum (ascending; the last is the configured ceiling). Default 4,
-	// 16, 64 (quick 8, 32).
+	// 16, 64.
 	Connections []int
 	// ClosedLoopDuration is one closed-loop window. Default 2s (quick 1s).
 	ClosedLoopDuration time.Duration
@@ -124,9 +124,6 @@ func (o *Options) defaults() error {
 	}
 	if len(o.Connections) == 0 {
 		o.Connections = []int{4, 16, 64}
-		if o.Quick {
-			o.Connections = []int{8, 32}
-		}
 	}
 	if !slices.IsSorted(o.Connections) || o.Connections[0] <= 0 {
 		return fmt.Errorf("bench: Options.Connections %v must be positive and ascending", o.Connections)

@@ -86,4 +86,10 @@ func TestRunQuick(t *testing.T) {
 	if !strings.Contains(progress.String(), "single-route proxied rep 1 closed loop") || rep.DurationSeconds <= 0 {
 		t.Fatalf("no progress lines:\n%s", progress.String())
 	}
+	t.Logf("progress:\n%s", progress.String())
+	if dst := os.Getenv("INGRESSLAB_BENCH_KEEP"); dst != "" {
+		if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+			t.Log(err)
+		}
+	}
 }

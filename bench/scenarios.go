@@ -256,10 +256,13 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 			e.Progressf("%s %s rep %d: closed-loop maximum %.0f rps with %d connections%s", scenario, t.Name, rep, sw.MaxRPS, sw.Connections, ceilingNote(sw.Ceiling))
 		}
 	}
-	for i := range series {
+	for i, t := range traffic {
 		sat := concludeSaturation(so, sweeps[i])
 		series[i].Saturation = &sat
 		series[i].MaxSustainableRPS = sat.MaxRPS
+		if sat.Ceiling != "" {
+			e.Progressf("%s %s: maximum ≥ %.0f rps is a lower bound: %s", scenario, t.Name, sat.MaxRPS.Median, sat.CeilingReason)
+		}
 	}
 	windows := make([]map[float64][]reports.StepResult, len(traffic))
 	for i := range windows {
@@ -274,6 +277,12 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				rate := math.Round(series[i].Saturation.MaxRPS.Median * f)
 				if rate <= 0 {
 					continue
+				}
+				// A warm-up at the same rate opens the connections (kept by the
+				// traffic's client) and fills the controller's pools; it is
+				// not measured.
+				if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates}); err != nil {
+					return nil, fmt.Errorf("%s %s warm-up at %.0f rps: %w", scenario, t.Name, rate, err)
 				}
 				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true})
 				if err != nil {
@@ -297,6 +306,12 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		series[i].CPUMicrosPerRequest, _ = cpuAtHighestPassing(series[i].AtLoad)
 	}
 	return series, nil
+}
+
+// warmUp is the unmeasured lead-in of an open-loop window: a fifth of it,
+// between 200 ms and 2 s.
+func warmUp(window time.Duration) time.Duration {
+	return min(max(window/5, 200*time.Millisecond), 2*time.Second)
 }
 
 func ceilingNote(c string) string {

@@ -43,7 +43,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	if o.Repetitions != 1 || o.WindowDuration.Seconds() != 1 || !slices.Equal(o.Connections, []int{8, 32}) || o.SLO.MinSuccessRatio != 0.999 || o.Gates.MinAchievedRatio != 0.99 {
+	if o.Repetitions != 1 || o.WindowDuration.Seconds() != 1 || !slices.Equal(o.Connections, []int{4, 16, 64}) || o.SLO.MinSuccessRatio != 0.999 || o.Gates.MinAchievedRatio != 0.99 {
 		t.Fatalf("quick defaults: %+v", o)
 	}
 	full := Options{BinDir: "bin"}

@@ -163,7 +163,15 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p("\n")
 	}
 	if g := m.Generator; g != nil {
-		p("Load generator alone (closed loop against a null in-process target): **%.0f rps** with %d connections, %.1f harness CPU-µs per request; targets within %.0f %% of it are generator-bound.\n\n", g.MaxRPS, g.Connections, g.MicrosPerRequest, g.BoundMargin*100)
+		p("Load generator alone (closed loop against a null in-process target): **%.0f rps** with %d connections, %.1f harness CPU-µs per request; targets within %.0f %% of it are generator-bound.", g.MaxRPS, g.Connections, g.MicrosPerRequest, g.BoundMargin*100)
+		if ol := g.OpenLoop; ol != nil {
+			valid := "valid"
+			if !ol.Valid {
+				valid = "**invalid: " + ol.InvalidReason + "** (open-loop windows near this rate measure the generator)"
+			}
+			p(" Open loop at %.0f rps: achieved %.0f rps, lag p99 %.0f µs, %s.", ol.OfferedRPS, ol.AchievedRPS, ol.Lag.P99, valid)
+		}
+		p("\n\n")
 	}
 	if n := m.Noise; n != nil {
 		p("Machine noise: %d windows, %d noisy (CPU of processes outside the run above %.2f cores), %d repeated; external CPU mean %.2f, max %.2f cores; load average max %.2f.\n\n",

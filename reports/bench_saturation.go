@@ -114,6 +114,11 @@ type GeneratorLimit struct {
 	// is generator-bound (0.15).
 	BoundMargin float64      `json:"boundMargin"`
 	Points      []StepResult `json:"points,omitempty"`
+	// OpenLoop is the generator pacing the null target open-loop at half
+	// its closed-loop maximum: when even this window is invalid (achieved
+	// below offered, lag), open-loop windows near that rate measure the
+	// generator, not the target.
+	OpenLoop *StepResult `json:"openLoop,omitempty"`
 }
 
 // NoiseSummary is the machine's load during the run's windows.
