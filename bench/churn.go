@@ -33,9 +33,10 @@ const drainStreak = 20
 const churnTermination = "every controller the same: a change is applied when HTTP probes see it (new path answers 3 times from its backend, removed path 404 3 times, new endpoint answers, terminating endpoint absent from 20 consecutive answers); the endpoint stops 200 ms after that, or after the timeout"
 
 // churnPhase is the length of one churn phase: at least ChurnEvery and
-// long enough for minPhaseRequests at ChurnRPS.
+// long enough for minPhaseRequests at ChurnRPS (5 % margin: phase starts
+// and request timestamps are taken on different goroutines).
 func churnPhase(o Options) time.Duration {
-	need := time.Duration(math.Ceil(minPhaseRequests / o.ChurnRPS * float64(time.Second)))
+	need := time.Duration(math.Ceil(1.05 * minPhaseRequests / o.ChurnRPS * float64(time.Second)))
 	return max(o.ChurnEvery, need)
 }
 
@@ -68,7 +69,11 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 
 	o := e.Opts
 	phaseLen := churnPhase(o)
-	nWin := int(math.Ceil(o.ChurnDuration.Seconds())) + 6 // responses may end after the attack
+	// Whole phases (at least one cycle of the four changes), and the load
+	// lasts them all plus a tail for the last one's answers.
+	nPhases := max(4, int(o.ChurnDuration/phaseLen))
+	loadDur := time.Duration(nPhases)*phaseLen + 500*time.Millisecond
+	nWin := int(math.Ceil(loadDur.Seconds())) + 6 // responses may end after the attack
 	type window struct {
 		lat                               []float64
 		requests, non2xx, errs, misroutes int64
@@ -104,12 +109,11 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 
 	var events []reports.ChurnEvent
 	began := time.Now()
-	loadEnd := began.Add(o.ChurnDuration)
 	changeErr := make(chan error, 1)
 	var excluded int64
 	go func() {
 		cc := &churnChanger{e: e, a: a, base: base, prober: newProber(e.Ctrl.HTTPAddr, nil, time.Second), timeout: o.PropagationTimeout}
-		err := cc.run(ctx, phaseLen, loadEnd, func(ph reports.ChurnPhase) int {
+		err := cc.run(ctx, phaseLen, nPhases, func(ph reports.ChurnPhase) int {
 			mu.Lock()
 			defer mu.Unlock()
 			ph.StartSeconds = time.Since(began).Seconds()
@@ -125,7 +129,9 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		excluded = cc.excluded
 		changeErr <- err
 	}()
-	st, err := e.window(ctx, t, stepConfig{Rate: o.ChurnRPS, Duration: o.ChurnDuration, Phase: "churn", OnResult: onResult})
+	// The changes happen once, beside this one window: a noisy churn window
+	// is marked, never repeated.
+	st, err := e.window(ctx, t, stepConfig{Rate: o.ChurnRPS, Duration: loadDur, Phase: "churn", OnResult: onResult, NoRepeat: true})
 	cerr := <-changeErr
 	if err != nil {
 		return nil, err
@@ -134,7 +140,7 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		return nil, fmt.Errorf("churn changes: %w", cerr)
 	}
 	res := &reports.ChurnResult{
-		RateRPS: o.ChurnRPS, DurationSeconds: o.ChurnDuration.Seconds(), Requests: st.Requests, Errors: st.Errors, Non2xx: st.Non2xx,
+		RateRPS: o.ChurnRPS, DurationSeconds: loadDur.Seconds(), Requests: st.Requests, Errors: st.Errors, Non2xx: st.Non2xx,
 		Misroutes: st.Misroutes, Latency: st.Latency, Lag: st.Lag, Valid: st.Valid, InvalidReason: st.InvalidReason, ErrorSamples: st.ErrorSamples,
 		Termination: churnTermination, Excluded: excluded,
 	}
@@ -173,12 +179,12 @@ type churnChanger struct {
 }
 
 // run cycles through Ingress updates and graceful endpoint scaling of a,
-// one change per phase, until a whole phase no longer fits before loadEnd.
+// one change per phase, for phases phases.
 // begin records a phase and returns its index; applied reports whether
 // (and when) traffic showed the change.
-func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, loadEnd time.Time, begin func(reports.ChurnPhase) int, applied func(int, bool, time.Duration)) error {
+func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases int, begin func(reports.ChurnPhase) int, applied func(int, bool, time.Duration)) error {
 	e := c.e
-	for i := 0; time.Until(loadEnd) >= phaseLen; i++ {
+	for i := 0; i < phases; i++ {
 		phaseStart := time.Now()
 		var (
 			ok  bool

@@ -149,6 +149,9 @@ type stepConfig struct {
 	// NoiseMaxExternalCores marks the window noisy when processes outside
 	// the run used more CPU (0: never).
 	NoiseMaxExternalCores float64
+	// NoRepeat keeps a noisy window (marked) instead of measuring it again:
+	// for windows with side effects beside them (churn).
+	NoRepeat bool
 }
 
 // outcome classifies one response.

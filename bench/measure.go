@@ -55,6 +55,12 @@ func (e *Env) window(ctx context.Context, t *Traffic, cfg stepConfig) (reports.S
 	if e.gen != nil {
 		cfg.GenMicrosPerRequest = e.gen.MicrosPerRequest
 	}
+	if cfg.NoRepeat {
+		st, err := runStep(ctx, t, cfg)
+		st.Attempt = 1
+		e.noise.add(st)
+		return st, err
+	}
 	return e.noise.repeatNoisy(func() (reports.StepResult, error) { return runStep(ctx, t, cfg) }, func(st reports.StepResult) {
 		e.Progressf("%s %s: noisy window (%.2f cores used outside the run, load %.2f): measuring again (%d repeats left)",
 			t.Name, cfg.Phase, st.CPU.ExternalCores, st.CPU.LoadAverage1, e.noise.retries)

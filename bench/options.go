@@ -72,8 +72,9 @@ type Options struct {
 	PropagationEvents int
 	// ChurnDuration, ChurnRPS and ChurnEvery shape the churn scenario: a
 	// phase (one change and the traffic after it) lasts at least ChurnEvery
-	// and long enough for 1,000 requests at ChurnRPS. Defaults 20s, 500 rps,
-	// every 2s (quick 8s, 500 rps, 2s).
+	// and long enough for 1,000 requests at ChurnRPS; ChurnDuration sets the
+	// number of whole phases (at least 4, one of each change). Defaults 24s,
+	// 500 rps, every 2s (quick 8s, 500 rps, 2s).
 	ChurnDuration time.Duration
 	ChurnRPS      float64
 	ChurnEvery    time.Duration
@@ -183,7 +184,7 @@ func (o *Options) defaults() error {
 		o.PropagationEvents = q(120, 15)
 	}
 	if o.ChurnDuration <= 0 {
-		o.ChurnDuration = time.Duration(q(20, 8)) * time.Second
+		o.ChurnDuration = time.Duration(q(24, 8)) * time.Second
 	}
 	if o.ChurnRPS <= 0 {
 		o.ChurnRPS = 500
