@@ -60,7 +60,9 @@ type Options struct {
 	// lists as taskset takes them). Empty: no pinning.
 	CPUPinning string
 	// PropagationTimeout censors a propagation event. Default 30s (quick 5s).
-	PropagationTimeout time.Duration
+	// PropagationBudget bounds the whole scenario (a controller that misses
+	// changes costs a timeout per event). Default 3m (quick 30s).
+	PropagationTimeout, PropagationBudget time.Duration
 	// SLO a rate must meet. Default: success >= 99.9 %, no misroute,
 	// p99 <= 25 ms.
 	SLO reports.SLO
@@ -167,6 +169,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PropagationTimeout <= 0 {
 		o.PropagationTimeout = time.Duration(q(30, 5)) * time.Second
+	}
+	if o.PropagationBudget <= 0 {
+		o.PropagationBudget = time.Duration(q(180, 30)) * time.Second
 	}
 	if o.SLO.MinSuccessRatio <= 0 {
 		o.SLO.MinSuccessRatio = 0.999

@@ -40,7 +40,11 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	}
 	var events []reports.PropagationEvent
 	n := e.Opts.PropagationEvents
-	for i := 0; len(events) < n; i++ {
+	// A controller that misses changes costs a whole timeout per event: the
+	// budget bounds the scenario, and the report says it stopped early.
+	deadline := time.Now().Add(e.Opts.PropagationBudget)
+	stopped := ""
+	for i := 0; len(events) < n && stopped == ""; i++ {
 		name := fmt.Sprintf("prop-%d", i)
 		host := fmt.Sprintf("prop-%d.bench.test", i)
 		url := "http://" + host + "/"
@@ -62,6 +66,11 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 			if len(events) >= n {
 				break
 			}
+			if time.Now().After(deadline) {
+				stopped = fmt.Sprintf("time budget of %s reached after %d of %d events", e.Opts.PropagationBudget, len(events), n)
+				e.Progressf("propagation: %s", stopped)
+				break
+			}
 			r, err := timeChange(ctx, p, url, ev, timeout, settle)
 			if err != nil {
 				return nil, fmt.Errorf("propagation event %d (%s %s): %w", len(events), ev.kind, name, err)
@@ -73,6 +82,7 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		}
 	}
 	res := summarizePropagation(events, timeout)
+	res.Planned, res.StoppedEarly = n, stopped
 	return &reports.BenchScenario{Propagation: res}, nil
 }
 

@@ -342,6 +342,10 @@ type PropagationResult struct {
 	// Convergence is how an event's end is observed (schema 2), the same for
 	// every controller.
 	Convergence string `json:"convergence,omitempty"`
+	// Planned is the number of events asked for; StoppedEarly says why
+	// fewer were measured (the scenario's time budget), schema 2.
+	Planned      int    `json:"planned,omitempty"`
+	StoppedEarly string `json:"stoppedEarly,omitempty"`
 	// BeyondTimeout names the percentiles of FirstCorrectMillis that lie
 	// past the timeout (too many censored events to know them); those
 	// fields are 0. Known percentiles rank censored events last (schema 2).

@@ -299,6 +299,9 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			if pr.Convergence != "" {
 				p(" Convergence: %s.", pr.Convergence)
 			}
+			if pr.StoppedEarly != "" {
+				p(" **Stopped early: %s.**", pr.StoppedEarly)
+			}
 			if !pr.Censored && pr.TimedOut > 0 {
 				p(" **Legacy report: timed-out events are counted at the timeout value in these percentiles.**")
 			}

@@ -89,6 +89,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.IntVar(&o.NoiseRetries, "noise-retries", 0, "noisy windows the whole run may repeat (default 10, 2 with --quick; -1: none)")
 	fl.StringVar(&o.CPUPinning, "cpus", "", "pin the harness and the controller's process tree: generator=CPUS,target=CPUS (e.g. generator=1,target=0)")
 	fl.DurationVar(&o.PropagationTimeout, "propagation-timeout", 0, "a change not seen in traffic by then is censored (default 30s, 5s with --quick)")
+	fl.DurationVar(&o.PropagationBudget, "propagation-budget", 0, "time budget of the propagation scenario; fewer events are measured when reached (default 3m, 30s with --quick)")
 	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a load fraction (and of the capacity plan)")
 	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
 	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
