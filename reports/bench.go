@@ -570,6 +570,14 @@ func (r *BenchReport) Validate() error {
 				if ser.Name == "" {
 					errs = append(errs, fmt.Errorf("%s: load.series[%d].name is empty", where, j))
 				}
+				if sat := ser.Saturation; sat != nil && !slices.Contains([]string{"", CeilingConfigured, CeilingGenerator}, sat.Ceiling) {
+					errs = append(errs, fmt.Errorf("%s: series %s: saturation ceiling %q: want empty, %s or %s", where, ser.Name, sat.Ceiling, CeilingConfigured, CeilingGenerator))
+				}
+				for k, pt := range ser.AtLoad {
+					if pt.Fraction <= 0 || pt.Fraction > 1 || pt.RateRPS <= 0 {
+						errs = append(errs, fmt.Errorf("%s: series %s atLoad[%d]: fraction %v, rate %v: want a fraction in (0, 1] and a positive rate", where, ser.Name, k, pt.Fraction, pt.RateRPS))
+					}
+				}
 				for k, st := range ser.Searches {
 					for m, step := range st.Steps {
 						if step.OfferedRPS <= 0 {

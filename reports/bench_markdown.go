@@ -181,9 +181,14 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p("Controller flags: `%s`\n\n", strings.Join(r.Controller.Flags, " "))
 	}
 	st := r.Settings
-	p("SLO: success >= %.1f %%, misroutes <= %d, p99 <= %.0f µs. Validity gates: achieved/offered >= %.2f, generator lag p99 <= %.0f µs (invalid runs are not plotted and do not count). Steps of %d ms, start %.0f rps x%.2f, %d bisections, %d repetitions.\n\n",
-		st.SLO.MinSuccessRatio*100, st.SLO.MaxMisroutes, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros,
-		st.StepMillis, st.StartRPS, st.StepFactor, st.Bisections, st.Repetitions)
+	p("SLO: success >= %.1f %%, misroutes <= %d, p99 <= %.0f µs. Validity gates: achieved/offered >= %.2f, generator lag p99 <= %.0f µs (invalid runs are not plotted and do not count).",
+		st.SLO.MinSuccessRatio*100, st.SLO.MaxMisroutes, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros)
+	if len(st.Connections) > 0 {
+		p(" Closed-loop sweep over %v connections, %d ms windows; open-loop windows of %d ms at %v of each target's own maximum (%v for secondary targets); %d repetitions; noisy above %.2f external cores (at most %d repeats); propagation timeout %d ms.\n\n",
+			st.Connections, st.ClosedLoopMillis, st.WindowMillis, st.Fractions, st.SecondaryFractions, st.Repetitions, st.NoiseMaxExternalCores, st.NoiseRetries, st.PropagationTimeoutMillis)
+	} else {
+		p(" Legacy open-loop search: steps of %d ms, start %.0f rps x%.2f up to %.0f rps, %d bisections, %d repetitions.\n\n", st.StepMillis, st.StartRPS, st.StepFactor, st.MaxRPS, st.Bisections, st.Repetitions)
+	}
 	for _, n := range r.Notes {
 		p("- %s\n", n)
 	}
@@ -388,6 +393,16 @@ func stepRow(p func(string, ...any), series string, rep int, s StepResult) {
 	if !s.Valid {
 		valid = "no: " + s.InvalidReason
 	}
+	if s.Noisy && s.CPU != nil {
+		valid += fmt.Sprintf(" (noisy: %.2f external cores, attempt %d)", s.CPU.ExternalCores, s.Attempt)
+	}
+	phase := s.Phase
+	if s.Connections > 0 {
+		phase = fmt.Sprintf("%s, %d conns", phase, s.Connections)
+	}
+	if s.Fraction > 0 {
+		phase = fmt.Sprintf("%s %.0f %%", phase, s.Fraction*100)
+	}
 	slo := "pass"
 	if !s.PassSLO {
 		slo = "fail"
@@ -395,7 +410,7 @@ func stepRow(p func(string, ...any), series string, rep int, s StepResult) {
 			slo += ": " + s.FailReason
 		}
 	}
-	p("| %s | %d | %s | %.0f | %.0f | %.0f | %.2f %% | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %s | %s |\n", series, rep, s.Phase, s.OfferedRPS, s.AchievedRPS, s.ThroughputRPS,
+	p("| %s | %d | %s | %.0f | %.0f | %.0f | %.2f %% | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %s | %s |\n", series, rep, benchCell(phase), s.OfferedRPS, s.AchievedRPS, s.ThroughputRPS,
 		s.SuccessRatio*100, s.Misroutes, s.Latency.P50, s.Latency.P99, s.Latency.P999, s.Lag.P99, s.ControllerCPUMicrosPerRequest, benchCell(valid), benchCell(slo))
 }
 

@@ -210,3 +210,17 @@ func TestPlanCapacityFromHighestPassingFraction(t *testing.T) {
 		t.Fatalf("planned from a target that never met the SLO: %+v", c)
 	}
 }
+
+func TestBenchValidateSchema2(t *testing.T) {
+	r := sampleBenchV2()
+	r.Finalize()
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r.Scenarios[0].Load.Series[1].Saturation.Ceiling = "sky"
+	r.Scenarios[0].Load.Series[0].AtLoad[0].Fraction = 2
+	err := r.Validate()
+	if err == nil || !strings.Contains(err.Error(), `saturation ceiling "sky"`) || !strings.Contains(err.Error(), "fraction 2") {
+		t.Fatalf("err %v", err)
+	}
+}
