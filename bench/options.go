@@ -81,7 +81,7 @@ type Options struct {
 	ChurnRPS      float64
 	ChurnEvery    time.Duration
 	// ScaleSizes are the Ingress counts of the scale scenario. Default 100,
-	// 1,000, 10,000 (quick 50, 200).
+	// 1,000, 10,000 (quick 50, 100, 200): at least 3 sizes for a fit.
 	ScaleSizes []int
 	// ManyRoutesHosts x ManyRoutesPaths is the many-routes table. Default
 	// 1,000 x 10 (quick 100 x 10).
@@ -200,7 +200,7 @@ func (o *Options) defaults() error {
 	if len(o.ScaleSizes) == 0 {
 		o.ScaleSizes = []int{100, 1000, 10000}
 		if o.Quick {
-			o.ScaleSizes = []int{50, 200}
+			o.ScaleSizes = []int{50, 100, 200}
 		}
 	}
 	if !slices.IsSorted(o.ScaleSizes) || o.ScaleSizes[0] <= 0 {
