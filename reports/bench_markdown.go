@@ -63,7 +63,18 @@ func PlanCapacity(r *BenchReport, o CapacityOptions) *CapacityPlan {
 		}
 	}
 	if main == nil {
-		return nil
+		if len(plans) == 0 {
+			return nil
+		}
+		// The preferred source met the SLO at no load fraction: plan from
+		// the first traffic shape that did, and say so.
+		p := plans[0]
+		main = &p
+		note := fmt.Sprintf("%s/%s met the SLO at no measured load, so this plan comes from %s", o.Scenario, o.Series, main.Source)
+		if main.Warning != "" {
+			note += "; " + main.Warning
+		}
+		main.Warning = note
 	}
 	for _, pl := range plans {
 		if pl.Source != main.Source {
@@ -264,8 +275,12 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p("### %s: A/B against the interleaved baseline\n\n| series vs baseline | throughput ratio (median, min..max) | fixed rate (rps) | added p50 µs | added p99 µs | added p99.9 µs |\n|---|---|---|---|---|---|\n", s.Name)
 		for _, c := range s.Load.Comparisons {
 			c = c.Checked(s.Load)
-			p("| %s vs %s | %s | %.0f | %s | %s | %s |\n", c.Series, c.Baseline, benchCell(c.RatioCell()),
-				c.FixedRPS, statCell(c.AddedP50Micros), statCell(c.AddedP99Micros), statCell(c.AddedP999Micros))
+			fixed := "–"
+			if c.FixedRPS > 0 {
+				fixed = fmt.Sprintf("%.0f", c.FixedRPS)
+			}
+			p("| %s vs %s | %s | %s | %s | %s | %s |\n", c.Series, c.Baseline, benchCell(c.RatioCell()),
+				fixed, statCell(c.AddedP50Micros), statCell(c.AddedP99Micros), statCell(c.AddedP999Micros))
 		}
 		p("\n")
 	}

@@ -203,11 +203,18 @@ func TestPlanCapacityFromHighestPassingFraction(t *testing.T) {
 	if c := PlanCapacity(r, CapacityOptions{TargetRPS: 1000}); c.MeasuredFraction != 0.5 || c.Warning != "" && strings.Contains(c.Warning, "extrapolating") {
 		t.Fatalf("plan %+v", c)
 	}
+	other := satSeries("other", "", 5000)
+	other.AtLoad = []LoadPoint{r.Scenarios[0].Load.Series[1].AtLoad[0]}
+	r.Scenarios[0].Load.Series = append(r.Scenarios[0].Load.Series, other)
 	for i := range r.Scenarios[0].Load.Series[1].AtLoad {
 		r.Scenarios[0].Load.Series[1].AtLoad[i].PassSLO = false
 	}
+	if c := PlanCapacity(r, CapacityOptions{}); c == nil || c.Source != "single-route/other" || !strings.Contains(c.Warning, "met the SLO at no measured load") {
+		t.Fatalf("planned from a target that never met the SLO, or no fallback: %+v", c)
+	}
+	r.Scenarios[0].Load.Series[2].AtLoad[0].PassSLO = false
 	if c := PlanCapacity(r, CapacityOptions{}); c != nil {
-		t.Fatalf("planned from a target that never met the SLO: %+v", c)
+		t.Fatalf("planned although nothing met the SLO: %+v", c)
 	}
 }
 
