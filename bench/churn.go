@@ -17,8 +17,28 @@ import (
 const churnHost = "churn.bench.test"
 
 // terminationGrace is how long a terminating endpoint keeps serving after
-// the controller dropped it, before it stops.
+// traffic showed the controller dropped it (or the wait for that timed
+// out), before it stops: a pod's grace period.
 const terminationGrace = 200 * time.Millisecond
+
+// minPhaseRequests is the least traffic one churn phase carries.
+const minPhaseRequests = 1000
+
+// drainStreak is how many consecutive answers must avoid a terminating
+// endpoint before it counts as drained ((2/3)^20 < 0.1 % with 3 endpoints
+// if the controller still used it).
+const drainStreak = 20
+
+// churnTermination describes the protocol, for the report.
+const churnTermination = "every controller the same: a change is applied when HTTP probes see it (new path answers 3 times from its backend, removed path 404 3 times, new endpoint answers, terminating endpoint absent from 20 consecutive answers); the endpoint stops 200 ms after that, or after the timeout"
+
+// churnPhase is the length of one churn phase: at least ChurnEvery and
+// long enough for minPhaseRequests at ChurnRPS (5 % margin: phase starts
+// and request timestamps are taken on different goroutines).
+func churnPhase(o Options) time.Duration {
+	need := time.Duration(math.Ceil(1.05 * minPhaseRequests / o.ChurnRPS * float64(time.Second)))
+	return max(o.ChurnEvery, need)
+}
 
 func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	a, err := e.backend(ctx, "churn-a", 2)
@@ -41,18 +61,26 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	if err := checkDial(ctx, e.guard, e.Ctrl.HTTPAddr); err != nil {
 		return nil, err
 	}
+	// The load only asks for paths that exist throughout: every failure is
+	// a request that should have succeeded.
 	t := &Traffic{Name: "churn", Via: "controller", Dial: e.Ctrl.HTTPAddr, KeepAlive: true, PID: e.Ctrl.PID(),
 		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://" + churnHost + "/a/x"}, {Method: http.MethodGet, URL: "http://" + churnHost + "/b/x"}},
 		Expect:  []string{"churn-a", "churn-b"}}
 
 	o := e.Opts
-	nWin := int(math.Ceil(o.ChurnDuration.Seconds())) + 6 // responses may end after the attack
+	phaseLen := churnPhase(o)
+	// Whole phases (at least one cycle of the four changes), and the load
+	// lasts them all plus a tail for the last one's answers.
+	nPhases := max(4, int(o.ChurnDuration/phaseLen))
+	loadDur := time.Duration(nPhases)*phaseLen + 500*time.Millisecond
+	nWin := int(math.Ceil(loadDur.Seconds())) + 6 // responses may end after the attack
 	type window struct {
 		lat                               []float64
 		requests, non2xx, errs, misroutes int64
 	}
 	wins := make([]window, nWin)
 	var mu sync.Mutex
+	var phases []reports.ChurnPhase
 	onResult := func(r *vegeta.Result, off time.Duration, class outcome) {
 		i := min(int(off/time.Second), nWin-1)
 		w := &wins[i]
@@ -66,24 +94,44 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		case outcomeMisroute:
 			w.misroutes++
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		for j := len(phases) - 1; j >= 0; j-- {
+			if off.Seconds() >= phases[j].StartSeconds {
+				phases[j].Requests++
+				if class != outcomeOK {
+					phases[j].Failed++
+				}
+				break
+			}
+		}
 	}
 
-	// The changes run beside the load, at a fixed cadence, until the load
-	// ends.
 	var events []reports.ChurnEvent
-	loadDone := make(chan struct{})
-	changeErr := make(chan error, 1)
 	began := time.Now()
+	changeErr := make(chan error, 1)
+	var excluded int64
 	go func() {
-		changeErr <- e.churnChanges(ctx, a, base, o.ChurnEvery, loadDone, func(kind, detail string) {
+		cc := &churnChanger{e: e, a: a, base: base, prober: newProber(e.Ctrl.HTTPAddr, nil, time.Second), timeout: o.PropagationTimeout}
+		err := cc.run(ctx, phaseLen, nPhases, func(ph reports.ChurnPhase) int {
 			mu.Lock()
-			events = append(events, reports.ChurnEvent{AtSeconds: time.Since(began).Seconds(), Kind: kind, Detail: detail})
+			defer mu.Unlock()
+			ph.StartSeconds = time.Since(began).Seconds()
+			phases = append(phases, ph)
+			events = append(events, reports.ChurnEvent{AtSeconds: ph.StartSeconds, Kind: ph.Kind, Detail: ph.Detail})
+			return len(phases) - 1
+		}, func(i int, applied bool, after time.Duration) {
+			mu.Lock()
+			phases[i].Applied, phases[i].AppliedMillis = applied, float64(after)/1e6
 			mu.Unlock()
-			e.Progressf("churn: %s %s", kind, detail)
+			e.Progressf("churn: %s %s applied=%t after %.0f ms", phases[i].Kind, phases[i].Detail, applied, float64(after)/1e6)
 		})
+		excluded = cc.excluded
+		changeErr <- err
 	}()
-	st, err := runStep(ctx, t, stepConfig{Rate: o.ChurnRPS, Duration: o.ChurnDuration, Phase: "fixed", SLO: o.SLO, Gates: o.Gates, OnResult: onResult})
-	close(loadDone)
+	// The changes happen once, beside this one window: a noisy churn window
+	// is marked, never repeated.
+	st, err := e.window(ctx, t, stepConfig{Rate: o.ChurnRPS, Duration: loadDur, Phase: "churn", OnResult: onResult, NoRepeat: true})
 	cerr := <-changeErr
 	if err != nil {
 		return nil, err
@@ -92,12 +140,18 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		return nil, fmt.Errorf("churn changes: %w", cerr)
 	}
 	res := &reports.ChurnResult{
-		RateRPS: o.ChurnRPS, DurationSeconds: o.ChurnDuration.Seconds(), Requests: st.Requests, Errors: st.Errors, Non2xx: st.Non2xx,
+		RateRPS: o.ChurnRPS, DurationSeconds: loadDur.Seconds(), Requests: st.Requests, Errors: st.Errors, Non2xx: st.Non2xx,
 		Misroutes: st.Misroutes, Latency: st.Latency, Lag: st.Lag, Valid: st.Valid, InvalidReason: st.InvalidReason, ErrorSamples: st.ErrorSamples,
+		Termination: churnTermination, Excluded: excluded,
 	}
 	mu.Lock()
-	res.Events = events
+	res.Events, res.Phases = events, phases
 	mu.Unlock()
+	for _, ph := range res.Phases {
+		if ph.Applied {
+			res.ChangesApplied++
+		}
+	}
 	for i, w := range wins {
 		if w.requests == 0 {
 			continue
@@ -105,56 +159,111 @@ func runChurn(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		res.Windows = append(res.Windows, reports.ChurnWindow{StartSeconds: float64(i), Requests: w.requests, Non2xx: w.non2xx, Errors: w.errs,
 			Misroutes: w.misroutes, Latency: percentiles(w.lat)})
 	}
-	e.Progressf("churn: %d requests, %d errors, %d non-2xx, %d misroutes, p99 %.0f µs, %d events", res.Requests, res.Errors, res.Non2xx, res.Misroutes, res.Latency.P99, len(res.Events))
+	e.Progressf("churn: %d requests, %d errors, %d non-2xx, %d misroutes, p99 %.0f µs, %d/%d changes applied", res.Requests, res.Errors, res.Non2xx, res.Misroutes, res.Latency.P99, res.ChangesApplied, len(res.Phases))
+	if res.ChangesApplied < len(res.Phases) {
+		return &reports.BenchScenario{Churn: res}, fmt.Errorf("churn: only %d of %d changes were seen applied in traffic", res.ChangesApplied, len(res.Phases))
+	}
 	return &reports.BenchScenario{Churn: res}, nil
 }
 
-// churnChanges cycles through Ingress updates and graceful endpoint
-// scaling of a every cadence until done is closed. A scale-down first marks
-// the endpoint terminating (not ready), waits for the controller to publish
-// a table without it, then stops it, as a kubelet would.
-func (e *Env) churnChanges(ctx context.Context, a *cluster.Backend, base []pathBackend, every time.Duration, done <-chan struct{}, mark func(kind, detail string)) error {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for i := 0; ; i++ {
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-		var err error
+// churnChanger makes the churn changes and observes each one in traffic.
+type churnChanger struct {
+	e       *Env
+	a       *cluster.Backend
+	base    []pathBackend
+	prober  *prober
+	timeout time.Duration
+	// excluded counts probe answers that were allowed to be wrong (the
+	// change was not applied yet).
+	excluded int64
+}
+
+// run cycles through Ingress updates and graceful endpoint scaling of a,
+// one change per phase, for phases phases.
+// begin records a phase and returns its index; applied reports whether
+// (and when) traffic showed the change.
+func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases int, begin func(reports.ChurnPhase) int, applied func(int, bool, time.Duration)) error {
+	e := c.e
+	for i := 0; i < phases; i++ {
+		phaseStart := time.Now()
+		var (
+			ok  bool
+			err error
+			idx int
+		)
+		t0 := time.Now()
 		switch i % 4 {
 		case 0: // add a path
-			paths := append(append([]pathBackend(nil), base...), pathBackend{Path: fmt.Sprintf("/extra-%d", i), Service: "churn-b"})
-			err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: paths}}, ""))
-			mark("ingress-update", fmt.Sprintf("add path /extra-%d", i))
-		case 1: // scale up
-			err = e.Backends.ScaleBackend(ctx, a, 3)
-			mark("scale-up", "churn-a 2 -> 3")
-		case 2: // back to the base paths
-			err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: base}}, ""))
-			mark("ingress-update", "remove extra path")
-		case 3: // graceful scale down
-			gen, _ := e.Ctrl.Generation(ctx)
-			if err = e.Backends.SetEndpointConditions(ctx, a, 2, cluster.EndpointConditions{Serving: true, Terminating: true}); err != nil {
-				break
+			path := fmt.Sprintf("/extra-%d", i)
+			paths := append(append([]pathBackend(nil), c.base...), pathBackend{Path: path, Service: "churn-b"})
+			idx = begin(reports.ChurnPhase{Kind: "ingress-update", Detail: "add path " + path})
+			if err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: paths}}, "")); err == nil {
+				ok = c.await(ctx, func() bool {
+					code, svc, _ := c.prober.probeFull(ctx, "http://"+churnHost+path+"/x")
+					return code == http.StatusOK && svc == "churn-b"
+				}, 3)
 			}
-			mark("endpoint-terminating", "churn-a-2")
-			e.Ctrl.waitGeneration(ctx, gen.Generation, 2*time.Second)
-			// A termination grace period: requests already sent to the
-			// endpoint finish before it stops.
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(terminationGrace):
+		case 1: // scale up: the new endpoint must answer
+			idx = begin(reports.ChurnPhase{Kind: "scale-up", Detail: "churn-a 2 -> 3"})
+			if err = e.Backends.ScaleBackend(ctx, c.a, 3); err == nil {
+				ok = c.await(ctx, func() bool {
+					_, _, pod := c.prober.probeFull(ctx, "http://"+churnHost+"/a/x")
+					return pod == "churn-a-2"
+				}, 1)
 			}
-			err = e.Backends.ScaleBackend(ctx, a, 2)
-			mark("scale-down", "churn-a 3 -> 2")
+		case 2: // back to the base paths: the extra path must 404
+			path := fmt.Sprintf("/extra-%d", i-2)
+			idx = begin(reports.ChurnPhase{Kind: "ingress-update", Detail: "remove path " + path})
+			if err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: c.base}}, "")); err == nil {
+				ok = c.await(ctx, func() bool {
+					code, _, _ := c.prober.probeFull(ctx, "http://"+churnHost+path+"/x")
+					return code == http.StatusNotFound
+				}, 3)
+			}
+		case 3: // graceful scale down: terminating, drained, then stopped
+			idx = begin(reports.ChurnPhase{Kind: "scale-down", Detail: "churn-a 3 -> 2 (terminating first)"})
+			if err = e.Backends.SetEndpointConditions(ctx, c.a, 2, cluster.EndpointConditions{Serving: true, Terminating: true}); err == nil {
+				ok = c.await(ctx, func() bool {
+					_, _, pod := c.prober.probeFull(ctx, "http://"+churnHost+"/a/x")
+					return pod != "churn-a-2"
+				}, drainStreak)
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(terminationGrace):
+				}
+				err = e.Backends.ScaleBackend(ctx, c.a, 2)
+			}
 		}
 		if err != nil {
 			return err
 		}
+		applied(idx, ok, time.Since(t0))
+		// Hold the phase so it carries its share of traffic.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(phaseStart.Add(phaseLen))):
+		}
 	}
+	return nil
+}
+
+// await probes until check holds n times in a row, or the timeout; answers
+// before that are expected to be wrong and only counted as excluded.
+func (c *churnChanger) await(ctx context.Context, check func() bool, n int) bool {
+	deadline := time.Now().Add(c.timeout)
+	streak := 0
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if check() {
+			if streak++; streak >= n {
+				return true
+			}
+			continue
+		}
+		streak = 0
+		c.excluded++
+		time.Sleep(probeInterval)
+	}
+	return false
 }

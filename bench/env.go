@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -54,6 +55,10 @@ type Env struct {
 	// pairedDirect is the direct series measured interleaved with
 	// single-route, reported as the direct scenario when both run.
 	pairedDirect *reports.LoadSeries
+	// gen is the load generator's own limit (nil until calibrated).
+	gen *reports.GeneratorLimit
+	// noise accounts for the machine's load during every window.
+	noise noiseAccount
 }
 
 // Progressf prints one progress line with the elapsed time.
@@ -185,17 +190,30 @@ func newProber(dial string, tlsConf *tls.Config, timeout time.Duration) *prober 
 // probe returns the status code and the answering Service ("" when the
 // body is not an echo response); code 0 means a transport error.
 func (p *prober) probe(ctx context.Context, url string) (int, string) {
+	code, svc, _ := p.probeFull(ctx, url)
+	return code, svc
+}
+
+// probeFull is probe with the answering pod.
+func (p *prober) probeFull(ctx context.Context, url string) (code int, service, pod string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, ""
+		return 0, "", ""
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return 0, ""
+		return 0, "", ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, serviceOf(b)
+	var v struct {
+		Service string `json:"service"`
+		Pod     string `json:"pod"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return resp.StatusCode, serviceOf(b), ""
+	}
+	return resp.StatusCode, v.Service, v.Pod
 }
 
 // waitRoute polls url until want answers n times in a row, or timeout.

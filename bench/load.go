@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,8 +43,28 @@ type Traffic struct {
 	// Order, when set, is the sequence of target indexes (cycled), e.g. a
 	// Zipf mix; default round-robin.
 	Order []int
-	// PID of the controller process whose CPU is charged (0: none).
+	// PID of the controller process whose CPU is charged, with every
+	// descendant (0: none).
 	PID int
+	// Primary traffic gets every load fraction (Options.Fractions), the
+	// others Options.SecondaryFractions.
+	Primary bool
+
+	// open is the open-loop client, kept across windows so a warm-up's
+	// connections serve the window after it (created on first use).
+	openMu sync.Mutex
+	open   *http.Client
+	openTO time.Duration
+}
+
+// openClient returns the traffic's open-loop client for timeout.
+func (t *Traffic) openClient(timeout time.Duration) *http.Client {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	if t.open == nil || t.openTO != timeout {
+		t.open, t.openTO = t.client(timeout), timeout
+	}
+	return t.open
 }
 
 // targeter returns a concurrency-safe vegeta.Targeter cycling through the
@@ -67,6 +88,11 @@ func (t *Traffic) targeter() vegeta.Targeter {
 // client builds the HTTP/1.1 client every attacker of this traffic uses:
 // whatever the URL says, connections go to t.Dial.
 func (t *Traffic) client(timeout time.Duration) *http.Client {
+	return t.clientConns(timeout, 0)
+}
+
+// clientConns is client with at most conns connections (0: unbounded).
+func (t *Traffic) clientConns(timeout time.Duration, conns int) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	dial := t.Dial
 	tr := &http.Transport{
@@ -75,6 +101,7 @@ func (t *Traffic) client(timeout time.Duration) *http.Client {
 		},
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 10000,
+		MaxConnsPerHost:     conns,
 		IdleConnTimeout:     30 * time.Second,
 		DisableKeepAlives:   !t.KeepAlive,
 		DisableCompression:  true,
@@ -112,6 +139,19 @@ type stepConfig struct {
 	Timeout time.Duration
 	// OnResult, when set, sees every classified result (churn windows).
 	OnResult func(r *vegeta.Result, offset time.Duration, class outcome)
+	// Connections > 0 makes the window closed-loop: that many workers (and
+	// connections), each sending as soon as its previous answer came; Rate
+	// is then ignored.
+	Connections int
+	// GenMicrosPerRequest is the generator's calibrated CPU per request
+	// (splits the harness CPU into generator and backends; 0: unknown).
+	GenMicrosPerRequest float64
+	// NoiseMaxExternalCores marks the window noisy when processes outside
+	// the run used more CPU (0: never).
+	NoiseMaxExternalCores float64
+	// NoRepeat keeps a noisy window (marked) instead of measuring it again:
+	// for windows with side effects beside them (churn).
+	NoRepeat bool
 }
 
 // outcome classifies one response.
@@ -127,7 +167,8 @@ const (
 // runStep runs one open-loop constant-rate attack and measures it. The
 // attack is bounded by cfg.Duration plus the request timeout.
 func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResult, error) {
-	if cfg.Rate <= 0 || cfg.Duration <= 0 || len(t.Targets) == 0 {
+	closed := cfg.Connections > 0
+	if (cfg.Rate <= 0 && !closed) || cfg.Duration <= 0 || len(t.Targets) == 0 {
 		return reports.StepResult{}, fmt.Errorf("step %s: rate %v, duration %v, %d targets", t.Name, cfg.Rate, cfg.Duration, len(t.Targets))
 	}
 	if cfg.Timeout <= 0 {
@@ -139,11 +180,23 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 			expect[tg.Method+" "+tg.URL] = t.Expect[i]
 		}
 	}
-	atk := vegeta.NewAttacker(vegeta.Client(t.client(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
-	// Rates to 0.1 rps: Freq per 10 s.
-	pacer := vegeta.ConstantPacer{Freq: max(1, int(math.Round(cfg.Rate*10))), Per: 10 * time.Second}
-	interval := pacer.Per / time.Duration(pacer.Freq)
-	cpu0, _ := procCPU(t.PID)
+	var (
+		atk      *vegeta.Attacker
+		pacer    vegeta.ConstantPacer
+		interval time.Duration
+	)
+	if closed {
+		// Closed loop: a zero pacer is an unbounded rate; the worker count
+		// (= connections) bounds the load.
+		n := uint64(cfg.Connections)
+		atk = vegeta.NewAttacker(vegeta.Client(t.clientConns(cfg.Timeout, cfg.Connections)), vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.MaxBody(8192))
+	} else {
+		atk = vegeta.NewAttacker(vegeta.Client(t.openClient(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
+		// Rates to 0.1 rps: Freq per 10 s.
+		pacer = vegeta.ConstantPacer{Freq: max(1, int(math.Round(cfg.Rate*10))), Per: 10 * time.Second}
+		interval = pacer.Per / time.Duration(pacer.Freq)
+	}
+	snap0 := snapCPU(t.PID)
 	began := time.Now()
 	results := atk.Attack(t.targeter(), pacer, cfg.Duration, t.Name)
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
@@ -163,8 +216,10 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 		st.Requests++
 		lat := float64(r.Latency) / 1e3
 		latencies = append(latencies, lat)
-		lag := r.Timestamp.Sub(began) - time.Duration(r.Seq)*interval
-		lags = append(lags, math.Max(0, float64(lag)/1e3))
+		if !closed {
+			lag := r.Timestamp.Sub(began) - time.Duration(r.Seq)*interval
+			lags = append(lags, math.Max(0, float64(lag)/1e3))
+		}
 		class := classify(r, expect)
 		switch class {
 		case outcomeOK:
@@ -190,9 +245,12 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	cpu1, cpuErr := procCPU(t.PID)
+	snap1 := snapCPU(t.PID)
 	st.Phase = cfg.Phase
-	st.OfferedRPS = cfg.Rate
+	st.Connections = cfg.Connections
+	if !closed {
+		st.OfferedRPS = cfg.Rate
+	}
 	st.DurationMillis = cfg.Duration.Milliseconds()
 	st.StatusCodes = codes
 	st.ErrorSamples = samples
@@ -215,12 +273,38 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 			st.Histogram = append(st.Histogram, reports.HistogramBucket{LowMicros: float64(b) / 1e3, Count: metrics.Histogram.Counts[i]})
 		}
 	}
-	if t.PID > 0 && cpuErr == nil && st.Requests > 0 {
-		st.ControllerCPUMicrosPerRequest = float64(cpu1-cpu0) / float64(st.Requests)
-		st.ControllerRSSBytes, _ = procRSS(t.PID)
+	st.CPU = windowCPU(snap0, snap1, st.Requests, cfg.GenMicrosPerRequest)
+	if t.PID > 0 && st.CPU != nil && st.Requests > 0 {
+		st.ControllerCPUMicrosPerRequest = st.CPU.ControllerMicros / float64(st.Requests)
+		st.ControllerRSSBytes = snap1.ctrlRSS
 	}
-	judge(&st, cfg.SLO, cfg.Gates)
+	if st.CPU != nil && cfg.NoiseMaxExternalCores > 0 && st.CPU.ExternalCores > cfg.NoiseMaxExternalCores {
+		st.Noisy = true
+	}
+	if closed {
+		judgeClosed(&st, cfg.SLO)
+	} else {
+		judge(&st, cfg.SLO, cfg.Gates)
+	}
 	return st, nil
+}
+
+// judgeClosed judges a closed-loop window: it is valid when it measured
+// anything (there is no offered rate to fall behind), and passes when the
+// answers were right; its latency is queueing by construction and is not
+// judged (latency is measured open-loop at fractions of the maximum).
+func judgeClosed(st *reports.StepResult, slo reports.SLO) {
+	st.Valid = st.Requests > 0
+	if !st.Valid {
+		st.InvalidReason = "no requests"
+	}
+	st.PassSLO = true
+	switch {
+	case st.SuccessRatio < slo.MinSuccessRatio:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("success %.3f %% < %.1f %%", st.SuccessRatio*100, slo.MinSuccessRatio*100)
+	case st.Misroutes > slo.MaxMisroutes:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("%d misroutes", st.Misroutes)
+	}
 }
 
 // judge sets Valid/InvalidReason from the gates and PassSLO/FailReason

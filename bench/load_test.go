@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -158,5 +159,48 @@ func TestCheckDialUsesGuard(t *testing.T) {
 	}
 	if err := checkDial(context.Background(), allowLoopback, "example.invalid:80"); err == nil {
 		t.Fatal("host name accepted")
+	}
+}
+
+// TestRunStepClosedLoop: a zero pacer with a bounded worker count sends as
+// fast as answers come over at most that many connections; the window
+// carries its CPU account.
+func TestRunStepClosedLoop(t *testing.T) {
+	addr := startEcho(t, "svc-a")
+	tr := &Traffic{Name: "t", Dial: addr, KeepAlive: true,
+		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://virtual.bench.invalid/x"}}, Expect: []string{"svc-a"}}
+	cfg := loose
+	cfg.Connections, cfg.Duration, cfg.Phase = 2, 300*time.Millisecond, "closed-loop"
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests < 20 || st.Connections != 2 || st.OfferedRPS != 0 || st.ThroughputRPS <= 0 || !st.Valid || !st.PassSLO || st.Misroutes != 0 {
+		t.Fatalf("closed-loop window %+v", st)
+	}
+	if st.CPU == nil || st.CPU.HarnessMicros <= 0 || st.CPU.WallMillis < 250 {
+		t.Fatalf("closed-loop window CPU %+v", st.CPU)
+	}
+}
+
+// TestCalibrateGenerator measures the generator against the null target.
+func TestCalibrateGenerator(t *testing.T) {
+	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, WindowDuration: 300 * time.Millisecond, NoiseRetries: -1}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Opts: o, out: io.Discard, began: time.Now()}
+	g, err := e.calibrateGenerator(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.MaxRPS <= 0 || g.Connections == 0 || g.MicrosPerRequest <= 0 || len(g.Points) == 0 || g.BoundMargin != 0.15 {
+		t.Fatalf("generator %+v", g)
+	}
+	if g.OpenLoop == nil || g.OpenLoop.OfferedRPS <= 0 || g.OpenLoop.Requests == 0 {
+		t.Fatalf("no open-loop check of the generator: %+v", g.OpenLoop)
+	}
+	if s := e.noise.summary(); s == nil || s.Windows != len(g.Points)+1 {
+		t.Fatalf("noise summary %+v for %d windows", s, len(g.Points))
 	}
 }

@@ -28,24 +28,41 @@ type Options struct {
 	Scenarios []string
 	// Quick shortens everything for a smoke test.
 	Quick bool
-	// StepDuration is the length of one open-loop step. Default 2s (quick
-	// 500ms).
-	StepDuration time.Duration
-	// Repetitions of every rate search. Default 3 (quick 1).
+	// Repetitions of every measurement (closed-loop sweep and load
+	// fraction). Default 3 (quick 1).
 	Repetitions int
-	// Bisections after the stepped phase. Default 3 (quick 2).
-	Bisections int
-	// StartRPS is the first offered rate. Default 1000 (quick 500).
-	StartRPS float64
-	// StepFactor multiplies the rate between steps. Default 2.
-	StepFactor float64
-	// MaxRPS caps the offered rate. Default 100,000.
-	MaxRPS float64
-	// Retries is how many invalid steps per search are measured again.
-	// Default 1.
-	Retries int
-	// MaxSteps bounds the stepped phase of one search. Default 10 (quick 5).
-	MaxSteps int
+	// Connections is the closed-loop sweep that finds each target's
+	// maximum (ascending; the last is the configured ceiling). Default 4,
+	// 16, 64.
+	Connections []int
+	// ClosedLoopDuration is one closed-loop window. Default 2s (quick 1s).
+	ClosedLoopDuration time.Duration
+	// Fractions of each primary target's own maximum where open-loop
+	// latency and CPU are measured. Default 0.25, 0.5, 0.75, 0.9 (quick
+	// 0.5, 0.9). SecondaryFractions are for the other targets (TLS, many
+	// routes, no keep-alive). Default 0.5 (quick 0.5).
+	Fractions, SecondaryFractions []float64
+	// WindowDuration is one open-loop window at a fraction. Default 10s
+	// (quick 1s): long enough for a stable p99.
+	WindowDuration time.Duration
+	// GeneratorMargin: a target whose maximum is within this share of the
+	// generator's own maximum is generator-bound. Default 0.15.
+	GeneratorMargin float64
+	// NoiseMaxExternalCores is how much CPU processes outside the run may
+	// use during a window before it is noisy. Default 0.25 cores.
+	NoiseMaxExternalCores float64
+	// NoiseRetries is how many noisy windows the whole run measures again
+	// (a budget, so a busy machine cannot stretch the run). Default 10
+	// (quick 2).
+	NoiseRetries int
+	// CPUPinning pins the harness (generator, echo backends) and the
+	// controller's process tree to CPU sets: "generator=1,target=0" (CPU
+	// lists as taskset takes them). Empty: no pinning.
+	CPUPinning string
+	// PropagationTimeout censors a propagation event. Default 30s (quick 5s).
+	// PropagationBudget bounds the whole scenario (a controller that misses
+	// changes costs a timeout per event). Default 3m (quick 30s).
+	PropagationTimeout, PropagationBudget time.Duration
 	// SLO a rate must meet. Default: success >= 99.9 %, no misroute,
 	// p99 <= 25 ms.
 	SLO reports.SLO
@@ -55,20 +72,26 @@ type Options struct {
 	// PropagationEvents is the number of timed changes. Default 120 (quick
 	// 15).
 	PropagationEvents int
-	// ChurnDuration, ChurnRPS and ChurnEvery shape the churn scenario.
-	// Defaults 20s, 500 rps, every 1s (quick 5s, 200 rps, 500ms).
+	// ChurnDuration, ChurnRPS and ChurnEvery shape the churn scenario: a
+	// phase (one change and the traffic after it) lasts at least ChurnEvery
+	// and long enough for 1,000 requests at ChurnRPS; ChurnDuration sets the
+	// number of whole phases (at least 4, one of each change). Defaults 24s,
+	// 500 rps, every 2s (quick 8s, 500 rps, 2s).
 	ChurnDuration time.Duration
 	ChurnRPS      float64
 	ChurnEvery    time.Duration
 	// ScaleSizes are the Ingress counts of the scale scenario. Default 100,
-	// 1,000, 10,000 (quick 50, 200).
+	// 1,000, 10,000 (quick 50, 100, 200): at least 3 sizes for a fit.
 	ScaleSizes []int
 	// ManyRoutesHosts x ManyRoutesPaths is the many-routes table. Default
 	// 1,000 x 10 (quick 100 x 10).
 	ManyRoutesHosts, ManyRoutesPaths int
 	// CapacityTargetRPS is the rate the capacity plan is made for. Default
-	// 10,000.
-	CapacityTargetRPS float64
+	// 10,000. The plan's SLO is SLO.MaxP99Micros; CapacityCoresPerReplica
+	// (default 2) and CapacityHeadroom (default 0.3) shape it.
+	CapacityTargetRPS       float64
+	CapacityCoresPerReplica float64
+	CapacityHeadroom        float64
 	// Kubeconfig, when set, is where the local cluster's kubeconfig goes.
 	Kubeconfig string
 	// Command is recorded in the report.
@@ -99,32 +122,56 @@ func (o *Options) defaults() error {
 		}
 		return full
 	}
-	if o.StepDuration <= 0 {
-		o.StepDuration = 2 * time.Second
-		if o.Quick {
-			o.StepDuration = 500 * time.Millisecond
-		}
-	}
 	if o.Repetitions <= 0 {
 		o.Repetitions = q(3, 1)
 	}
-	if o.Bisections <= 0 {
-		o.Bisections = q(3, 2)
+	if len(o.Connections) == 0 {
+		o.Connections = []int{4, 16, 64}
 	}
-	if o.StartRPS <= 0 {
-		o.StartRPS = float64(q(1000, 500))
+	if !slices.IsSorted(o.Connections) || o.Connections[0] <= 0 {
+		return fmt.Errorf("bench: Options.Connections %v must be positive and ascending", o.Connections)
 	}
-	if o.StepFactor <= 1 {
-		o.StepFactor = 2
+	if o.ClosedLoopDuration <= 0 {
+		o.ClosedLoopDuration = time.Duration(q(2000, 1000)) * time.Millisecond
 	}
-	if o.MaxRPS <= 0 {
-		o.MaxRPS = 100000
+	if len(o.Fractions) == 0 {
+		o.Fractions = []float64{0.25, 0.5, 0.75, 0.9}
+		if o.Quick {
+			o.Fractions = []float64{0.5, 0.9}
+		}
 	}
-	if o.Retries <= 0 {
-		o.Retries = 1
+	if len(o.SecondaryFractions) == 0 {
+		o.SecondaryFractions = []float64{0.5}
 	}
-	if o.MaxSteps <= 0 {
-		o.MaxSteps = q(10, 5)
+	for _, f := range append(slices.Clone(o.Fractions), o.SecondaryFractions...) {
+		if f <= 0 || f > 1 {
+			return fmt.Errorf("bench: load fraction %v must be in (0, 1]", f)
+		}
+	}
+	if o.WindowDuration <= 0 {
+		o.WindowDuration = time.Duration(q(10000, 1000)) * time.Millisecond
+	}
+	if o.GeneratorMargin <= 0 {
+		o.GeneratorMargin = 0.15
+	}
+	if o.NoiseMaxExternalCores <= 0 {
+		o.NoiseMaxExternalCores = 0.25
+	}
+	if o.NoiseRetries < 0 {
+		o.NoiseRetries = 0
+	} else if o.NoiseRetries == 0 {
+		o.NoiseRetries = q(10, 2)
+	}
+	if o.CPUPinning != "" {
+		if _, err := parsePinning(o.CPUPinning); err != nil {
+			return err
+		}
+	}
+	if o.PropagationTimeout <= 0 {
+		o.PropagationTimeout = time.Duration(q(30, 5)) * time.Second
+	}
+	if o.PropagationBudget <= 0 {
+		o.PropagationBudget = time.Duration(q(180, 30)) * time.Second
 	}
 	if o.SLO.MinSuccessRatio <= 0 {
 		o.SLO.MinSuccessRatio = 0.999
@@ -142,18 +189,18 @@ func (o *Options) defaults() error {
 		o.PropagationEvents = q(120, 15)
 	}
 	if o.ChurnDuration <= 0 {
-		o.ChurnDuration = time.Duration(q(20, 5)) * time.Second
+		o.ChurnDuration = time.Duration(q(24, 8)) * time.Second
 	}
 	if o.ChurnRPS <= 0 {
-		o.ChurnRPS = float64(q(500, 200))
+		o.ChurnRPS = 500
 	}
 	if o.ChurnEvery <= 0 {
-		o.ChurnEvery = time.Duration(q(1000, 500)) * time.Millisecond
+		o.ChurnEvery = 2 * time.Second
 	}
 	if len(o.ScaleSizes) == 0 {
 		o.ScaleSizes = []int{100, 1000, 10000}
 		if o.Quick {
-			o.ScaleSizes = []int{50, 200}
+			o.ScaleSizes = []int{50, 100, 200}
 		}
 	}
 	if !slices.IsSorted(o.ScaleSizes) || o.ScaleSizes[0] <= 0 {

@@ -110,7 +110,9 @@ func Fingerprint() reports.Machine {
 				m.CPUModel = strings.TrimSpace(v)
 			}
 		}
+		m.CPUFlags = cpuFlags(string(b))
 	}
+	m.IngresslabCommit = buildCommit()
 	if m.CPUModel == "" {
 		m.CPUModel = "unknown"
 	}

@@ -31,11 +31,8 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	if err := checkDial(ctx, e.guard, e.Ctrl.HTTPAddr); err != nil {
 		return nil, err
 	}
-	timeout := 10 * time.Second
+	timeout := e.Opts.PropagationTimeout
 	settle := 100 * time.Millisecond
-	if e.Opts.Quick {
-		timeout = 5 * time.Second
-	}
 	p := newProber(e.Ctrl.HTTPAddr, nil, time.Second)
 	api := e.Kube.NetworkingV1().Ingresses(Namespace)
 	is := func(svc string) func(int, string) bool {
@@ -43,7 +40,11 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	}
 	var events []reports.PropagationEvent
 	n := e.Opts.PropagationEvents
-	for i := 0; len(events) < n; i++ {
+	// A controller that misses changes costs a whole timeout per event: the
+	// budget bounds the scenario, and the report says it stopped early.
+	deadline := time.Now().Add(e.Opts.PropagationBudget)
+	stopped := ""
+	for i := 0; len(events) < n && stopped == ""; i++ {
 		name := fmt.Sprintf("prop-%d", i)
 		host := fmt.Sprintf("prop-%d.bench.test", i)
 		url := "http://" + host + "/"
@@ -65,6 +66,11 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 			if len(events) >= n {
 				break
 			}
+			if time.Now().After(deadline) {
+				stopped = fmt.Sprintf("time budget of %s reached after %d of %d events", e.Opts.PropagationBudget, len(events), n)
+				e.Progressf("propagation: %s", stopped)
+				break
+			}
 			r, err := timeChange(ctx, p, url, ev, timeout, settle)
 			if err != nil {
 				return nil, fmt.Errorf("propagation event %d (%s %s): %w", len(events), ev.kind, name, err)
@@ -75,7 +81,9 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 			}
 		}
 	}
-	return &reports.BenchScenario{Propagation: summarizePropagation(events)}, nil
+	res := summarizePropagation(events, timeout)
+	res.Planned, res.StoppedEarly = n, stopped
+	return &reports.BenchScenario{Propagation: res}, nil
 }
 
 // timeChange writes one change while probing url every probeInterval, and
@@ -136,8 +144,16 @@ func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent,
 	return res, nil
 }
 
-func summarizePropagation(events []reports.PropagationEvent) *reports.PropagationResult {
-	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events}
+// propagationConvergence describes when an event ends, for the report.
+const propagationConvergence = "HTTP only, the same for every controller: the first correct answer ends the wait (probes every 5 ms through the controller's listener), probing continues 100 ms to catch stale answers; no controller endpoint is asked"
+
+// summarizePropagation summarises events. Timed-out events are censored:
+// they are only known to exceed timeout, so they are ranked last and a
+// percentile that falls among them is reported as beyond the timeout, never
+// as the timeout's value.
+func summarizePropagation(events []reports.PropagationEvent, timeout time.Duration) *reports.PropagationResult {
+	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events,
+		Censored: true, TimeoutMillis: float64(timeout) / 1e6, Convergence: propagationConvergence}
 	byKind := map[string][]reports.PropagationEvent{}
 	var kinds []string
 	for _, ev := range events {
@@ -149,19 +165,31 @@ func summarizePropagation(events []reports.PropagationEvent) *reports.Propagatio
 		}
 		byKind[ev.Kind] = append(byKind[ev.Kind], ev)
 	}
-	r.FirstCorrectMillis, r.LastStaleMillis = propagationPercentiles(events)
+	r.FirstCorrectMillis, r.BeyondTimeout, r.LastStaleMillis = propagationPercentiles(events)
 	for _, k := range kinds {
-		fc, ls := propagationPercentiles(byKind[k])
-		r.ByKind = append(r.ByKind, reports.PropagationKind{Kind: k, Events: len(byKind[k]), FirstCorrectMillis: fc, LastStaleMillis: ls})
+		fc, beyond, ls := propagationPercentiles(byKind[k])
+		timedOut := 0
+		for _, ev := range byKind[k] {
+			if ev.TimedOut {
+				timedOut++
+			}
+		}
+		r.ByKind = append(r.ByKind, reports.PropagationKind{Kind: k, Events: len(byKind[k]), TimedOut: timedOut, FirstCorrectMillis: fc, BeyondTimeout: beyond, LastStaleMillis: ls})
 	}
 	return r
 }
 
-func propagationPercentiles(events []reports.PropagationEvent) (first, last reports.Percentiles) {
+func propagationPercentiles(events []reports.PropagationEvent) (first reports.Percentiles, beyond []string, last reports.Percentiles) {
 	var f, l []float64
+	censored := 0
 	for _, ev := range events {
-		f = append(f, ev.FirstCorrectMillis)
 		l = append(l, ev.LastStaleMillis)
+		if ev.TimedOut {
+			censored++
+			continue
+		}
+		f = append(f, ev.FirstCorrectMillis)
 	}
-	return percentiles(f), percentiles(l)
+	first, beyond = reports.CensoredPercentiles(f, censored)
+	return first, beyond, percentiles(l)
 }

@@ -57,18 +57,25 @@ func TestRunQuick(t *testing.T) {
 		t.Fatalf("single-route series %+v", sr.Series)
 	}
 	for _, ser := range sr.Series {
-		if len(ser.Searches) != 1 || len(ser.Searches[0].Steps) == 0 || ser.Searches[0].Steps[0].Requests == 0 {
-			t.Fatalf("series %s measured nothing: %+v", ser.Name, ser.Searches)
+		sat := ser.Saturation
+		if sat == nil || len(sat.Sweeps) != 1 || len(sat.Sweeps[0].Points) == 0 || sat.Sweeps[0].Points[0].Requests == 0 {
+			t.Fatalf("series %s measured no maximum: %+v", ser.Name, sat)
 		}
-		if st := ser.Searches[0].Steps[0]; st.Misroutes != 0 {
-			t.Fatalf("series %s: %d misroutes", ser.Name, st.Misroutes)
+		if st := sat.Sweeps[0].Points[0]; st.Misroutes != 0 || st.CPU == nil {
+			t.Fatalf("series %s: %d misroutes, CPU %+v", ser.Name, st.Misroutes, st.CPU)
+		}
+		if len(ser.AtLoad) == 0 {
+			t.Fatalf("series %s: no load fractions", ser.Name)
 		}
 	}
-	if proxied := sr.Series[1].Searches[0].Steps[0]; proxied.ControllerCPUMicrosPerRequest < 0 || proxied.ControllerRSSBytes == 0 {
-		t.Fatalf("proxied step has no controller measurements: %+v", proxied)
+	if proxied := sr.Series[1].Saturation.Sweeps[0].Points[0]; proxied.ControllerCPUMicrosPerRequest <= 0 || proxied.ControllerRSSBytes == 0 || proxied.CPU.ControllerProcesses == 0 {
+		t.Fatalf("proxied window has no controller measurements: %+v", proxied)
+	}
+	if got.Machine.Generator == nil || got.Machine.Generator.MaxRPS <= 0 || len(got.Machine.Binaries) == 0 {
+		t.Fatalf("machine lacks the generator limit or binaries: %+v", got.Machine)
 	}
 	pr := got.Scenario("propagation").Propagation
-	if pr.Events != 15 || pr.TimedOut != 0 || pr.FirstCorrectMillis.P50 <= 0 || len(pr.ByKind) != 3 {
+	if pr.Events != 15 || pr.TimedOut != 0 || pr.FirstCorrectMillis.P50 <= 0 || len(pr.ByKind) != 3 || !pr.Censored {
 		t.Fatalf("propagation %+v", pr)
 	}
 	for _, f := range []string{reports.BenchMarkdownFile, reports.BenchHTMLFile} {
@@ -76,7 +83,13 @@ func TestRunQuick(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
-	if !strings.Contains(progress.String(), "single-route proxied rep 1 step") || rep.DurationSeconds <= 0 {
+	if !strings.Contains(progress.String(), "single-route proxied rep 1 closed loop") || rep.DurationSeconds <= 0 {
 		t.Fatalf("no progress lines:\n%s", progress.String())
+	}
+	t.Logf("progress:\n%s", progress.String())
+	if dst := os.Getenv("INGRESSLAB_BENCH_KEEP"); dst != "" {
+		if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+			t.Log(err)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -36,7 +38,7 @@ func Registry() []Scenario {
 		{Name: "direct", Kind: reports.BenchKindLoad, Run: runDirect,
 			Description: "the same load straight to one echo backend (no controller): the physical baseline of this machine; measured interleaved with single-route when both run"},
 		{Name: "single-route", Kind: reports.BenchKindLoad, Run: runSingleRoute,
-			Description: "one host, one Prefix path, HTTP/1.1 keep-alive through the controller, interleaved A/B with direct; added latency at half the direct maximum"},
+			Description: "one host, one Prefix path, HTTP/1.1 keep-alive through the controller, interleaved A/B with direct: closed-loop maximum of each, then latency and CPU at fractions of each one's own maximum"},
 		{Name: "many-routes", Kind: reports.BenchKindLoad, Run: runManyRoutes,
 			Description: "hosts x paths spread over 10 backends, uniform and Zipf(1.1) mixes; every response checked for the expected backend (misroutes are errors)"},
 		{Name: "tls", Kind: reports.BenchKindLoad, Run: runTLS,
@@ -46,9 +48,9 @@ func Registry() []Scenario {
 		{Name: "propagation", Kind: reports.BenchKindPropagation, Run: runPropagation,
 			Description: "time from an Ingress create/update/delete (API write sent) to the first correct response and to the last stale one"},
 		{Name: "churn", Kind: reports.BenchKindChurn, Run: runChurn,
-			Description: "constant rate while an Ingress is updated and endpoints are scaled (graceful: terminating first) at a fixed cadence; errors, misroutes and latency per second"},
+			Description: "constant rate while an Ingress is updated and endpoints are scaled (graceful: terminating first), one change per phase of >= 1,000 requests, each change observed over HTTP the same way for every controller; errors, misroutes and latency per second"},
 		{Name: "scale", Kind: reports.BenchKindScale, Run: runScale,
-			Description: "growing numbers of Ingresses: time to full sync (after writes and after a restart), controller RSS and heap, memory per route"},
+			Description: "growing numbers of Ingresses (one host x path route each): time to full sync over HTTP (after writes and after a restart), RSS of the controller's process tree and heap, memory per route from a least-squares fit with its residual"},
 	}
 }
 
@@ -76,7 +78,7 @@ func (e *Env) setupSingle(ctx context.Context) (direct string, err error) {
 }
 
 func singleTraffic(name, via, dial string, keepAlive bool, pid int) *Traffic {
-	return &Traffic{Name: name, Via: via, Dial: dial, KeepAlive: keepAlive, PID: pid,
+	return &Traffic{Name: name, Via: via, Dial: dial, KeepAlive: keepAlive, PID: pid, Primary: keepAlive,
 		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://" + singleHost + "/bench"}}, Expect: []string{echoName}}
 }
 
@@ -91,12 +93,6 @@ func runDirect(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	series, err := e.measureSeries(ctx, "direct", []*Traffic{singleTraffic("direct", "direct", direct, true, 0)})
 	if err != nil {
 		return nil, err
-	}
-	fixedRate := series[0].MaxSustainableRPS.Median / 2
-	if fixedRate > 0 {
-		if err := e.measureFixed(ctx, "direct", []*Traffic{singleTraffic("direct", "direct", direct, true, 0)}, fixedRate, series); err != nil {
-			return nil, err
-		}
 	}
 	return &reports.BenchScenario{Load: &reports.LoadResult{Series: series}}, nil
 }
@@ -115,15 +111,9 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	if err != nil {
 		return nil, err
 	}
-	fixedRate := series[0].MaxSustainableRPS.Median / 2
-	if fixedRate > 0 {
-		if err := e.measureFixed(ctx, "single-route", traffic, fixedRate, series); err != nil {
-			return nil, err
-		}
-	}
 	d := series[0]
 	e.pairedDirect = &d
-	res := &reports.LoadResult{Series: series, Comparisons: []reports.ABComparison{compare(series[0], series[1], fixedRate)}}
+	res := &reports.LoadResult{Series: series, Comparisons: []reports.ABComparison{compare(series[0], series[1])}}
 	return &reports.BenchScenario{Load: res}, nil
 }
 
@@ -225,8 +215,13 @@ func runManyRoutes(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 	return &reports.BenchScenario{Load: &reports.LoadResult{Series: series}}, nil
 }
 
-// measureSeries runs Repetitions rate searches of every traffic,
-// interleaved (A/B/A/B), and summarises them.
+// measureSeries measures every traffic the same way, interleaved (A/B/A/B
+// within each repetition): first its closed-loop maximum (a connection
+// sweep per repetition), then open-loop windows at fractions of that
+// target's own maximum (all Fractions for primary traffic, the
+// SecondaryFractions for the rest). A capped maximum (ceiling) is still a
+// rate the target sustained, so its fractions are measured too; the
+// reports say the maximum is a lower bound.
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
 	o := e.Opts
 	series := make([]reports.LoadSeries, len(traffic))
@@ -236,87 +231,114 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		}
 		series[i] = reports.LoadSeries{Name: t.Name, Via: t.Via}
 	}
+	so := SaturationOptions{Connections: o.Connections, Repetitions: o.Repetitions, GeneratorMargin: o.GeneratorMargin}
+	if e.gen != nil {
+		so.GeneratorMaxRPS = e.gen.MaxRPS
+	}
+	if err := so.check(); err != nil {
+		return nil, err
+	}
+	sweeps := make([][]reports.ClosedLoopSweep, len(traffic))
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for i, t := range traffic {
-			measure := func(ctx context.Context, rate float64, phase string) (reports.StepResult, error) {
-				st, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: o.StepDuration, Phase: phase, SLO: o.SLO, Gates: o.Gates})
+			sw, err := sweepOnce(ctx, so, rep, func(ctx context.Context, n int) (reports.StepResult, error) {
+				st, err := e.window(ctx, t, stepConfig{Connections: n, Duration: o.ClosedLoopDuration, Phase: "closed-loop"})
 				if err == nil {
-					e.Progressf("%s %s rep %d %s %.0f rps: achieved %.0f, p99 %.2f ms, success %.2f%%, %s", scenario, t.Name, rep, phase, rate,
-						st.AchievedRPS, st.Latency.P99/1000, st.SuccessRatio*100, verdict(st))
+					e.Progressf("%s %s rep %d closed loop %d connections: %.0f rps, p99 %.2f ms, success %.2f%%, ctrl %.1f µs/req, %s", scenario, t.Name, rep, n,
+						st.ThroughputRPS, st.Latency.P99/1000, st.SuccessRatio*100, st.ControllerCPUMicrosPerRequest, verdict(st))
 				}
 				return st, err
-			}
-			s, err := SearchMaxRate(ctx, SearchOptions{StartRPS: o.StartRPS, Factor: o.StepFactor, MaxRPS: o.MaxRPS, MaxSteps: o.MaxSteps, Bisections: o.Bisections, Retries: o.Retries}, measure)
+			})
 			if err != nil {
 				return nil, fmt.Errorf("%s %s repetition %d: %w", scenario, t.Name, rep, err)
 			}
-			s.Repetition = rep
-			series[i].Searches = append(series[i].Searches, s)
-			e.Progressf("%s %s rep %d: max sustainable %.0f rps", scenario, t.Name, rep, s.MaxSustainableRPS)
+			sweeps[i] = append(sweeps[i], sw)
+			e.Progressf("%s %s rep %d: closed-loop maximum %.0f rps with %d connections%s", scenario, t.Name, rep, sw.MaxRPS, sw.Connections, ceilingNote(sw.Ceiling))
+		}
+	}
+	for i, t := range traffic {
+		sat := concludeSaturation(so, sweeps[i])
+		series[i].Saturation = &sat
+		series[i].MaxSustainableRPS = sat.MaxRPS
+		if sat.Ceiling != "" {
+			e.Progressf("%s %s: maximum ≥ %.0f rps is a lower bound: %s", scenario, t.Name, sat.MaxRPS.Median, sat.CeilingReason)
+		}
+	}
+	windows := make([]map[float64][]reports.StepResult, len(traffic))
+	for i := range windows {
+		windows[i] = map[float64][]reports.StepResult{}
+	}
+	for rep := 1; rep <= o.Repetitions; rep++ {
+		for _, f := range o.Fractions {
+			for i, t := range traffic {
+				if !t.Primary && !slices.Contains(o.SecondaryFractions, f) {
+					continue
+				}
+				rate := math.Round(series[i].Saturation.MaxRPS.Median * f)
+				if rate <= 0 {
+					continue
+				}
+				// A warm-up at the same rate opens the connections (kept by the
+				// traffic's client) and fills the controller's pools; it is
+				// not measured.
+				if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates}); err != nil {
+					return nil, fmt.Errorf("%s %s warm-up at %.0f rps: %w", scenario, t.Name, rate, err)
+				}
+				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true})
+				if err != nil {
+					return nil, fmt.Errorf("%s %s %.0f %% (%.0f rps): %w", scenario, t.Name, f*100, rate, err)
+				}
+				st.Fraction = f
+				windows[i][f] = append(windows[i][f], st)
+				e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %.1f µs/req, %s", scenario, t.Name, rep, f*100, rate,
+					st.Latency.P50, st.Latency.P99, st.ControllerCPUMicrosPerRequest, verdict(st))
+			}
 		}
 	}
 	for i := range series {
-		var maxes, cpus []float64
-		for _, s := range series[i].Searches {
-			if s.MaxSustainableRPS > 0 {
-				maxes = append(maxes, s.MaxSustainableRPS)
-			}
-			if st, ok := passingStep(s); ok && st.ControllerCPUMicrosPerRequest > 0 {
-				cpus = append(cpus, st.ControllerCPUMicrosPerRequest)
+		fs := append(slices.Clone(o.Fractions), o.SecondaryFractions...)
+		slices.Sort(fs)
+		for _, f := range slices.Compact(fs) {
+			if ws := windows[i][f]; len(ws) > 0 {
+				series[i].AtLoad = append(series[i].AtLoad, summarizePoint(f, ws[0].OfferedRPS, ws))
 			}
 		}
-		series[i].MaxSustainableRPS = reports.NewStat(maxes)
-		series[i].CPUMicrosPerRequest = reports.NewStat(cpus).Median
+		series[i].CPUMicrosPerRequest, _ = cpuAtHighestPassing(series[i].AtLoad)
 	}
 	return series, nil
 }
 
-// measureFixed runs every traffic at rate, interleaved, Repetitions times,
-// with the latency spectrum, appending to series[i].Fixed.
-func (e *Env) measureFixed(ctx context.Context, scenario string, traffic []*Traffic, rate float64, series []reports.LoadSeries) error {
-	o := e.Opts
-	for rep := 1; rep <= o.Repetitions; rep++ {
-		for i, t := range traffic {
-			st, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: o.StepDuration, Phase: "fixed", Detail: true, SLO: o.SLO, Gates: o.Gates})
-			if err != nil {
-				return fmt.Errorf("%s %s fixed %.0f rps: %w", scenario, t.Name, rate, err)
-			}
-			e.Progressf("%s %s rep %d fixed %.0f rps: p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, %s", scenario, t.Name, rep, rate, st.Latency.P50, st.Latency.P99, st.Latency.P999, verdict(st))
-			series[i].Fixed = append(series[i].Fixed, st)
-		}
+// warmUp is the unmeasured lead-in of an open-loop window: a fifth of it,
+// between 200 ms and 2 s.
+func warmUp(window time.Duration) time.Duration {
+	return min(max(window/5, 200*time.Millisecond), 2*time.Second)
+}
+
+func ceilingNote(c string) string {
+	if c == "" {
+		return ""
 	}
-	return nil
+	return " (ceiling: " + c + ", a lower bound)"
 }
 
 func verdict(st reports.StepResult) string {
+	v := "ok"
 	switch {
 	case !st.Valid:
-		return "INVALID (" + st.InvalidReason + ")"
+		v = "INVALID (" + st.InvalidReason + ")"
 	case !st.PassSLO:
-		return "fails SLO (" + st.FailReason + ")"
+		v = "fails SLO (" + st.FailReason + ")"
 	}
-	return "ok"
+	if st.Noisy && st.CPU != nil {
+		v += fmt.Sprintf(", noisy (%.2f external cores)", st.CPU.ExternalCores)
+	}
+	return v
 }
 
-// compare pairs series b with its interleaved baseline a.
-func compare(a, b reports.LoadSeries, fixedRate float64) reports.ABComparison {
-	c := reports.ABComparison{Baseline: a.Name, Series: b.Name, FixedRPS: fixedRate}
-	var ratio, p50, p99, p999 []float64
-	for i := range min(len(a.Searches), len(b.Searches)) {
-		if a.Searches[i].MaxSustainableRPS > 0 {
-			ratio = append(ratio, b.Searches[i].MaxSustainableRPS/a.Searches[i].MaxSustainableRPS)
-		}
-	}
-	for i := range min(len(a.Fixed), len(b.Fixed)) {
-		fa, fb := a.Fixed[i], b.Fixed[i]
-		if !fa.Valid || !fb.Valid {
-			continue
-		}
-		p50 = append(p50, fb.Latency.P50-fa.Latency.P50)
-		p99 = append(p99, fb.Latency.P99-fa.Latency.P99)
-		p999 = append(p999, fb.Latency.P999-fa.Latency.P999)
-	}
-	c.ThroughputRatio = reports.NewStat(ratio)
-	c.AddedP50Micros, c.AddedP99Micros, c.AddedP999Micros = reports.NewStat(p50), reports.NewStat(p99), reports.NewStat(p999)
+// compare pairs series b with its interleaved baseline a: the throughput
+// ratio of their maxima, refused when either is capped.
+func compare(a, b reports.LoadSeries) reports.ABComparison {
+	c := reports.ABComparison{Baseline: a.Name, Series: b.Name}
+	c.ThroughputRatio, c.RatioRefused = reports.ThroughputRatio(a, b)
 	return c
 }

@@ -43,17 +43,19 @@ func TestOptionsDefaults(t *testing.T) {
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	if o.Repetitions != 1 || o.StepDuration.Seconds() != 0.5 || o.SLO.MinSuccessRatio != 0.999 || o.Gates.MinAchievedRatio != 0.99 {
+	if o.Repetitions != 1 || o.WindowDuration.Seconds() != 1 || !slices.Equal(o.Connections, []int{4, 16, 64}) || o.SLO.MinSuccessRatio != 0.999 || o.Gates.MinAchievedRatio != 0.99 {
 		t.Fatalf("quick defaults: %+v", o)
 	}
 	full := Options{BinDir: "bin"}
 	if err := full.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	if full.Repetitions != 3 || !slices.Equal(full.ScaleSizes, []int{100, 1000, 10000}) || full.PropagationEvents < 100 {
+	if full.Repetitions != 3 || !slices.Equal(full.ScaleSizes, []int{100, 1000, 10000}) || full.PropagationEvents < 100 ||
+		full.WindowDuration.Seconds() < 10 || full.PropagationTimeout.Seconds() < 30 || len(full.Fractions) != 4 || churnPhase(full).Seconds()*full.ChurnRPS < minPhaseRequests {
 		t.Fatalf("full defaults: %+v", full)
 	}
-	for _, bad := range []Options{{}, {BinDir: "b", Provider: "kind"}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}} {
+	for _, bad := range []Options{{}, {BinDir: "b", Provider: "kind"}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}, {BinDir: "b", Connections: []int{16, 4}},
+		{BinDir: "b", Fractions: []float64{1.5}}, {BinDir: "b", CPUPinning: "generator=x"}} {
 		if err := bad.defaults(); err == nil {
 			t.Errorf("options %+v accepted", bad)
 		}

@@ -14,7 +14,15 @@ import (
 
 // BenchSchemaVersion is the version of the BenchReport layout inside
 // APIVersion. It grows when fields change meaning; readers refuse newer ones.
-const BenchSchemaVersion = 1
+//
+// Version 2 (issue 12): saturation is a closed-loop maximum with its
+// ceiling (LoadSeries.Saturation), latency is measured at fractions of each
+// target's own maximum (LoadSeries.AtLoad), CPU is the controller's whole
+// process tree with machine noise per window (StepResult.CPU), propagation
+// timeouts are censored (PropagationResult.Censored), and churn checks its
+// changes. Version 1 reports still read: their open-loop searches that never
+// failed a step are capped ("legacy"), never ratios.
+const BenchSchemaVersion = 2
 
 // File names WriteBench writes in its directory.
 const (
@@ -84,6 +92,18 @@ type Machine struct {
 	// high value means other work shared the CPUs.
 	LoadAverage1  float64 `json:"loadAverage1"`
 	MemTotalBytes uint64  `json:"memTotalBytes,omitempty"`
+	// CPUFlags are the CPU's feature flags (/proc/cpuinfo), schema 2.
+	CPUFlags []string `json:"cpuFlags,omitempty"`
+	// IngresslabCommit is the git commit the harness was built from ("+dirty"
+	// when the tree had changes), schema 2.
+	IngresslabCommit string `json:"ingresslabCommit,omitempty"`
+	// Binaries are the sha256 of every binary the run used, schema 2.
+	Binaries []BinaryDigest `json:"binaries,omitempty"`
+	// Generator is the load generator's own limit on this machine, schema 2.
+	Generator *GeneratorLimit `json:"generator,omitempty"`
+	// Noise summarises the load of the machine during the run's windows,
+	// schema 2.
+	Noise *NoiseSummary `json:"noise,omitempty"`
 }
 
 // BenchSettings are the knobs a run used.
@@ -98,6 +118,24 @@ type BenchSettings struct {
 	StartRPS   float64 `json:"startRPS"`
 	StepFactor float64 `json:"stepFactor"`
 	MaxRPS     float64 `json:"maxRPS"`
+	// Schema 2: the closed-loop connection sweep, its window, the open-loop
+	// fractions of each target's own maximum and their window.
+	Connections          []int     `json:"connections,omitempty"`
+	ClosedLoopMillis     int64     `json:"closedLoopMillis,omitempty"`
+	Fractions            []float64 `json:"fractions,omitempty"`
+	SecondaryFractions   []float64 `json:"secondaryFractions,omitempty"`
+	WindowMillis         int64     `json:"windowMillis,omitempty"`
+	GeneratorBoundMargin float64   `json:"generatorBoundMargin,omitempty"`
+	// NoiseMaxExternalCores is the CPU (in cores) other processes may use
+	// during a window before it is noisy and repeated (NoiseRetries times).
+	NoiseMaxExternalCores float64 `json:"noiseMaxExternalCores,omitempty"`
+	NoiseRetries          int     `json:"noiseRetries,omitempty"`
+	// PropagationTimeoutMillis censors a propagation event.
+	PropagationTimeoutMillis int64 `json:"propagationTimeoutMillis,omitempty"`
+	// ChurnPhaseMillis is the length of one churn phase (one change).
+	ChurnPhaseMillis int64 `json:"churnPhaseMillis,omitempty"`
+	// CPUPinning is the requested affinity ("generator=1,target=0"), if any.
+	CPUPinning string `json:"cpuPinning,omitempty"`
 }
 
 // SLO is what a rate must meet to count as sustainable.
@@ -150,8 +188,15 @@ type LoadSeries struct {
 	// Fixed are runs at a fixed sub-saturation rate, one per repetition.
 	Fixed []StepResult `json:"fixed,omitempty"`
 	// CPUMicrosPerRequest is the controller's CPU per request at the highest
-	// passing rate (median over repetitions); 0 for direct series.
+	// passing rate (median over repetitions); 0 for direct series. In schema
+	// 2 it is the whole process tree's CPU at the highest load fraction that
+	// met the SLO.
 	CPUMicrosPerRequest float64 `json:"cpuMicrosPerRequest"`
+	// Saturation is the closed-loop maximum (schema 2).
+	Saturation *Saturation `json:"saturation,omitempty"`
+	// AtLoad is open-loop latency and CPU at fractions of this target's own
+	// maximum (schema 2).
+	AtLoad []LoadPoint `json:"atLoad,omitempty"`
 }
 
 // RateSearch is one stepped-then-bisected search for the highest rate that
@@ -161,7 +206,9 @@ type RateSearch struct {
 	MaxSustainableRPS float64 `json:"maxSustainableRPS"`
 	// Bounded is false when the search stopped at MaxRPS or its step budget
 	// without seeing a failing rate.
-	Bounded bool         `json:"bounded"`
+	Bounded bool `json:"bounded"`
+	// Ceiling says what ended an unbounded search (schema 2; see Ceiling*).
+	Ceiling string       `json:"ceiling,omitempty"`
 	Steps   []StepResult `json:"steps"`
 }
 
@@ -192,10 +239,22 @@ type StepResult struct {
 	// ControllerCPUMicrosPerRequest is from /proc/PID/stat (0 for direct).
 	ControllerCPUMicrosPerRequest float64 `json:"controllerCPUMicrosPerRequest"`
 	ControllerRSSBytes            uint64  `json:"controllerRSSBytes,omitempty"`
-	Valid                         bool    `json:"valid"`
-	InvalidReason                 string  `json:"invalidReason,omitempty"`
-	PassSLO                       bool    `json:"passSLO"`
-	FailReason                    string  `json:"failReason,omitempty"`
+	// Connections is the closed-loop worker (= connection) count; 0 for an
+	// open-loop window (schema 2).
+	Connections int `json:"connections,omitempty"`
+	// Fraction is the share of the target's own maximum an open-loop window
+	// offered (schema 2).
+	Fraction float64 `json:"fraction,omitempty"`
+	// CPU is what every process used during the window (schema 2).
+	CPU *WindowCPU `json:"cpu,omitempty"`
+	// Noisy marks a window during which other processes used more CPU than
+	// allowed; Attempt counts the repeats of a noisy window (1 = first).
+	Noisy         bool   `json:"noisy,omitempty"`
+	Attempt       int    `json:"attempt,omitempty"`
+	Valid         bool   `json:"valid"`
+	InvalidReason string `json:"invalidReason,omitempty"`
+	PassSLO       bool   `json:"passSLO"`
+	FailReason    string `json:"failReason,omitempty"`
 }
 
 // Percentiles of a distribution, in the unit named by the field holding it.
@@ -258,8 +317,11 @@ func NewStat(xs []float64) Stat {
 type ABComparison struct {
 	Baseline string `json:"baseline"`
 	Series   string `json:"series"`
-	// ThroughputRatio is series max / baseline max per repetition.
+	// ThroughputRatio is series max / baseline max per repetition. It is
+	// empty (N = 0) when either maximum is capped.
 	ThroughputRatio Stat `json:"throughputRatio"`
+	// RatioRefused says why no ratio is given (a capped maximum), schema 2.
+	RatioRefused string `json:"ratioRefused,omitempty"`
 	// FixedRPS is the rate of the fixed runs (half the baseline maximum).
 	FixedRPS float64 `json:"fixedRPS"`
 	// AddedLatency is series minus baseline per repetition at FixedRPS.
@@ -270,8 +332,24 @@ type ABComparison struct {
 
 // PropagationResult times Ingress changes until traffic follows them.
 type PropagationResult struct {
-	Events              int                `json:"events"`
-	TimedOut            int                `json:"timedOut"`
+	Events   int `json:"events"`
+	TimedOut int `json:"timedOut"`
+	// Censored is true when timed-out events are excluded from the
+	// percentiles (schema 2): they are only known to exceed TimeoutMillis.
+	// Version 1 reports counted a timeout as its timeout value.
+	Censored      bool    `json:"censored,omitempty"`
+	TimeoutMillis float64 `json:"timeoutMillis,omitempty"`
+	// Convergence is how an event's end is observed (schema 2), the same for
+	// every controller.
+	Convergence string `json:"convergence,omitempty"`
+	// Planned is the number of events asked for; StoppedEarly says why
+	// fewer were measured (the scenario's time budget), schema 2.
+	Planned      int    `json:"planned,omitempty"`
+	StoppedEarly string `json:"stoppedEarly,omitempty"`
+	// BeyondTimeout names the percentiles of FirstCorrectMillis that lie
+	// past the timeout (too many censored events to know them); those
+	// fields are 0. Known percentiles rank censored events last (schema 2).
+	BeyondTimeout       []string           `json:"beyondTimeout,omitempty"`
 	ProbeIntervalMillis float64            `json:"probeIntervalMillis"`
 	FirstCorrectMillis  Percentiles        `json:"firstCorrectMillis"`
 	LastStaleMillis     Percentiles        `json:"lastStaleMillis"`
@@ -283,6 +361,8 @@ type PropagationResult struct {
 type PropagationKind struct {
 	Kind               string      `json:"kind"`
 	Events             int         `json:"events"`
+	TimedOut           int         `json:"timedOut,omitempty"`
+	BeyondTimeout      []string    `json:"beyondTimeout,omitempty"`
 	FirstCorrectMillis Percentiles `json:"firstCorrectMillis"`
 	LastStaleMillis    Percentiles `json:"lastStaleMillis"`
 }
@@ -310,6 +390,30 @@ type ChurnResult struct {
 	Windows         []ChurnWindow `json:"windows"`
 	Events          []ChurnEvent  `json:"events"`
 	ErrorSamples    []string      `json:"errorSamples,omitempty"`
+	// Schema 2: Phases are the changes one by one (each held for at least
+	// PhaseMillis), ChangesApplied how many were seen in traffic, and
+	// Excluded the failed requests that were allowed to fail (to a path
+	// while it was being added or removed).
+	Phases         []ChurnPhase `json:"phases,omitempty"`
+	ChangesApplied int          `json:"changesApplied,omitempty"`
+	Excluded       int64        `json:"excluded,omitempty"`
+	Termination    string       `json:"termination,omitempty"`
+}
+
+// ChurnPhase is one change and the traffic until the next one.
+type ChurnPhase struct {
+	Kind   string `json:"kind"`
+	Detail string `json:"detail,omitempty"`
+	// StartSeconds is from the start of the load.
+	StartSeconds float64 `json:"startSeconds"`
+	// AppliedMillis is the time from the write until traffic showed the
+	// change; Applied is false when it never did within the phase.
+	Applied       bool    `json:"applied"`
+	AppliedMillis float64 `json:"appliedMillis,omitempty"`
+	Requests      int64   `json:"requests"`
+	// Failed counts errors, non-2xx and misroutes of requests that should
+	// have succeeded.
+	Failed int64 `json:"failed"`
 }
 
 // ChurnWindow is one second of churn traffic.
@@ -335,6 +439,22 @@ type ScaleResult struct {
 	// Slopes from a least-squares fit of memory against routes.
 	RSSBytesPerRoute  float64 `json:"rssBytesPerRoute"`
 	HeapBytesPerRoute float64 `json:"heapBytesPerRoute"`
+	// Fit is the least-squares fit of the process tree's RSS against routes
+	// (host x path pairs), schema 2.
+	Fit *LinearFit `json:"fit,omitempty"`
+}
+
+// LinearFit is y = Intercept + Slope x with its residual.
+type LinearFit struct {
+	Points    int     `json:"points"`
+	Slope     float64 `json:"slope"`
+	Intercept float64 `json:"intercept"`
+	// ResidualStd is the standard deviation of the residuals (y units);
+	// R2 the coefficient of determination.
+	ResidualStd float64 `json:"residualStd"`
+	R2          float64 `json:"r2"`
+	// Note says why the fit is weak (fewer than 3 points, negative slope).
+	Note string `json:"note,omitempty"`
 }
 
 // ScalePoint is one measured size.
@@ -350,6 +470,10 @@ type ScalePoint struct {
 	RestartSyncMillis float64 `json:"restartSyncMillis"`
 	RSSBytes          uint64  `json:"rssBytes"`
 	HeapAllocBytes    uint64  `json:"heapAllocBytes"`
+	// TreeRSSBytes is the RSS summed over the controller's process tree and
+	// Processes its size (schema 2).
+	TreeRSSBytes uint64 `json:"treeRSSBytes,omitempty"`
+	Processes    int    `json:"processes,omitempty"`
 }
 
 // CapacityPlan turns a measured per-core rate into cores and replicas.
@@ -368,6 +492,14 @@ type CapacityPlan struct {
 	CoresPerReplica float64  `json:"coresPerReplica"`
 	Replicas        int      `json:"replicas"`
 	Assumptions     []string `json:"assumptions"`
+	// Schema 2: the SLO the plan is for, the load fraction and rate the CPU
+	// per request was measured at, and a warning when the plan extrapolates.
+	SLOP99Micros     float64 `json:"sloP99Micros,omitempty"`
+	MeasuredAtRPS    float64 `json:"measuredAtRPS,omitempty"`
+	MeasuredFraction float64 `json:"measuredFraction,omitempty"`
+	Warning          string  `json:"warning,omitempty"`
+	// Plans is one plan per load series with a measured CPU per request.
+	Plans []CapacityPlan `json:"plans,omitempty"`
 }
 
 // GoalResult is one project goal compared with its measurement.
@@ -437,6 +569,14 @@ func (r *BenchReport) Validate() error {
 			for j, ser := range s.Load.Series {
 				if ser.Name == "" {
 					errs = append(errs, fmt.Errorf("%s: load.series[%d].name is empty", where, j))
+				}
+				if sat := ser.Saturation; sat != nil && !slices.Contains([]string{"", CeilingConfigured, CeilingGenerator}, sat.Ceiling) {
+					errs = append(errs, fmt.Errorf("%s: series %s: saturation ceiling %q: want empty, %s or %s", where, ser.Name, sat.Ceiling, CeilingConfigured, CeilingGenerator))
+				}
+				for k, pt := range ser.AtLoad {
+					if pt.Fraction <= 0 || pt.Fraction > 1 || pt.RateRPS <= 0 {
+						errs = append(errs, fmt.Errorf("%s: series %s atLoad[%d]: fraction %v, rate %v: want a fraction in (0, 1] and a positive rate", where, ser.Name, k, pt.Fraction, pt.RateRPS))
+					}
 				}
 				for k, st := range ser.Searches {
 					for m, step := range st.Steps {

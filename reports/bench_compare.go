@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // BenchDelta is one compared quantity of two bench reports.
@@ -20,6 +21,9 @@ type BenchDelta struct {
 	// Regression is true when B is worse than A by more than NoisePct.
 	Regression  bool
 	Improvement bool
+	// Note says why a quantity is not judged (a capped maximum: "≥ N" on
+	// either side is a lower bound, not a value).
+	Note string
 }
 
 // MinNoisePct is the smallest noise band CompareBench assumes, even when
@@ -32,6 +36,10 @@ const MinNoisePct = 5.0
 func BenchDeltas(a, b *BenchReport) []BenchDelta {
 	var out []BenchDelta
 	add := func(d BenchDelta, higherBetter bool) {
+		if d.Note != "" {
+			out = append(out, d)
+			return
+		}
 		if d.A != 0 {
 			d.DeltaPct = (d.B - d.A) / math.Abs(d.A) * 100
 		} else if d.B != 0 {
@@ -57,9 +65,26 @@ func BenchDeltas(a, b *BenchReport) []BenchDelta {
 				if xb == nil {
 					continue
 				}
-				if xa.MaxSustainableRPS.N > 0 && xb.MaxSustainableRPS.N > 0 {
-					add(BenchDelta{Scenario: sa.Name, Series: xa.Name, Metric: "max sustainable rps", A: xa.MaxSustainableRPS.Median, B: xb.MaxSustainableRPS.Median,
-						NoisePct: math.Max(xa.MaxSustainableRPS.SpreadPct, xb.MaxSustainableRPS.SpreadPct)}, true)
+				if ma, mb := xa.Max(), xb.Max(); ma.Stat.N > 0 && mb.Stat.N > 0 {
+					d := BenchDelta{Scenario: sa.Name, Series: xa.Name, Metric: "max sustainable rps", A: ma.RPS, B: mb.RPS, NoisePct: math.Max(ma.Stat.SpreadPct, mb.Stat.SpreadPct)}
+					if ma.Capped() || mb.Capped() {
+						d.Note = fmt.Sprintf("not compared: A %s, B %s", ma, mb)
+					}
+					add(d, true)
+				}
+				for _, pa := range xa.AtLoad {
+					pb := xb.PointAt(pa.Fraction)
+					if pb == nil || pb.Fraction != pa.Fraction {
+						continue
+					}
+					if pa.P99Micros.N > 0 && pb.P99Micros.N > 0 {
+						add(BenchDelta{Scenario: sa.Name, Series: xa.Name, Metric: fmt.Sprintf("p99 µs at %.0f %% of max", pa.Fraction*100), A: pa.P99Micros.Median, B: pb.P99Micros.Median,
+							NoisePct: math.Max(pa.P99Micros.SpreadPct, pb.P99Micros.SpreadPct)}, false)
+					}
+					if pa.ControllerCPUMicrosPerRequest.N > 0 && pb.ControllerCPUMicrosPerRequest.N > 0 {
+						add(BenchDelta{Scenario: sa.Name, Series: xa.Name, Metric: fmt.Sprintf("ctrl CPU µs/req at %.0f %%", pa.Fraction*100), A: pa.ControllerCPUMicrosPerRequest.Median,
+							B: pb.ControllerCPUMicrosPerRequest.Median, NoisePct: math.Max(pa.ControllerCPUMicrosPerRequest.SpreadPct, pb.ControllerCPUMicrosPerRequest.SpreadPct)}, false)
+					}
 				}
 				pa, pb := fixedP99(xa), fixedP99(*xb)
 				if pa.N > 0 && pb.N > 0 {
@@ -67,8 +92,12 @@ func BenchDeltas(a, b *BenchReport) []BenchDelta {
 				}
 			}
 		}
-		if sa.Propagation != nil && sb.Propagation != nil {
-			add(BenchDelta{Scenario: sa.Name, Metric: "propagation p99 ms", A: sa.Propagation.FirstCorrectMillis.P99, B: sb.Propagation.FirstCorrectMillis.P99, NoisePct: 20}, false)
+		if pa, pb := sa.Propagation, sb.Propagation; pa != nil && pb != nil {
+			d := BenchDelta{Scenario: sa.Name, Metric: "propagation p99 ms", A: pa.FirstCorrectMillis.P99, B: pb.FirstCorrectMillis.P99, NoisePct: 20}
+			if slices.Contains(pa.BeyondTimeout, "p99") || slices.Contains(pb.BeyondTimeout, "p99") || (!pa.Censored && pa.TimedOut > 0) || (!pb.Censored && pb.TimedOut > 0) {
+				d.Note = fmt.Sprintf("not compared: censored (A %s, B %s)", pa.CensoredText(pa.TimedOut, pa.Events), pb.CensoredText(pb.TimedOut, pb.Events))
+			}
+			add(d, false)
 		}
 		if sa.Churn != nil && sb.Churn != nil {
 			ea := float64(sa.Churn.Errors + sa.Churn.Non2xx + sa.Churn.Misroutes)
@@ -122,6 +151,8 @@ func CompareBench(w io.Writer, a, b *BenchReport) error {
 	for _, d := range deltas {
 		verdict := "within noise"
 		switch {
+		case d.Note != "":
+			verdict = d.Note
 		case d.Regression:
 			verdict = "**REGRESSION**"
 		case d.Improvement:

@@ -20,8 +20,11 @@ func nines(percentile float64) float64 {
 
 // RenderBenchHTML writes one self-contained page (inline CSS and SVG, no
 // scripts, nothing fetched from the network) with the charts of r: latency
-// percentile spectrum, latency and throughput against offered load, and the
-// churn timeline. Invalid steps are not plotted.
+// percentiles against load fraction (log scale, SLO line), requests per
+// second per controller core, the latency spectrum, the propagation CDF
+// (censored events marked) and the churn timeline (failed requests on their
+// own axis). A chart without data is left out; invalid steps are not
+// plotted.
 func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
@@ -46,22 +49,88 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 		p("</table>\n")
 	}
 	// Summary table.
-	p("<h2>Maximum sustainable rate</h2><table><tr><th>scenario / series</th><th>via</th><th>max rps (median)</th><th>min..max</th><th>reps</th><th>ctrl CPU µs/req</th></tr>\n")
+	p("<h2>Maximum rate</h2><p class=\"note\">Closed loop, swept over connection counts. &ge; N (ceiling) is a lower bound: the sweep's maximum or the load generator limited it, so no ratio is drawn from it.</p>")
+	p("<table><tr><th>scenario / series</th><th>via</th><th>max rps (median)</th><th>min..max</th><th>reps</th><th>ctrl CPU µs/req</th></tr>\n")
 	for _, s := range r.Scenarios {
 		if s.Load == nil {
 			continue
 		}
 		for _, ser := range s.Load.Series {
-			ms := ser.MaxSustainableRPS
-			p("<tr><td>%s / %s</td><td>%s</td><td>%.0f</td><td>%.0f..%.0f</td><td>%d</td><td>%s</td></tr>\n", html.EscapeString(s.Name), html.EscapeString(ser.Name), ser.Via, ms.Median, ms.Min, ms.Max, ms.N, cpuCell(ser))
+			mx := ser.Max()
+			p("<tr><td>%s / %s</td><td>%s</td><td>%s</td><td>%.0f..%.0f</td><td>%d</td><td>%s</td></tr>\n", html.EscapeString(s.Name), html.EscapeString(ser.Name), html.EscapeString(ser.Via),
+				html.EscapeString(mx.String()), mx.Stat.Min, mx.Stat.Max, mx.Stat.N, cpuCell(ser))
+		}
+		for _, c := range s.Load.Comparisons {
+			c = c.Checked(s.Load)
+			p("<tr><td colspan=\"6\">%s vs %s: throughput ratio %s</td></tr>\n", html.EscapeString(c.Series), html.EscapeString(c.Baseline), html.EscapeString(c.RatioCell()))
 		}
 	}
 	p("</table>\n")
 
-	p("<h2>Latency percentile spectrum (fixed sub-saturation rate)</h2>\n")
-	spectrum := svgChart{Title: "Latency by percentile", XLabel: "percentile", YLabel: "latency (µs)"}
+	slo := svgHLine{Y: st.SLO.MaxP99Micros, Label: fmt.Sprintf("SLO p99 %s µs", fmtNum(st.SLO.MaxP99Micros))}
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		ch := svgChart{Title: s.Name + ": latency vs load (median of repetitions)", XLabel: "load (% of the target's own maximum)", YLabel: "latency (µs, log)", LogY: true, HLines: []svgHLine{slo}}
+		for _, ser := range s.Load.Series {
+			for _, pc := range []struct {
+				name string
+				get  func(LoadPoint) Stat
+			}{{"p50", func(p LoadPoint) Stat { return p.P50Micros }}, {"p99", func(p LoadPoint) Stat { return p.P99Micros }}, {"p99.9", func(p LoadPoint) Stat { return p.P999Micros }}} {
+				sr := svgSeries{Name: ser.Name + " " + pc.name}
+				for _, pt := range ser.AtLoad {
+					if v := pc.get(pt); v.N > 0 {
+						sr.Points = append(sr.Points, svgPoint{X: pt.Fraction * 100, Y: v.Median})
+					}
+				}
+				if len(sr.Points) > 0 {
+					ch.Series = append(ch.Series, sr)
+				}
+			}
+		}
+		if len(ch.Series) > 0 {
+			p("<h2>Latency vs load: %s</h2>\n<div class=\"chart\">%s</div>\n", html.EscapeString(s.Name), ch.render())
+		}
+	}
+
+	var bars []svgBar
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			var at *LoadPoint
+			for i := range ser.AtLoad {
+				pt := &ser.AtLoad[i]
+				if pt.PassSLO && pt.RPSPerCore.N > 0 && (at == nil || pt.Fraction > at.Fraction) {
+					at = pt
+				}
+			}
+			if at != nil {
+				bars = append(bars, svgBar{Label: fmt.Sprintf("%s / %s", s.Name, ser.Name), Value: at.RPSPerCore.Median, Lo: at.RPSPerCore.Min, Hi: at.RPSPerCore.Max,
+					Note: fmt.Sprintf("at %.0f %% (%.1f µs/req)", at.Fraction*100, at.ControllerCPUMicrosPerRequest.Median)})
+			}
+		}
+	}
+	if len(bars) > 0 {
+		p("<h2>Requests per second per controller core</h2><p class=\"note\">From the CPU of the controller's whole process tree at the highest load fraction that met the SLO (median, whisker min..max of repetitions).</p>\n<div class=\"chart\">%s</div>\n",
+			renderBars("rps per core of controller CPU", "requests per second per core", bars))
+	}
+
+	spectrum := svgChart{Title: "Latency by percentile", XLabel: "percentile", YLabel: "latency (µs, log)", LogY: true}
 	for _, t := range spectrumTicks {
 		spectrum.XTicks = append(spectrum.XTicks, svgTick{X: nines(t), Label: fmt.Sprintf("p%g", t)})
+	}
+	addSpectrum := func(name string, f StepResult) {
+		if !f.Valid || len(f.Spectrum) == 0 {
+			return
+		}
+		sr := svgSeries{Name: name}
+		for _, sp := range f.Spectrum {
+			sr.Points = append(sr.Points, svgPoint{X: nines(sp.Percentile), Y: sp.LatencyMicros})
+		}
+		spectrum.Series = append(spectrum.Series, sr)
 	}
 	for _, s := range r.Scenarios {
 		if s.Load == nil {
@@ -69,21 +138,20 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 		}
 		for _, ser := range s.Load.Series {
 			for i, f := range ser.Fixed {
-				if !f.Valid || len(f.Spectrum) == 0 {
-					continue
-				}
-				sr := svgSeries{Name: fmt.Sprintf("%s/%s #%d @%.0f", s.Name, ser.Name, i+1, f.OfferedRPS)}
-				for _, sp := range f.Spectrum {
-					sr.Points = append(sr.Points, svgPoint{X: nines(sp.Percentile), Y: sp.LatencyMicros})
-				}
-				spectrum.Series = append(spectrum.Series, sr)
+				addSpectrum(fmt.Sprintf("%s/%s #%d @%.0f", s.Name, ser.Name, i+1, f.OfferedRPS), f)
+			}
+			if pt := ser.PointAt(0.5); pt != nil && len(pt.Windows) > 0 {
+				addSpectrum(fmt.Sprintf("%s/%s @%.0f%%", s.Name, ser.Name, pt.Fraction*100), pt.Windows[0])
 			}
 		}
 	}
-	p("<div class=\"chart\">%s</div>\n", spectrum.render())
+	if len(spectrum.Series) > 0 {
+		p("<h2>Latency percentile spectrum (first repetition at half the target's maximum)</h2>\n<div class=\"chart\">%s</div>\n", spectrum.render())
+	}
 
-	lat := svgChart{Title: "p99 latency vs offered load (valid steps, first repetition)", XLabel: "offered load (rps)", YLabel: "p99 latency (µs)"}
-	thr := svgChart{Title: "Throughput vs offered load (valid steps, first repetition)", XLabel: "offered load (rps)", YLabel: "throughput (rps)", Diagonal: true}
+	// Version 1 reports: p99 against the offered rate of the search's
+	// valid steps (no throughput chart: it is the diagonal by construction).
+	lat := svgChart{Title: "p99 latency vs offered load (legacy open-loop search, valid steps, first repetition)", XLabel: "offered load (rps)", YLabel: "p99 latency (µs, log)", LogY: true, HLines: []svgHLine{slo}}
 	for _, s := range r.Scenarios {
 		if s.Load == nil {
 			continue
@@ -96,25 +164,24 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 			if len(steps) == 0 {
 				continue
 			}
-			name := s.Name + "/" + ser.Name
-			ls, ts := svgSeries{Name: name}, svgSeries{Name: name}
+			ls := svgSeries{Name: s.Name + "/" + ser.Name}
 			for _, st := range steps {
 				ls.Points = append(ls.Points, svgPoint{X: st.OfferedRPS, Y: st.Latency.P99})
-				ts.Points = append(ts.Points, svgPoint{X: st.OfferedRPS, Y: st.ThroughputRPS})
 			}
 			lat.Series = append(lat.Series, ls)
-			thr.Series = append(thr.Series, ts)
 		}
 	}
-	p("<h2>Latency vs offered load</h2>\n<div class=\"chart\">%s</div>\n", lat.render())
-	p("<h2>Throughput vs offered load</h2>\n<div class=\"chart\">%s</div>\n", thr.render())
+	if len(lat.Series) > 0 {
+		p("<h2>Latency vs offered load (legacy)</h2>\n<div class=\"chart\">%s</div>\n", lat.render())
+	}
 
 	for _, s := range r.Scenarios {
 		c := s.Churn
-		if c == nil {
+		if c == nil || len(c.Windows) == 0 {
 			continue
 		}
-		ch := svgChart{Title: fmt.Sprintf("%s: latency per second at %.0f rps", s.Name, c.RateRPS), XLabel: "time (s)", YLabel: "latency (µs)", BarLabel: "non-2xx + errors + misroutes"}
+		ch := svgChart{Title: fmt.Sprintf("%s: latency per second at %.0f rps", s.Name, c.RateRPS), XLabel: "time (s)", YLabel: "latency (µs, log)", LogY: true,
+			BarLabel: "failed requests per second (errors + non-2xx + misroutes)", BarsOwnAxis: true, HLines: []svgHLine{slo}}
 		p50, p99 := svgSeries{Name: "p50"}, svgSeries{Name: "p99"}
 		for _, win := range c.Windows {
 			if win.Requests == 0 {
@@ -128,18 +195,57 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 		for _, e := range c.Events {
 			ch.Markers = append(ch.Markers, svgMarker{X: e.AtSeconds, Label: fmt.Sprintf("%.1f s %s %s", e.AtSeconds, e.Kind, e.Detail)})
 		}
+		note := ""
 		if !c.Valid {
-			ch.Series = nil
+			note = " INVALID: " + c.InvalidReason + "."
 		}
-		p("<h2>Churn timeline: %s</h2>\n<p class=\"note\">%d requests, %d errors, %d non-2xx, %d misroutes; %d events (dashed lines).</p>\n<div class=\"chart\">%s</div>\n",
-			html.EscapeString(s.Name), c.Requests, c.Errors, c.Non2xx, c.Misroutes, len(c.Events), ch.render())
+		p("<h2>Churn timeline: %s</h2>\n<p class=\"note\">%d requests, %d errors, %d non-2xx, %d misroutes; %d events (dashed lines), %d of %d changes seen applied.%s</p>\n<div class=\"chart\">%s</div>\n",
+			html.EscapeString(s.Name), c.Requests, c.Errors, c.Non2xx, c.Misroutes, len(c.Events), c.ChangesApplied, len(c.Phases), html.EscapeString(note), ch.render())
+	}
+	for _, s := range r.Scenarios {
+		pr := s.Propagation
+		if pr == nil || len(pr.Samples) == 0 {
+			continue
+		}
+		ch := svgChart{Title: s.Name + ": share of changes served correctly by time", XLabel: "time from the API write (ms, log)", YLabel: "share of events", LogX: true}
+		kinds := map[string][]float64{}
+		var order []string
+		censored := map[string]int{}
+		for _, ev := range pr.Samples {
+			if _, ok := kinds[ev.Kind]; !ok {
+				order = append(order, ev.Kind)
+				kinds[ev.Kind] = nil
+			}
+			if ev.TimedOut {
+				censored[ev.Kind]++
+				continue
+			}
+			kinds[ev.Kind] = append(kinds[ev.Kind], ev.FirstCorrectMillis)
+		}
+		for _, k := range order {
+			xs := kinds[k]
+			sort.Float64s(xs)
+			n := float64(len(xs) + censored[k])
+			sr := svgSeries{Name: k}
+			for i, x := range xs {
+				sr.Points = append(sr.Points, svgPoint{X: math.Max(x, 0.1), Y: float64(i+1) / n})
+			}
+			ch.Series = append(ch.Series, sr)
+			if censored[k] > 0 {
+				ch.PointMarks = append(ch.PointMarks, svgMarker{X: pr.TimeoutMillis, Label: fmt.Sprintf("%s: %d of %.0f > %s (censored)", k, censored[k], n, fmtMillis(pr.TimeoutMillis))})
+			}
+		}
+		p("<h2>Propagation CDF: %s</h2>\n<p class=\"note\">%s. Timed-out events are censored: they never reach the curve and are marked at the timeout.</p>\n<div class=\"chart\">%s</div>\n",
+			html.EscapeString(s.Name), html.EscapeString(pr.CensoredText(pr.TimedOut, pr.Events)), ch.render())
 	}
 	for _, s := range r.Scenarios {
 		if pr := s.Propagation; pr != nil {
 			p("<h2>Propagation: %s</h2><table><tr><th>change</th><th>events</th><th>first correct p50 ms</th><th>p99 ms</th><th>max ms</th><th>last stale p99 ms</th></tr>\n", html.EscapeString(s.Name))
-			p("<tr><td>all</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>\n", pr.Events, pr.FirstCorrectMillis.P50, pr.FirstCorrectMillis.P99, pr.FirstCorrectMillis.Max, pr.LastStaleMillis.P99)
+			p("<tr><td>all</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td></tr>\n", pr.Events, html.EscapeString(pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p50")),
+				html.EscapeString(pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p99")), html.EscapeString(pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "max")), pr.LastStaleMillis.P99)
 			for _, k := range pr.ByKind {
-				p("<tr><td>%s</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>\n", html.EscapeString(k.Kind), k.Events, k.FirstCorrectMillis.P50, k.FirstCorrectMillis.P99, k.FirstCorrectMillis.Max, k.LastStaleMillis.P99)
+				p("<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td></tr>\n", html.EscapeString(k.Kind), k.Events, html.EscapeString(pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p50")),
+					html.EscapeString(pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p99")), html.EscapeString(pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "max")), k.LastStaleMillis.P99)
 			}
 			p("</table>\n")
 		}
@@ -152,7 +258,10 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 		}
 	}
 	if c := r.Capacity; c != nil {
-		p("<h2>Capacity planning</h2><p>%.0f rps need %.1f cores (%d replicas of %.0f cores, N+1) at %.0f rps per core.</p>\n", c.TargetRPS, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.PerCoreRPS)
+		p("<h2>Capacity planning</h2><p>%.0f rps need %.1f cores (%d replicas of %.0f cores, N+1) at %.0f rps per core (%s).</p>\n", c.TargetRPS, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.PerCoreRPS, html.EscapeString(c.Source))
+		if c.Warning != "" {
+			p("<p><strong>Warning:</strong> %s</p>\n", html.EscapeString(c.Warning))
+		}
 	}
 	var md bytes.Buffer
 	if err := RenderBenchMarkdown(&md, r); err != nil {

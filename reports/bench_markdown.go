@@ -37,39 +37,109 @@ func (o *CapacityOptions) defaults() {
 	}
 }
 
-// PlanCapacity derives a capacity plan from the report's measured controller
-// CPU per request; nil when the report has no such measurement.
+// PlanCapacity derives a capacity plan from the report's measured
+// controller CPU per request: for schema-2 reports, at the highest load
+// fraction whose windows met the SLO (p99 within Settings.SLO), with one
+// plan per measured controller series in Plans; nil when the report has no
+// such measurement. A plan whose replicas would each carry more than the
+// highest rate measured within the SLO says it extrapolates.
 func PlanCapacity(r *BenchReport, o CapacityOptions) *CapacityPlan {
 	o.defaults()
-	s := r.Scenario(o.Scenario)
-	if s == nil || s.Load == nil {
+	var main *CapacityPlan
+	var plans []CapacityPlan
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			pl := planSeries(r, s.Name, ser, o)
+			if pl == nil {
+				continue
+			}
+			if s.Name == o.Scenario && ser.Name == o.Series {
+				main = pl
+			}
+			plans = append(plans, *pl)
+		}
+	}
+	if main == nil {
+		if len(plans) == 0 {
+			return nil
+		}
+		// The preferred source met the SLO at no load fraction: plan from
+		// the first traffic shape that did, and say so.
+		p := plans[0]
+		main = &p
+		note := fmt.Sprintf("%s/%s met the SLO at no measured load, so this plan comes from %s", o.Scenario, o.Series, main.Source)
+		if main.Warning != "" {
+			note += "; " + main.Warning
+		}
+		main.Warning = note
+	}
+	for _, pl := range plans {
+		if pl.Source != main.Source {
+			main.Plans = append(main.Plans, pl)
+		}
+	}
+	return main
+}
+
+func planSeries(r *BenchReport, scenario string, ser LoadSeries, o CapacityOptions) *CapacityPlan {
+	cpu := ser.CPUMicrosPerRequest
+	var at *LoadPoint
+	for i := range ser.AtLoad {
+		pt := &ser.AtLoad[i]
+		if pt.PassSLO && pt.ControllerCPUMicrosPerRequest.N > 0 && (at == nil || pt.Fraction > at.Fraction) {
+			at = pt
+		}
+	}
+	if at != nil {
+		cpu = at.ControllerCPUMicrosPerRequest.Median
+	} else if len(ser.AtLoad) > 0 {
+		return nil // measured, but no fraction met the SLO: no rate to plan from
+	}
+	if cpu <= 0 {
 		return nil
 	}
-	ser := s.Load.SeriesNamed(o.Series)
-	if ser == nil || ser.CPUMicrosPerRequest <= 0 {
-		return nil
-	}
-	perCore := 1e6 / ser.CPUMicrosPerRequest
+	perCore := 1e6 / cpu
 	cores := o.TargetRPS / (perCore * (1 - o.Headroom))
 	replicas := int(math.Ceil(cores/o.CoresPerReplica)) + 1
-	return &CapacityPlan{
+	mx := ser.Max()
+	pl := &CapacityPlan{
 		TargetRPS:       o.TargetRPS,
-		Source:          o.Scenario + "/" + o.Series,
+		Source:          scenario + "/" + ser.Name,
 		PerCoreRPS:      perCore,
-		MachineRPS:      ser.MaxSustainableRPS.Median,
+		MachineRPS:      mx.RPS,
 		Headroom:        o.Headroom,
 		CoresNeeded:     cores,
 		CoresPerReplica: o.CoresPerReplica,
 		Replicas:        replicas,
-		Assumptions: []string{
-			fmt.Sprintf("the controller's CPU per request (%.1f µs, measured at the highest rate that met the SLO) stays constant as load spreads over replicas and cores (linear scaling)", ser.CPUMicrosPerRequest),
-			"the traffic looks like the measured scenario: small requests and responses, HTTP/1.1 keep-alive, one route; TLS, many routes or new connections per request cost more (see those scenarios)",
-			fmt.Sprintf("%.0f %% of each core is kept free for bursts, GC and failover slack", o.Headroom*100),
-			fmt.Sprintf("replicas of %.0f cores each, plus one spare so one replica can fail or roll (N+1)", o.CoresPerReplica),
-			"the controller is CPU-bound: network, backends and the load balancer in front are not the bottleneck",
-			"measured on a shared machine where the load generator and echo backends used the same cores, so the whole-machine rate is a lower bound",
-		},
+		SLOP99Micros:    r.Settings.SLO.MaxP99Micros,
 	}
+	measured := "at the highest rate that met the SLO"
+	if at != nil {
+		pl.MeasuredAtRPS, pl.MeasuredFraction = at.RateRPS, at.Fraction
+		measured = fmt.Sprintf("at %.0f rps, %.0f %% of this target's maximum, the highest load fraction whose p99 met the SLO (%.0f µs)", at.RateRPS, at.Fraction*100, r.Settings.SLO.MaxP99Micros)
+		// N+1: one replica may be down, the others carry everything.
+		perReplica := o.TargetRPS / float64(max(replicas-1, 1))
+		if perReplica > at.RateRPS {
+			pl.Warning = fmt.Sprintf("extrapolating: each replica would carry %.0f rps, above the %.0f rps measured within the SLO here; latency at that load per replica is not measured (CPU per request is assumed constant)", perReplica, at.RateRPS)
+		}
+	} else {
+		pl.Warning = "legacy report: CPU per request of the controller process only (not its children), at the open-loop search's highest passing rate"
+	}
+	if mx.Capped() && pl.Warning == "" {
+		pl.Warning = fmt.Sprintf("the target's maximum here is only a lower bound (%s)", mx)
+	}
+	pl.Assumptions = []string{
+		fmt.Sprintf("the controller's CPU per request (%.1f µs, its whole process tree, measured %s) stays constant as load spreads over replicas and cores (linear scaling)", cpu, measured),
+		"the traffic looks like the measured scenario: small requests and responses; TLS, many routes or new connections per request cost more (see those scenarios' plans)",
+		fmt.Sprintf("%.0f %% of each core is kept free for bursts, GC and failover slack", o.Headroom*100),
+		fmt.Sprintf("replicas of %.0f cores each, plus one spare so one replica can fail or roll (N+1)", o.CoresPerReplica),
+		"the controller is CPU-bound: network, backends and the load balancer in front are not the bottleneck",
+		"measured on a shared machine where the load generator and echo backends used the same cores",
+	}
+	return pl
 }
 
 // RenderBenchMarkdown writes r as Markdown tables.
@@ -89,13 +159,47 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	m := r.Machine
 	p("## Machine\n\n| CPU | cores | GOMAXPROCS | Go | platform | kernel | pinning | load avg (1 min) at start |\n|---|---|---|---|---|---|---|---|\n")
 	p("| %s | %d | %d | %s | %s | %s | %s | %.2f |\n\n", benchCell(m.CPUModel), m.Cores, m.GOMAXPROCS, m.GoVersion, m.Platform, benchCell(m.Kernel), benchCell(m.CPUPinning), m.LoadAverage1)
+	if m.IngresslabCommit != "" {
+		p("ingresslab commit `%s`.\n\n", m.IngresslabCommit)
+	}
+	if len(m.Binaries) > 0 {
+		p("| binary | path | sha256 |\n|---|---|---|\n")
+		for _, bd := range m.Binaries {
+			sum := bd.SHA256
+			if bd.Error != "" {
+				sum = "unreadable: " + bd.Error
+			}
+			p("| %s | %s | %s |\n", benchCell(bd.Role), benchCell(bd.Path), benchCell(sum))
+		}
+		p("\n")
+	}
+	if g := m.Generator; g != nil {
+		p("Load generator alone (closed loop against a null in-process target): **%.0f rps** with %d connections, %.1f harness CPU-µs per request; targets within %.0f %% of it are generator-bound.", g.MaxRPS, g.Connections, g.MicrosPerRequest, g.BoundMargin*100)
+		if ol := g.OpenLoop; ol != nil {
+			valid := "valid"
+			if !ol.Valid {
+				valid = "**invalid: " + ol.InvalidReason + "** (open-loop windows near this rate measure the generator)"
+			}
+			p(" Open loop at %.0f rps: achieved %.0f rps, lag p99 %.0f µs, %s.", ol.OfferedRPS, ol.AchievedRPS, ol.Lag.P99, valid)
+		}
+		p("\n\n")
+	}
+	if n := m.Noise; n != nil {
+		p("Machine noise: %d windows, %d noisy (CPU of processes outside the run above %.2f cores), %d repeated; external CPU mean %.2f, max %.2f cores; load average max %.2f.\n\n",
+			n.Windows, n.NoisyWindows, r.Settings.NoiseMaxExternalCores, n.Repeated, n.MeanExternal, n.MaxExternal, n.MaxLoad1)
+	}
 	if len(r.Controller.Flags) > 0 {
 		p("Controller flags: `%s`\n\n", strings.Join(r.Controller.Flags, " "))
 	}
 	st := r.Settings
-	p("SLO: success >= %.1f %%, misroutes <= %d, p99 <= %.0f µs. Validity gates: achieved/offered >= %.2f, generator lag p99 <= %.0f µs (invalid runs are not plotted and do not count). Steps of %d ms, start %.0f rps x%.2f, %d bisections, %d repetitions.\n\n",
-		st.SLO.MinSuccessRatio*100, st.SLO.MaxMisroutes, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros,
-		st.StepMillis, st.StartRPS, st.StepFactor, st.Bisections, st.Repetitions)
+	p("SLO: success >= %.1f %%, misroutes <= %d, p99 <= %.0f µs. Validity gates: achieved/offered >= %.2f, generator lag p99 <= %.0f µs (invalid runs are not plotted and do not count).",
+		st.SLO.MinSuccessRatio*100, st.SLO.MaxMisroutes, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros)
+	if len(st.Connections) > 0 {
+		p(" Closed-loop sweep over %v connections, %d ms windows; open-loop windows of %d ms at %v of each target's own maximum (%v for secondary targets); %d repetitions; noisy above %.2f external cores (at most %d repeats); propagation timeout %d ms.\n\n",
+			st.Connections, st.ClosedLoopMillis, st.WindowMillis, st.Fractions, st.SecondaryFractions, st.Repetitions, st.NoiseMaxExternalCores, st.NoiseRetries, st.PropagationTimeoutMillis)
+	} else {
+		p(" Legacy open-loop search: steps of %d ms, start %.0f rps x%.2f up to %.0f rps, %d bisections, %d repetitions.\n\n", st.StepMillis, st.StartRPS, st.StepFactor, st.MaxRPS, st.Bisections, st.Repetitions)
+	}
 	for _, n := range r.Notes {
 		p("- %s\n", n)
 	}
@@ -124,15 +228,44 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			continue
 		}
 		if !loadTable {
-			p("## Maximum sustainable rate\n\n| scenario | series | via | max rps (median) | min..max | spread | reps | controller CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
+			p("## Maximum rate\n\nClosed loop (a bounded number of connections, each sending as soon as the previous answer came), swept over connection counts; \"≥ N (ceiling)\" is a lower bound (the sweep's configured maximum or the generator limited it) and is never turned into a ratio.\n\n")
+			p("| scenario | series | via | max rps (median) | min..max | spread | reps | controller CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
 			loadTable = true
 		}
 		for _, ser := range s.Load.Series {
-			ms := ser.MaxSustainableRPS
-			p("| %s | %s | %s | %.0f | %.0f..%.0f | %.1f %% | %d | %s |\n", s.Name, ser.Name, ser.Via, ms.Median, ms.Min, ms.Max, ms.SpreadPct, ms.N, cpuCell(ser))
+			mx := ser.Max()
+			ms := mx.Stat
+			p("| %s | %s | %s | %s | %.0f..%.0f | %.1f %% | %d | %s |\n", s.Name, ser.Name, ser.Via, benchCell(mx.String()), ms.Min, ms.Max, ms.SpreadPct, ms.N, cpuCell(ser))
 		}
 	}
 	if loadTable {
+		p("\n")
+	}
+	atLoad := false
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			for _, pt := range ser.AtLoad {
+				if !atLoad {
+					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process).\n\n")
+					p("| scenario | series | load | rate rps | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+					atLoad = true
+				}
+				noisy := 0
+				for _, w := range pt.Windows {
+					if w.Noisy {
+						noisy++
+					}
+				}
+				p("| %s | %s | %.0f %% | %.0f | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, pt.Fraction*100, pt.RateRPS,
+					statCell(pt.P50Micros), statCell(pt.P99Micros), statCell(pt.P999Micros), statCell1(pt.ControllerCPUMicrosPerRequest),
+					statCell(pt.RPSPerCore), statCell1(pt.BackendCPUMicrosPerRequest), passFail(pt.PassSLO), len(pt.Windows), noisy)
+			}
+		}
+	}
+	if atLoad {
 		p("\n")
 	}
 	for _, s := range r.Scenarios {
@@ -141,8 +274,13 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		}
 		p("### %s: A/B against the interleaved baseline\n\n| series vs baseline | throughput ratio (median, min..max) | fixed rate (rps) | added p50 µs | added p99 µs | added p99.9 µs |\n|---|---|---|---|---|---|\n", s.Name)
 		for _, c := range s.Load.Comparisons {
-			p("| %s vs %s | %.2f (%.2f..%.2f) | %.0f | %s | %s | %s |\n", c.Series, c.Baseline, c.ThroughputRatio.Median, c.ThroughputRatio.Min, c.ThroughputRatio.Max,
-				c.FixedRPS, statCell(c.AddedP50Micros), statCell(c.AddedP99Micros), statCell(c.AddedP999Micros))
+			c = c.Checked(s.Load)
+			fixed := "–"
+			if c.FixedRPS > 0 {
+				fixed = fmt.Sprintf("%.0f", c.FixedRPS)
+			}
+			p("| %s vs %s | %s | %s | %s | %s | %s |\n", c.Series, c.Baseline, benchCell(c.RatioCell()),
+				fixed, statCell(c.AddedP50Micros), statCell(c.AddedP99Micros), statCell(c.AddedP999Micros))
 		}
 		p("\n")
 	}
@@ -160,16 +298,39 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			for i, step := range ser.Fixed {
 				stepRow(p, ser.Name, i+1, step)
 			}
+			if sat := ser.Saturation; sat != nil {
+				for _, sw := range sat.Sweeps {
+					for _, step := range sw.Points {
+						stepRow(p, ser.Name, sw.Repetition, step)
+					}
+				}
+			}
+			for _, pt := range ser.AtLoad {
+				for i, step := range pt.Windows {
+					stepRow(p, ser.Name, i+1, step)
+				}
+			}
 		}
 		p("\n")
 	}
 	for _, s := range r.Scenarios {
 		if pr := s.Propagation; pr != nil {
-			p("## %s\n\n%d events (%d timed out), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.\n\n", s.Name, pr.Events, pr.TimedOut, pr.ProbeIntervalMillis)
-			p("| change | events | first correct p50 ms | p99 ms | max ms | last stale p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|\n")
-			p("| all | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", pr.Events, pr.FirstCorrectMillis.P50, pr.FirstCorrectMillis.P99, pr.FirstCorrectMillis.Max, pr.LastStaleMillis.P50, pr.LastStaleMillis.P99, pr.LastStaleMillis.Max)
+			p("## %s\n\n%d events (%s), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.", s.Name, pr.Events, pr.CensoredText(pr.TimedOut, pr.Events), pr.ProbeIntervalMillis)
+			if pr.Convergence != "" {
+				p(" Convergence: %s.", pr.Convergence)
+			}
+			if pr.StoppedEarly != "" {
+				p(" **Stopped early: %s.**", pr.StoppedEarly)
+			}
+			if !pr.Censored && pr.TimedOut > 0 {
+				p(" **Legacy report: timed-out events are counted at the timeout value in these percentiles.**")
+			}
+			p("\n\n| change | events | timed out | first correct p50 ms | p99 ms | max ms | last stale p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|\n")
+			p("| all | %d | %d | %s | %s | %s | %.1f | %.1f | %.1f |\n", pr.Events, pr.TimedOut, pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p50"), pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "p99"),
+				pr.Cell(pr.FirstCorrectMillis, pr.BeyondTimeout, "max"), pr.LastStaleMillis.P50, pr.LastStaleMillis.P99, pr.LastStaleMillis.Max)
 			for _, k := range pr.ByKind {
-				p("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", k.Kind, k.Events, k.FirstCorrectMillis.P50, k.FirstCorrectMillis.P99, k.FirstCorrectMillis.Max, k.LastStaleMillis.P50, k.LastStaleMillis.P99, k.LastStaleMillis.Max)
+				p("| %s | %d | %d | %s | %s | %s | %.1f | %.1f | %.1f |\n", k.Kind, k.Events, k.TimedOut, pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p50"), pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "p99"),
+					pr.Cell(k.FirstCorrectMillis, k.BeyondTimeout, "max"), k.LastStaleMillis.P50, k.LastStaleMillis.P99, k.LastStaleMillis.Max)
 			}
 			p("\n")
 		}
@@ -190,17 +351,32 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 				}
 				p("| %.0f | %d | %d | %d | %d | %.0f | %.0f | %.0f | %s |\n", win.StartSeconds, win.Requests, win.Errors, win.Non2xx, win.Misroutes, win.Latency.P50, win.Latency.P99, win.Latency.Max, strings.Join(evs, ", "))
 			}
+			if len(c.Phases) > 0 {
+				p("\n%d of %d changes seen applied in traffic (termination: %s); %d failed requests excluded as allowed to fail.\n\n", c.ChangesApplied, len(c.Phases), benchCell(c.Termination), c.Excluded)
+				p("| phase start s | change | applied | applied after ms | requests | failed |\n|---|---|---|---|---|---|\n")
+				for _, ph := range c.Phases {
+					p("| %.1f | %s %s | %s | %.0f | %d | %d |\n", ph.StartSeconds, ph.Kind, benchCell(ph.Detail), benchYesNo(ph.Applied), ph.AppliedMillis, ph.Requests, ph.Failed)
+				}
+			}
 			for _, e := range c.ErrorSamples {
 				p("\n- error sample: `%s`", benchCell(e))
 			}
 			p("\n\n")
 		}
 		if sc := s.Scale; sc != nil {
-			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | heap MiB |\n|---|---|---|---|---|---|\n", s.Name)
+			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|\n", s.Name)
 			for _, pt := range sc.Points {
-				p("| %d | %d | %.0f | %.0f | %.1f | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+				p("| %d | %d | %.0f | %.0f | %.1f | %.1f (%d) | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20),
+					float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, float64(pt.HeapAllocBytes)/(1<<20))
 			}
-			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.\n\n", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			if f := sc.Fit; f != nil {
+				p(" Process-tree RSS fit over %d sizes: %.0f bytes per route (host x path) + %.1f MiB, residual %.1f MiB, R² %.3f.", f.Points, f.Slope, f.Intercept/(1<<20), f.ResidualStd/(1<<20), f.R2)
+				if f.Note != "" {
+					p(" **%s**", f.Note)
+				}
+			}
+			p("\n\n")
 		}
 	}
 	if c := r.Capacity; c != nil {
@@ -208,9 +384,19 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p("- measured controller rate per core: %.0f rps (1e6 / CPU-µs per request)\n", c.PerCoreRPS)
 		p("- cores needed at %.0f %% headroom: **%.1f**\n", c.Headroom*100, c.CoresNeeded)
 		p("- replicas of %.0f cores (N+1): **%d**\n", c.CoresPerReplica, c.Replicas)
-		p("- whole-machine max sustainable rate measured here: %.0f rps\n\nAssumptions:\n\n", c.MachineRPS)
+		p("- maximum rate of this target measured here: %s rps\n", Maximum{RPS: c.MachineRPS, Stat: Stat{N: 1}}.String())
+		if c.Warning != "" {
+			p("\n**Warning:** %s\n", c.Warning)
+		}
+		p("\nAssumptions:\n\n")
 		for _, a := range c.Assumptions {
 			p("- %s\n", a)
+		}
+		if len(c.Plans) > 0 {
+			p("\nOther traffic shapes (same target rate, SLO and headroom):\n\n| source | CPU µs/req | measured at | rps per core | cores | replicas (N+1) | warning |\n|---|---|---|---|---|---|---|\n")
+			for _, pl := range c.Plans {
+				p("| %s | %.1f | %.0f rps (%.0f %%) | %.0f | %.1f | %d | %s |\n", pl.Source, 1e6/pl.PerCoreRPS, pl.MeasuredAtRPS, pl.MeasuredFraction*100, pl.PerCoreRPS, pl.CoresNeeded, pl.Replicas, benchCell(pl.Warning))
+			}
 		}
 		p("\n")
 	}
@@ -222,6 +408,16 @@ func stepRow(p func(string, ...any), series string, rep int, s StepResult) {
 	if !s.Valid {
 		valid = "no: " + s.InvalidReason
 	}
+	if s.Noisy && s.CPU != nil {
+		valid += fmt.Sprintf(" (noisy: %.2f external cores, attempt %d)", s.CPU.ExternalCores, s.Attempt)
+	}
+	phase := s.Phase
+	if s.Connections > 0 {
+		phase = fmt.Sprintf("%s, %d conns", phase, s.Connections)
+	}
+	if s.Fraction > 0 {
+		phase = fmt.Sprintf("%s %.0f %%", phase, s.Fraction*100)
+	}
 	slo := "pass"
 	if !s.PassSLO {
 		slo = "fail"
@@ -229,8 +425,22 @@ func stepRow(p func(string, ...any), series string, rep int, s StepResult) {
 			slo += ": " + s.FailReason
 		}
 	}
-	p("| %s | %d | %s | %.0f | %.0f | %.0f | %.2f %% | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %s | %s |\n", series, rep, s.Phase, s.OfferedRPS, s.AchievedRPS, s.ThroughputRPS,
+	p("| %s | %d | %s | %.0f | %.0f | %.0f | %.2f %% | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %s | %s |\n", series, rep, benchCell(phase), s.OfferedRPS, s.AchievedRPS, s.ThroughputRPS,
 		s.SuccessRatio*100, s.Misroutes, s.Latency.P50, s.Latency.P99, s.Latency.P999, s.Lag.P99, s.ControllerCPUMicrosPerRequest, benchCell(valid), benchCell(slo))
+}
+
+func statCell1(s Stat) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f (%.1f..%.1f)", s.Median, s.Min, s.Max)
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "fail"
 }
 
 func cpuCell(s LoadSeries) string {

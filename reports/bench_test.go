@@ -72,7 +72,7 @@ func TestBenchRoundTrip(t *testing.T) {
 		t.Fatalf("ReadKind = %q, %v", kind, err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, BenchJSONFile))
-	for _, field := range []string{`"apiVersion": "ingresslab.dev/v1alpha1"`, `"kind": "BenchReport"`, `"schemaVersion": 1`, `"latencyMicros"`, `"offeredRPS"`, `"maxSustainableRPS"`} {
+	for _, field := range []string{`"apiVersion": "ingresslab.dev/v1alpha1"`, `"kind": "BenchReport"`, `"schemaVersion": 2`, `"latencyMicros"`, `"offeredRPS"`, `"maxSustainableRPS"`} {
 		if !bytes.Contains(raw, []byte(field)) {
 			t.Errorf("bench.json lacks %s", field)
 		}
@@ -132,7 +132,7 @@ func TestBenchMarkdown(t *testing.T) {
 		"| Test CPU | 2 | 2 | go1.26 |",
 		"| single-route | direct | direct | 3050 | 3000..3100 |",
 		"| proxied vs direct | 0.67 (0.66..0.68) | 1500 |",
-		"| all | 3 | 60.0 | 120.0 |",
+		"| all | 3 | 0 | 60.0 | 120.0 |",
 		"| 1 | 500 | 0 | 2 | 0 | 310 | 4000 |",
 		"| tls | load | failed: controller refused |",
 		"## Capacity planning",
@@ -179,10 +179,13 @@ func TestBenchHTMLSelfContained(t *testing.T) {
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.HasSuffix(strings.TrimSpace(page), "</html>") {
 		t.Fatal("not a complete HTML document")
 	}
-	if n := strings.Count(page, "<svg"); n != 4 {
-		t.Fatalf("%d charts, want 4 (spectrum, latency, throughput, churn)", n)
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Fatalf("%d charts, want 3 (spectrum, legacy latency, churn)", n)
 	}
-	for _, want := range []string{"Latency by percentile", "p99 latency vs offered load", "Throughput vs offered load", "churn: latency per second", "<polyline", "scale-up", "p99.9"} {
+	if strings.Contains(page, "Throughput vs offered") || strings.Contains(page, "no valid data") {
+		t.Fatal("diagonal-by-construction chart or an empty chart box")
+	}
+	for _, want := range []string{"Latency by percentile", "p99 latency vs offered load", "churn: latency per second", "<polyline", "scale-up", "p99.9", "SLO p99 25k µs"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -191,7 +194,7 @@ func TestBenchHTMLSelfContained(t *testing.T) {
 	// the end of the page still lists it).
 	charts := strings.Join(regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAllString(page, -1), "")
 	// fmtNum shows 99,999 rps as "100k" and 7,777,777 µs as "7.8M".
-	if strings.Contains(charts, "100k") || strings.Contains(charts, "7.8M") {
+	if strings.Contains(charts, ": 100k,") || strings.Contains(charts, "7.8M") {
 		t.Error("invalid step plotted")
 	}
 	if !strings.Contains(page, "99999") {

@@ -205,8 +205,19 @@ func (m *Matrix) Levels() []Level {
 // Perf is one column's headline performance numbers (zero when absent).
 type Perf struct {
 	// ThroughputRatio is proxied / direct maximum sustainable rate
-	// (median over repetitions).
+	// (median over repetitions); 0 when RatioRefused says why there is none.
 	ThroughputRatio float64
+	// RatioRefused is set when either maximum is capped (a configured
+	// ceiling, generator-bound, or a legacy unbounded search): Proxied and
+	// Direct then say what is known ("≥ 8000 (ceiling: ...)").
+	RatioRefused    string
+	Proxied, Direct Maximum
+	// Legacy marks a version 1 bench report (open-loop search, propagation
+	// timeouts counted as values).
+	Legacy bool
+	// P99Fraction is the share of the proxied maximum P99Micros was measured
+	// at (schema 2; 0 for version 1: half the direct maximum).
+	P99Fraction float64
 	// P99Micros is the proxied latency p99 at the fixed rate (median).
 	P99Micros float64
 	// AddedP99Micros is proxied minus direct p99 at the fixed rate.
@@ -216,6 +227,8 @@ type Perf struct {
 	PropagationP50Millis, PropagationP99Millis float64
 	// PropagationTimedOut counts changes that never took effect.
 	PropagationTimedOut, PropagationEvents int
+	// Propagation is the whole result, for censored cells (schema 2).
+	Propagation *PropagationResult
 	// ChurnRequests and ChurnFailures (errors + non-2xx + misroutes) under
 	// churn.
 	ChurnRequests, ChurnFailures int64
@@ -229,22 +242,32 @@ func (m *Matrix) Perf(i int) (Perf, bool) {
 	if b == nil {
 		return Perf{}, false
 	}
-	var p Perf
+	p := Perf{Legacy: b.SchemaVersion < 2}
 	for _, s := range b.Scenarios {
 		switch {
 		case s.Load != nil && !p.HasLoad && len(s.Load.Comparisons) > 0:
-			cmp := s.Load.Comparisons[0]
+			cmp := s.Load.Comparisons[0].Checked(s.Load)
 			p.HasLoad = true
-			p.ThroughputRatio = cmp.ThroughputRatio.Median
+			p.ThroughputRatio, p.RatioRefused = cmp.ThroughputRatio.Median, cmp.RatioRefused
 			p.AddedP99Micros = cmp.AddedP99Micros.Median
+			if ser := s.Load.SeriesNamed(cmp.Baseline); ser != nil {
+				p.Direct = ser.Max()
+			}
 			if ser := s.Load.SeriesNamed(cmp.Series); ser != nil {
+				p.Proxied = ser.Max()
 				p.P99Micros = fixedP99(*ser).Median
+				if pt := ser.PointAt(0.5); pt != nil && pt.P99Micros.N > 0 {
+					p.P99Micros, p.P99Fraction = pt.P99Micros.Median, pt.Fraction
+				}
 			}
 		case s.Propagation != nil && !p.HasPropagation:
+			// Version 1 counted timeouts at the timeout's value: censor them.
+			pr := s.Propagation.CensoredView()
 			p.HasPropagation = true
-			p.PropagationP50Millis = s.Propagation.FirstCorrectMillis.P50
-			p.PropagationP99Millis = s.Propagation.FirstCorrectMillis.P99
-			p.PropagationTimedOut, p.PropagationEvents = s.Propagation.TimedOut, s.Propagation.Events
+			p.PropagationP50Millis = pr.FirstCorrectMillis.P50
+			p.PropagationP99Millis = pr.FirstCorrectMillis.P99
+			p.PropagationTimedOut, p.PropagationEvents = pr.TimedOut, pr.Events
+			p.Propagation = pr
 		case s.Churn != nil && !p.HasChurn:
 			p.HasChurn = true
 			p.ChurnRequests = s.Churn.Requests

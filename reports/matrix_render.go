@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -60,16 +61,48 @@ func perfCells(p Perf) []string {
 	na := "–"
 	cells := []string{na, na, na, na, na}
 	if p.HasLoad {
-		cells[0] = fmtFloat(p.ThroughputRatio, 2)
+		switch {
+		case p.RatioRefused != "":
+			// A capped maximum is never a ratio: say what is known.
+			cells[0] = "no ratio: proxied " + p.Proxied.Short() + ", direct " + p.Direct.Short()
+			for _, m := range []Maximum{p.Proxied, p.Direct} {
+				if m.Capped() {
+					cells[0] += " (" + m.Ceiling + ")"
+					break
+				}
+			}
+		default:
+			cells[0] = fmtFloat(p.ThroughputRatio, 2)
+		}
+		if p.Legacy && !strings.Contains(cells[0], "legacy") {
+			cells[0] += " (legacy v1)"
+		}
 		cells[1] = fmtFloat(p.P99Micros/1000, 2) + " ms"
-		if p.AddedP99Micros != 0 {
-			cells[1] += " (+" + fmtFloat(p.AddedP99Micros/1000, 2) + ")"
+		if p.P99Fraction > 0 {
+			cells[1] += fmt.Sprintf(" at %.0f %% of its max", p.P99Fraction*100)
+		} else if p.AddedP99Micros != 0 {
+			cells[1] += fmt.Sprintf(" (%+.2f)", p.AddedP99Micros/1000)
 		}
 	}
 	if p.HasPropagation {
 		cells[2] = fmtFloat(p.PropagationP50Millis, 0) + " ms"
 		cells[3] = fmtFloat(p.PropagationP99Millis, 0) + " ms"
-		if p.PropagationTimedOut > 0 {
+		switch pr := p.Propagation; {
+		case pr != nil && pr.Censored:
+			// Censored: a percentile among the timed-out events is "> timeout".
+			if slices.Contains(pr.BeyondTimeout, "p50") {
+				cells[2] = "> " + fmtMillis(pr.TimeoutMillis)
+			}
+			if slices.Contains(pr.BeyondTimeout, "p99") {
+				cells[3] = "> " + fmtMillis(pr.TimeoutMillis)
+			}
+			if pr.TimedOut > 0 {
+				cells[3] += " (" + pr.CensoredText(pr.TimedOut, pr.Events) + ")"
+			}
+		case p.PropagationTimedOut > 0 && p.Legacy:
+			// Version 1 counted a timeout at its timeout value.
+			cells[3] += fmt.Sprintf(" (%d/%d timed out, counted at the timeout: legacy v1)", p.PropagationTimedOut, p.PropagationEvents)
+		case p.PropagationTimedOut > 0:
 			cells[3] += fmt.Sprintf(" (%d/%d timed out)", p.PropagationTimedOut, p.PropagationEvents)
 		}
 	}
@@ -172,7 +205,7 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		p("")
 		p("## Performance")
 		p("")
-		p("From each controller's bench report: maximum sustainable rate relative to sending straight to the backends, latency p99 at a fixed sub-saturation rate (and what the controller adds to it), time from an Ingress write to the first correct response, and failed requests while Ingresses, Services and endpoints change.")
+		p("From each controller's bench report: maximum rate relative to sending straight to the backends (no ratio when either maximum is only a lower bound, \"≥ N\": the search hit its ceiling or the load generator's limit), latency p99 at a sub-saturation load (version 1 reports: at half the direct maximum, with what the controller adds; version 2: at 50 %% of the controller's own maximum), time from an Ingress write to the first correct response (timed-out changes censored: \"> 5 s\" when they reach that percentile), and failed requests while Ingresses, Services and endpoints change.")
 		p("")
 		row(append([]string{"controller"}, perfHeader...))
 		sep(len(perfHeader) + 1)

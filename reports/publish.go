@@ -92,9 +92,25 @@ func Publish(o PublishOptions) (string, error) {
 	}
 	m["kubernetesVersion"], m["provider"], m["date"] = rep.KubernetesVersion, rep.Provider, rep.Date.UTC().Format(time.RFC3339)
 	if bench != nil {
-		m["benchLoadAverage1"] = bench.Machine.LoadAverage1
+		bm := bench.Machine
+		m["benchLoadAverage1"] = bm.LoadAverage1
 		m["benchDate"] = bench.Started.UTC().Format(time.RFC3339)
 		m["benchQuick"] = bench.Quick
+		m["benchSchemaVersion"] = bench.SchemaVersion
+		// What the bench numbers depend on: the harness build, every binary,
+		// the Go scheduler and worker counts, the CPU, the settings, the
+		// generator's own limit and the machine's load during the windows.
+		m["benchGOMAXPROCS"] = bm.GOMAXPROCS
+		m["benchCPUPinning"] = bm.CPUPinning
+		m["benchSettings"] = bench.Settings
+		for k, v := range map[string]any{"ingresslabCommit": bm.IngresslabCommit, "cpuFlags": bm.CPUFlags, "binaries": bm.Binaries, "benchGenerator": bm.Generator, "benchNoise": bm.Noise} {
+			if !isEmpty(v) {
+				m[k] = v
+			}
+		}
+		if o.Host.CPUModel == "" && bm.CPUModel != "" {
+			m["cpuModel"], m["cores"] = bm.CPUModel, bm.Cores
+		}
 	}
 	if o.Note != "" {
 		m["note"] = o.Note
@@ -135,4 +151,21 @@ func osRelease() string {
 		}
 	}
 	return ""
+}
+
+// isEmpty reports whether a machine.json value carries nothing.
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case []string:
+		return len(x) == 0
+	case []BinaryDigest:
+		return len(x) == 0
+	case *GeneratorLimit:
+		return x == nil
+	case *NoiseSummary:
+		return x == nil
+	}
+	return v == nil
 }

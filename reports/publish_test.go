@@ -52,3 +52,33 @@ func TestPublishCopiesReportsAndWritesMachine(t *testing.T) {
 		t.Errorf("bench report of another controller: %v", err)
 	}
 }
+
+func TestPublishMachineRecordsBenchConditions(t *testing.T) {
+	src, bsrc, root := t.TempDir(), t.TempDir(), t.TempDir()
+	rep := &ConformanceReport{Implementation: Implementation{Name: "reference", Version: "dev"}, Provider: "local", Date: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	rep.Finalize()
+	if err := WriteConformance(src, rep); err != nil {
+		t.Fatal(err)
+	}
+	br := sampleBenchV2()
+	br.Machine.IngresslabCommit = "abc123+dirty"
+	br.Machine.CPUFlags = []string{"avx2"}
+	br.Machine.Binaries = []BinaryDigest{{Role: "harness", Path: "/bin/ingresslab", SHA256: "00ff"}}
+	br.Machine.Generator = &GeneratorLimit{MaxRPS: 40000, Connections: 16, BoundMargin: 0.15}
+	br.Machine.Noise = &NoiseSummary{Windows: 10, NoisyWindows: 2}
+	br.Settings.Connections = []int{4, 16, 64}
+	if err := WriteBench(bsrc, br); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Publish(PublishOptions{ConformanceDir: src, BenchDir: bsrc, Root: root, Host: Machine{CPUModel: "cpu", Cores: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "machine.json"))
+	s := string(b)
+	for _, want := range []string{`"ingresslabCommit": "abc123+dirty"`, `"sha256": "00ff"`, `"benchGOMAXPROCS": 2`, `"cpuFlags": [`, `"connections": [`, `"benchGenerator": {`, `"noisyWindows": 2`, `"benchSchemaVersion": 2`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("machine.json lacks %s:\n%s", want, s)
+		}
+	}
+}

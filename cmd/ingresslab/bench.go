@@ -21,9 +21,12 @@ func newBenchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a controller under load and change (vegeta); reports for capacity planning",
 		Long: `Stand up the local cluster, start the controller described by a profile, and run the
-benchmark scenarios: open-loop constant-rate load (stepped, then bisected to the highest rate
-that meets the SLO, repeated), direct vs proxied interleaved, propagation of Ingress changes,
-traffic during churn, and scale. Writes DIR/bench.json, DIR/bench.md and DIR/bench.html.
+benchmark scenarios: each target's closed-loop maximum (a swept, bounded number of
+connections), then open-loop latency and CPU (the controller's whole process tree) at fractions
+of that maximum, repeated, direct vs proxied interleaved; propagation of Ingress changes
+(timeouts censored), traffic during churn (each change checked in traffic), and scale.
+A maximum limited by the sweep or by the load generator is reported as "≥ N" and never
+turned into a ratio. Writes DIR/bench.json, DIR/bench.md and DIR/bench.html.
 
 Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 		Example: `  ingresslab bench --controller reference --report-dir out/bench
@@ -52,6 +55,12 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 					failed++
 				}
 			}
+			if c := rep.Capacity; c != nil {
+				fmt.Fprintf(out, "  capacity: %.0f rps within p99 %.0f µs need %.1f cores, %d replicas of %.0f cores (N+1), from %s\n", c.TargetRPS, c.SLOP99Micros, c.CoresNeeded, c.Replicas, c.CoresPerReplica, c.Source)
+				if c.Warning != "" {
+					fmt.Fprintf(out, "  capacity warning: %s\n", c.Warning)
+				}
+			}
 			for _, g := range rep.Goals {
 				fmt.Fprintf(out, "  goal %-36s %-12s measured %s (met: %t)\n", g.Name, g.Target, g.Measured, g.Met)
 			}
@@ -69,13 +78,22 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.StringVar(&o.Controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
 	fl.StringVar(&o.ReportDir, "report-dir", "out/bench", "folder for bench.json, bench.md, bench.html and the controller log")
 	fl.StringSliceVar(&o.Scenarios, "scenario", nil, "run only these scenarios (repeatable; default all): "+strings.Join(bench.Names(), ", "))
-	fl.DurationVar(&o.StepDuration, "duration", 0, "duration of one constant-rate step (default 2s, 500ms with --quick)")
-	fl.BoolVar(&o.Quick, "quick", false, "smoke run: short steps, one repetition, fewer events and Ingresses (about a minute)")
-	fl.IntVar(&o.Repetitions, "repetitions", 0, "repetitions of every rate search (default 3, 1 with --quick)")
-	fl.Float64Var(&o.StartRPS, "start-rps", 0, "first offered rate of a search (default 1000, 500 with --quick)")
-	fl.Float64Var(&o.MaxRPS, "max-rps", 0, "highest rate a search offers (default 100000)")
-	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a sustainable rate")
-	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan (default 10000)")
+	fl.BoolVar(&o.Quick, "quick", false, "smoke run: short windows, one repetition, fewer events and Ingresses (about a minute)")
+	fl.IntVar(&o.Repetitions, "repetitions", 0, "repetitions of every closed-loop sweep and load fraction (default 3, 1 with --quick)")
+	fl.IntSliceVar(&o.Connections, "connections", nil, "closed-loop connection sweep, ascending; the last is the ceiling (default 4,16,64)")
+	fl.DurationVar(&o.ClosedLoopDuration, "closed-loop-duration", 0, "one closed-loop window (default 2s, 1s with --quick)")
+	fl.Float64SliceVar(&o.Fractions, "fractions", nil, "load fractions of each target's own maximum for latency and CPU (default 0.25,0.5,0.75,0.9; 0.5,0.9 with --quick)")
+	fl.Float64SliceVar(&o.SecondaryFractions, "secondary-fractions", nil, "fractions for the secondary targets: TLS, many routes, no keep-alive (default 0.5)")
+	fl.DurationVar(&o.WindowDuration, "window", 0, "one open-loop window at a load fraction (default 10s, 1s with --quick)")
+	fl.Float64Var(&o.NoiseMaxExternalCores, "noise-max-cores", 0, "CPU (cores) other processes may use during a window before it is noisy and repeated (default 0.25)")
+	fl.IntVar(&o.NoiseRetries, "noise-retries", 0, "noisy windows the whole run may repeat (default 10, 2 with --quick; -1: none)")
+	fl.StringVar(&o.CPUPinning, "cpus", "", "pin the harness and the controller's process tree: generator=CPUS,target=CPUS (e.g. generator=1,target=0)")
+	fl.DurationVar(&o.PropagationTimeout, "propagation-timeout", 0, "a change not seen in traffic by then is censored (default 30s, 5s with --quick)")
+	fl.DurationVar(&o.PropagationBudget, "propagation-budget", 0, "time budget of the propagation scenario; fewer events are measured when reached (default 3m, 30s with --quick)")
+	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a load fraction (and of the capacity plan)")
+	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
+	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
+	fl.Float64Var(&o.CapacityHeadroom, "capacity-headroom", 0, "share of CPU kept free in the capacity plan (default 0.3)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "write the local cluster's admin kubeconfig here")
 	return cmd
 }

@@ -1,0 +1,242 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+// procRoot is where the proc filesystem is mounted (tests use a fake).
+var procRoot = "/proc"
+
+// procStat is what the harness needs from one /proc/PID/stat.
+type procStat struct {
+	PID, PPID int
+	// OwnMicros is utime+stime; ChildMicros cutime+cstime (children that
+	// exited and were reaped by this process).
+	OwnMicros, ChildMicros int64
+	// RSSPages is field 24.
+	RSSPages int64
+}
+
+// parseProcStat parses one /proc/PID/stat line.
+func parseProcStat(b []byte) (procStat, error) {
+	var s procStat
+	open := bytes.IndexByte(b, '(')
+	i := bytes.LastIndexByte(b, ')')
+	if open < 0 || i < open {
+		return s, fmt.Errorf("stat %q: no command field", b)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+	if err != nil {
+		return s, fmt.Errorf("stat: pid: %w", err)
+	}
+	// Fields after ')': state(3) ppid(4) ... utime(14) stime(15)
+	// cutime(16) cstime(17) ... rss(24).
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 22 {
+		return s, fmt.Errorf("stat of %d: %d fields", pid, len(f))
+	}
+	n := func(field int) int64 {
+		v, e := strconv.ParseInt(f[field-3], 10, 64)
+		if e != nil && err == nil {
+			err = fmt.Errorf("stat of %d: field %d %q: %w", pid, field, f[field-3], e)
+		}
+		return v
+	}
+	s.PID = pid
+	s.PPID = int(n(4))
+	s.OwnMicros = (n(14) + n(15)) * 1e6 / clockTicks
+	s.ChildMicros = (n(16) + n(17)) * 1e6 / clockTicks
+	s.RSSPages = n(24)
+	return s, err
+}
+
+// allProcs reads every process's stat (processes that vanish while being
+// read are skipped).
+func allProcs() (map[int]procStat, error) {
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]procStat, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if s, err := parseProcStat(b); err == nil {
+			out[pid] = s
+		}
+	}
+	return out, nil
+}
+
+// treeOf returns the roots and every descendant of them in procs.
+func treeOf(procs map[int]procStat, roots ...int) []procStat {
+	children := map[int][]int{}
+	for pid, s := range procs {
+		children[s.PPID] = append(children[s.PPID], pid)
+	}
+	seen := map[int]bool{}
+	var out []procStat
+	queue := append([]int(nil), roots...)
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		s, ok := procs[pid]
+		if !ok || seen[pid] || pid <= 0 {
+			continue
+		}
+		seen[pid] = true
+		out = append(out, s)
+		queue = append(queue, children[pid]...)
+	}
+	return out
+}
+
+// treeCPU is the CPU time of a process tree: every live member's own time
+// plus the time of children that exited and were reaped by a member
+// (cutime/cstime). A child's time moves from its own counters to its
+// parent's child counters when it is reaped, so the sum is continuous.
+func treeCPU(tree []procStat) int64 {
+	var t int64
+	for _, s := range tree {
+		t += s.OwnMicros + s.ChildMicros
+	}
+	return t
+}
+
+// treeRSS sums the resident set of a tree (shared pages are counted once
+// per process, so this is an upper bound).
+func treeRSS(tree []procStat) uint64 {
+	var pages int64
+	for _, s := range tree {
+		pages += s.RSSPages
+	}
+	return uint64(pages) * uint64(os.Getpagesize())
+}
+
+// machineStat is the first line of /proc/stat in microseconds.
+type machineStat struct {
+	Busy, Steal, Total int64
+}
+
+func readMachineStat() (machineStat, error) {
+	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	if err != nil {
+		return machineStat{}, err
+	}
+	return parseMachineStat(b)
+}
+
+// parseMachineStat reads the "cpu" line: user nice system idle iowait irq
+// softirq steal guest guest_nice (guest time is already in user).
+func parseMachineStat(b []byte) (machineStat, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineStat{}, fmt.Errorf("/proc/stat: first line %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		x, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return machineStat{}, fmt.Errorf("/proc/stat: %w", err)
+		}
+		v[i] = x * 1e6 / clockTicks
+	}
+	user, nice, system, idle, iowait, irq, softirq, steal := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	busy := user + nice + system + irq + softirq
+	return machineStat{Busy: busy, Steal: steal, Total: busy + idle + iowait + steal}, nil
+}
+
+func loadAverage1() float64 {
+	b, err := os.ReadFile(filepath.Join(procRoot, "loadavg"))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// cpuSnap is one sample of every CPU counter a window needs.
+type cpuSnap struct {
+	at time.Time
+	// ctrl is the controller tree's CPU and size; harness the harness
+	// process's own CPU; run every process of the run.
+	ctrl, harness, run int64
+	ctrlProcs          int
+	ctrlRSS            uint64
+	machine            machineStat
+	ok                 bool
+}
+
+// snapCPU samples the controller tree (ctrlPID, 0 for none), the harness
+// process and everything the run started (the harness's tree and the
+// controller's tree), and the machine.
+func snapCPU(ctrlPID int) cpuSnap {
+	s := cpuSnap{at: time.Now()}
+	procs, err := allProcs()
+	if err != nil {
+		return s
+	}
+	self := os.Getpid()
+	if p, ok := procs[self]; ok {
+		s.harness = p.OwnMicros
+	}
+	run := treeOf(procs, self, ctrlPID)
+	// Children the harness reaped (a restarted controller, the API server
+	// of an earlier cluster) were part of the run too: cutime stays in.
+	s.run = treeCPU(run)
+	if ctrlPID > 0 {
+		t := treeOf(procs, ctrlPID)
+		s.ctrl, s.ctrlProcs, s.ctrlRSS = treeCPU(t), len(t), treeRSS(t)
+	}
+	s.machine, err = readMachineStat()
+	s.ok = err == nil
+	return s
+}
+
+// windowCPU turns two samples into the window's CPU account; genPerReq is
+// the generator's calibrated harness CPU per request (0: unknown).
+func windowCPU(a, b cpuSnap, requests int64, genPerReq float64) *reports.WindowCPU {
+	if !a.ok || !b.ok {
+		return nil
+	}
+	wall := b.at.Sub(a.at)
+	if wall <= 0 {
+		return nil
+	}
+	w := &reports.WindowCPU{
+		WallMillis:          float64(wall) / 1e6,
+		ControllerMicros:    float64(b.ctrl - a.ctrl),
+		ControllerProcesses: b.ctrlProcs,
+		HarnessMicros:       float64(b.harness - a.harness),
+		RunMicros:           float64(b.run - a.run),
+		LoadAverage1:        loadAverage1(),
+	}
+	wallMicros := float64(wall) / 1e3
+	w.BusyCores = float64(b.machine.Busy-a.machine.Busy) / wallMicros
+	w.StealCores = float64(b.machine.Steal-a.machine.Steal) / wallMicros
+	w.ExternalCores = max(0, (float64(b.machine.Busy-a.machine.Busy)-w.RunMicros)/wallMicros)
+	if genPerReq > 0 {
+		w.GeneratorMicrosEstimate = min(w.HarnessMicros, genPerReq*float64(requests))
+		w.BackendMicrosEstimate = w.HarnessMicros - w.GeneratorMicrosEstimate
+	}
+	return w
+}

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// fakeProc writes a /proc with the given stat lines and a /proc/stat.
+func fakeProc(t *testing.T, stats map[int]string, machine string) {
+	t.Helper()
+	root := t.TempDir()
+	for pid, line := range stats {
+		dir := filepath.Join(root, fmt.Sprint(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "stat"), []byte(machine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "loadavg"), []byte("1.50 1.00 0.50 2/300 1234\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := procRoot
+	procRoot = root
+	t.Cleanup(func() { procRoot = old })
+}
+
+// statLine builds a /proc/PID/stat line (times in ticks of 10 ms).
+func statLine(pid, ppid int, comm string, utime, stime, cutime, cstime, rss int) string {
+	return fmt.Sprintf("%d (%s) S %d 1 1 0 -1 4194560 100 0 0 0 %d %d %d %d 20 0 4 0 100 1000000 %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
+		pid, comm, ppid, utime, stime, cutime, cstime, rss)
+}
+
+func TestParseProcStatCommandWithSpacesAndParens(t *testing.T) {
+	s, err := parseProcStat([]byte(statLine(42, 7, "nginx: worker (x) y", 150, 50, 20, 10, 300)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PID != 42 || s.PPID != 7 || s.OwnMicros != 2_000_000 || s.ChildMicros != 300_000 || s.RSSPages != 300 {
+		t.Fatalf("%+v", s)
+	}
+}
+
+// TestTreeCPUCountsEveryDescendant is the haproxy/nginx case: a controller
+// whose data plane is a child (with its own workers) is charged for all of
+// it, plus children it already reaped; unrelated processes are not.
+func TestTreeCPUCountsEveryDescendant(t *testing.T) {
+	fakeProc(t, map[int]string{
+		1:   statLine(1, 0, "init", 1000, 1000, 0, 0, 10),
+		100: statLine(100, 1, "controller", 100, 100, 30, 20, 1000),  // 2 s own, 0.5 s reaped children
+		101: statLine(101, 100, "haproxy", 300, 100, 0, 0, 2000),     // 4 s
+		102: statLine(102, 101, "haproxy worker", 50, 50, 0, 0, 500), // 1 s
+		200: statLine(200, 1, "unrelated", 9999, 9999, 0, 0, 10),
+	}, "cpu  100 0 100 800 0 0 0 0 0 0\n")
+	procs, err := allProcs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := treeOf(procs, 100)
+	if len(tree) != 3 {
+		t.Fatalf("tree %+v", tree)
+	}
+	if got := treeCPU(tree); got != 7_500_000 {
+		t.Fatalf("tree CPU %d µs, want 7.5 s", got)
+	}
+	if got := treeRSS(tree); got != 3500*uint64(os.Getpagesize()) {
+		t.Fatalf("tree RSS %d", got)
+	}
+}
+
+func TestWindowCPUSeparatesExternalLoad(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := cpuSnap{at: t0, ctrl: 0, harness: 0, run: 0, machine: machineStat{Busy: 0}, ok: true}
+	// 1 s window: controller 0.4 s, harness 0.6 s, run 1.2 s (API server
+	// 0.2 s), machine busy 1.7 s: 0.5 cores used by others.
+	b := cpuSnap{at: t0.Add(time.Second), ctrl: 400_000, ctrlProcs: 3, harness: 600_000, run: 1_200_000, machine: machineStat{Busy: 1_700_000}, ok: true}
+	fakeProc(t, nil, "cpu 0 0 0 0 0 0 0 0\n")
+	w := windowCPU(a, b, 10000, 20)
+	if w == nil {
+		t.Fatal("nil window")
+	}
+	if w.ControllerMicros != 400_000 || w.ExternalCores < 0.499 || w.ExternalCores > 0.501 || w.BusyCores < 1.699 || w.LoadAverage1 != 1.5 {
+		t.Fatalf("%+v", w)
+	}
+	// Generator: 20 µs x 10,000 requests = 0.2 s of the harness's 0.6 s.
+	if w.GeneratorMicrosEstimate != 200_000 || w.BackendMicrosEstimate != 400_000 {
+		t.Fatalf("generator/backend split %+v", w)
+	}
+}
+
+func TestParseMachineStat(t *testing.T) {
+	m, err := parseMachineStat([]byte("cpu  10 2 3 100 5 1 1 4 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Busy != 170_000 || m.Steal != 40_000 || m.Total != 1_260_000 {
+		t.Fatalf("%+v", m)
+	}
+}

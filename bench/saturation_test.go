@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ingresslab/ingresslab/reports"
+)
+
+// fakeClosed answers a closed-loop window with throughput(n).
+func fakeClosed(throughput func(n int) float64, asked *[]int) ClosedMeasure {
+	return func(_ context.Context, n int) (reports.StepResult, error) {
+		*asked = append(*asked, n)
+		return reports.StepResult{Connections: n, ThroughputRPS: throughput(n), Requests: 100, SuccessRatio: 1, Valid: true, PassSLO: true}, nil
+	}
+}
+
+func TestFindSaturationPlateau(t *testing.T) {
+	var asked []int
+	tp := map[int]float64{4: 5000, 16: 9000, 64: 9200, 256: 9300}
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64, 256}, Repetitions: 3}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 64 adds only 2 %: the sweep stops there, 256 is never asked.
+	if len(asked) != 9 || sat.Ceiling != "" || sat.MaxRPS.Median != 9200 || sat.MaxRPS.N != 3 {
+		t.Fatalf("asked %v, saturation %+v", asked, sat)
+	}
+}
+
+// TestFindSaturationCeilingIsNotARatio is the rule: a search that
+// hits its configured maximum reports "≥ N (ceiling)" and the reports refuse
+// to turn it into a ratio.
+func TestFindSaturationCeilingIsNotARatio(t *testing.T) {
+	var asked []int
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{1, 2, 4}, Repetitions: 2}, fakeClosed(func(n int) float64 { return float64(n) * 1000 }, &asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sat.Ceiling != reports.CeilingConfigured || !strings.Contains(sat.CeilingReason, "still rising at 4 connections") || sat.MaxRPS.Median != 4000 {
+		t.Fatalf("saturation %+v", sat)
+	}
+	proxied := reports.LoadSeries{Name: "proxied", Saturation: &sat}
+	directSat, _ := FindSaturation(context.Background(), SaturationOptions{Connections: []int{1, 2, 4}, Repetitions: 2}, fakeClosed(func(n int) float64 { return 9000 }, &asked))
+	direct := reports.LoadSeries{Name: "direct", Saturation: &directSat}
+	if directSat.Ceiling != "" {
+		t.Fatalf("flat direct capped: %+v", directSat)
+	}
+	c := compare(direct, proxied)
+	if c.ThroughputRatio.N != 0 || c.RatioRefused == "" {
+		t.Fatalf("capped maximum became a ratio: %+v", c)
+	}
+	if got := proxied.Max().String(); got != "≥ 4000 (ceiling: configured)" {
+		t.Fatalf("max cell %q", got)
+	}
+}
+
+func TestFindSaturationGeneratorBound(t *testing.T) {
+	var asked []int
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16}, GeneratorMaxRPS: 10000}, fakeClosed(func(n int) float64 { return 9000 }, &asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sat.Ceiling != reports.CeilingGenerator || !strings.Contains(sat.CeilingReason, "within 15 %") {
+		t.Fatalf("9000 of a 10000 rps generator is not flagged: %+v", sat)
+	}
+	sat, _ = FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16}, GeneratorMaxRPS: 20000}, fakeClosed(func(n int) float64 { return 9000 }, &asked))
+	if sat.Ceiling != "" {
+		t.Fatalf("9000 of 20000 flagged: %+v", sat)
+	}
+}
+
+func TestFindSaturationStopsWhenOverloaded(t *testing.T) {
+	var asked []int
+	m := func(_ context.Context, n int) (reports.StepResult, error) {
+		asked = append(asked, n)
+		st := reports.StepResult{ThroughputRPS: float64(n) * 1000, Requests: 10, SuccessRatio: 1, Valid: true, PassSLO: true}
+		if n >= 16 {
+			st.PassSLO, st.SuccessRatio = false, 0.5
+		}
+		return st, nil
+	}
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 || sat.Ceiling != "" || sat.MaxRPS.Median != 4000 {
+		t.Fatalf("asked %v, %+v", asked, sat)
+	}
+	if _, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{16, 4}}, m); err == nil {
+		t.Fatal("unsorted connections accepted")
+	}
+}
+
+func TestSummarizePointAndCPUAtHighestPassing(t *testing.T) {
+	w := func(p99, ctrl float64, pass bool) reports.StepResult {
+		return reports.StepResult{Requests: 1000, Valid: true, PassSLO: pass, Latency: reports.Percentiles{P99: p99},
+			CPU: &reports.WindowCPU{ControllerMicros: ctrl * 1000, BackendMicrosEstimate: 5000}}
+	}
+	low := summarizePoint(0.5, 5000, []reports.StepResult{w(900, 20, true), w(1000, 22, true), w(1100, 21, true)})
+	high := summarizePoint(0.9, 9000, []reports.StepResult{w(30000, 18, false), w(900, 18, true), w(900, 18, true)})
+	if low.P99Micros.Median != 1000 || low.ControllerCPUMicrosPerRequest.Median != 21 || !low.PassSLO || low.BackendCPUMicrosPerRequest.Median != 5 {
+		t.Fatalf("low %+v", low)
+	}
+	if high.PassSLO {
+		t.Fatal("a failing window must fail the point")
+	}
+	cpu, at := cpuAtHighestPassing([]reports.LoadPoint{low, high})
+	if cpu != 21 || at.Fraction != 0.5 {
+		t.Fatalf("cpu %v at %+v", cpu, at)
+	}
+}
+
+func TestFitLineMemoryPerRoute(t *testing.T) {
+	// 30 MiB + 2 KiB per route, with a little noise.
+	xs := []float64{100, 1000, 10000}
+	ys := []float64{30<<20 + 100*2048 + 5000, 30<<20 + 1000*2048 - 8000, 30<<20 + 10000*2048 + 3000}
+	f := fitLine(xs, ys)
+	if f.Points != 3 || f.Slope < 2000 || f.Slope > 2100 || f.R2 < 0.99 || f.ResidualStd <= 0 || f.Note != "" {
+		t.Fatalf("fit %+v", f)
+	}
+	if f := fitLine(xs[:2], ys[:2]); !strings.Contains(f.Note, "only 2 sizes") {
+		t.Fatalf("two-point fit %+v", f)
+	}
+	if f := fitLine(xs, []float64{40 << 20, 35 << 20, 30 << 20}); !strings.Contains(f.Note, "does not grow") {
+		t.Fatalf("negative slope %+v", f)
+	}
+	if got := scaleSample(10000, 16); len(got) != 16 || got[0] != 9999 || got[1] != 0 {
+		t.Fatalf("sample %v", got)
+	}
+	if got := scaleSample(3, 16); len(got) != 3 {
+		t.Fatalf("small sample %v", got)
+	}
+}
