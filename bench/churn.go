@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/ingresslab/ingresslab/cluster"
+	"github.com/ingresslab/ingresslab/internal/poll"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -252,18 +254,15 @@ func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases i
 // await probes until check holds n times in a row, or the timeout; answers
 // before that are expected to be wrong and only counted as excluded.
 func (c *churnChanger) await(ctx context.Context, check func() bool, n int) bool {
-	deadline := time.Now().Add(c.timeout)
-	streak := 0
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if check() {
-			if streak++; streak >= n {
-				return true
+	return poll.Until(ctx, probeInterval, c.timeout, func(context.Context) error {
+		for range n { // n in a row, without a pause between correct answers
+			if !check() {
+				c.excluded++
+				return errNotYet
 			}
-			continue
 		}
-		streak = 0
-		c.excluded++
-		time.Sleep(probeInterval)
-	}
-	return false
+		return nil
+	}) == nil
 }
+
+var errNotYet = errors.New("change not applied yet")

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/echoserver"
+	"github.com/ingresslab/ingresslab/internal/poll"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -218,29 +219,16 @@ func (p *prober) probeFull(ctx context.Context, url string) (code int, service, 
 
 // waitRoute polls url until want answers n times in a row, or timeout.
 func (e *Env) waitRoute(ctx context.Context, p *prober, url, want string, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	streak := 0
-	var lastCode int
-	var lastSvc string
-	for {
-		code, svc := p.probe(ctx, url)
-		lastCode, lastSvc = code, svc
-		if code == http.StatusOK && svc == want {
-			if streak++; streak >= n {
-				return nil
+	err := poll.Until(ctx, 20*time.Millisecond, timeout, func(ctx context.Context) error {
+		for range n { // n in a row, without a pause between correct answers
+			if code, svc := p.probe(ctx, url); code != http.StatusOK || svc != want {
+				return fmt.Errorf("last answer: %d from %q", code, svc)
 			}
-			continue
 		}
-		streak = 0
-		if time.Now().After(deadline) {
-			return fmt.Errorf("route %s not served by %s within %s (last answer: %d from %q)", url, want, timeout, lastCode, lastSvc)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("route %s not served by %s: %w", url, want, err)
 	}
+	return nil
 }
