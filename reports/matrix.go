@@ -34,6 +34,9 @@ type MatrixColumn struct {
 	Bench *BenchReport
 	// Machine is the folder's machine.json fingerprint, if any.
 	Machine map[string]any
+	// Notable is the folder's notable.txt: a human finding about the
+	// controller (one line), kept as data next to the reports.
+	Notable string
 }
 
 // MatrixRow is one test across the columns.
@@ -111,6 +114,9 @@ func LoadMatrix(dirs []string) (*Matrix, error) {
 	return m, nil
 }
 
+// NotableFile is the optional one-line human finding in a published folder.
+const NotableFile = "notable.txt"
+
 func loadColumn(dir string) (MatrixColumn, error) {
 	rep, err := ReadConformance(filepath.Join(dir, "conformance.json"))
 	if err != nil {
@@ -122,6 +128,11 @@ func loadColumn(dir string) (MatrixColumn, error) {
 		if c.Bench, err = ReadBench(benchPath); err != nil {
 			return MatrixColumn{}, fmt.Errorf("matrix: %w", err)
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, NotableFile)); err == nil {
+		c.Notable = strings.Join(strings.Fields(string(b)), " ")
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return MatrixColumn{}, fmt.Errorf("matrix: %w", err)
 	}
 	machinePath := filepath.Join(dir, "machine.json")
 	if b, err := os.ReadFile(machinePath); err == nil {
@@ -232,6 +243,8 @@ type Perf struct {
 	// ChurnRequests and ChurnFailures (errors + non-2xx + misroutes) under
 	// churn.
 	ChurnRequests, ChurnFailures int64
+	// LoadScenario names the load scenario the throughput and p99 come from.
+	LoadScenario string
 	// Has* say which parts the bench report holds.
 	HasLoad, HasPropagation, HasChurn bool
 }
@@ -248,6 +261,7 @@ func (m *Matrix) Perf(i int) (Perf, bool) {
 		case s.Load != nil && !p.HasLoad && len(s.Load.Comparisons) > 0:
 			cmp := s.Load.Comparisons[0].Checked(s.Load)
 			p.HasLoad = true
+			p.LoadScenario = s.Name
 			p.ThroughputRatio, p.RatioRefused = cmp.ThroughputRatio.Median, cmp.RatioRefused
 			p.AddedP99Micros = cmp.AddedP99Micros.Median
 			if ser := s.Load.SeriesNamed(cmp.Baseline); ser != nil {

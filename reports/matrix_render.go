@@ -48,7 +48,18 @@ func testSymbol(t TestResult) string {
 func profileCellFor(c MatrixColumn, l Level) string {
 	for _, p := range c.Conformance.Profiles {
 		if p.Name == l {
-			return profileIcon(p.Result) + fmt.Sprintf(" (%d/%d)", p.Summary.Passed, p.Summary.Passed+p.Summary.Failed)
+			return profileIcon(p.Result) + " (" + profileCount(c, l) + ")"
+		}
+	}
+	return "–"
+}
+
+// profileCount is "passed/run" of level l, or "–" when the column did not
+// run it.
+func profileCount(c MatrixColumn, l Level) string {
+	for _, p := range c.Conformance.Profiles {
+		if p.Name == l {
+			return fmt.Sprintf("%d/%d", p.Summary.Passed, p.Summary.Passed+p.Summary.Failed)
 		}
 	}
 	return "–"
@@ -61,22 +72,7 @@ func perfCells(p Perf) []string {
 	na := "–"
 	cells := []string{na, na, na, na, na}
 	if p.HasLoad {
-		switch {
-		case p.RatioRefused != "":
-			// A capped maximum is never a ratio: say what is known.
-			cells[0] = "no ratio: proxied " + p.Proxied.Short() + ", direct " + p.Direct.Short()
-			for _, m := range []Maximum{p.Proxied, p.Direct} {
-				if m.Capped() {
-					cells[0] += " (" + m.Ceiling + ")"
-					break
-				}
-			}
-		default:
-			cells[0] = fmtFloat(p.ThroughputRatio, 2)
-		}
-		if p.Legacy && !strings.Contains(cells[0], "legacy") {
-			cells[0] += " (legacy v1)"
-		}
+		cells[0] = throughputCell(p)
 		cells[1] = fmtFloat(p.P99Micros/1000, 2) + " ms"
 		if p.P99Fraction > 0 {
 			cells[1] += fmt.Sprintf(" at %.0f %% of its max", p.P99Fraction*100)
@@ -85,35 +81,78 @@ func perfCells(p Perf) []string {
 		}
 	}
 	if p.HasPropagation {
-		cells[2] = fmtFloat(p.PropagationP50Millis, 0) + " ms"
-		cells[3] = fmtFloat(p.PropagationP99Millis, 0) + " ms"
-		switch pr := p.Propagation; {
-		case pr != nil && pr.Censored:
-			// Censored: a percentile among the timed-out events is "> timeout".
-			if slices.Contains(pr.BeyondTimeout, "p50") {
-				cells[2] = "> " + fmtMillis(pr.TimeoutMillis)
-			}
-			if slices.Contains(pr.BeyondTimeout, "p99") {
-				cells[3] = "> " + fmtMillis(pr.TimeoutMillis)
-			}
-			if pr.TimedOut > 0 {
-				cells[3] += " (" + pr.CensoredText(pr.TimedOut, pr.Events) + ")"
-			}
-		case p.PropagationTimedOut > 0 && p.Legacy:
-			// Version 1 counted a timeout at its timeout value.
-			cells[3] += fmt.Sprintf(" (%d/%d timed out, counted at the timeout: legacy v1)", p.PropagationTimedOut, p.PropagationEvents)
-		case p.PropagationTimedOut > 0:
-			cells[3] += fmt.Sprintf(" (%d/%d timed out)", p.PropagationTimedOut, p.PropagationEvents)
-		}
+		cells[2], cells[3] = propagationCells(p)
 	}
 	if p.HasChurn {
-		ratio := 0.0
-		if p.ChurnRequests > 0 {
-			ratio = float64(p.ChurnFailures) / float64(p.ChurnRequests) * 100
-		}
-		cells[4] = fmt.Sprintf("%d / %d (%s%%)", p.ChurnFailures, p.ChurnRequests, fmtFloat(ratio, 3))
+		cells[4] = churnCell(p)
 	}
 	return cells
+}
+
+// throughputCell is proxied / direct maximum, or, when either maximum is
+// capped, what is known of both: a capped maximum is never a ratio.
+func throughputCell(p Perf) string {
+	if !p.HasLoad {
+		return "–"
+	}
+	var s string
+	switch {
+	case p.RatioRefused != "":
+		s = "no ratio: proxied " + p.Proxied.Short() + ", direct " + p.Direct.Short()
+		for _, m := range []Maximum{p.Proxied, p.Direct} {
+			if m.Capped() {
+				s += " (" + m.Ceiling + ")"
+				break
+			}
+		}
+	default:
+		s = fmtFloat(p.ThroughputRatio, 2)
+	}
+	if p.Legacy && !strings.Contains(s, "legacy") {
+		s += " (legacy v1)"
+	}
+	return s
+}
+
+// propagationCells are the p50 and p99 from an Ingress write to the first
+// correct response. Timed-out changes are censored: a percentile among them
+// is "> timeout", and the cell says how many timed out.
+func propagationCells(p Perf) (p50, p99 string) {
+	if !p.HasPropagation {
+		return "–", "–"
+	}
+	p50 = fmtFloat(p.PropagationP50Millis, 0) + " ms"
+	p99 = fmtFloat(p.PropagationP99Millis, 0) + " ms"
+	switch pr := p.Propagation; {
+	case pr != nil && pr.Censored:
+		if slices.Contains(pr.BeyondTimeout, "p50") {
+			p50 = "> " + fmtMillis(pr.TimeoutMillis)
+		}
+		switch {
+		case slices.Contains(pr.BeyondTimeout, "p99"):
+			p99 = fmt.Sprintf("> %s (%d of %d timed out)", fmtMillis(pr.TimeoutMillis), pr.TimedOut, pr.Events)
+		case pr.TimedOut > 0:
+			p99 += " (" + pr.CensoredText(pr.TimedOut, pr.Events) + ")"
+		}
+	case p.PropagationTimedOut > 0 && p.Legacy:
+		// Version 1 counted a timeout at its timeout value.
+		p99 += fmt.Sprintf(" (%d/%d timed out, counted at the timeout: legacy v1)", p.PropagationTimedOut, p.PropagationEvents)
+	case p.PropagationTimedOut > 0:
+		p99 += fmt.Sprintf(" (%d/%d timed out)", p.PropagationTimedOut, p.PropagationEvents)
+	}
+	return p50, p99
+}
+
+// churnCell is failed / sent requests while objects change.
+func churnCell(p Perf) string {
+	if !p.HasChurn {
+		return "–"
+	}
+	ratio := 0.0
+	if p.ChurnRequests > 0 {
+		ratio = float64(p.ChurnFailures) / float64(p.ChurnRequests) * 100
+	}
+	return fmt.Sprintf("%d / %d (%s%%)", p.ChurnFailures, p.ChurnRequests, fmtFloat(ratio, 3))
 }
 
 var perfHeader = []string{"throughput / direct", "p99 (added)", "propagation p50", "propagation p99", "errors under churn"}
