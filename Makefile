@@ -31,7 +31,7 @@ CMDS := $(patsubst cmd/%,%,$(wildcard cmd/*))
 include kind/kind.mk
 include bench/bench.mk
 
-.PHONY: all build cross tools test test-short e2e bench bench-micro lint clean help
+.PHONY: all build cross tools test test-short e2e bench bench-micro readme lint clean help
 
 all: build
 
@@ -67,6 +67,9 @@ test-short: ## unit tests only (no local cluster, no binary builds)
 bench-micro: ## Go micro-benchmarks (route lookup, translation, data plane); compare runs with benchstat
 	@mkdir -p $(REPORT_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./controller/... | tee $(REPORT_DIR)/bench-micro.txt
+
+readme: ## regenerate the README's result tables from reports/published (ingresslab report readme)
+	$(GO) run ./cmd/ingresslab report readme --published reports/published --readme README.md
 
 lint: ## go vet, gofmt and golangci-lint (pinned)
 	$(GO) vet ./...

@@ -60,5 +60,6 @@ variant differs come first: this is how a team compares its current controller w
 	})
 	cmd.AddCommand(newReportMatrixCommand())
 	cmd.AddCommand(newReportPublishCommand())
+	cmd.AddCommand(newReportReadmeCommand())
 	return cmd
 }
