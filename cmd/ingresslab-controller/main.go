@@ -139,7 +139,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.DurationVar(&o.ClientBodyTimeout, "client-body-timeout", dataplane.DefaultClientBodyTimeout, "bound on one read of a request body from the client, until the backend answers (408); negative: none")
 	f.IntVar(&o.MaxResponseHeaderBytes, "max-response-header-bytes", dataplane.DefaultMaxResponseHeaderBytes, "largest backend response head accepted (502 beyond)")
 	f.IntVar(&o.MaxConnections, "max-connections", dataplane.DefaultMaxConnections, "client connections open at once on both listeners (more are closed when accepted); negative: no limit")
-	f.IntVar(&o.MaxConnectionsPerClient, "max-connections-per-client", dataplane.DefaultMaxConnectionsPerClient, "client connections open at once per client IP (raise or turn off behind a load balancer that hides client addresses); negative: no limit")
+	f.IntVar(&o.MaxConnectionsPerClient, "max-connections-per-client", 0, "client connections open at once per client IP; 0: no limit (the default: behind a load balancer or NAT many clients share one address)")
 	f.StringSliceVar(&o.TrustedProxies, "trusted-proxies", nil, "comma-separated CIDRs or IPs whose X-Forwarded-* headers are kept (default: none)")
 	f.StringVar(&o.PublishStatusAddress, "publish-status-address", "", "comma-separated IPs and host names written to our Ingresses' status")
 	f.StringVar(&o.PublishService, "publish-service", "", "namespace/name of a Service whose addresses are written to our Ingresses' status")

@@ -24,7 +24,6 @@ const (
 	DefaultMaxResponseHeaderBytes  = 1 << 20
 	DefaultClientBodyTimeout       = 60 * time.Second
 	DefaultMaxConnections          = 10000
-	DefaultMaxConnectionsPerClient = 1000
 	DefaultMaxIdleConnsPerHost     = 1024
 	DefaultUpstreamIdleTimeout     = 90 * time.Second
 	DefaultBufferSize              = 32 << 10
@@ -92,10 +91,12 @@ type Options struct {
 	// MaxConnections bounds the client connections open at once on both
 	// listeners together; MaxConnectionsPerClient bounds them per client
 	// IP address. A connection over either limit is closed when accepted.
-	// Behind a load balancer that hides client addresses (SNAT without
-	// PROXY protocol) every client shares the balancer's addresses:
-	// raise or turn off the per-client limit there. Defaults 10000 and
-	// 1000; negative: no limit.
+	// MaxConnections defaults to 10000 (negative: no limit).
+	// MaxConnectionsPerClient is off unless set (<= 0: no limit), as in
+	// nginx, HAProxy and Traefik: behind a load balancer or NAT that hides
+	// client addresses every client shares a few addresses, and a load
+	// generator on one host legitimately opens thousands. Set it where
+	// clients connect directly.
 	MaxConnections          int
 	MaxConnectionsPerClient int
 	// IdleTimeout closes idle client keep-alive connections. Default 120s.
@@ -194,9 +195,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConnections == 0 {
 		o.MaxConnections = DefaultMaxConnections
-	}
-	if o.MaxConnectionsPerClient == 0 {
-		o.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
 	}
 	if o.MaxResponseHeaderBytes <= 0 {
 		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
