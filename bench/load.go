@@ -67,6 +67,15 @@ func (t *Traffic) openClient(timeout time.Duration) *http.Client {
 	return t.open
 }
 
+// closeIdle closes the idle connections of the open-loop client.
+func (t *Traffic) closeIdle() {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	if t.open != nil {
+		t.open.CloseIdleConnections()
+	}
+}
+
 // targeter returns a concurrency-safe vegeta.Targeter cycling through the
 // traffic's targets in Order.
 func (t *Traffic) targeter() vegeta.Targeter {
@@ -189,7 +198,9 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 		// Closed loop: a zero pacer is an unbounded rate; the worker count
 		// (= connections) bounds the load.
 		n := uint64(cfg.Connections)
-		atk = vegeta.NewAttacker(vegeta.Client(t.clientConns(cfg.Timeout, cfg.Connections)), vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.MaxBody(8192))
+		client := t.clientConns(cfg.Timeout, cfg.Connections) // this window's own
+		defer client.CloseIdleConnections()
+		atk = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.MaxBody(8192))
 	} else {
 		atk = vegeta.NewAttacker(vegeta.Client(t.openClient(cfg.Timeout)), vegeta.Workers(16), vegeta.MaxWorkers(math.MaxUint64), vegeta.MaxBody(8192))
 		// Rates to 0.1 rps: Freq per 10 s.

@@ -224,6 +224,14 @@ func runManyRoutes(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 // reports say the maximum is a lower bound.
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
 	o := e.Opts
+	// An overloaded open-loop window can leave a thousand idle keep-alive
+	// connections to the target; they must not outlive the scenario
+	// (a controller may cap connections per client address).
+	defer func() {
+		for _, t := range traffic {
+			t.closeIdle()
+		}
+	}()
 	series := make([]reports.LoadSeries, len(traffic))
 	for i, t := range traffic {
 		if err := checkDial(ctx, e.guard, t.Dial); err != nil {
