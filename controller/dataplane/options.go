@@ -14,25 +14,25 @@ import (
 // Defaults of Options. A zero field takes the default; durations documented
 // as "0 means none" keep a zero value.
 const (
-	DefaultHTTPAddr                = ":80"
-	DefaultHTTPSAddr               = ":443"
-	DefaultReadHeaderTimeout       = 10 * time.Second
-	DefaultIdleTimeout             = 120 * time.Second
-	DefaultMaxHeaderBytes          = 64 << 10
-	DefaultDialTimeout             = 5 * time.Second
-	DefaultResponseHeaderTimeout   = 60 * time.Second
-	DefaultMaxResponseHeaderBytes  = 1 << 20
-	DefaultClientBodyTimeout       = 60 * time.Second
-	DefaultMaxConnections          = 10000
-	DefaultMaxIdleConnsPerHost     = 1024
-	DefaultUpstreamIdleTimeout     = 90 * time.Second
-	DefaultBufferSize              = 32 << 10
-	DefaultShutdownTimeout         = 30 * time.Second
-	DefaultPassiveHealthBackoff    = 2 * time.Second
-	DefaultMaxAttempts             = 3
-	DefaultExternalAuthTimeout     = 5 * time.Second
-	acmeChallengePrefix            = "/.well-known/acme-challenge/"
-	defaultCertificateCommonName   = "ingresslab default certificate"
+	DefaultHTTPAddr               = ":80"
+	DefaultHTTPSAddr              = ":443"
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultIdleTimeout            = 120 * time.Second
+	DefaultMaxHeaderBytes         = 64 << 10
+	DefaultDialTimeout            = 5 * time.Second
+	DefaultResponseHeaderTimeout  = 60 * time.Second
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	DefaultClientBodyTimeout      = 60 * time.Second
+	DefaultMaxConnections         = 10000
+	DefaultMaxIdleConnsPerHost    = 1024
+	DefaultUpstreamIdleTimeout    = 90 * time.Second
+	DefaultBufferSize             = 32 << 10
+	DefaultShutdownTimeout        = 30 * time.Second
+	DefaultPassiveHealthBackoff   = 2 * time.Second
+	DefaultMaxAttempts            = 3
+	DefaultExternalAuthTimeout    = 5 * time.Second
+	acmeChallengePrefix           = "/.well-known/acme-challenge/"
+	defaultCertificateCommonName  = "ingresslab default certificate"
 )
 
 // Options configures a Server. The zero value is usable: every field
