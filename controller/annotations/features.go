@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Defaults applied when a feature is enabled (ingress-nginx's documented
@@ -406,14 +408,7 @@ func (p *parser) parseExternalAuth(pol *Policy) {
 func (p *parser) parseCORS(pol *Policy) {
 	names := []string{"enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers", "cors-allow-credentials", "cors-max-age"}
 	enabled, _ := get(p, "enable-cors", parseBool)
-	type origins struct {
-		list []string
-		m    originMatcher
-	}
-	orig, hasOrig := get(p, "cors-allow-origin", func(s string) (origins, error) {
-		l, m, err := parseOrigins(s)
-		return origins{l, m}, err
-	})
+	orig, hasOrig := get(p, "cors-allow-origin", parseOrigins)
 	methods, hasMethods := get(p, "cors-allow-methods", func(s string) (string, error) { return parseWordList(s, true, isLetter) })
 	headers, hasHeaders := get(p, "cors-allow-headers", func(s string) (string, error) { return parseWordList(s, false, isHeaderWordChar) })
 	expose, hasExpose := get(p, "cors-expose-headers", func(s string) (string, error) {
@@ -429,10 +424,10 @@ func (p *parser) parseCORS(pol *Policy) {
 		p.unused("enable-cors", names[1:]...)
 		return
 	}
-	c := &CORS{AllowOrigins: []string{DefaultCORSOrigin}, AllowMethods: DefaultCORSMethods, AllowHeaders: DefaultCORSHeaders,
-		AllowCredentials: true, MaxAge: DefaultCORSMaxAge, origins: originMatcher{any: true}}
+	c := routing.CORS{AllowOrigins: []string{DefaultCORSOrigin}, AllowMethods: DefaultCORSMethods, AllowHeaders: DefaultCORSHeaders,
+		AllowCredentials: true, MaxAge: DefaultCORSMaxAge}
 	if hasOrig {
-		c.AllowOrigins, c.origins = orig.list, orig.m
+		c.AllowOrigins = orig
 	}
 	if hasMethods {
 		c.AllowMethods = methods
@@ -449,7 +444,7 @@ func (p *parser) parseCORS(pol *Policy) {
 	if hasMaxAge {
 		c.MaxAge = maxAge
 	}
-	pol.CORS = c
+	pol.CORS = routing.NewCORS(c)
 }
 
 func (p *parser) parseCanary(pol *Policy) {

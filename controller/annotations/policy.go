@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"regexp"
 	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Policy is the validated, typed form of one Ingress's annotations. Parse
@@ -55,9 +57,11 @@ type Policy struct {
 
 	BasicAuth    *BasicAuth    `json:"basicAuth,omitempty"`
 	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
-	CORS         *CORS         `json:"cors,omitempty"`
-	Canary       *Canary       `json:"canary,omitempty"`
-	Affinity     *Affinity     `json:"affinity,omitempty"`
+	// CORS is enable-cors with its cors-* options (defaults as
+	// ingress-nginx's), compiled by routing.NewCORS.
+	CORS     *routing.CORS `json:"cors,omitempty"`
+	Canary   *Canary       `json:"canary,omitempty"`
+	Affinity *Affinity     `json:"affinity,omitempty"`
 
 	// CustomHeaders names the ConfigMap whose entries are added to every
 	// response (custom-headers); see ParseHeaders.
@@ -300,23 +304,6 @@ type ExternalAuth struct {
 	// on the SignIn redirect (default "rd").
 	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
 }
-
-// CORS is enable-cors with its cors-* options (defaults as ingress-nginx's).
-type CORS struct {
-	AllowOrigins     []string `json:"allowOrigins"`
-	AllowMethods     string   `json:"allowMethods"`
-	AllowHeaders     string   `json:"allowHeaders"`
-	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
-	AllowCredentials bool     `json:"allowCredentials"`
-	MaxAge           int      `json:"maxAge"`
-	origins          originMatcher
-}
-
-// AllowsOrigin reports whether an Origin request header value is allowed.
-func (c *CORS) AllowsOrigin(origin string) bool { return c.origins.match(origin) }
-
-// AnyOrigin reports whether cors-allow-origin is "*".
-func (c *CORS) AnyOrigin() bool { return c.origins.any }
 
 // Canary makes the Ingress an alternative backend for the same host and
 // paths of a non-canary Ingress. Precedence: header, then cookie, then

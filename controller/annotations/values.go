@@ -450,84 +450,42 @@ func parseTemplate(s string) (*Template, error) {
 	return t, nil
 }
 
-// originMatcher matches CORS Origin values.
-type originMatcher struct {
-	any       bool
-	exact     map[string]struct{}
-	wildcards []wildcardOrigin
-}
-
-type wildcardOrigin struct{ scheme, suffix, port string }
-
-func (m originMatcher) match(origin string) bool {
-	if m.any {
-		return true
-	}
-	o := strings.ToLower(origin)
-	if _, ok := m.exact[o]; ok {
-		return true
-	}
-	for _, w := range m.wildcards {
-		rest, ok := strings.CutPrefix(o, w.scheme+"://")
-		if !ok {
-			continue
-		}
-		host, port := rest, ""
-		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
-			host, port = rest[:i], rest[i+1:]
-		}
-		// One label exactly before the suffix.
-		if port == w.port && strings.HasSuffix(host, w.suffix) {
-			label := strings.TrimSuffix(host, w.suffix)
-			if label != "" && !strings.Contains(label, ".") && len(validation.IsDNS1123Label(label)) == 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // parseOrigins parses cors-allow-origin: "*" or http(s)://host[:port]
-// entries, host optionally starting with "*." (one label).
-func parseOrigins(s string) ([]string, originMatcher, error) {
+// entries, host optionally starting with "*." (one label). It returns them
+// validated and lower-cased, as routing.NewCORS expects.
+func parseOrigins(s string) ([]string, error) {
 	items, err := splitList(s)
 	if err != nil {
-		return nil, originMatcher{}, err
+		return nil, err
 	}
-	m := originMatcher{exact: map[string]struct{}{}}
 	var out []string
 	for _, it := range items {
 		if it == "*" {
-			m.any = true
 			out = append(out, it)
 			continue
 		}
 		lo := strings.ToLower(it)
 		scheme, rest, ok := strings.Cut(lo, "://")
 		if !ok || (scheme != "http" && scheme != "https") {
-			return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
+			return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 		}
 		host, port := rest, ""
 		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 			host, port = rest[:i], rest[i+1:]
 			if _, err := parseInt(port, 1, 65535); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: bad port", quote(it))
+				return nil, fmt.Errorf("%s: bad port", quote(it))
 			}
 		}
 		if sfx, wild := strings.CutPrefix(host, "*."); wild {
 			if _, err := parseHostname(sfx, false); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
+				return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 			}
-			m.wildcards = append(m.wildcards, wildcardOrigin{scheme: scheme, suffix: "." + sfx, port: port})
-		} else {
-			if _, err := parseHostPort(rest); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
-			}
-			m.exact[lo] = struct{}{}
+		} else if _, err := parseHostPort(rest); err != nil {
+			return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 		}
 		out = append(out, lo)
 	}
-	return out, m, nil
+	return out, nil
 }
 
 // parseWordList validates a comma-separated list whose items consist of

@@ -51,8 +51,10 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.HTTPSRedirect = routing.HTTPSRedirectNever
 	}
 	if c := pol.CORS; c != nil {
-		p.CORS = routing.NewCORS(routing.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods,
-			AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge})
+		// The parser built it with routing.NewCORS; copy it (it is
+		// immutable, so the compiled origins may be shared).
+		cors := *c
+		p.CORS = &cors
 	}
 	if rl := pol.RateLimit; rl != nil {
 		p.RateLimit = &routing.RateLimit{RPS: rl.RPS, RPM: rl.RPM, Connections: rl.Connections,
