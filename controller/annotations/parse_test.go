@@ -591,3 +591,18 @@ func TestParseHeaders(t *testing.T) {
 		}
 	}
 }
+
+// parseTemplate compiles with routing.NewTemplate but keeps the parser's
+// own message for a bad "$".
+func TestParseTemplateDollarMessage(t *testing.T) {
+	const want = `"$" must be followed by a single capture group digit ($1..$9)`
+	for _, bad := range []string{"/$", "/$x", "/$12"} {
+		if _, err := parseTemplate(bad); err == nil || err.Error() != want {
+			t.Errorf("parseTemplate(%q) error = %v, want %q", bad, err, want)
+		}
+	}
+	tmpl, err := parseTemplate("/a/$0/$1")
+	if err != nil || tmpl.String() != "/a/$0/$1" {
+		t.Errorf("parseTemplate(/a/$0/$1) = %v, %v", tmpl, err)
+	}
+}

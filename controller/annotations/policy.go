@@ -155,7 +155,7 @@ type Rewrite struct {
 	UseRegex bool `json:"useRegex,omitempty"`
 	// Target is the rewrite-target template ($1..$9 are capture groups of
 	// the matched path's expression).
-	Target *Template `json:"target,omitempty"`
+	Target *routing.Template `json:"target,omitempty"`
 	// Paths maps each path of the Ingress to its compiled expression (only
 	// filled by ParseIngress, or by Parse when Input.Paths is set).
 	Paths map[string]*Regex `json:"paths,omitempty"`

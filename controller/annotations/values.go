@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Value bounds.
@@ -375,43 +377,9 @@ func syntaxCode(err error) string {
 	return "invalid expression"
 }
 
-// Template is a precompiled rewrite target: literal text and capture group
-// references ($0..$9).
-type Template struct {
-	raw   string
-	parts []tmplPart
-}
-
-type tmplPart struct {
-	lit   string
-	group int // -1 for a literal
-}
-
-// String is the template as written.
-func (t *Template) String() string { return t.raw }
-
-// MarshalText renders the template as written.
-func (t *Template) MarshalText() ([]byte, error) { return []byte(t.raw), nil }
-
-// Expand appends the template to dst, replacing $n with group n of match
-// (indexes into src as returned by FindStringSubmatchIndex); missing groups
-// expand to nothing.
-func (t *Template) Expand(dst []byte, src string, match []int) []byte {
-	for _, p := range t.parts {
-		if p.group < 0 {
-			dst = append(dst, p.lit...)
-			continue
-		}
-		if 2*p.group+1 < len(match) && match[2*p.group] >= 0 {
-			dst = append(dst, src[match[2*p.group]:match[2*p.group+1]]...)
-		}
-	}
-	return dst
-}
-
 // parseTemplate validates a rewrite target: an absolute path of URI
 // characters where '$' must be followed by one digit.
-func parseTemplate(s string) (*Template, error) {
+func parseTemplate(s string) (*routing.Template, error) {
 	if s == "" {
 		return nil, errEmpty
 	}
@@ -427,25 +395,11 @@ func parseTemplate(s string) (*Template, error) {
 	if strings.ContainsAny(s, "?#") {
 		return nil, errors.New("a query string or fragment is not allowed")
 	}
-	t := &Template{raw: s}
-	lit := strings.Builder{}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			lit.WriteByte(s[i])
-			continue
-		}
-		if i+1 >= len(s) || s[i+1] < '0' || s[i+1] > '9' || (i+2 < len(s) && s[i+2] >= '0' && s[i+2] <= '9') {
-			return nil, errors.New(`"$" must be followed by a single capture group digit ($1..$9)`)
-		}
-		if lit.Len() > 0 {
-			t.parts = append(t.parts, tmplPart{lit: lit.String(), group: -1})
-			lit.Reset()
-		}
-		t.parts = append(t.parts, tmplPart{group: int(s[i+1] - '0')})
-		i++
-	}
-	if lit.Len() > 0 {
-		t.parts = append(t.parts, tmplPart{lit: lit.String(), group: -1})
+	t, err := routing.NewTemplate(s)
+	if err != nil {
+		// NewTemplate's one refusal; the parser has always named the
+		// groups $1..$9 (ingress-nginx's), though $0 is accepted too.
+		return nil, errors.New(`"$" must be followed by a single capture group digit ($1..$9)`)
 	}
 	return t, nil
 }

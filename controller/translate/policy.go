@@ -124,15 +124,11 @@ func CanaryRule(c *annotations.Canary) *routing.CanaryRule {
 	return r
 }
 
-// rewriteTarget compiles the rewrite-target of pol (nil without).
+// rewriteTarget is the rewrite-target of pol (nil without), compiled by
+// the parser with routing.NewTemplate and immutable, so shared.
 func rewriteTarget(pol *annotations.Policy) *routing.Template {
-	if pol.Rewrite == nil || pol.Rewrite.Target == nil {
+	if pol.Rewrite == nil {
 		return nil
 	}
-	t, err := routing.NewTemplate(pol.Rewrite.Target.String())
-	if err != nil {
-		// Not reachable: the parser accepts the same syntax only.
-		return nil
-	}
-	return t
+	return pol.Rewrite.Target
 }
