@@ -126,7 +126,7 @@ func redirectCode(s string) (int, error) {
 
 // parseRedirectURL parses an http(s) URL, optionally ending in
 // "$request_uri".
-func parseRedirectURL(s string) (*Redirect, error) {
+func parseRedirectURL(s string) (*routing.Redirect, error) {
 	base, appendURI := strings.CutSuffix(s, "$request_uri")
 	u, err := parseHTTPURL(base)
 	if err != nil {
@@ -135,7 +135,7 @@ func parseRedirectURL(s string) (*Redirect, error) {
 	if appendURI && (u.RawQuery != "" || strings.HasSuffix(base, "?")) {
 		return nil, errors.New("$request_uri cannot follow a query string")
 	}
-	return &Redirect{URL: base, AppendRequestURI: appendURI}, nil
+	return &routing.Redirect{URL: base, AppendRequestURI: appendURI}, nil
 }
 
 func (p *parser) parseRateLimit(pol *Policy) {

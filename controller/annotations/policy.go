@@ -35,13 +35,16 @@ type Policy struct {
 	// denied").
 	Denied *Denial `json:"denied,omitempty"`
 
-	Rewrite          *Rewrite  `json:"rewrite,omitempty"`
-	AppRoot          string    `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
-	XForwardedPrefix string    `json:"xForwardedPrefix,omitempty"` // x-forwarded-prefix header value
-	UpstreamVhost    string    `json:"upstreamVhost,omitempty"`    // Host header sent upstream
-	SSLRedirect      Tristate  `json:"sslRedirect,omitempty"`      // Unset: redirect when the host has TLS
-	ForceSSLRedirect bool      `json:"forceSSLRedirect,omitempty"` // redirect even without TLS
-	Redirect         *Redirect `json:"redirect,omitempty"`
+	Rewrite          *Rewrite `json:"rewrite,omitempty"`
+	AppRoot          string   `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
+	XForwardedPrefix string   `json:"xForwardedPrefix,omitempty"` // x-forwarded-prefix header value
+	UpstreamVhost    string   `json:"upstreamVhost,omitempty"`    // Host header sent upstream
+	SSLRedirect      Tristate `json:"sslRedirect,omitempty"`      // Unset: redirect when the host has TLS
+	ForceSSLRedirect bool     `json:"forceSSLRedirect,omitempty"` // redirect even without TLS
+	// Redirect is permanent-redirect or temporal-redirect with its code;
+	// URL is without the trailing "$request_uri" that sets
+	// AppendRequestURI.
+	Redirect *routing.Redirect `json:"redirect,omitempty"`
 
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	Timeouts  Timeouts   `json:"timeouts,omitzero"`
@@ -191,24 +194,6 @@ func (r *Rewrite) Apply(ingressPath, reqPath string) (string, bool) {
 		return "", false
 	}
 	return string(r.Target.Expand(nil, reqPath, m)), true
-}
-
-// Redirect is permanent-redirect or temporal-redirect with its code.
-type Redirect struct {
-	// URL is the absolute http(s) URL, without a trailing $request_uri.
-	URL string `json:"url"`
-	// AppendRequestURI appends the request's path and query (the URL ended
-	// in "$request_uri").
-	AppendRequestURI bool `json:"appendRequestURI,omitempty"`
-	Code             int  `json:"code"`
-}
-
-// Location returns the Location header value for a request URI.
-func (r *Redirect) Location(requestURI string) string {
-	if r.AppendRequestURI {
-		return r.URL + requestURI
-	}
-	return r.URL
 }
 
 // RateLimit is limit-rps, limit-rpm, limit-connections and friends, per

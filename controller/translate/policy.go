@@ -42,7 +42,8 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.Denied = &routing.Denial{Annotation: d.Annotation, Reason: d.Reason}
 	}
 	if r := pol.Redirect; r != nil {
-		p.Redirect = &routing.Redirect{URL: r.URL, AppendRequestURI: r.AppendRequestURI, Code: r.Code}
+		rd := *r
+		p.Redirect = &rd
 	}
 	switch {
 	case pol.ForceSSLRedirect:
