@@ -32,8 +32,10 @@ type Policy struct {
 	// auth, source ranges, upstream TLS) was present but invalid: the data
 	// plane must answer every path of the Ingress with 503 rather than
 	// serve it without the intended protection (ingress-nginx's "location
-	// denied").
-	Denied *Denial `json:"denied,omitempty"`
+	// denied"). Its Annotation is the short name (Policy.Dialect.Key
+	// gives the full key), so that equal inputs give equal policies in
+	// both dialects.
+	Denied *routing.Denial `json:"denied,omitempty"`
 
 	Rewrite          *Rewrite `json:"rewrite,omitempty"`
 	AppRoot          string   `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
@@ -79,16 +81,9 @@ type Policy struct {
 	CustomHTTPErrors *StatusSet `json:"customHTTPErrors,omitempty"`
 }
 
-// NoLimit marks an explicitly unlimited size or count.
-const NoLimit = -1
-
-// Denial says why an Ingress is denied.
-type Denial struct {
-	// Annotation is the short name (Policy.Dialect.Key gives the full key),
-	// so that equal inputs give equal policies in both dialects.
-	Annotation string `json:"annotation"`
-	Reason     string `json:"reason"`
-}
+// NoLimit marks an explicitly unlimited size or count (routing's value, so
+// that it passes through the translation unchanged).
+const NoLimit = routing.NoLimit
 
 // Tristate is an optional boolean; the zero value is Unset.
 type Tristate int8

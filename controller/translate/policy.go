@@ -39,7 +39,8 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		},
 	}
 	if d := pol.Denied; d != nil {
-		p.Denied = &routing.Denial{Annotation: d.Annotation, Reason: d.Reason}
+		dn := *d
+		p.Denied = &dn
 	}
 	if r := pol.Redirect; r != nil {
 		rd := *r
