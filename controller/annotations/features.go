@@ -175,9 +175,9 @@ func (p *parser) parseRateLimit(pol *Policy) {
 }
 
 func (p *parser) parseProxy(pol *Policy) {
-	secs := func(s string) (Duration, error) {
+	secs := func(s string) (routing.Duration, error) {
 		n, err := parseInt(s, 1, maxSeconds)
-		return Duration(time.Duration(n) * time.Second), err
+		return routing.Duration(time.Duration(n) * time.Second), err
 	}
 	if v, ok := get(p, "proxy-connect-timeout", secs); ok {
 		pol.Timeouts.Connect = v

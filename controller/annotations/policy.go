@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/netip"
 	"regexp"
-	"time"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
@@ -49,7 +48,8 @@ type Policy struct {
 	Redirect *routing.Redirect `json:"redirect,omitempty"`
 
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
-	Timeouts  Timeouts   `json:"timeouts,omitzero"`
+	// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
+	Timeouts routing.Timeouts `json:"timeouts,omitzero"`
 	// MaxBodySize is proxy-body-size in bytes: 0 is the controller default,
 	// NoLimit disables the check. Larger request bodies get 413.
 	MaxBodySize int64 `json:"maxBodySize,omitempty"`
@@ -112,12 +112,6 @@ func (t Tristate) MarshalText() ([]byte, error) {
 	}
 	return []byte{}, nil
 }
-
-// Duration is a time.Duration that renders as "5s" in JSON.
-type Duration time.Duration
-
-// MarshalText renders the duration in Go syntax.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // ObjectRef names a namespaced object (a Secret or ConfigMap).
 type ObjectRef struct {
@@ -205,16 +199,6 @@ type RateLimit struct {
 	// limit-req-status-code and limit-conn-status-code defaults).
 	RejectStatus int `json:"rejectStatus"`
 }
-
-// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
-type Timeouts struct {
-	Connect Duration `json:"connect,omitempty"`
-	Read    Duration `json:"read,omitempty"`
-	Send    Duration `json:"send,omitempty"`
-}
-
-// IsZero reports whether no timeout is set.
-func (t Timeouts) IsZero() bool { return t == Timeouts{} }
 
 // Backend protocols.
 const (

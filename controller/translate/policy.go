@@ -32,11 +32,7 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		UpstreamHost:    pol.UpstreamVhost,
 		ForwardedPrefix: pol.XForwardedPrefix,
 		MaxAttempts:     pol.NextUpstreamTries,
-		Timeouts: routing.Timeouts{
-			Connect: routing.Duration(pol.Timeouts.Connect),
-			Read:    routing.Duration(pol.Timeouts.Read),
-			Send:    routing.Duration(pol.Timeouts.Send),
-		},
+		Timeouts:        pol.Timeouts,
 	}
 	if d := pol.Denied; d != nil {
 		dn := *d
