@@ -51,10 +51,10 @@
 // the routing package for the precedence of regex and other paths.
 //
 // A Policy is immutable after Parse and holds precompiled forms (Regex,
-// PrefixSet, StatusSet) with the methods that answer from them; the
-// translation converts them into routing's own forms
-// (translate.RoutePolicy), and the path expressions are shared. Where the
-// neutral form is the same, the Policy holds routing's type directly (CORS
-// built by routing.NewCORS, the rewrite target by routing.NewTemplate) and
-// the translation copies or shares it.
+// StatusSet) with the methods that answer from them; the translation
+// converts them into routing's own forms (translate.RoutePolicy), and the
+// path expressions are shared. Where the neutral form is the same, the
+// Policy holds routing's type directly (CORS built by routing.NewCORS, the
+// rewrite target by routing.NewTemplate, Redirect, RateLimit, Access,
+// Prefixes, Timeouts, Denial) and the translation copies or shares it.
 package annotations

@@ -158,7 +158,7 @@ func (p *parser) parseRateLimit(pol *Policy) {
 		p.unused("limit-rps", "limit-burst-multiplier", "limit-whitelist", "limit-allowlist")
 		return
 	}
-	rl := &RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
+	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
 	if hasBurst {
 		rl.BurstMultiplier = burst
 	}
@@ -273,7 +273,7 @@ func (p *parser) parseSourceRange(pol *Policy) {
 		p.deny(pol, culprit, "invalid source range")
 		return
 	}
-	sr := &SourceRange{}
+	sr := &routing.Access{}
 	switch {
 	case hasAllow:
 		sr.Allow = allow

@@ -2,7 +2,6 @@ package annotations
 
 import (
 	"encoding/json"
-	"net/netip"
 	"regexp"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -47,7 +46,12 @@ type Policy struct {
 	// AppendRequestURI.
 	Redirect *routing.Redirect `json:"redirect,omitempty"`
 
-	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// RateLimit is limit-rps, limit-rpm, limit-connections and friends,
+	// per client address: BurstMultiplier defaults to 5, Exempt is
+	// limit-allowlist (limit-whitelist), RejectStatus is 503
+	// (ingress-nginx's limit-req-status-code and limit-conn-status-code
+	// defaults).
+	RateLimit *routing.RateLimit `json:"rateLimit,omitempty"`
 	// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
 	Timeouts routing.Timeouts `json:"timeouts,omitzero"`
 	// MaxBodySize is proxy-body-size in bytes: 0 is the controller default,
@@ -57,8 +61,11 @@ type Policy struct {
 	// default, NoLimit tries every endpoint.
 	NextUpstreamTries int `json:"nextUpstreamTries,omitempty"`
 
-	Backend     *Backend     `json:"backend,omitempty"`
-	SourceRange *SourceRange `json:"sourceRange,omitempty"`
+	Backend *Backend `json:"backend,omitempty"`
+	// SourceRange is allowlist/whitelist-source-range (Allow) and
+	// denylist-source-range (Deny): a client is refused with 403 when
+	// Allow is set and does not contain it, or Deny contains it.
+	SourceRange *routing.Access `json:"sourceRange,omitempty"`
 
 	BasicAuth    *BasicAuth    `json:"basicAuth,omitempty"`
 	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
@@ -185,21 +192,6 @@ func (r *Rewrite) Apply(ingressPath, reqPath string) (string, bool) {
 	return string(r.Target.Expand(nil, reqPath, m)), true
 }
 
-// RateLimit is limit-rps, limit-rpm, limit-connections and friends, per
-// client address. Exceeding requests get RejectStatus.
-type RateLimit struct {
-	RPS         int `json:"rps,omitempty"`
-	RPM         int `json:"rpm,omitempty"`
-	Connections int `json:"connections,omitempty"`
-	// BurstMultiplier multiplies RPS and RPM into burst sizes (default 5).
-	BurstMultiplier int `json:"burstMultiplier"`
-	// Exempt client ranges (limit-allowlist / limit-whitelist).
-	Exempt *PrefixSet `json:"exempt,omitempty"`
-	// RejectStatus is the status of refused requests (503, ingress-nginx's
-	// limit-req-status-code and limit-conn-status-code defaults).
-	RejectStatus int `json:"rejectStatus"`
-}
-
 // Backend protocols.
 const (
 	ProtocolHTTP  = "HTTP"
@@ -226,25 +218,6 @@ type UpstreamTLS struct {
 	ServerName  string `json:"serverName,omitempty"`
 	SNI         bool   `json:"sni,omitempty"`
 	VerifyDepth int    `json:"verifyDepth"`
-}
-
-// SourceRange is allowlist/whitelist-source-range and denylist-source-range.
-// A client is refused with 403 when Allow is set and does not contain it,
-// or Deny contains it.
-type SourceRange struct {
-	Allow *PrefixSet `json:"allow,omitempty"`
-	Deny  *PrefixSet `json:"deny,omitempty"`
-}
-
-// Permits reports whether a client address passes both lists.
-func (s *SourceRange) Permits(a netip.Addr) bool {
-	if s == nil {
-		return true
-	}
-	if s.Allow != nil && !s.Allow.Contains(a) {
-		return false
-	}
-	return s.Deny == nil || !s.Deny.Contains(a)
 }
 
 // BasicAuth is auth-type basic with its secret.
@@ -298,38 +271,6 @@ type Affinity struct {
 	SameSite        string `json:"sameSite,omitempty"`
 	Secure          bool   `json:"secure,omitempty"`
 	ChangeOnFailure bool   `json:"changeOnFailure,omitempty"`
-}
-
-// PrefixSet is an immutable set of IP prefixes.
-type PrefixSet struct {
-	prefixes []netip.Prefix
-}
-
-// Contains reports whether a is in one of the prefixes. IPv4-mapped IPv6
-// addresses are matched as IPv4.
-func (s *PrefixSet) Contains(a netip.Addr) bool {
-	if s == nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range s.prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// Prefixes returns a copy of the prefixes.
-func (s *PrefixSet) Prefixes() []netip.Prefix { return append([]netip.Prefix(nil), s.prefixes...) }
-
-// MarshalJSON renders the prefixes as strings.
-func (s *PrefixSet) MarshalJSON() ([]byte, error) {
-	out := make([]string, len(s.prefixes))
-	for i, p := range s.prefixes {
-		out[i] = p.String()
-	}
-	return json.Marshal(out)
 }
 
 // StatusSet is an immutable set of HTTP status codes 400-599.

@@ -135,13 +135,14 @@ func splitList(s string) ([]string, error) {
 	return parts, nil
 }
 
-// parsePrefixes parses a list of CIDRs or bare addresses with net/netip.
-func parsePrefixes(s string) (*PrefixSet, error) {
+// parsePrefixes parses a list of CIDRs or bare addresses with net/netip
+// into masked, deduplicated and sorted prefixes (never empty).
+func parsePrefixes(s string) (routing.Prefixes, error) {
 	items, err := splitList(s)
 	if err != nil {
 		return nil, err
 	}
-	set := &PrefixSet{}
+	var set routing.Prefixes
 	for _, it := range items {
 		var p netip.Prefix
 		if strings.Contains(it, "/") {
@@ -162,11 +163,11 @@ func parsePrefixes(s string) (*PrefixSet, error) {
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
 		}
-		if !slices.Contains(set.prefixes, p) {
-			set.prefixes = append(set.prefixes, p)
+		if !slices.Contains(set, p) {
+			set = append(set, p)
 		}
 	}
-	slices.SortFunc(set.prefixes, func(a, b netip.Prefix) int {
+	slices.SortFunc(set, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
 			return c
 		}

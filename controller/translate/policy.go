@@ -55,11 +55,12 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.CORS = &cors
 	}
 	if rl := pol.RateLimit; rl != nil {
-		p.RateLimit = &routing.RateLimit{RPS: rl.RPS, RPM: rl.RPM, Connections: rl.Connections,
-			BurstMultiplier: rl.BurstMultiplier, Exempt: prefixes(rl.Exempt), RejectStatus: rl.RejectStatus}
+		r := *rl
+		p.RateLimit = &r
 	}
 	if sr := pol.SourceRange; sr != nil {
-		p.Access = &routing.Access{Allow: prefixes(sr.Allow), Deny: prefixes(sr.Deny)}
+		a := *sr
+		p.Access = &a
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
@@ -75,15 +76,6 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.ErrorPages = &routing.ErrorPages{Codes: routing.NewStatusSet(s.Codes()...)}
 	}
 	return p
-}
-
-// prefixes converts a prefix set, keeping nil for nil (a nil allow list
-// allows everyone, an empty one nobody).
-func prefixes(s *annotations.PrefixSet) routing.Prefixes {
-	if s == nil {
-		return nil
-	}
-	return append(routing.Prefixes{}, s.Prefixes()...)
 }
 
 // affinity converts cookie affinity; affinity-mode (balanced or
