@@ -33,34 +33,20 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		ForwardedPrefix: pol.XForwardedPrefix,
 		MaxAttempts:     pol.NextUpstreamTries,
 		Timeouts:        pol.Timeouts,
-	}
-	if d := pol.Denied; d != nil {
-		dn := *d
-		p.Denied = &dn
-	}
-	if r := pol.Redirect; r != nil {
-		rd := *r
-		p.Redirect = &rd
+		// The parser produces these as routing values already (CORS
+		// compiled by routing.NewCORS); they are immutable, so a shallow
+		// copy may share what they point to.
+		Denied:    clone(pol.Denied),
+		Redirect:  clone(pol.Redirect),
+		CORS:      clone(pol.CORS),
+		RateLimit: clone(pol.RateLimit),
+		Access:    clone(pol.SourceRange),
 	}
 	switch {
 	case pol.ForceSSLRedirect:
 		p.HTTPSRedirect = routing.HTTPSRedirectAlways
 	case !pol.SSLRedirect.Or(true):
 		p.HTTPSRedirect = routing.HTTPSRedirectNever
-	}
-	if c := pol.CORS; c != nil {
-		// The parser built it with routing.NewCORS; copy it (it is
-		// immutable, so the compiled origins may be shared).
-		cors := *c
-		p.CORS = &cors
-	}
-	if rl := pol.RateLimit; rl != nil {
-		r := *rl
-		p.RateLimit = &r
-	}
-	if sr := pol.SourceRange; sr != nil {
-		a := *sr
-		p.Access = &a
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
@@ -76,6 +62,15 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.ErrorPages = &routing.ErrorPages{Codes: routing.NewStatusSet(s.Codes()...)}
 	}
 	return p
+}
+
+// clone returns a shallow copy of *v, nil for nil.
+func clone[T any](v *T) *T {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
 }
 
 // affinity converts cookie affinity; affinity-mode (balanced or
