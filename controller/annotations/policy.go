@@ -1,7 +1,6 @@
 package annotations
 
 import (
-	"encoding/json"
 	"regexp"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -85,7 +84,7 @@ type Policy struct {
 	DefaultBackend string `json:"defaultBackend,omitempty"`
 	// CustomHTTPErrors are upstream status codes replaced by the
 	// DefaultBackend's (or the controller's) error response.
-	CustomHTTPErrors *StatusSet `json:"customHTTPErrors,omitempty"`
+	CustomHTTPErrors *routing.StatusSet `json:"customHTTPErrors,omitempty"`
 }
 
 // NoLimit marks an explicitly unlimited size or count (routing's value, so
@@ -272,24 +271,3 @@ type Affinity struct {
 	Secure          bool   `json:"secure,omitempty"`
 	ChangeOnFailure bool   `json:"changeOnFailure,omitempty"`
 }
-
-// StatusSet is an immutable set of HTTP status codes 400-599.
-type StatusSet struct {
-	codes []int
-	bits  [4]uint64
-}
-
-// Contains reports whether code is in the set.
-func (s *StatusSet) Contains(code int) bool {
-	if s == nil || code < minErrorCode || code > maxErrorCode {
-		return false
-	}
-	i := code - minErrorCode
-	return s.bits[i/64]&(1<<(i%64)) != 0
-}
-
-// Codes returns the codes in ascending order.
-func (s *StatusSet) Codes() []int { return append([]int(nil), s.codes...) }
-
-// MarshalJSON renders the codes.
-func (s *StatusSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.codes) }

@@ -471,26 +471,23 @@ func isHeaderWordChar(c byte) bool {
 	return isLetter(c) || '0' <= c && c <= '9' || c == '_' || c == '-'
 }
 
-// parseStatusSet parses custom-http-errors: codes 400-599.
-func parseStatusSet(s string) (*StatusSet, error) {
+// parseStatusSet parses custom-http-errors: codes 400-599, kept in
+// ascending order.
+func parseStatusSet(s string) (*routing.StatusSet, error) {
 	items, err := splitList(s)
 	if err != nil {
 		return nil, err
 	}
-	set := &StatusSet{}
+	codes := make([]int, 0, len(items))
 	for _, it := range items {
 		n, err := parseInt(it, minErrorCode, maxErrorCode)
 		if err != nil {
 			return nil, fmt.Errorf("code %s: %w", quote(it), err)
 		}
-		i := int(n) - minErrorCode
-		if set.bits[i/64]&(1<<(i%64)) == 0 {
-			set.bits[i/64] |= 1 << (i % 64)
-			set.codes = append(set.codes, int(n))
-		}
+		codes = append(codes, int(n))
 	}
-	slices.Sort(set.codes)
-	return set, nil
+	slices.Sort(codes)
+	return routing.NewStatusSet(slices.Compact(codes)...), nil
 }
 
 // quote renders a value for a message: Go-quoted (control characters

@@ -59,7 +59,7 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.Affinity = affinity(a)
 	}
 	if s := pol.CustomHTTPErrors; s != nil {
-		p.ErrorPages = &routing.ErrorPages{Codes: routing.NewStatusSet(s.Codes()...)}
+		p.ErrorPages = &routing.ErrorPages{Codes: s}
 	}
 	return p
 }
