@@ -50,8 +50,12 @@
 // regex matching (Exact paths stay exact), not every path of the host; see
 // the routing package for the precedence of regex and other paths.
 //
-// A Policy is immutable after Parse and holds precompiled forms (Regex,
-// Template, PrefixSet, StatusSet, CORS origin matcher) with the methods
-// that answer from them; the translation converts them into routing's own
-// forms (translate.RoutePolicy), and the path expressions are shared.
+// A Policy is immutable after Parse and holds precompiled forms (Regex)
+// with the methods that answer from them; the translation converts them
+// into routing's own forms (translate.RoutePolicy), and the path
+// expressions are shared. Where the neutral form is the same, the Policy
+// holds routing's type directly (CORS built by routing.NewCORS, the rewrite
+// target by routing.NewTemplate, StatusSet by routing.NewStatusSet,
+// Redirect, RateLimit, Access, Prefixes, Timeouts, Denial) and the
+// translation copies or shares it.
 package annotations

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Defaults applied when a feature is enabled (ingress-nginx's documented
@@ -124,7 +126,7 @@ func redirectCode(s string) (int, error) {
 
 // parseRedirectURL parses an http(s) URL, optionally ending in
 // "$request_uri".
-func parseRedirectURL(s string) (*Redirect, error) {
+func parseRedirectURL(s string) (*routing.Redirect, error) {
 	base, appendURI := strings.CutSuffix(s, "$request_uri")
 	u, err := parseHTTPURL(base)
 	if err != nil {
@@ -133,7 +135,7 @@ func parseRedirectURL(s string) (*Redirect, error) {
 	if appendURI && (u.RawQuery != "" || strings.HasSuffix(base, "?")) {
 		return nil, errors.New("$request_uri cannot follow a query string")
 	}
-	return &Redirect{URL: base, AppendRequestURI: appendURI}, nil
+	return &routing.Redirect{URL: base, AppendRequestURI: appendURI}, nil
 }
 
 func (p *parser) parseRateLimit(pol *Policy) {
@@ -156,7 +158,7 @@ func (p *parser) parseRateLimit(pol *Policy) {
 		p.unused("limit-rps", "limit-burst-multiplier", "limit-whitelist", "limit-allowlist")
 		return
 	}
-	rl := &RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
+	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
 	if hasBurst {
 		rl.BurstMultiplier = burst
 	}
@@ -173,9 +175,9 @@ func (p *parser) parseRateLimit(pol *Policy) {
 }
 
 func (p *parser) parseProxy(pol *Policy) {
-	secs := func(s string) (Duration, error) {
+	secs := func(s string) (routing.Duration, error) {
 		n, err := parseInt(s, 1, maxSeconds)
-		return Duration(time.Duration(n) * time.Second), err
+		return routing.Duration(time.Duration(n) * time.Second), err
 	}
 	if v, ok := get(p, "proxy-connect-timeout", secs); ok {
 		pol.Timeouts.Connect = v
@@ -271,7 +273,7 @@ func (p *parser) parseSourceRange(pol *Policy) {
 		p.deny(pol, culprit, "invalid source range")
 		return
 	}
-	sr := &SourceRange{}
+	sr := &routing.Access{}
 	switch {
 	case hasAllow:
 		sr.Allow = allow
@@ -406,14 +408,7 @@ func (p *parser) parseExternalAuth(pol *Policy) {
 func (p *parser) parseCORS(pol *Policy) {
 	names := []string{"enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers", "cors-allow-credentials", "cors-max-age"}
 	enabled, _ := get(p, "enable-cors", parseBool)
-	type origins struct {
-		list []string
-		m    originMatcher
-	}
-	orig, hasOrig := get(p, "cors-allow-origin", func(s string) (origins, error) {
-		l, m, err := parseOrigins(s)
-		return origins{l, m}, err
-	})
+	orig, hasOrig := get(p, "cors-allow-origin", parseOrigins)
 	methods, hasMethods := get(p, "cors-allow-methods", func(s string) (string, error) { return parseWordList(s, true, isLetter) })
 	headers, hasHeaders := get(p, "cors-allow-headers", func(s string) (string, error) { return parseWordList(s, false, isHeaderWordChar) })
 	expose, hasExpose := get(p, "cors-expose-headers", func(s string) (string, error) {
@@ -429,10 +424,10 @@ func (p *parser) parseCORS(pol *Policy) {
 		p.unused("enable-cors", names[1:]...)
 		return
 	}
-	c := &CORS{AllowOrigins: []string{DefaultCORSOrigin}, AllowMethods: DefaultCORSMethods, AllowHeaders: DefaultCORSHeaders,
-		AllowCredentials: true, MaxAge: DefaultCORSMaxAge, origins: originMatcher{any: true}}
+	c := routing.CORS{AllowOrigins: []string{DefaultCORSOrigin}, AllowMethods: DefaultCORSMethods, AllowHeaders: DefaultCORSHeaders,
+		AllowCredentials: true, MaxAge: DefaultCORSMaxAge}
 	if hasOrig {
-		c.AllowOrigins, c.origins = orig.list, orig.m
+		c.AllowOrigins = orig
 	}
 	if hasMethods {
 		c.AllowMethods = methods
@@ -449,7 +444,7 @@ func (p *parser) parseCORS(pol *Policy) {
 	if hasMaxAge {
 		c.MaxAge = maxAge
 	}
-	pol.CORS = c
+	pol.CORS = routing.NewCORS(c)
 }
 
 func (p *parser) parseCanary(pol *Policy) {

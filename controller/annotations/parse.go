@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Warning reports an annotation that was not applied.
@@ -257,7 +259,7 @@ func (p *parser) unused(enabler string, names ...string) {
 // deny marks the policy denied (the first cause wins).
 func (p *parser) deny(pol *Policy, name, why string) {
 	if pol.Denied == nil {
-		pol.Denied = &Denial{Annotation: name, Reason: why}
+		pol.Denied = &routing.Denial{Annotation: name, Reason: why}
 	}
 }
 

@@ -332,7 +332,7 @@ func TestSourceRange(t *testing.T) {
 			}
 		}},
 		{name: "unmasked cidr is masked", ann: map[string]string{"allowlist-source-range": "10.1.2.3/8"}, check: func(t *testing.T, p Policy) {
-			if got := p.SourceRange.Allow.Prefixes(); len(got) != 1 || got[0].String() != "10.0.0.0/8" {
+			if got := p.SourceRange.Allow; len(got) != 1 || got[0].String() != "10.0.0.0/8" {
 				t.Error(got)
 			}
 		}},
@@ -589,5 +589,20 @@ func TestParseHeaders(t *testing.T) {
 		if hs, err := ParseHeaders(ref, data); err == nil || hs != nil || !strings.Contains(err.Error(), "ns/h") {
 			t.Errorf("%s: %v %v", name, hs, err)
 		}
+	}
+}
+
+// parseTemplate compiles with routing.NewTemplate but keeps the parser's
+// own message for a bad "$".
+func TestParseTemplateDollarMessage(t *testing.T) {
+	const want = `"$" must be followed by a single capture group digit ($1..$9)`
+	for _, bad := range []string{"/$", "/$x", "/$12"} {
+		if _, err := parseTemplate(bad); err == nil || err.Error() != want {
+			t.Errorf("parseTemplate(%q) error = %v, want %q", bad, err, want)
+		}
+	}
+	tmpl, err := parseTemplate("/a/$0/$1")
+	if err != nil || tmpl.String() != "/a/$0/$1" {
+		t.Errorf("parseTemplate(/a/$0/$1) = %v, %v", tmpl, err)
 	}
 }

@@ -1,10 +1,9 @@
 package annotations
 
 import (
-	"encoding/json"
-	"net/netip"
 	"regexp"
-	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Policy is the validated, typed form of one Ingress's annotations. Parse
@@ -30,19 +29,30 @@ type Policy struct {
 	// auth, source ranges, upstream TLS) was present but invalid: the data
 	// plane must answer every path of the Ingress with 503 rather than
 	// serve it without the intended protection (ingress-nginx's "location
-	// denied").
-	Denied *Denial `json:"denied,omitempty"`
+	// denied"). Its Annotation is the short name (Policy.Dialect.Key
+	// gives the full key), so that equal inputs give equal policies in
+	// both dialects.
+	Denied *routing.Denial `json:"denied,omitempty"`
 
-	Rewrite          *Rewrite  `json:"rewrite,omitempty"`
-	AppRoot          string    `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
-	XForwardedPrefix string    `json:"xForwardedPrefix,omitempty"` // x-forwarded-prefix header value
-	UpstreamVhost    string    `json:"upstreamVhost,omitempty"`    // Host header sent upstream
-	SSLRedirect      Tristate  `json:"sslRedirect,omitempty"`      // Unset: redirect when the host has TLS
-	ForceSSLRedirect bool      `json:"forceSSLRedirect,omitempty"` // redirect even without TLS
-	Redirect         *Redirect `json:"redirect,omitempty"`
+	Rewrite          *Rewrite `json:"rewrite,omitempty"`
+	AppRoot          string   `json:"appRoot,omitempty"`          // app-root: 302 from "/" to this path
+	XForwardedPrefix string   `json:"xForwardedPrefix,omitempty"` // x-forwarded-prefix header value
+	UpstreamVhost    string   `json:"upstreamVhost,omitempty"`    // Host header sent upstream
+	SSLRedirect      Tristate `json:"sslRedirect,omitempty"`      // Unset: redirect when the host has TLS
+	ForceSSLRedirect bool     `json:"forceSSLRedirect,omitempty"` // redirect even without TLS
+	// Redirect is permanent-redirect or temporal-redirect with its code;
+	// URL is without the trailing "$request_uri" that sets
+	// AppendRequestURI.
+	Redirect *routing.Redirect `json:"redirect,omitempty"`
 
-	RateLimit *RateLimit `json:"rateLimit,omitempty"`
-	Timeouts  Timeouts   `json:"timeouts,omitzero"`
+	// RateLimit is limit-rps, limit-rpm, limit-connections and friends,
+	// per client address: BurstMultiplier defaults to 5, Exempt is
+	// limit-allowlist (limit-whitelist), RejectStatus is 503
+	// (ingress-nginx's limit-req-status-code and limit-conn-status-code
+	// defaults).
+	RateLimit *routing.RateLimit `json:"rateLimit,omitempty"`
+	// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
+	Timeouts routing.Timeouts `json:"timeouts,omitzero"`
 	// MaxBodySize is proxy-body-size in bytes: 0 is the controller default,
 	// NoLimit disables the check. Larger request bodies get 413.
 	MaxBodySize int64 `json:"maxBodySize,omitempty"`
@@ -50,14 +60,19 @@ type Policy struct {
 	// default, NoLimit tries every endpoint.
 	NextUpstreamTries int `json:"nextUpstreamTries,omitempty"`
 
-	Backend     *Backend     `json:"backend,omitempty"`
-	SourceRange *SourceRange `json:"sourceRange,omitempty"`
+	Backend *Backend `json:"backend,omitempty"`
+	// SourceRange is allowlist/whitelist-source-range (Allow) and
+	// denylist-source-range (Deny): a client is refused with 403 when
+	// Allow is set and does not contain it, or Deny contains it.
+	SourceRange *routing.Access `json:"sourceRange,omitempty"`
 
 	BasicAuth    *BasicAuth    `json:"basicAuth,omitempty"`
 	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
-	CORS         *CORS         `json:"cors,omitempty"`
-	Canary       *Canary       `json:"canary,omitempty"`
-	Affinity     *Affinity     `json:"affinity,omitempty"`
+	// CORS is enable-cors with its cors-* options (defaults as
+	// ingress-nginx's), compiled by routing.NewCORS.
+	CORS     *routing.CORS `json:"cors,omitempty"`
+	Canary   *Canary       `json:"canary,omitempty"`
+	Affinity *Affinity     `json:"affinity,omitempty"`
 
 	// CustomHeaders names the ConfigMap whose entries are added to every
 	// response (custom-headers); see ParseHeaders.
@@ -69,19 +84,12 @@ type Policy struct {
 	DefaultBackend string `json:"defaultBackend,omitempty"`
 	// CustomHTTPErrors are upstream status codes replaced by the
 	// DefaultBackend's (or the controller's) error response.
-	CustomHTTPErrors *StatusSet `json:"customHTTPErrors,omitempty"`
+	CustomHTTPErrors *routing.StatusSet `json:"customHTTPErrors,omitempty"`
 }
 
-// NoLimit marks an explicitly unlimited size or count.
-const NoLimit = -1
-
-// Denial says why an Ingress is denied.
-type Denial struct {
-	// Annotation is the short name (Policy.Dialect.Key gives the full key),
-	// so that equal inputs give equal policies in both dialects.
-	Annotation string `json:"annotation"`
-	Reason     string `json:"reason"`
-}
+// NoLimit marks an explicitly unlimited size or count (routing's value, so
+// that it passes through the translation unchanged).
+const NoLimit = routing.NoLimit
 
 // Tristate is an optional boolean; the zero value is Unset.
 type Tristate int8
@@ -110,12 +118,6 @@ func (t Tristate) MarshalText() ([]byte, error) {
 	}
 	return []byte{}, nil
 }
-
-// Duration is a time.Duration that renders as "5s" in JSON.
-type Duration time.Duration
-
-// MarshalText renders the duration in Go syntax.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // ObjectRef names a namespaced object (a Secret or ConfigMap).
 type ObjectRef struct {
@@ -151,7 +153,7 @@ type Rewrite struct {
 	UseRegex bool `json:"useRegex,omitempty"`
 	// Target is the rewrite-target template ($1..$9 are capture groups of
 	// the matched path's expression).
-	Target *Template `json:"target,omitempty"`
+	Target *routing.Template `json:"target,omitempty"`
 	// Paths maps each path of the Ingress to its compiled expression (only
 	// filled by ParseIngress, or by Parse when Input.Paths is set).
 	Paths map[string]*Regex `json:"paths,omitempty"`
@@ -189,49 +191,6 @@ func (r *Rewrite) Apply(ingressPath, reqPath string) (string, bool) {
 	return string(r.Target.Expand(nil, reqPath, m)), true
 }
 
-// Redirect is permanent-redirect or temporal-redirect with its code.
-type Redirect struct {
-	// URL is the absolute http(s) URL, without a trailing $request_uri.
-	URL string `json:"url"`
-	// AppendRequestURI appends the request's path and query (the URL ended
-	// in "$request_uri").
-	AppendRequestURI bool `json:"appendRequestURI,omitempty"`
-	Code             int  `json:"code"`
-}
-
-// Location returns the Location header value for a request URI.
-func (r *Redirect) Location(requestURI string) string {
-	if r.AppendRequestURI {
-		return r.URL + requestURI
-	}
-	return r.URL
-}
-
-// RateLimit is limit-rps, limit-rpm, limit-connections and friends, per
-// client address. Exceeding requests get RejectStatus.
-type RateLimit struct {
-	RPS         int `json:"rps,omitempty"`
-	RPM         int `json:"rpm,omitempty"`
-	Connections int `json:"connections,omitempty"`
-	// BurstMultiplier multiplies RPS and RPM into burst sizes (default 5).
-	BurstMultiplier int `json:"burstMultiplier"`
-	// Exempt client ranges (limit-allowlist / limit-whitelist).
-	Exempt *PrefixSet `json:"exempt,omitempty"`
-	// RejectStatus is the status of refused requests (503, ingress-nginx's
-	// limit-req-status-code and limit-conn-status-code defaults).
-	RejectStatus int `json:"rejectStatus"`
-}
-
-// Timeouts are the proxy-*-timeout annotations; zero fields are unset.
-type Timeouts struct {
-	Connect Duration `json:"connect,omitempty"`
-	Read    Duration `json:"read,omitempty"`
-	Send    Duration `json:"send,omitempty"`
-}
-
-// IsZero reports whether no timeout is set.
-func (t Timeouts) IsZero() bool { return t == Timeouts{} }
-
 // Backend protocols.
 const (
 	ProtocolHTTP  = "HTTP"
@@ -260,25 +219,6 @@ type UpstreamTLS struct {
 	VerifyDepth int    `json:"verifyDepth"`
 }
 
-// SourceRange is allowlist/whitelist-source-range and denylist-source-range.
-// A client is refused with 403 when Allow is set and does not contain it,
-// or Deny contains it.
-type SourceRange struct {
-	Allow *PrefixSet `json:"allow,omitempty"`
-	Deny  *PrefixSet `json:"deny,omitempty"`
-}
-
-// Permits reports whether a client address passes both lists.
-func (s *SourceRange) Permits(a netip.Addr) bool {
-	if s == nil {
-		return true
-	}
-	if s.Allow != nil && !s.Allow.Contains(a) {
-		return false
-	}
-	return s.Deny == nil || !s.Deny.Contains(a)
-}
-
 // BasicAuth is auth-type basic with its secret.
 type BasicAuth struct {
 	Secret ObjectRef `json:"secret"`
@@ -300,23 +240,6 @@ type ExternalAuth struct {
 	// on the SignIn redirect (default "rd").
 	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
 }
-
-// CORS is enable-cors with its cors-* options (defaults as ingress-nginx's).
-type CORS struct {
-	AllowOrigins     []string `json:"allowOrigins"`
-	AllowMethods     string   `json:"allowMethods"`
-	AllowHeaders     string   `json:"allowHeaders"`
-	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
-	AllowCredentials bool     `json:"allowCredentials"`
-	MaxAge           int      `json:"maxAge"`
-	origins          originMatcher
-}
-
-// AllowsOrigin reports whether an Origin request header value is allowed.
-func (c *CORS) AllowsOrigin(origin string) bool { return c.origins.match(origin) }
-
-// AnyOrigin reports whether cors-allow-origin is "*".
-func (c *CORS) AnyOrigin() bool { return c.origins.any }
 
 // Canary makes the Ingress an alternative backend for the same host and
 // paths of a non-canary Ingress. Precedence: header, then cookie, then
@@ -348,56 +271,3 @@ type Affinity struct {
 	Secure          bool   `json:"secure,omitempty"`
 	ChangeOnFailure bool   `json:"changeOnFailure,omitempty"`
 }
-
-// PrefixSet is an immutable set of IP prefixes.
-type PrefixSet struct {
-	prefixes []netip.Prefix
-}
-
-// Contains reports whether a is in one of the prefixes. IPv4-mapped IPv6
-// addresses are matched as IPv4.
-func (s *PrefixSet) Contains(a netip.Addr) bool {
-	if s == nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range s.prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// Prefixes returns a copy of the prefixes.
-func (s *PrefixSet) Prefixes() []netip.Prefix { return append([]netip.Prefix(nil), s.prefixes...) }
-
-// MarshalJSON renders the prefixes as strings.
-func (s *PrefixSet) MarshalJSON() ([]byte, error) {
-	out := make([]string, len(s.prefixes))
-	for i, p := range s.prefixes {
-		out[i] = p.String()
-	}
-	return json.Marshal(out)
-}
-
-// StatusSet is an immutable set of HTTP status codes 400-599.
-type StatusSet struct {
-	codes []int
-	bits  [4]uint64
-}
-
-// Contains reports whether code is in the set.
-func (s *StatusSet) Contains(code int) bool {
-	if s == nil || code < minErrorCode || code > maxErrorCode {
-		return false
-	}
-	i := code - minErrorCode
-	return s.bits[i/64]&(1<<(i%64)) != 0
-}
-
-// Codes returns the codes in ascending order.
-func (s *StatusSet) Codes() []int { return append([]int(nil), s.codes...) }
-
-// MarshalJSON renders the codes.
-func (s *StatusSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.codes) }

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // Value bounds.
@@ -133,13 +135,14 @@ func splitList(s string) ([]string, error) {
 	return parts, nil
 }
 
-// parsePrefixes parses a list of CIDRs or bare addresses with net/netip.
-func parsePrefixes(s string) (*PrefixSet, error) {
+// parsePrefixes parses a list of CIDRs or bare addresses with net/netip
+// into masked, deduplicated and sorted prefixes (never empty).
+func parsePrefixes(s string) (routing.Prefixes, error) {
 	items, err := splitList(s)
 	if err != nil {
 		return nil, err
 	}
-	set := &PrefixSet{}
+	var set routing.Prefixes
 	for _, it := range items {
 		var p netip.Prefix
 		if strings.Contains(it, "/") {
@@ -160,11 +163,11 @@ func parsePrefixes(s string) (*PrefixSet, error) {
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
 		}
-		if !slices.Contains(set.prefixes, p) {
-			set.prefixes = append(set.prefixes, p)
+		if !slices.Contains(set, p) {
+			set = append(set, p)
 		}
 	}
-	slices.SortFunc(set.prefixes, func(a, b netip.Prefix) int {
+	slices.SortFunc(set, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
 			return c
 		}
@@ -375,43 +378,9 @@ func syntaxCode(err error) string {
 	return "invalid expression"
 }
 
-// Template is a precompiled rewrite target: literal text and capture group
-// references ($0..$9).
-type Template struct {
-	raw   string
-	parts []tmplPart
-}
-
-type tmplPart struct {
-	lit   string
-	group int // -1 for a literal
-}
-
-// String is the template as written.
-func (t *Template) String() string { return t.raw }
-
-// MarshalText renders the template as written.
-func (t *Template) MarshalText() ([]byte, error) { return []byte(t.raw), nil }
-
-// Expand appends the template to dst, replacing $n with group n of match
-// (indexes into src as returned by FindStringSubmatchIndex); missing groups
-// expand to nothing.
-func (t *Template) Expand(dst []byte, src string, match []int) []byte {
-	for _, p := range t.parts {
-		if p.group < 0 {
-			dst = append(dst, p.lit...)
-			continue
-		}
-		if 2*p.group+1 < len(match) && match[2*p.group] >= 0 {
-			dst = append(dst, src[match[2*p.group]:match[2*p.group+1]]...)
-		}
-	}
-	return dst
-}
-
 // parseTemplate validates a rewrite target: an absolute path of URI
 // characters where '$' must be followed by one digit.
-func parseTemplate(s string) (*Template, error) {
+func parseTemplate(s string) (*routing.Template, error) {
 	if s == "" {
 		return nil, errEmpty
 	}
@@ -427,107 +396,51 @@ func parseTemplate(s string) (*Template, error) {
 	if strings.ContainsAny(s, "?#") {
 		return nil, errors.New("a query string or fragment is not allowed")
 	}
-	t := &Template{raw: s}
-	lit := strings.Builder{}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			lit.WriteByte(s[i])
-			continue
-		}
-		if i+1 >= len(s) || s[i+1] < '0' || s[i+1] > '9' || (i+2 < len(s) && s[i+2] >= '0' && s[i+2] <= '9') {
-			return nil, errors.New(`"$" must be followed by a single capture group digit ($1..$9)`)
-		}
-		if lit.Len() > 0 {
-			t.parts = append(t.parts, tmplPart{lit: lit.String(), group: -1})
-			lit.Reset()
-		}
-		t.parts = append(t.parts, tmplPart{group: int(s[i+1] - '0')})
-		i++
-	}
-	if lit.Len() > 0 {
-		t.parts = append(t.parts, tmplPart{lit: lit.String(), group: -1})
+	t, err := routing.NewTemplate(s)
+	if err != nil {
+		// NewTemplate's one refusal; the parser has always named the
+		// groups $1..$9 (ingress-nginx's), though $0 is accepted too.
+		return nil, errors.New(`"$" must be followed by a single capture group digit ($1..$9)`)
 	}
 	return t, nil
 }
 
-// originMatcher matches CORS Origin values.
-type originMatcher struct {
-	any       bool
-	exact     map[string]struct{}
-	wildcards []wildcardOrigin
-}
-
-type wildcardOrigin struct{ scheme, suffix, port string }
-
-func (m originMatcher) match(origin string) bool {
-	if m.any {
-		return true
-	}
-	o := strings.ToLower(origin)
-	if _, ok := m.exact[o]; ok {
-		return true
-	}
-	for _, w := range m.wildcards {
-		rest, ok := strings.CutPrefix(o, w.scheme+"://")
-		if !ok {
-			continue
-		}
-		host, port := rest, ""
-		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
-			host, port = rest[:i], rest[i+1:]
-		}
-		// One label exactly before the suffix.
-		if port == w.port && strings.HasSuffix(host, w.suffix) {
-			label := strings.TrimSuffix(host, w.suffix)
-			if label != "" && !strings.Contains(label, ".") && len(validation.IsDNS1123Label(label)) == 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // parseOrigins parses cors-allow-origin: "*" or http(s)://host[:port]
-// entries, host optionally starting with "*." (one label).
-func parseOrigins(s string) ([]string, originMatcher, error) {
+// entries, host optionally starting with "*." (one label). It returns them
+// validated and lower-cased, as routing.NewCORS expects.
+func parseOrigins(s string) ([]string, error) {
 	items, err := splitList(s)
 	if err != nil {
-		return nil, originMatcher{}, err
+		return nil, err
 	}
-	m := originMatcher{exact: map[string]struct{}{}}
 	var out []string
 	for _, it := range items {
 		if it == "*" {
-			m.any = true
 			out = append(out, it)
 			continue
 		}
 		lo := strings.ToLower(it)
 		scheme, rest, ok := strings.Cut(lo, "://")
 		if !ok || (scheme != "http" && scheme != "https") {
-			return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
+			return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 		}
 		host, port := rest, ""
 		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 			host, port = rest[:i], rest[i+1:]
 			if _, err := parseInt(port, 1, 65535); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: bad port", quote(it))
+				return nil, fmt.Errorf("%s: bad port", quote(it))
 			}
 		}
 		if sfx, wild := strings.CutPrefix(host, "*."); wild {
 			if _, err := parseHostname(sfx, false); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
+				return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 			}
-			m.wildcards = append(m.wildcards, wildcardOrigin{scheme: scheme, suffix: "." + sfx, port: port})
-		} else {
-			if _, err := parseHostPort(rest); err != nil {
-				return nil, originMatcher{}, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
-			}
-			m.exact[lo] = struct{}{}
+		} else if _, err := parseHostPort(rest); err != nil {
+			return nil, fmt.Errorf("%s: want http(s)://host[:port]", quote(it))
 		}
 		out = append(out, lo)
 	}
-	return out, m, nil
+	return out, nil
 }
 
 // parseWordList validates a comma-separated list whose items consist of
@@ -558,26 +471,23 @@ func isHeaderWordChar(c byte) bool {
 	return isLetter(c) || '0' <= c && c <= '9' || c == '_' || c == '-'
 }
 
-// parseStatusSet parses custom-http-errors: codes 400-599.
-func parseStatusSet(s string) (*StatusSet, error) {
+// parseStatusSet parses custom-http-errors: codes 400-599, kept in
+// ascending order.
+func parseStatusSet(s string) (*routing.StatusSet, error) {
 	items, err := splitList(s)
 	if err != nil {
 		return nil, err
 	}
-	set := &StatusSet{}
+	codes := make([]int, 0, len(items))
 	for _, it := range items {
 		n, err := parseInt(it, minErrorCode, maxErrorCode)
 		if err != nil {
 			return nil, fmt.Errorf("code %s: %w", quote(it), err)
 		}
-		i := int(n) - minErrorCode
-		if set.bits[i/64]&(1<<(i%64)) == 0 {
-			set.bits[i/64] |= 1 << (i % 64)
-			set.codes = append(set.codes, int(n))
-		}
+		codes = append(codes, int(n))
 	}
-	slices.Sort(set.codes)
-	return set, nil
+	slices.Sort(codes)
+	return routing.NewStatusSet(slices.Compact(codes)...), nil
 }
 
 // quote renders a value for a message: Go-quoted (control characters

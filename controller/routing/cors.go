@@ -87,7 +87,8 @@ func (m originMatcher) match(origin string) bool {
 }
 
 // isDNSLabel reports whether s is a lower-case DNS-1123 label: 1 to 63
-// characters of [a-z0-9-], starting and ending with a letter or digit.
+// characters of [a-z0-9-], starting and ending with a letter or digit (the
+// same answer as validation.IsDNS1123Label, without the dependency).
 func isDNSLabel(s string) bool {
 	if len(s) == 0 || len(s) > 63 {
 		return false

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 func TestStatusSet(t *testing.T) {
@@ -80,5 +83,16 @@ func TestCORSOrigins(t *testing.T) {
 	}
 	if c.AnyOrigin() || !NewCORS(CORS{AllowOrigins: []string{"*"}}).AnyOrigin() {
 		t.Error("AnyOrigin")
+	}
+}
+
+// The wildcard origin check is RFC 1123's label rule, as the annotation
+// parser validated it before it used routing's matcher.
+func TestIsDNSLabelIsRFC1123Label(t *testing.T) {
+	for _, s := range []string{"", "a", "a-b", "-a", "a-", "a.b", "A", "a_b", "0", "x9-y", "*",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "é", "a\n"} {
+		if got, want := isDNSLabel(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Errorf("isDNSLabel(%q) = %v, IsDNS1123Label says %v", s, got, want)
+		}
 	}
 }

@@ -70,7 +70,7 @@ func (tr *translator) basicAuth(pol *annotations.Policy, ref routing.ObjectRef) 
 	fail := func(reason, msg string) *routing.BasicAuth {
 		tr.warn("Ingress", ref, field, reason, msg+"; every path of the Ingress is denied (503)")
 		if pol.Denied == nil {
-			pol.Denied = &annotations.Denial{Annotation: "auth-secret", Reason: msg}
+			pol.Denied = &routing.Denial{Annotation: "auth-secret", Reason: msg}
 		}
 		return nil
 	}

@@ -32,34 +32,21 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		UpstreamHost:    pol.UpstreamVhost,
 		ForwardedPrefix: pol.XForwardedPrefix,
 		MaxAttempts:     pol.NextUpstreamTries,
-		Timeouts: routing.Timeouts{
-			Connect: routing.Duration(pol.Timeouts.Connect),
-			Read:    routing.Duration(pol.Timeouts.Read),
-			Send:    routing.Duration(pol.Timeouts.Send),
-		},
-	}
-	if d := pol.Denied; d != nil {
-		p.Denied = &routing.Denial{Annotation: d.Annotation, Reason: d.Reason}
-	}
-	if r := pol.Redirect; r != nil {
-		p.Redirect = &routing.Redirect{URL: r.URL, AppendRequestURI: r.AppendRequestURI, Code: r.Code}
+		Timeouts:        pol.Timeouts,
+		// The parser produces these as routing values already (CORS
+		// compiled by routing.NewCORS); they are immutable, so a shallow
+		// copy may share what they point to.
+		Denied:    clone(pol.Denied),
+		Redirect:  clone(pol.Redirect),
+		CORS:      clone(pol.CORS),
+		RateLimit: clone(pol.RateLimit),
+		Access:    clone(pol.SourceRange),
 	}
 	switch {
 	case pol.ForceSSLRedirect:
 		p.HTTPSRedirect = routing.HTTPSRedirectAlways
 	case !pol.SSLRedirect.Or(true):
 		p.HTTPSRedirect = routing.HTTPSRedirectNever
-	}
-	if c := pol.CORS; c != nil {
-		p.CORS = routing.NewCORS(routing.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods,
-			AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge})
-	}
-	if rl := pol.RateLimit; rl != nil {
-		p.RateLimit = &routing.RateLimit{RPS: rl.RPS, RPM: rl.RPM, Connections: rl.Connections,
-			BurstMultiplier: rl.BurstMultiplier, Exempt: prefixes(rl.Exempt), RejectStatus: rl.RejectStatus}
-	}
-	if sr := pol.SourceRange; sr != nil {
-		p.Access = &routing.Access{Allow: prefixes(sr.Allow), Deny: prefixes(sr.Deny)}
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
@@ -72,18 +59,18 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		p.Affinity = affinity(a)
 	}
 	if s := pol.CustomHTTPErrors; s != nil {
-		p.ErrorPages = &routing.ErrorPages{Codes: routing.NewStatusSet(s.Codes()...)}
+		p.ErrorPages = &routing.ErrorPages{Codes: s}
 	}
 	return p
 }
 
-// prefixes converts a prefix set, keeping nil for nil (a nil allow list
-// allows everyone, an empty one nobody).
-func prefixes(s *annotations.PrefixSet) routing.Prefixes {
-	if s == nil {
+// clone returns a shallow copy of *v, nil for nil.
+func clone[T any](v *T) *T {
+	if v == nil {
 		return nil
 	}
-	return append(routing.Prefixes{}, s.Prefixes()...)
+	c := *v
+	return &c
 }
 
 // affinity converts cookie affinity; affinity-mode (balanced or
@@ -122,15 +109,11 @@ func CanaryRule(c *annotations.Canary) *routing.CanaryRule {
 	return r
 }
 
-// rewriteTarget compiles the rewrite-target of pol (nil without).
+// rewriteTarget is the rewrite-target of pol (nil without), compiled by
+// the parser with routing.NewTemplate and immutable, so shared.
 func rewriteTarget(pol *annotations.Policy) *routing.Template {
-	if pol.Rewrite == nil || pol.Rewrite.Target == nil {
+	if pol.Rewrite == nil {
 		return nil
 	}
-	t, err := routing.NewTemplate(pol.Rewrite.Target.String())
-	if err != nil {
-		// Not reachable: the parser accepts the same syntax only.
-		return nil
-	}
-	return t
+	return pol.Rewrite.Target
 }

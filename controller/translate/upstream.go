@@ -51,7 +51,7 @@ func (tr *translator) upstreamTLS(pol *annotations.Policy, ref routing.ObjectRef
 		tr.warn("Ingress", ref, annotationField(pol.Dialect.Key("proxy-ssl-secret")), reason,
 			msg+"; every path of the Ingress is denied (503)")
 		if pol.Denied == nil {
-			pol.Denied = &annotations.Denial{Annotation: "proxy-ssl-secret", Reason: msg}
+			pol.Denied = &routing.Denial{Annotation: "proxy-ssl-secret", Reason: msg}
 		}
 		return nil, false
 	}
@@ -80,7 +80,7 @@ func (tr *translator) upstreamTLS(pol *annotations.Policy, ref routing.ObjectRef
 		tr.warn("Ingress", ref, annotationField(pol.Dialect.Key("proxy-ssl-verify")), annotations.ReasonInvalid,
 			err.Error()+"; every path of the Ingress is denied (503)")
 		if pol.Denied == nil {
-			pol.Denied = &annotations.Denial{Annotation: "proxy-ssl-verify", Reason: err.Error()}
+			pol.Denied = &routing.Denial{Annotation: "proxy-ssl-verify", Reason: err.Error()}
 		}
 		return nil, false
 	}
