@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -18,34 +17,6 @@ import (
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on every
 // Linux architecture Go supports).
 const clockTicks = 100
-
-// procCPU returns the user+system CPU time of pid in microseconds, from
-// /proc/PID/stat (resolution 10 ms).
-func procCPU(pid int) (int64, error) {
-	if pid <= 0 {
-		return 0, fmt.Errorf("no pid")
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("controller CPU: %w", err)
-	}
-	// Fields after the command name (which may contain spaces) start at
-	// the last ')'; utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("controller CPU: /proc/%d/stat: no command field", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("controller CPU: /proc/%d/stat: %d fields", pid, len(f))
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("controller CPU: /proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
-	}
-	return (u + s) * 1e6 / clockTicks, nil
-}
 
 // procRSS returns VmRSS of pid in bytes, from /proc/PID/status.
 func procRSS(pid int) (uint64, error) {

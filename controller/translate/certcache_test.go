@@ -72,7 +72,8 @@ func TestCertCache(t *testing.T) {
 	// Without a cache every build parses.
 	o := DefaultOptions()
 	o.DefaultCertificate = ref
-	if Translate(snap, o).DefaultCertificate == Translate(snap, o).DefaultCertificate {
+	c1, c2 := Translate(snap, o).DefaultCertificate, Translate(snap, o).DefaultCertificate
+	if c1 == c2 {
 		t.Error("parsed once without a cache")
 	}
 }
