@@ -78,6 +78,15 @@ func newFastConn(conn net.Conn, bufSize int) *fastConn {
 	return fc
 }
 
+// reabort re-poisons the deadline after the request path set one: a
+// context that ended before that (its AfterFunc already ran) would
+// otherwise be forgotten and the read would wait for the upstream.
+func (fc *fastConn) reabort(ctx context.Context) {
+	if ctx.Err() != nil {
+		fc.abort()
+	}
+}
+
 // errResponseHeaderTooLarge ends a response head longer than
 // Options.MaxResponseHeaderBytes (answered 502).
 var errResponseHeaderTooLarge = errors.New("dataplane: upstream response head exceeds MaxResponseHeaderBytes")
@@ -270,6 +279,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	}
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Now().Add(headerTimeout)) // a failed deadline shows as a read error
+		fc.reabort(ctx)
 	}
 	// Peek first: an error before the first byte means the upstream closed
 	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
@@ -320,6 +330,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	fc.lr.disarm()
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Time{})
+		fc.reabort(ctx)
 	}
 	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
 	if resp.Body == http.NoBody {
