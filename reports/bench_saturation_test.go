@@ -64,7 +64,7 @@ func TestPublishedLegacyReportsShowNoCappedRatio(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
-	seen := 0
+	seen, legacy := 0, 0
 	for i, c := range m.Columns {
 		p, ok := m.Perf(i)
 		if !ok || !p.HasLoad {
@@ -74,9 +74,12 @@ func TestPublishedLegacyReportsShowNoCappedRatio(t *testing.T) {
 		if (p.Proxied.Capped() || p.Direct.Capped()) && (p.RatioRefused == "" || p.ThroughputRatio != 0) {
 			t.Errorf("%s: capped maxima (%s, %s) rendered as ratio %.2f", c.Label, p.Proxied, p.Direct, p.ThroughputRatio)
 		}
-		if !p.Legacy {
-			t.Errorf("%s: published v1 report not marked legacy", c.Label)
+		if p.Legacy {
+			legacy++
 		}
+	}
+	if legacy == 0 {
+		t.Fatal("no published schema-1 bench report read")
 	}
 	if seen == 0 {
 		t.Fatal("no published bench reports read")

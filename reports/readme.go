@@ -242,6 +242,10 @@ func readmeLatency(r *BenchReport, pf Perf) string {
 		if ser := s.Load.SeriesNamed(s.Load.Comparisons[0].Series); ser != nil && len(ser.AtLoad) > 0 {
 			var parts []string
 			for _, pt := range ser.AtLoad {
+				if pt.P99Micros.N == 0 {
+					parts = append(parts, fmt.Sprintf("no valid window at %.0f %% (the generator could not hold the rate)", pt.Fraction*100))
+					continue
+				}
 				v := fmt.Sprintf("%.2f ms at %.0f %%", pt.P99Micros.Median/1000, pt.Fraction*100)
 				if !pt.PassSLO {
 					v += " (SLO not met)"

@@ -158,3 +158,19 @@ func TestReadmeMarkerErrors(t *testing.T) {
 		}
 	}
 }
+
+// A load fraction without a valid window says so; it is not a 0 ms p99.
+func TestReadmeLatencyNoValidWindow(t *testing.T) {
+	r := &BenchReport{Scenarios: []BenchScenario{{Name: "single-route", Kind: BenchKindLoad, Status: BenchOK, Load: &LoadResult{
+		Series: []LoadSeries{{Name: "proxied", Via: "controller", AtLoad: []LoadPoint{
+			{Fraction: 0.25, P99Micros: NewStat([]float64{800}), PassSLO: true},
+			{Fraction: 0.5},
+		}}},
+		Comparisons: []ABComparison{{Baseline: "direct", Series: "proxied"}},
+	}}}}
+	got := readmeLatency(r, Perf{LoadScenario: "single-route"})
+	want := "0.80 ms at 25 %, no valid window at 50 % (the generator could not hold the rate) of its own maximum"
+	if got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
