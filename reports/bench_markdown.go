@@ -443,7 +443,27 @@ func passFail(ok bool) string {
 	return "fail"
 }
 
+// cpuCell is the controller's CPU per request at the maximum: schema 2
+// takes, from each closed-loop sweep, the window with the highest
+// throughput (median and range over the sweeps); schema 1 its one figure.
 func cpuCell(s LoadSeries) string {
+	if s.Saturation != nil {
+		var at []float64
+		for _, sw := range s.Saturation.Sweeps {
+			best := -1
+			for i, pt := range sw.Points {
+				if pt.ControllerCPUMicrosPerRequest > 0 && (best < 0 || pt.ThroughputRPS > sw.Points[best].ThroughputRPS) {
+					best = i
+				}
+			}
+			if best >= 0 {
+				at = append(at, sw.Points[best].ControllerCPUMicrosPerRequest)
+			}
+		}
+		if st := NewStat(at); st.N > 0 {
+			return fmt.Sprintf("%.1f (%.1f..%.1f)", st.Median, st.Min, st.Max)
+		}
+	}
 	if s.CPUMicrosPerRequest <= 0 {
 		return "-"
 	}

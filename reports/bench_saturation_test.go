@@ -234,3 +234,19 @@ func TestBenchValidateSchema2(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// The maxima table gives the controller CPU per request of each sweep's
+// best window (schema 2), not "-".
+func TestCPUCellFromSweeps(t *testing.T) {
+	s := LoadSeries{Saturation: &Saturation{Sweeps: []ClosedLoopSweep{
+		{Points: []StepResult{{ThroughputRPS: 100, ControllerCPUMicrosPerRequest: 90}, {ThroughputRPS: 200, ControllerCPUMicrosPerRequest: 70}}},
+		{Points: []StepResult{{ThroughputRPS: 210, ControllerCPUMicrosPerRequest: 74}}},
+		{Points: []StepResult{{ThroughputRPS: 190, ControllerCPUMicrosPerRequest: 80}, {ThroughputRPS: 300}}},
+	}}}
+	if got, want := cpuCell(s), "74.0 (70.0..80.0)"; got != want {
+		t.Fatalf("cpuCell = %q, want %q", got, want)
+	}
+	if got := cpuCell(LoadSeries{}); got != "-" {
+		t.Fatalf("no CPU: %q", got)
+	}
+}
