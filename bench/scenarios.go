@@ -286,6 +286,11 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				if rate <= 0 {
 					continue
 				}
+				// Connections left idle by the previous window go first: after
+				// an overloaded window they number thousands, and with the
+				// in-process echo backends they can exhaust the harness's file
+				// descriptors (the /proc reads of the CPU sample then fail).
+				t.closeIdle()
 				// A warm-up at the same rate opens the connections (kept by the
 				// traffic's client) and fills the controller's pools; it is
 				// not measured.
@@ -298,8 +303,8 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				}
 				st.Fraction = f
 				windows[i][f] = append(windows[i][f], st)
-				e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %.1f µs/req, %s", scenario, t.Name, rep, f*100, rate,
-					st.Latency.P50, st.Latency.P99, st.ControllerCPUMicrosPerRequest, verdict(st))
+				e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep, f*100, rate,
+					st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
 			}
 		}
 	}
@@ -349,4 +354,13 @@ func compare(a, b reports.LoadSeries) reports.ABComparison {
 	c := reports.ABComparison{Baseline: a.Name, Series: b.Name}
 	c.ThroughputRatio, c.RatioRefused = reports.ThroughputRatio(a, b)
 	return c
+}
+
+// ctrlCPU is the progress line's controller CPU per request; "n/a" when
+// the window's CPU sample could not be taken (no 0 that looks measured).
+func ctrlCPU(st reports.StepResult) string {
+	if st.CPU == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", st.ControllerCPUMicrosPerRequest)
 }
