@@ -309,13 +309,7 @@ func judgeClosed(st *reports.StepResult, slo reports.SLO) {
 	if !st.Valid {
 		st.InvalidReason = "no requests"
 	}
-	st.PassSLO = true
-	switch {
-	case st.SuccessRatio < slo.MinSuccessRatio:
-		st.PassSLO, st.FailReason = false, fmt.Sprintf("success %.3f %% < %.1f %%", st.SuccessRatio*100, slo.MinSuccessRatio*100)
-	case st.Misroutes > slo.MaxMisroutes:
-		st.PassSLO, st.FailReason = false, fmt.Sprintf("%d misroutes", st.Misroutes)
-	}
+	judgeSLO(st, slo, false)
 }
 
 // judge sets Valid/InvalidReason from the gates and PassSLO/FailReason
@@ -330,15 +324,7 @@ func judge(st *reports.StepResult, slo reports.SLO, g reports.Gates) {
 	case st.Lag.P99 > g.MaxLagP99Micros:
 		st.Valid, st.InvalidReason = false, fmt.Sprintf("generator lag p99 %.0f µs > %.0f µs", st.Lag.P99, g.MaxLagP99Micros)
 	}
-	st.PassSLO = true
-	switch {
-	case st.SuccessRatio < slo.MinSuccessRatio:
-		st.PassSLO, st.FailReason = false, fmt.Sprintf("success %.3f %% < %.1f %%", st.SuccessRatio*100, slo.MinSuccessRatio*100)
-	case st.Misroutes > slo.MaxMisroutes:
-		st.PassSLO, st.FailReason = false, fmt.Sprintf("%d misroutes", st.Misroutes)
-	case st.Latency.P99 > slo.MaxP99Micros:
-		st.PassSLO, st.FailReason = false, fmt.Sprintf("p99 %.0f µs > %.0f µs", st.Latency.P99, slo.MaxP99Micros)
-	}
+	judgeSLO(st, slo, true)
 }
 
 func appendSample(samples []string, s string) []string {
@@ -436,4 +422,18 @@ func checkDial(ctx context.Context, guard func(context.Context, netip.Addr) erro
 		return fmt.Errorf("%w: %s: %w", errNotAllowed, hostPort, err)
 	}
 	return nil
+}
+
+// judgeSLO sets PassSLO/FailReason: success ratio and misroutes always,
+// the p99 bound only when latency is judged (open loop).
+func judgeSLO(st *reports.StepResult, slo reports.SLO, latency bool) {
+	st.PassSLO = true
+	switch {
+	case st.SuccessRatio < slo.MinSuccessRatio:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("success %.3f %% < %.1f %%", st.SuccessRatio*100, slo.MinSuccessRatio*100)
+	case st.Misroutes > slo.MaxMisroutes:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("%d misroutes", st.Misroutes)
+	case latency && st.Latency.P99 > slo.MaxP99Micros:
+		st.PassSLO, st.FailReason = false, fmt.Sprintf("p99 %.0f µs > %.0f µs", st.Latency.P99, slo.MaxP99Micros)
+	}
 }

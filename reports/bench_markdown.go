@@ -444,24 +444,21 @@ func passFail(ok bool) string {
 }
 
 // cpuCell is the controller's CPU per request at the maximum: schema 2
-// takes, from each closed-loop sweep, the window with the highest
-// throughput (median and range over the sweeps); schema 1 its one figure.
+// takes the window each closed-loop sweep chose as its maximum
+// (ClosedLoopSweep.Connections; median and range over the sweeps);
+// schema 1 its one figure.
 func cpuCell(s LoadSeries) string {
 	if s.Saturation != nil {
 		var at []float64
 		for _, sw := range s.Saturation.Sweeps {
-			best := -1
-			for i, pt := range sw.Points {
-				if pt.ControllerCPUMicrosPerRequest > 0 && (best < 0 || pt.ThroughputRPS > sw.Points[best].ThroughputRPS) {
-					best = i
+			for _, pt := range sw.Points {
+				if pt.Connections == sw.Connections && pt.ControllerCPUMicrosPerRequest > 0 {
+					at = append(at, pt.ControllerCPUMicrosPerRequest)
 				}
-			}
-			if best >= 0 {
-				at = append(at, sw.Points[best].ControllerCPUMicrosPerRequest)
 			}
 		}
 		if st := NewStat(at); st.N > 0 {
-			return fmt.Sprintf("%.1f (%.1f..%.1f)", st.Median, st.Min, st.Max)
+			return statCell1(st)
 		}
 	}
 	if s.CPUMicrosPerRequest <= 0 {

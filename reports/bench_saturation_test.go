@@ -235,13 +235,13 @@ func TestBenchValidateSchema2(t *testing.T) {
 	}
 }
 
-// The maxima table gives the controller CPU per request of each sweep's
-// best window (schema 2), not "-".
+// The maxima table gives the controller CPU per request of the window each
+// sweep chose as its maximum (schema 2), not "-".
 func TestCPUCellFromSweeps(t *testing.T) {
 	s := LoadSeries{Saturation: &Saturation{Sweeps: []ClosedLoopSweep{
-		{Points: []StepResult{{ThroughputRPS: 100, ControllerCPUMicrosPerRequest: 90}, {ThroughputRPS: 200, ControllerCPUMicrosPerRequest: 70}}},
-		{Points: []StepResult{{ThroughputRPS: 210, ControllerCPUMicrosPerRequest: 74}}},
-		{Points: []StepResult{{ThroughputRPS: 190, ControllerCPUMicrosPerRequest: 80}, {ThroughputRPS: 300}}},
+		{Connections: 16, Points: []StepResult{{Connections: 4, ControllerCPUMicrosPerRequest: 90}, {Connections: 16, ControllerCPUMicrosPerRequest: 70}}},
+		{Connections: 4, Points: []StepResult{{Connections: 4, ControllerCPUMicrosPerRequest: 74}, {Connections: 16, ControllerCPUMicrosPerRequest: 60}}},
+		{Connections: 64, Points: []StepResult{{Connections: 16, ControllerCPUMicrosPerRequest: 50}, {Connections: 64, ControllerCPUMicrosPerRequest: 80}}},
 	}}}
 	if got, want := cpuCell(s), "74.0 (70.0..80.0)"; got != want {
 		t.Fatalf("cpuCell = %q, want %q", got, want)
