@@ -22,3 +22,43 @@ type GeneratorWindow struct {
 	Valid           bool    `json:"valid"`
 	InvalidReason   string  `json:"invalidReason,omitempty"`
 }
+
+// generatorRows renders the per-generator parts of a load scenario's
+// distributed windows (nothing when it had none).
+func generatorRows(p func(string, ...any), s BenchScenario) {
+	header := false
+	row := func(series string, rep int, st StepResult) {
+		for _, g := range st.Generators {
+			if !header {
+				p("### %s: load generators\n\nEach window's part measured by each generator Pod (bench --generators N): its own offered and achieved rate, its lag behind its own schedule, how late it began against the agreed start instant, and its own validity. A window is valid only when every generator is.\n\n| series | rep | phase | generator | pod | node | offered rps | workers | achieved rps | requests | lag p99 µs | start skew µs | valid |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", s.Name)
+				header = true
+			}
+			valid := benchYesNo(g.Valid)
+			if !g.Valid {
+				valid += ": " + g.InvalidReason
+			}
+			p("| %s | %d | %s | %d | %s | %s | %.1f | %d | %.1f | %d | %.0f | %.0f | %s |\n", series, rep, st.Phase, g.Index, benchCell(g.Pod), benchCell(g.Node),
+				g.OfferedRPS, g.Workers, g.AchievedRPS, g.Requests, g.LagP99Micros, g.StartSkewMicros, benchCell(valid))
+		}
+	}
+	if s.Load == nil {
+		return
+	}
+	for _, ser := range s.Load.Series {
+		if sat := ser.Saturation; sat != nil {
+			for _, sw := range sat.Sweeps {
+				for _, st := range sw.Points {
+					row(ser.Name, sw.Repetition, st)
+				}
+			}
+		}
+		for _, pt := range ser.AtLoad {
+			for i, st := range pt.Windows {
+				row(ser.Name, i+1, st)
+			}
+		}
+	}
+	if header {
+		p("\n")
+	}
+}
