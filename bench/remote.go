@@ -202,6 +202,15 @@ func runRemote(ctx context.Context, o Options, prof *profile.Profile, scenarios 
 		e.Progressf("%d load generators per window: Indexed Jobs in %s (image %s), controller at %s", r.Generators, Namespace, r.GeneratorImage, r.GeneratorAddress)
 	}
 	e.Progressf("controller %s at %s (%s cluster %s, run %s)", prof.Name, r.Address, o.Provider, ep.KubernetesVersion(), ep.RunID())
+	if anyLoad(scenarios) && r.Generators == 1 {
+		e.Progressf("calibrating the load generator against a null in-process target")
+		g, err := e.calibrateGenerator(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		e.gen, rep.Machine.Generator = g, g
+		e.Progressf("load generator alone: %.0f rps with %d connections", g.MaxRPS, g.Connections)
+	}
 	if err := e.runScenarios(ctx, rep, scenarios, nil); err != nil {
 		return nil, err
 	}

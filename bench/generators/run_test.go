@@ -63,7 +63,7 @@ func TestGeneratorJobOnLocalCluster(t *testing.T) {
 	t.Run("not started by the agreed instant", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		o := testOptions(time.Now().Add(6 * time.Second))
+		o := testOptions(time.Now().Add(15 * time.Second))
 		o.Name, o.Config.Generators, o.Labels = "gen-pending", 2, ep.RunLabels()
 		type result struct {
 			out *Outcome
