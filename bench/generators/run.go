@@ -2,6 +2,7 @@ package generators
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ingresslab/ingresslab/bench/agent"
@@ -36,6 +38,9 @@ type Runner struct {
 	Poll time.Duration
 	// CleanupTimeout bounds the deletion of the Job and its Pods. Default 1m.
 	CleanupTimeout time.Duration
+	// Logs opens a finished generator Pod's log (at most limit bytes).
+	// Default: the API server's pods/log subresource through client-go.
+	Logs func(ctx context.Context, namespace, pod string, limit int64) (io.ReadCloser, error)
 }
 
 // Outcome is a finished distributed measurement: one merged result per
@@ -188,8 +193,11 @@ const maxLogBytes = 8 << 20
 // results reads a finished generator Pod's log and parses its results;
 // each must carry the Pod's completion index.
 func (r *Runner) results(ctx context.Context, ns string, p corev1.Pod) ([]agent.Result, error) {
-	limit := int64(maxLogBytes)
-	stream, err := r.Kube.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: Container, LimitBytes: &limit}).Stream(ctx)
+	logs := r.Logs
+	if logs == nil {
+		logs = r.podLog
+	}
+	stream, err := logs(ctx, ns, p.Name, maxLogBytes)
 	if err != nil {
 		return nil, fmt.Errorf("log of generator Pod %s/%s: %w", ns, p.Name, err)
 	}
@@ -208,6 +216,11 @@ func (r *Runner) results(ctx context.Context, ns string, p corev1.Pod) ([]agent.
 		}
 	}
 	return rs, nil
+}
+
+// podLog streams the agent container's log through the API server.
+func (r *Runner) podLog(ctx context.Context, ns, pod string, limit int64) (io.ReadCloser, error) {
+	return r.Kube.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: Container, LimitBytes: &limit}).Stream(ctx)
 }
 
 // logTail is the end of a Pod's log for an error message.
@@ -237,6 +250,7 @@ func (r *Runner) Delete(ctx context.Context, ns, name string) error {
 			return err
 		}
 		if len(pods) > 0 {
+			r.releaseTracking(ctx, pods)
 			return fmt.Errorf("%d generator Pods left", len(pods))
 		}
 		_, err = r.Kube.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
@@ -249,6 +263,27 @@ func (r *Runner) Delete(ctx context.Context, ns, name string) error {
 		return fmt.Errorf("clean up generator Job %s/%s: %w", ns, name, err)
 	}
 	return nil
+}
+
+// jobTrackingFinalizer is the Job controller's finalizer on the Pods of a
+// Job; it removes it itself, also once the Job is gone.
+const jobTrackingFinalizer = "batch.kubernetes.io/job-tracking"
+
+// releaseTracking removes the Job-tracking finalizer from deleted Pods of
+// the (already deleted) Job, so they go even when the cluster's Job
+// controller is slow or not running.
+func (r *Runner) releaseTracking(ctx context.Context, pods []corev1.Pod) {
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil || !slices.Contains(p.Finalizers, jobTrackingFinalizer) {
+			continue
+		}
+		rest := slices.DeleteFunc(slices.Clone(p.Finalizers), func(f string) bool { return f == jobTrackingFinalizer })
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": rest, "resourceVersion": p.ResourceVersion}})
+		if err != nil {
+			continue
+		}
+		_, _ = r.Kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	}
 }
 
 // describePods says why Pods are not running (for errors).

@@ -1,9 +1,15 @@
 package generators
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,9 +17,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
+	"github.com/ingresslab/ingresslab/bench/agent"
 	"github.com/ingresslab/ingresslab/cluster/existing"
 	"github.com/ingresslab/ingresslab/cluster/local"
+	"github.com/ingresslab/ingresslab/echoserver"
+	"github.com/ingresslab/ingresslab/internal/poll"
 	"github.com/ingresslab/ingresslab/internal/testtools"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -136,6 +146,10 @@ func TestGeneratorJobOnLocalCluster(t *testing.T) {
 		g.Expect(jobs+pods).To(BeZero(), "Job and Pods must be deleted on cancel")
 	})
 
+	t.Run("finished Job read and merged", func(t *testing.T) {
+		testFinishedJob(t, kube, ep)
+	})
+
 	t.Run("refused before any Job exists", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -147,4 +161,153 @@ func TestGeneratorJobOnLocalCluster(t *testing.T) {
 		g.Expect(jobs).To(BeZero())
 		g.Expect(strings.Contains(err.Error(), "gen-foreign")).To(BeTrue())
 	})
+}
+
+// kubeletStandIn plays the kubelet this cluster lacks, for the Pods of the
+// Job name: it binds each Pod to its own node name, reports it Running,
+// runs the real agent code in-process with the Pod's config and completion
+// index, keeps its output as the Pod's log, and reports it Succeeded.
+// Everything else is real: the Job controller creates the Pods, the
+// harness waits on their phases, reads the logs, merges and cleans up.
+type kubeletStandIn struct {
+	kube kubernetes.Interface
+	mu   sync.Mutex
+	logs map[string]*bytes.Buffer
+}
+
+func (k *kubeletStandIn) log(_ context.Context, _, pod string, _ int64) (io.ReadCloser, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.logs[pod]
+	if !ok {
+		return nil, fmt.Errorf("no log for pod %s", pod)
+	}
+	return io.NopCloser(bytes.NewReader(b.Bytes())), nil
+}
+
+func (k *kubeletStandIn) setPhase(ctx context.Context, ns, name string, phase corev1.PodPhase) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p, err := k.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		p.Status.Phase = phase
+		now := metav1.Now()
+		st := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
+		if phase == corev1.PodSucceeded {
+			st = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", FinishedAt: now}}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: Container, State: st, Image: p.Spec.Containers[0].Image, Ready: phase == corev1.PodRunning}}
+		_, err = k.kube.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// run serves every Pod of the Job once; it returns when all n ran.
+func (k *kubeletStandIn) run(ctx context.Context, ns, job string, n int) error {
+	started := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	err := poll.Until(ctx, 100*time.Millisecond, time.Minute, func(ctx context.Context) error {
+		l, err := k.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: GeneratorLabel + "=" + job})
+		if err != nil {
+			return err
+		}
+		for _, p := range l.Items {
+			if started[p.Name] {
+				continue
+			}
+			started[p.Name] = true
+			idx, err := strconv.Atoi(p.Annotations[completionIndexAnnotation])
+			if err != nil {
+				return poll.Stop(fmt.Errorf("pod %s has no completion index", p.Name))
+			}
+			node := fmt.Sprintf("node-%d", idx)
+			if err := k.kube.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{}); err != nil {
+				return poll.Stop(err)
+			}
+			if err := k.setPhase(ctx, ns, p.Name, corev1.PodRunning); err != nil {
+				return poll.Stop(err)
+			}
+			var cfg agent.Config
+			for _, e := range p.Spec.Containers[0].Env {
+				if e.Name == ConfigEnv {
+					if cfg, err = agent.ParseConfig([]byte(e.Value)); err != nil {
+						return poll.Stop(err)
+					}
+				}
+			}
+			out := &bytes.Buffer{}
+			k.mu.Lock()
+			k.logs[p.Name] = out
+			k.mu.Unlock()
+			wg.Go(func() {
+				var log bytes.Buffer
+				err := agent.Run(ctx, cfg, agent.Options{Index: idx, Pod: p.Name, Node: node, Out: &log})
+				k.mu.Lock()
+				out.Write(log.Bytes())
+				k.mu.Unlock()
+				if err == nil {
+					err = k.setPhase(ctx, ns, p.Name, corev1.PodSucceeded)
+				}
+				errs <- err
+			})
+		}
+		if len(started) < n {
+			return fmt.Errorf("%d of %d pods seen", len(started), n)
+		}
+		return nil
+	})
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+func testFinishedJob(t *testing.T, kube kubernetes.Interface, ep *existing.Provider) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	g.Expect(err).NotTo(HaveOccurred())
+	srv, err := echoserver.New(echoserver.Options{Listener: l, Identity: echoserver.Identity{Namespace: "ingresslab-bench", Service: "echo", Pod: "echo-0"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.Start()).To(Succeed())
+	defer srv.Close()
+
+	k := &kubeletStandIn{kube: kube, logs: map[string]*bytes.Buffer{}}
+	r := &Runner{Kube: kube, Gates: reports.Gates{MinAchievedRatio: 0.9, MaxLagP99Micros: 1e6}, Poll: 200 * time.Millisecond, Logs: k.log}
+	o := testOptions(time.Now().Add(10 * time.Second))
+	o.Name, o.Config.Generators, o.Labels = "gen-done", 2, ep.RunLabels()
+	o.Config.Dial = l.Addr().String()
+	o.Allowed = []string{l.Addr().String()}
+	o.Config.Windows = []agent.Window{{Phase: "warm-up", RateRPS: 200, DurationMillis: 300}, {Phase: "fraction", RateRPS: 200, DurationMillis: 1000}}
+	o.Config.TimeoutMillis = 1000
+	kdone := make(chan error, 1)
+	go func() { kdone <- k.run(ctx, "ingresslab-bench", "gen-done", 2) }()
+	out, err := r.Run(ctx, o)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(<-kdone).To(Succeed())
+	g.Expect(out.Windows).To(HaveLen(2))
+	g.Expect(out.Nodes).To(Equal([]string{"node-0", "node-1"}))
+	st := out.Windows[1].Step
+	t.Logf("merged window: %d requests, achieved %.1f rps, p50 %.0f µs, p99 %.0f µs, generators %+v", st.Requests, st.AchievedRPS, st.Latency.P50, st.Latency.P99, st.Generators)
+	g.Expect(st.Requests).To(BeNumerically("~", 200, 5))
+	g.Expect(st.OfferedRPS).To(Equal(200.0))
+	g.Expect(st.SuccessRatio).To(Equal(1.0))
+	g.Expect(st.Generators).To(HaveLen(2))
+	for i, gw := range st.Generators {
+		g.Expect(gw.Index).To(Equal(i))
+		g.Expect(gw.OfferedRPS).To(Equal(100.0))
+		g.Expect(gw.Node).To(Equal(fmt.Sprintf("node-%d", i)))
+		g.Expect(gw.Requests).To(BeNumerically("~", 100, 3))
+	}
+	sel := metav1.ListOptions{LabelSelector: GeneratorLabel + "=gen-done"}
+	jl, err := kube.BatchV1().Jobs("ingresslab-bench").List(ctx, sel)
+	g.Expect(err).NotTo(HaveOccurred())
+	pl, err := kube.CoreV1().Pods("ingresslab-bench").List(ctx, sel)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(len(jl.Items)+len(pl.Items)).To(BeZero(), "Job and Pods must be deleted at the end")
 }
