@@ -208,8 +208,9 @@ func (k *kubeletStandIn) run(ctx context.Context, ns, job string, n int) error {
 	started := map[string]bool{}
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	err := poll.Until(ctx, 100*time.Millisecond, time.Minute, func(ctx context.Context) error {
-		l, err := k.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: GeneratorLabel + "=" + job})
+	// The agents outlive the poll (whose context ends when it returns).
+	err := poll.Until(ctx, 100*time.Millisecond, time.Minute, func(pctx context.Context) error {
+		l, err := k.kube.CoreV1().Pods(ns).List(pctx, metav1.ListOptions{LabelSelector: GeneratorLabel + "=" + job})
 		if err != nil {
 			return err
 		}
@@ -287,9 +288,10 @@ func testFinishedJob(t *testing.T, kube kubernetes.Interface, ep *existing.Provi
 	o.Config.TimeoutMillis = 1000
 	kdone := make(chan error, 1)
 	go func() { kdone <- k.run(ctx, "ingresslab-bench", "gen-done", 2) }()
+	o.Slack = 15 * time.Second
 	out, err := r.Run(ctx, o)
+	g.Expect(<-kdone).To(Succeed(), "kubelet stand-in")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(<-kdone).To(Succeed())
 	g.Expect(out.Windows).To(HaveLen(2))
 	g.Expect(out.Nodes).To(Equal([]string{"node-0", "node-1"}))
 	st := out.Windows[1].Step
