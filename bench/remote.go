@@ -172,7 +172,10 @@ func runRemote(ctx context.Context, o Options, prof *profile.Profile, scenarios 
 	e.Progressf("connecting to the %s cluster", o.Provider)
 	ep, err := existing.New(ctx, eo)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w (on kind, create the cluster first: ingresslab cluster up --provider kind --install-reference)", err)
+		if o.Provider == "kind" {
+			return nil, fmt.Errorf("bench: %w (create the cluster first: ingresslab cluster up --provider kind --install-reference)", err)
+		}
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
