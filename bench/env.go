@@ -32,10 +32,10 @@ import (
 // Namespace holds the bench's backends and Ingresses.
 const Namespace = "ingresslab-bench"
 
-// Backends is what a scenario needs from the cluster provider.
+// Backends is what a scenario needs from the cluster provider (the local
+// provider launches the controller itself, through package launch).
 type Backends interface {
 	cluster.BackendPublisher
-	cluster.ControllerRunner
 }
 
 // Env is what scenarios run against: the cluster, the controller under
@@ -60,6 +60,8 @@ type Env struct {
 	gen *reports.GeneratorLimit
 	// noise accounts for the machine's load during every window.
 	noise noiseAccount
+	// remote is set on the kind and existing providers.
+	remote *remoteRun
 }
 
 // Progressf prints one progress line with the elapsed time.

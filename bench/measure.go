@@ -52,6 +52,9 @@ func (n *noiseAccount) summary() *reports.NoiseSummary {
 func (e *Env) window(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResult, error) {
 	cfg.SLO, cfg.Gates = e.Opts.SLO, e.Opts.Gates
 	cfg.NoiseMaxExternalCores = e.Opts.NoiseMaxExternalCores
+	if e.distributed() {
+		return e.distWindow(ctx, t, cfg)
+	}
 	if e.gen != nil {
 		cfg.GenMicrosPerRequest = e.gen.MicrosPerRequest
 	}

@@ -13,8 +13,18 @@ import (
 // Options configure Run. Zero fields take the documented defaults; Quick
 // changes several defaults so a whole run stays within about 90 seconds.
 type Options struct {
-	// Provider must be "local" (the only provider bench supports so far).
+	// Provider is "local" (default: the embedded cluster, the controller
+	// launched from its profile on this machine), "kind" (a running kind
+	// cluster made by `ingresslab cluster up --provider kind`, reached
+	// through its kubeconfig) or "existing" (any cluster, Kubeconfig and
+	// KubeContext; Address is required). On kind and existing the
+	// controller is already running: the bench only creates echo
+	// Deployments, Ingresses and generator Jobs in its labelled namespace,
+	// removed at the end. See Remote.
 	Provider string
+	// Remote configures the kind and existing providers and distributed
+	// load generators (ignored by the local provider except Generators).
+	Remote RemoteOptions
 	// Controller is a shipped profile name or a profile YAML path. Default
 	// "reference".
 	Controller string
@@ -104,8 +114,8 @@ func (o *Options) defaults() error {
 	if o.Provider == "" {
 		o.Provider = "local"
 	}
-	if o.Provider != "local" {
-		return fmt.Errorf("bench: provider %q is not supported (only local: load numbers need the controller on this machine)", o.Provider)
+	if err := o.Remote.defaults(o.Provider); err != nil {
+		return err
 	}
 	if o.Controller == "" {
 		o.Controller = "reference"

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/cluster/local"
 	"github.com/ingresslab/ingresslab/launch"
 	"github.com/ingresslab/ingresslab/profile"
@@ -35,28 +33,17 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !prof.HasLocal() {
-		return nil, fmt.Errorf("bench: profile %s has no local section: it cannot run on the local provider", prof.Source)
-	}
 	scenarios, err := Select(o.Scenarios)
 	if err != nil {
 		return nil, err
 	}
-	began := time.Now()
-	rep := &reports.BenchReport{
-		Command: o.Command, Started: began, Quick: o.Quick, Provider: o.Provider, Machine: Fingerprint(),
-		Controller: reports.BenchController{Name: prof.Name, Version: versionOf(prof), Profile: prof.Source},
-		Settings: reports.BenchSettings{SLO: o.SLO, Gates: o.Gates, Repetitions: o.Repetitions,
-			Connections: o.Connections, ClosedLoopMillis: o.ClosedLoopDuration.Milliseconds(), Fractions: o.Fractions, SecondaryFractions: o.SecondaryFractions,
-			WindowMillis: o.WindowDuration.Milliseconds(), GeneratorBoundMargin: o.GeneratorMargin, NoiseMaxExternalCores: o.NoiseMaxExternalCores,
-			NoiseRetries: o.NoiseRetries, PropagationTimeoutMillis: o.PropagationTimeout.Milliseconds(), ChurnPhaseMillis: churnPhase(o).Milliseconds(),
-			CPUPinning: o.CPUPinning},
+	if o.Provider != "local" {
+		return runRemote(ctx, o, prof, scenarios)
 	}
-	e := &Env{Opts: o, Profile: prof, began: began, out: o.Out, selected: map[string]bool{}, published: map[string]*cluster.Backend{}}
-	e.noise.retries = o.NoiseRetries
-	for _, s := range scenarios {
-		e.selected[s.Name] = true
+	if !prof.HasLocal() {
+		return nil, fmt.Errorf("bench: profile %s has no local section: it cannot run on the local provider", prof.Source)
 	}
+	rep, e := newRun(o, prof, scenarios)
 	e.Progressf("machine: %s, %d cores, GOMAXPROCS %d, load average %.2f", rep.Machine.CPUModel, rep.Machine.Cores, rep.Machine.GOMAXPROCS, rep.Machine.LoadAverage1)
 	e.Progressf("starting the local cluster")
 	prov, err := local.Start(ctx, local.Options{KubeconfigPath: o.Kubeconfig})
@@ -117,52 +104,21 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 		e.Progressf("load generator alone: %.0f rps with %d connections, %.1f harness CPU-µs per request", g.MaxRPS, g.Connections, g.MicrosPerRequest)
 	}
 
-	deferred := -1
-	for _, s := range scenarios {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		e.Progressf("scenario %s: %s", s.Name, s.Description)
-		t0 := time.Now()
-		res, err := s.Run(ctx, e)
-		if errors.Is(err, errDeferred) {
-			deferred = len(rep.Scenarios)
-			rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped})
-			continue
-		}
-		if res == nil {
-			res = &reports.BenchScenario{}
-		}
-		res.Name, res.Description, res.Kind, res.DurationSeconds = s.Name, s.Description, s.Kind, time.Since(t0).Seconds()
-		res.Status = reports.BenchOK
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			res.Status, res.Error = reports.BenchFailed, err.Error()
-			res.Load, res.Propagation, res.Churn, res.Scale = nil, nil, nil, nil
-			e.Progressf("scenario %s FAILED: %v", s.Name, err)
-		}
+	if err := e.runScenarios(ctx, rep, scenarios, func(name string, res *reports.BenchScenario) error {
 		proc := ctrl.Process()
 		if proc == nil {
-			return nil, fmt.Errorf("bench: controller is not running after scenario %s: %s", s.Name, res.Error)
+			return fmt.Errorf("bench: controller is not running after scenario %s: %s", name, res.Error)
 		}
 		if exited, _ := proc.Exited(); exited {
 			e.Progressf("controller exited: %v", proc.ExitError())
 			res.Status = reports.BenchFailed
 			res.Error = fmt.Sprintf("controller exited: %v", proc.ExitError())
 		}
-		rep.Scenarios = append(rep.Scenarios, *res)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	if deferred >= 0 && e.pairedDirect != nil {
-		s := &rep.Scenarios[deferred]
-		s.Status = reports.BenchOK
-		s.Load = &reports.LoadResult{Series: []reports.LoadSeries{*e.pairedDirect}}
-		if sr := rep.Scenario("single-route"); sr != nil {
-			s.DurationSeconds = sr.DurationSeconds / 2
-		}
-	}
-	rep.DurationSeconds = time.Since(began).Seconds()
+	rep.DurationSeconds = time.Since(e.began).Seconds()
 	rep.Machine.Noise = e.noise.summary()
 	rep.Capacity = reports.PlanCapacity(rep, reports.CapacityOptions{TargetRPS: o.CapacityTargetRPS, CoresPerReplica: o.CapacityCoresPerReplica, Headroom: o.CapacityHeadroom})
 	rep.Goals = Goals(rep)

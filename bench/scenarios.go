@@ -74,6 +74,9 @@ func (e *Env) setupSingle(ctx context.Context) (direct string, err error) {
 	if err := e.waitRoute(ctx, p, "http://"+singleHost+"/", echoName, 3, 30*time.Second); err != nil {
 		return "", err
 	}
+	if e.remote != nil {
+		return "", nil // backend Pods: reached only by generator Pods (their Service)
+	}
 	return e.directAddr(ctx, b, 0)
 }
 
@@ -107,9 +110,16 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		singleTraffic("direct", "direct", direct, true, 0),
 		singleTraffic("proxied", "controller", e.Ctrl.HTTPAddr, true, pid),
 	}
+	if e.remote != nil && !e.distributed() {
+		traffic = traffic[1:]
+		e.noteOnce("single-route: proxied only, without its direct baseline (the backend Pods are not reachable from this machine; --generators >= 2 measures both)")
+	}
 	series, err := e.measureSeries(ctx, "single-route", traffic)
 	if err != nil {
 		return nil, err
+	}
+	if len(series) == 1 {
+		return &reports.BenchScenario{Load: &reports.LoadResult{Series: series}}, nil
 	}
 	d := series[0]
 	e.pairedDirect = &d
@@ -234,7 +244,7 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 	}()
 	series := make([]reports.LoadSeries, len(traffic))
 	for i, t := range traffic {
-		if err := checkDial(ctx, e.guard, t.Dial); err != nil {
+		if err := e.checkTraffic(ctx, t); err != nil {
 			return nil, err
 		}
 		series[i] = reports.LoadSeries{Name: t.Name, Via: t.Via}
@@ -294,7 +304,7 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				// A warm-up at the same rate opens the connections (kept by the
 				// traffic's client) and fills the controller's pools; it is
 				// not measured.
-				if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates}); err != nil {
+				if err := e.warmUp(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates}); err != nil {
 					return nil, fmt.Errorf("%s %s warm-up at %.0f rps: %w", scenario, t.Name, rate, err)
 				}
 				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true})

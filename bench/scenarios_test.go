@@ -54,7 +54,7 @@ func TestOptionsDefaults(t *testing.T) {
 		full.WindowDuration.Seconds() < 10 || full.PropagationTimeout.Seconds() < 30 || len(full.Fractions) != 4 || churnPhase(full).Seconds()*full.ChurnRPS < minPhaseRequests {
 		t.Fatalf("full defaults: %+v", full)
 	}
-	for _, bad := range []Options{{}, {BinDir: "b", Provider: "kind"}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}, {BinDir: "b", Connections: []int{16, 4}},
+	for _, bad := range []Options{{}, {BinDir: "b", Provider: "cloud"}, {BinDir: "b", Provider: "existing"}, {BinDir: "b", Remote: RemoteOptions{Generators: 2}}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}, {BinDir: "b", Connections: []int{16, 4}},
 		{BinDir: "b", Fractions: []float64{1.5}}, {BinDir: "b", CPUPinning: "generator=x"}} {
 		if err := bad.defaults(); err == nil {
 			t.Errorf("options %+v accepted", bad)

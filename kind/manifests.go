@@ -24,6 +24,9 @@ import (
 const (
 	ControllerImage = "ghcr.io/ingresslab/ingresslab-controller:dev"
 	EchoImage       = "ghcr.io/ingresslab/ingresslab-echo:dev"
+	// BenchAgentImage runs `ingresslab bench-agent`, the load generator of
+	// `bench --generators N` (the ingresslab binary itself).
+	BenchAgentImage = "ghcr.io/ingresslab/ingresslab:dev"
 	// EchoBasicImage is the Gateway API conformance echo server, which
 	// answers in the same JSON shape; usable where our image is not loaded.
 	EchoBasicImage = "gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd"

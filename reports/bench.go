@@ -255,6 +255,10 @@ type StepResult struct {
 	InvalidReason string `json:"invalidReason,omitempty"`
 	PassSLO       bool   `json:"passSLO"`
 	FailReason    string `json:"failReason,omitempty"`
+	// Generators are the parts of a window measured by several load
+	// generators (bench --generators N > 1), each with its own lag, rate
+	// and validity; empty for the in-process generator.
+	Generators []GeneratorWindow `json:"generators,omitempty"`
 }
 
 // Percentiles of a distribution, in the unit named by the field holding it.

@@ -312,6 +312,7 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			}
 		}
 		p("\n")
+		generatorRows(p, s)
 	}
 	for _, s := range r.Scenarios {
 		if pr := s.Propagation; pr != nil {

@@ -74,6 +74,10 @@ type Options struct {
 	Network BackendNetwork
 	// NoControllerManager skips kube-controller-manager even when found.
 	NoControllerManager bool
+	// ExtraControllers are run by kube-controller-manager besides the
+	// namespace and garbage-collector controllers (e.g. "job" for tests of
+	// the bench's generator Jobs; with no kubelet their Pods stay Pending).
+	ExtraControllers []string
 }
 
 func (o *Options) defaults() {
@@ -228,7 +232,7 @@ func (p *Provider) startControllerManager(bin string) error {
 		Name: "kube-controller-manager",
 		Command: []string{bin,
 			"--kubeconfig=" + p.kubeconfig,
-			"--controllers=namespace,garbagecollector",
+			"--controllers=" + strings.Join(append([]string{"namespace", "garbagecollector"}, p.opts.ExtraControllers...), ","),
 			"--leader-elect=false",
 			"--secure-port=0",
 			"--use-service-account-credentials=false",

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingresslab/ingresslab/bench"
+	"github.com/ingresslab/ingresslab/kind"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -28,8 +29,17 @@ of that maximum, repeated, direct vs proxied interleaved; propagation of Ingress
 A maximum limited by the sweep or by the load generator is reported as "≥ N" and never
 turned into a ratio. Writes DIR/bench.json, DIR/bench.md and DIR/bench.html.
 
+With --provider kind or existing the controller already runs in the cluster: the bench creates
+echo Deployments and Ingresses in its labelled namespace (deleted at the end) and sends to
+--address; scenarios that need the local provider (scale, churn) are skipped with the reason.
+--generators N > 1 runs every load window as an Indexed Job of N generator Pods that start at one
+agreed instant; their results are merged (counts and rates add, HDR latency histograms merge,
+each generator's lag and achieved rate is kept and gated).
+
 Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 		Example: `  ingresslab bench --controller reference --report-dir out/bench
+  ingresslab bench --provider existing --kubeconfig ~/.kube/config --address 127.0.0.1:8080 \
+      --generators 4 --generator-address ingress-nginx-controller.ingress-nginx.svc:80 --controller ingress-nginx
   ingresslab bench --quick --scenario single-route --scenario propagation
   ingresslab report compare out/bench-old/bench.json out/bench/bench.json`,
 		Args: cobra.NoArgs,
@@ -74,7 +84,17 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Provider, "provider", "local", "cluster provider (only local: load numbers need the controller on this machine)")
+	fl.StringVar(&o.Provider, "provider", "local", "cluster provider: local (the controller launched here), kind or existing (the controller already runs in the cluster; see --address)")
+	fl.StringVar(&o.Remote.Address, "address", "", "kind/existing: where this machine reaches the controller over HTTP, 127.0.0.1:PORT (kind default 127.0.0.1:80)")
+	fl.StringVar(&o.Remote.HTTPSAddress, "https-address", "", "kind/existing: where this machine reaches the controller over HTTPS (kind default 127.0.0.1:443; existing: tls skipped without it)")
+	fl.StringVar(&o.Remote.KubeContext, "context", "", "existing: kubeconfig context (default: the current one)")
+	fl.StringVar(&o.Remote.KindName, "name", "", "kind: the kind cluster's name (default ingresslab)")
+	fl.StringVar(&o.Remote.EchoImage, "echo-image", "", "kind/existing: image of the echo backends (default: ingresslab's on kind, the Gateway API echo-basic elsewhere)")
+	fl.IntVar(&o.Remote.Generators, "generators", 1, "load generators: 1 = vegeta in this process; N > 1 = every load window as an Indexed Job of N Pods (kind/existing), each offering 1/N of the rate")
+	fl.StringVar(&o.Remote.GeneratorAddress, "generator-address", "", "--generators > 1: the controller's in-cluster address the generator Pods send to (kind default ingresslab-controller.ingresslab-system.svc:80)")
+	fl.StringVar(&o.Remote.GeneratorHTTPSAddress, "generator-https-address", "", "--generators > 1: the controller's in-cluster HTTPS address (kind default ...svc:443)")
+	fl.StringVar(&o.Remote.GeneratorImage, "generator-image", "", "--generators > 1: image running 'ingresslab bench-agent' (default "+kind.BenchAgentImage+", built by 'ingresslab kind images')")
+	fl.DurationVar(&o.Remote.GeneratorStartLead, "generator-start-lead", 0, "--generators > 1: how far ahead each Job's agreed start instant lies; every generator Pod must run by then (default 30s)")
 	fl.StringVar(&o.Controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
 	fl.StringVar(&o.ReportDir, "report-dir", "out/bench", "folder for bench.json, bench.md, bench.html and the controller log")
 	fl.StringSliceVar(&o.Scenarios, "scenario", nil, "run only these scenarios (repeatable; default all): "+strings.Join(bench.Names(), ", "))
@@ -94,6 +114,6 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
 	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
 	fl.Float64Var(&o.CapacityHeadroom, "capacity-headroom", 0, "share of CPU kept free in the capacity plan (default 0.3)")
-	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "write the local cluster's admin kubeconfig here")
+	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "local: write the cluster's admin kubeconfig here; existing: the cluster's kubeconfig (default $KUBECONFIG, ~/.kube/config); kind: default the one 'cluster up --provider kind' wrote")
 	return cmd
 }

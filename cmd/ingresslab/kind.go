@@ -132,14 +132,14 @@ func buildImages(ctx context.Context, f kindImageFlags) ([]string, error) {
 	return image.BuildArchives(ctx, image.ArchiveOptions{
 		Dir: f.dir, OutDir: f.out, GOARCH: f.goarch, Version: version.Get().Version,
 		LDFlags: "-X github.com/ingresslab/ingresslab/version.Version=" + version.Get().Version,
-	}, image.Controller, image.Echo)
+	}, image.Controller, image.Echo, image.BenchAgent)
 }
 
 func newKindImagesCommand() *cobra.Command {
 	var f kindImageFlags
 	cmd := &cobra.Command{
 		Use:   "images",
-		Short: "Build the controller and echo images as OCI archives (no Docker needed)",
+		Short: "Build the controller, echo and bench-agent (ingresslab) images as OCI archives (no Docker needed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			paths, err := buildImages(cmd.Context(), f)

@@ -55,6 +55,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClusterCommand(), newConformanceCommand(), newBenchCommand(), newReportCommand(), newScanCommand(), newKindCommand(), newVersionCommand())
+	root.AddCommand(newClusterCommand(), newConformanceCommand(), newBenchCommand(), newReportCommand(), newScanCommand(), newKindCommand(), newVersionCommand(), newBenchAgentCommand())
 	return root
 }

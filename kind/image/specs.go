@@ -24,6 +24,9 @@ type Spec struct {
 var (
 	Controller = Spec{Name: "ingresslab-controller", Package: "./cmd/ingresslab-controller", Ref: kind.ControllerImage, ExposedPorts: []string{"8080/tcp", "8443/tcp", "10254/tcp"}}
 	Echo       = Spec{Name: "ingresslab-echo", Package: "./cmd/ingresslab-echo", Ref: kind.EchoImage, ExposedPorts: []string{"3000/tcp"}}
+	// BenchAgent is the ingresslab CLI itself; its generator Pods run
+	// `ingresslab bench-agent` (bench --generators N).
+	BenchAgent = Spec{Name: "ingresslab", Package: "./cmd/ingresslab", Ref: kind.BenchAgentImage}
 )
 
 // ArchiveOptions say where and how BuildArchives works.
