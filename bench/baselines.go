@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ingresslab/ingresslab/cluster"
+	"github.com/ingresslab/ingresslab/reports"
 )
 
 // Raw baselines: HAProxy and nginx started by the harness with a generated
@@ -336,4 +337,47 @@ func (e *Env) pinBaseline(b *runningBaseline) error {
 		return fmt.Errorf("bench: CPU pinning of baseline %s: %w", b.engine.Name, err)
 	}
 	return nil
+}
+
+// baselineGoals compares the controller's CPU per request with each raw
+// engine's, both at 50 % of their own closed-loop maximum (the fraction
+// every series of single-route is measured at): the goal is at most 1.2
+// times HAProxy's (issue 13); nginx is reported beside it.
+func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
+	s := r.Scenario("single-route")
+	if s == nil || s.Load == nil {
+		return nil
+	}
+	cpuAt := func(name string) (float64, bool) {
+		ser := s.Load.SeriesNamed(name)
+		if ser == nil {
+			return 0, false
+		}
+		pt := ser.PointAt(0.5)
+		if pt == nil || pt.ControllerCPUMicrosPerRequest.N == 0 {
+			return 0, false
+		}
+		return pt.ControllerCPUMicrosPerRequest.Median, true
+	}
+	ctrl, ok := cpuAt("proxied")
+	if !ok {
+		return nil
+	}
+	var g []reports.GoalResult
+	for _, eng := range baselineEngines() {
+		base, ok := cpuAt(eng.Name)
+		if !ok || base <= 0 {
+			continue
+		}
+		ratio := ctrl / base
+		goal := reports.GoalResult{Name: "CPU per request / raw " + eng.Name + "'s (at 50 %)", Value: ratio,
+			Measured: fmt.Sprintf("%.2f (%.1f / %.1f µs)", ratio, ctrl, base)}
+		if eng.Name == "haproxy" {
+			goal.Target, goal.Met = "<= 1.2", ratio <= 1.2
+		} else {
+			goal.Target, goal.Met = "(reported)", true
+		}
+		g = append(g, goal)
+	}
+	return g
 }

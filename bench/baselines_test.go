@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ingresslab/ingresslab/reports"
 )
 
 // TestBaselinesServeOneRoute starts each raw engine with its generated
@@ -105,5 +107,22 @@ func TestBaselineSkippedWithHint(t *testing.T) {
 		if !strings.Contains(progress.String(), want) || !strings.Contains(strings.Join(skipped, "\n"), want) {
 			t.Errorf("progress and notes lack %q:\n%s", want, progress.String())
 		}
+	}
+}
+
+func TestBaselineGoals(t *testing.T) {
+	at := func(name string, cpu float64) reports.LoadSeries {
+		return reports.LoadSeries{Name: name, AtLoad: []reports.LoadPoint{{Fraction: 0.5, ControllerCPUMicrosPerRequest: reports.NewStat([]float64{cpu})}}}
+	}
+	r := &reports.BenchReport{Scenarios: []reports.BenchScenario{{Name: "single-route", Load: &reports.LoadResult{Series: []reports.LoadSeries{
+		at("direct", 0), at("proxied", 30), at("haproxy", 20), at("nginx", 30),
+	}}}}}
+	g := baselineGoals(r)
+	if len(g) != 2 || g[0].Met || g[0].Value != 1.5 || g[0].Measured != "1.50 (30.0 / 20.0 µs)" || !g[1].Met || g[1].Value != 1 {
+		t.Fatalf("goals %+v", g)
+	}
+	r.Scenarios[0].Load.Series = r.Scenarios[0].Load.Series[:2]
+	if g := baselineGoals(r); len(g) != 0 {
+		t.Fatalf("goals without baselines: %+v", g)
 	}
 }

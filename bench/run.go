@@ -158,6 +158,7 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 			}
 		}
 	}
+	g = append(g, baselineGoals(r)...)
 	if s := r.Scenario("propagation"); s != nil && s.Propagation != nil {
 		p := s.Propagation
 		ms := func(which string) string {
