@@ -89,6 +89,10 @@ func TestBaselinesUnknownName(t *testing.T) {
 	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), `unknown baseline "envoy" (known: haproxy, nginx)`) {
 		t.Fatalf("err = %v", err)
 	}
+	o = Options{BinDir: "bin", Provider: "kind", Scenarios: []string{"single-route"}, Baselines: []string{"haproxy"}}
+	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "baselines haproxy need --provider local") {
+		t.Fatalf("err = %v", err)
+	}
 	o = Options{BinDir: "bin", Scenarios: []string{"propagation"}, Baselines: []string{"haproxy"}}
 	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "single-route scenario, which is not selected") {
 		t.Fatalf("err = %v", err)
