@@ -62,6 +62,8 @@ type Env struct {
 	noise noiseAccount
 	// remote is set on the kind and existing providers.
 	remote *remoteRun
+	// notes are added to the report's notes (baselines started or skipped).
+	notes []string
 }
 
 // Progressf prints one progress line with the elapsed time.

@@ -102,6 +102,17 @@ type Options struct {
 	CapacityTargetRPS       float64
 	CapacityCoresPerReplica float64
 	CapacityHeadroom        float64
+	// Baselines are raw engines ("haproxy", "nginx": BaselineNames)
+	// started beside the controller with a generated single-route
+	// configuration and measured as extra series of the single-route
+	// scenario (which must be selected; local provider only). An engine not found on PATH is
+	// skipped with a hint in the progress output and the report's notes.
+	// Default none.
+	Baselines []string
+	// BaselineThreads is HAProxy's nbthread and nginx's worker_processes.
+	// Default: the CPUs the controller may use (its GOMAXPROCS default: the
+	// CPU count, or the --cpus target set).
+	BaselineThreads int
 	// Kubeconfig, when set, is where the local cluster's kubeconfig goes.
 	Kubeconfig string
 	// Command is recorded in the report.
@@ -228,8 +239,23 @@ func (o *Options) defaults() error {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	if _, err := Select(o.Scenarios); err != nil {
+	sel, err := Select(o.Scenarios)
+	if err != nil {
 		return err
+	}
+	if len(o.Baselines) > 0 {
+		if err := checkBaselines(o.Baselines); err != nil {
+			return err
+		}
+		if o.Provider != "local" {
+			return fmt.Errorf("bench: baselines %s need --provider local (they run on this machine in front of the echo backend)", strings.Join(o.Baselines, ","))
+		}
+		if !slices.ContainsFunc(sel, func(s Scenario) bool { return s.Name == "single-route" }) {
+			return fmt.Errorf("bench: baselines %s are measured by the single-route scenario, which is not selected", strings.Join(o.Baselines, ","))
+		}
+	}
+	if o.BaselineThreads < 0 {
+		return fmt.Errorf("bench: Options.BaselineThreads %d is negative", o.BaselineThreads)
 	}
 	return nil
 }

@@ -129,6 +129,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 		"controller CPU is its whole process tree (every descendant, plus reaped children via cutime/cstime) from /proc (10 ms resolution) around each window; backend CPU is the harness process minus the generator's calibrated CPU per request",
 		fmt.Sprintf("a window during which processes outside the run used more than %.2f cores is noisy and measured again (at most %d repeats per run); all processes share the same cores", o.NoiseMaxExternalCores, o.NoiseRetries),
 	)
+	rep.Notes = append(rep.Notes, e.notes...)
 	if err := reports.WriteBench(o.ReportDir, rep); err != nil {
 		return rep, err
 	}
@@ -157,6 +158,7 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 			}
 		}
 	}
+	g = append(g, baselineGoals(r)...)
 	if s := r.Scenario("propagation"); s != nil && s.Propagation != nil {
 		p := s.Propagation
 		ms := func(which string) string {

@@ -114,6 +114,18 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		traffic = traffic[1:]
 		e.noteOnce("single-route: proxied only, without its direct baseline (the backend Pods are not reachable from this machine; --generators >= 2 measures both)")
 	}
+	baselines, skipped, err := e.startBaselines(ctx, direct)
+	if err != nil {
+		return nil, err
+	}
+	defer stopBaselines(ctx, baselines)
+	e.notes = append(e.notes, baselineNote(baselines, skipped)...)
+	for _, b := range baselines {
+		if err := e.pinBaseline(b); err != nil {
+			return nil, err
+		}
+		traffic = append(traffic, baselineTraffic(b))
+	}
 	series, err := e.measureSeries(ctx, "single-route", traffic)
 	if err != nil {
 		return nil, err
@@ -124,6 +136,9 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	d := series[0]
 	e.pairedDirect = &d
 	res := &reports.LoadResult{Series: series, Comparisons: []reports.ABComparison{compare(series[0], series[1])}}
+	for _, s := range series[2:] {
+		res.Comparisons = append(res.Comparisons, compare(series[0], s))
+	}
 	return &reports.BenchScenario{Load: res}, nil
 }
 
