@@ -83,31 +83,6 @@ func seeStatusIn(s *framework.Spec, req framework.Request, codes ...int) string 
 	return v
 }
 
-// seeOutcome waits until req matches one of outcomes, counting checks
-// observables (the helpers inside the outcomes count themselves).
-func seeOutcome(s *framework.Spec, req framework.Request, checks int, outcomes ...framework.Outcome) string {
-	GinkgoHelper()
-	countChecks(checks)
-	v, _ := s.EventuallyOutcome(req, outcomes...)
-	return v
-}
-
-// variant is a named Expect accepted by seeVariants.
-type variant = framework.Variant
-
-// seeVariants waits until req matches one of the variants (the same one
-// each time), records it, and counts the observables of the largest one.
-func seeVariants(s *framework.Spec, req framework.Request, vs ...variant) string {
-	GinkgoHelper()
-	n := 0
-	for _, v := range vs {
-		n = max(n, expectChecks(v.Expect))
-	}
-	countChecks(n)
-	name, _ := s.EventuallyOneOf(req, vs...)
-	return name
-}
-
 // timed sends req once and returns the response with how long it took.
 func timed(s *framework.Spec, req framework.Request) (framework.Response, time.Duration) {
 	began := time.Now()
