@@ -179,6 +179,9 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 	}
 	p("\n## Annotation compatibility\n\n")
 	p("Extended annotation specs, written once with ingress-nginx's annotation names and values and translated by the profile into this controller's annotations.\n\n")
+	if checks, specs, features := r.BehaviourChecks(); checks > 0 {
+		p("Behaviour checks passed: **%d** in %d specs over %d annotation features (one check is one asserted observable on the wire: a status, the backend that answered, one header, the Location, a timing bound or a count).\n\n", checks, specs, features)
+	}
 	p("| Annotation feature | Result | Passed | Failed | Skipped | Notes |\n|---|---|---|---|---|---|\n")
 	for _, a := range r.Annotations {
 		notes := a.Note
@@ -190,4 +193,33 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 		}
 		p("| %s | %s %s | %d | %d | %d | %s |\n", a.Feature, AnnotationSymbol(a.Support), a.Support, a.Summary.Passed, a.Summary.Failed, a.Summary.Skipped, cell(notes, 0))
 	}
+}
+
+// EntryBehaviourChecks is the report entry (a test observation) where an
+// annotation spec records how many behaviour checks it made (see the
+// suites package for what counts as one).
+const EntryBehaviourChecks = "behaviourChecks"
+
+// BehaviourChecks sums the behaviour checks of the annotation specs that
+// passed, and counts those specs and their annotation features.
+func (r *ConformanceReport) BehaviourChecks() (checks, specs, features int) {
+	seen := map[string]bool{}
+	for _, t := range r.Tests {
+		if t.Result != Passed {
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscan(t.Observations[EntryBehaviourChecks], &n); err != nil || n == 0 {
+			continue
+		}
+		checks += n
+		specs++
+		for _, f := range t.Features {
+			if name, ok := strings.CutPrefix(f, AnnotationFeaturePrefix); ok && !seen[name] {
+				seen[name] = true
+				features++
+			}
+		}
+	}
+	return checks, specs, features
 }

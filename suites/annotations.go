@@ -134,6 +134,7 @@ func merge(maps ...map[string]string) map[string]string {
 
 // header checks a response header.
 func header(name, want string) func(framework.Response) error {
+	countChecks(1)
 	return func(r framework.Response) error {
 		if got := r.Header.Values(name); !slices.Contains(got, want) {
 			return fmt.Errorf("response header %s = %q, want %q", name, got, want)
@@ -144,6 +145,7 @@ func header(name, want string) func(framework.Response) error {
 
 // echoHeader checks a request header the backend received.
 func echoHeader(name, want string) func(framework.Response) error {
+	countChecks(1)
 	return func(r framework.Response) error {
 		if r.Echo == nil {
 			return fmt.Errorf("response is not from an echo backend")
@@ -159,6 +161,7 @@ func echoHeader(name, want string) func(framework.Response) error {
 
 // echoHost checks the Host the backend received.
 func echoHost(want string) func(framework.Response) error {
+	countChecks(1)
 	return func(r framework.Response) error {
 		if r.Echo == nil || r.Echo.Host != want {
 			got := "<none>"
@@ -175,6 +178,7 @@ func echoHost(want string) func(framework.Response) error {
 // (then only the Location's path is compared, since controllers differ in
 // making it absolute).
 func redirectTo(want string) func(framework.Response) error {
+	countChecks(1)
 	return func(r framework.Response) error {
 		loc := r.Header.Get("Location")
 		if loc == "" {
@@ -209,6 +213,7 @@ func all(checks ...func(framework.Response) error) func(framework.Response) erro
 // statusOutcomes accepts any of the codes (recorded as the variant) with
 // an extra check.
 func statusOutcomes(check func(framework.Response) error, codes ...int) []framework.Outcome {
+	countChecks(1)
 	out := make([]framework.Outcome, 0, len(codes))
 	for _, c := range codes {
 		out = append(out, framework.OutcomeOf(fmt.Sprint(c), framework.Expect{Status: c, Check: check}))

@@ -43,6 +43,7 @@ var _ = describe("Annotations: rate-limit", Label("annotations", AnnotationLabel
 			return framework.Expect{Backend: "echo"}.Match(s.Do(req))
 		})
 		var last map[int]int
+		countChecks(2) // the route answers; some of a burst refused
 		s.Poll("requests over the limit refused", env.Timeouts.MaxTimeToConsistency, func() error {
 			last = burst(s, req, 30)
 			for _, code := range rejectStatuses {
@@ -72,7 +73,8 @@ var _ = describe("Annotations: rate-limit", Label("annotations", AnnotationLabel
 		ann := annotationsFor("rate-limit", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "1", "limit-whitelist": "127.0.0.0/8"})
 		applyAnnotated(s, annotated{Name: "exempt", Host: host, Service: "echo", Annotations: ann})
 		req := framework.Request{Host: host, Path: "/"}
-		s.Eventually(req, framework.Expect{Backend: "echo"})
+		see(s, req, framework.Expect{Backend: "echo"})
+		countChecks(1)
 		s.Poll("every request of a burst from an exempt client served", env.Timeouts.MaxTimeToConsistency, func() error {
 			if got := burst(s, req, 20); got[200] != 20 {
 				return fmt.Errorf("20 quick requests from 127.0.0.1 got statuses %v, want all 200", got)
@@ -84,9 +86,10 @@ var _ = describe("Annotations: rate-limit", Label("annotations", AnnotationLabel
 	It("refuses connections over limit-connections", func() {
 		host := s.Host("conn")
 		applyAnnotated(s, annotated{Name: "conn", Host: host, Service: "echo", Annotations: annotationsFor("rate-limit", map[string]string{"limit-connections": "1"})})
-		s.Eventually(framework.Request{Host: host, Path: "/"}, framework.Expect{Backend: "echo"})
+		see(s, framework.Request{Host: host, Path: "/"}, framework.Expect{Backend: "echo"})
 		// Four requests at once, each held 1.5 s by the backend: with one
 		// connection allowed, some must be refused.
+		countChecks(1)
 		s.Poll("concurrent requests over the limit refused", env.Timeouts.MaxTimeToConsistency, func() error {
 			var mu sync.Mutex
 			counts := map[int]int{}
@@ -121,20 +124,21 @@ var _ = describe("Annotations: timeouts", Label("annotations", AnnotationLabel("
 	It("gives up on a slow backend after proxy-read-timeout", func() {
 		host := s.Host("read")
 		applyAnnotated(s, annotated{Name: "read", Host: host, Service: "echo", Annotations: annotationsFor("timeouts", map[string]string{"proxy-read-timeout": "1"})})
-		s.Eventually(framework.Request{Host: host, Path: "/fast"}, framework.Expect{Backend: "echo"})
-		s.EventuallyOneOf(framework.Request{Host: host, Path: "/slow?delay=4s"}, statusVariants(504, 502)...)
+		see(s, framework.Request{Host: host, Path: "/fast"}, framework.Expect{Backend: "echo"})
+		seeStatusIn(s, framework.Request{Host: host, Path: "/slow?delay=4s"}, 504, 502)
 	})
 
 	It("keeps serving with proxy-connect-timeout and proxy-send-timeout set", func() {
 		host := s.Host("connect")
 		ann := annotationsFor("timeouts", map[string]string{"proxy-connect-timeout": "2", "proxy-send-timeout": "5"})
 		applyAnnotated(s, annotated{Name: "connect", Host: host, Service: "echo", Annotations: ann})
-		s.Eventually(framework.Request{Host: host, Path: "/", Method: http.MethodPost, Body: bytes.Repeat([]byte("x"), 4096)}, framework.Expect{Backend: "echo", Check: bodyLength(4096)})
+		see(s, framework.Request{Host: host, Path: "/", Method: http.MethodPost, Body: bytes.Repeat([]byte("x"), 4096)}, framework.Expect{Backend: "echo", Check: bodyLength(4096)})
 	})
 })
 
 // bodyLength checks the number of body bytes the backend read.
 func bodyLength(n int64) func(framework.Response) error {
+	countChecks(1)
 	return func(r framework.Response) error {
 		if r.Echo == nil || r.Echo.BodyLength != n {
 			return fmt.Errorf("backend read a body of %v bytes, want %d", func() any {
@@ -156,8 +160,8 @@ var _ = describe("Annotations: body-size", Label("annotations", AnnotationLabel(
 		applyAnnotated(s, annotated{Name: "body", Host: host, Service: "echo", Annotations: annotationsFor("body-size", map[string]string{"proxy-body-size": "1k"})})
 		small := framework.Request{Host: host, Path: "/up", Method: http.MethodPost, Body: bytes.Repeat([]byte("x"), 512)}
 		large := framework.Request{Host: host, Path: "/up", Method: http.MethodPost, Body: bytes.Repeat([]byte("x"), 8192)}
-		s.Eventually(small, framework.Expect{Backend: "echo", Check: bodyLength(512)})
-		s.Eventually(large, framework.Expect{Status: 413})
+		see(s, small, framework.Expect{Backend: "echo", Check: bodyLength(512)})
+		see(s, large, framework.Expect{Status: 413})
 	})
 })
 
@@ -178,33 +182,35 @@ var _ = describe("Annotations: canary", Label("annotations", AnnotationLabel("ca
 		s.Backend(label+"-canary", 1)
 		host := s.Host(label)
 		applyAnnotated(s, annotated{Name: label + "-main", Host: host, Service: label + "-stable"})
-		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: label + "-stable"})
+		see(s, framework.Request{Host: host}, framework.Expect{Backend: label + "-stable"})
 		applyAnnotated(s, annotated{Name: label + "-canary", Host: host, Service: label + "-canary", Annotations: ann})
 		return host
 	}
 
 	It("routes by canary-by-header (always / never)", func() {
 		host := pair("header", map[string]string{"canary-by-header": "X-Canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "always"}}, framework.Expect{Backend: "header-canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Canary": "never"}}, framework.Expect{Backend: "header-stable"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"X-Canary": "always"}}, framework.Expect{Backend: "header-canary"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"X-Canary": "never"}}, framework.Expect{Backend: "header-stable"})
+		countChecks(1)
 		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "header-stable"})
 	})
 
 	It("routes by canary-by-header-value", func() {
 		host := pair("value", map[string]string{"canary-by-header": "X-Version", "canary-by-header-value": "blue"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "blue"}}, framework.Expect{Backend: "value-canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"X-Version": "green"}}, framework.Expect{Backend: "value-stable"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"X-Version": "blue"}}, framework.Expect{Backend: "value-canary"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"X-Version": "green"}}, framework.Expect{Backend: "value-stable"})
 	})
 
 	It("routes by canary-by-cookie", func() {
 		host := pair("cookie", map[string]string{"canary-by-cookie": "use_canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=always"}}, framework.Expect{Backend: "cookie-canary"})
-		s.Eventually(framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=never"}}, framework.Expect{Backend: "cookie-stable"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=always"}}, framework.Expect{Backend: "cookie-canary"})
+		see(s, framework.Request{Host: host, Headers: map[string]string{"Cookie": "use_canary=never"}}, framework.Expect{Backend: "cookie-stable"})
 	})
 
 	It("sends all traffic to a canary with canary-weight 100", func() {
 		host := pair("weight", map[string]string{"canary-weight": "100"})
-		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "weight-canary"})
+		see(s, framework.Request{Host: host}, framework.Expect{Backend: "weight-canary"})
+		countChecks(1)
 		s.Consistently(framework.Request{Host: host}, framework.Expect{Backend: "weight-canary"})
 	})
 })
@@ -223,8 +229,9 @@ var _ = describe("Annotations: affinity", Label("annotations", AnnotationLabel("
 		host := s.Host("sticky")
 		ann := annotationsFor("affinity", map[string]string{"affinity": "cookie", "session-cookie-name": "route"})
 		applyAnnotated(s, annotated{Name: "sticky", Host: host, Service: "sticky", Annotations: ann})
-		s.Eventually(framework.Request{Host: host}, framework.Expect{Backend: "sticky"})
+		see(s, framework.Request{Host: host}, framework.Expect{Backend: "sticky"})
 		var cookie *http.Cookie
+		countChecks(2) // the cookie is set; requests with it stay on one endpoint
 		s.Poll("a response sets cookie route", env.Timeouts.MaxTimeToConsistency, func() error {
 			r := s.Do(framework.Request{Host: host})
 			if r.Echo == nil {
@@ -257,7 +264,8 @@ var _ = describe("Annotations: affinity", Label("annotations", AnnotationLabel("
 		ann := annotationsFor("affinity", map[string]string{"affinity": "cookie", "session-cookie-name": "sess", "session-cookie-path": "/app",
 			"session-cookie-max-age": "3600", "session-cookie-samesite": "Strict"})
 		applyAnnotated(s, annotated{Name: "attrs", Host: host, Path: "/app", Service: "attrs", Annotations: ann})
-		s.Eventually(framework.Request{Host: host, Path: "/app"}, framework.Expect{Backend: "attrs", Check: func(r framework.Response) error {
+		countChecks(3) // path, max-age, samesite
+		see(s, framework.Request{Host: host, Path: "/app"}, framework.Expect{Backend: "attrs", Check: func(r framework.Response) error {
 			for _, c := range (&http.Response{Header: r.Header}).Cookies() {
 				if c.Name != "sess" {
 					continue
@@ -279,11 +287,14 @@ func secureBackend(s *framework.Spec, name string) *cluster.Backend {
 }
 
 // servedOverTLS checks the backend received the request over TLS.
-func servedOverTLS(r framework.Response) error {
-	if r.Echo == nil || r.Echo.TLS == nil {
-		return fmt.Errorf("backend did not receive the request over TLS")
+func servedOverTLS() func(framework.Response) error {
+	countChecks(1)
+	return func(r framework.Response) error {
+		if r.Echo == nil || r.Echo.TLS == nil {
+			return fmt.Errorf("backend did not receive the request over TLS")
+		}
+		return nil
 	}
-	return nil
 }
 
 var _ = describe("Annotations: backend-protocol", Label("annotations", AnnotationLabel("backend-protocol"), "extended"), func() {
@@ -292,7 +303,7 @@ var _ = describe("Annotations: backend-protocol", Label("annotations", Annotatio
 		secureBackend(s, "secure")
 		host := s.Host("https")
 		applyAnnotated(s, annotated{Name: "https", Host: host, Service: "secure", Port: 443, Annotations: annotationsFor("backend-protocol", map[string]string{"backend-protocol": "HTTPS"})})
-		s.Eventually(framework.Request{Host: host, Path: "/tls"}, framework.Expect{Backend: "secure", Path: "/tls", Check: servedOverTLS})
+		see(s, framework.Request{Host: host, Path: "/tls"}, framework.Expect{Backend: "secure", Path: "/tls", Check: servedOverTLS()})
 	})
 })
 
@@ -341,7 +352,7 @@ var _ = describe("Annotations: upstream-tls", Label("annotations", AnnotationLab
 			annotationsFor("upstream-tls", map[string]string{"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/backend-ca",
 				"proxy-ssl-name": "secure." + s.Namespace + ".svc"}))
 		applyAnnotated(s, annotated{Name: "verified", Host: host, Service: "secure", Port: 443, Annotations: ann})
-		s.Eventually(framework.Request{Host: host, Path: "/ok"}, framework.Expect{Backend: "secure", Check: servedOverTLS})
+		see(s, framework.Request{Host: host, Path: "/ok"}, framework.Expect{Backend: "secure", Check: servedOverTLS()})
 	})
 
 	It("refuses a backend whose certificate another CA signed", func() {
@@ -355,7 +366,7 @@ var _ = describe("Annotations: upstream-tls", Label("annotations", AnnotationLab
 			annotationsFor("upstream-tls", map[string]string{"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/other-ca",
 				"proxy-ssl-name": "secure." + s.Namespace + ".svc"}))
 		applyAnnotated(s, annotated{Name: "refused", Host: host, Service: "secure", Port: 443, Annotations: ann})
-		s.EventuallyOneOf(framework.Request{Host: host, Path: "/bad"}, statusVariants(502, 503, 500)...)
+		seeStatusIn(s, framework.Request{Host: host, Path: "/bad"}, 502, 503, 500)
 	})
 })
 
@@ -376,6 +387,7 @@ var _ = describe("Annotations: retries", Label("annotations", AnnotationLabel("r
 			}
 			return nil
 		}}
+		countChecks(2)
 		s.Poll("20 requests in a row served despite the refusing endpoint", env.Timeouts.MaxTimeToConsistency, batch(s, framework.Request{Host: host}, exp, 20))
 	})
 
@@ -385,6 +397,7 @@ var _ = describe("Annotations: retries", Label("annotations", AnnotationLabel("r
 		s.Poll("the route answers", env.Timeouts.MaxTimeToConsistency, func() error {
 			return framework.Expect{Backend: "half"}.Match(s.Do(framework.Request{Host: host}))
 		})
+		countChecks(1)
 		counts := burst(s, framework.Request{Host: host}, 20)
 		failed := 20 - counts[200]
 		// Passive health checks may take the endpoint out after its first

@@ -135,6 +135,9 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "\n%s %s: %d passed, %d failed, %d skipped in %.0fs\n", p.Name, p.Version,
 		rep.Summary.Passed, rep.Summary.Failed, rep.Summary.Skipped, time.Since(began).Seconds())
+	if checks, specs, features := rep.BehaviourChecks(); checks > 0 {
+		fmt.Fprintf(out, "Annotation behaviour checks passed: %d in %d specs over %d annotation features\n", checks, specs, features)
+	}
 	for _, pr := range rep.Profiles {
 		fmt.Fprintf(out, "  %-24s %s (%d passed, %d failed, %d skipped)\n", pr.Name, pr.Result, pr.Summary.Passed, pr.Summary.Failed, pr.Summary.Skipped)
 	}

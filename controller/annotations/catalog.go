@@ -94,6 +94,7 @@ const (
 	diffSameNS   = "a namespace other than the Ingress's is refused unless the controller allows cross-namespace references"
 	snippetNote  = "raw proxy configuration (CVE-2025-1974 / CVE-2021-25742 class): refused"
 	diffRedirect = "only the $request_uri variable is expanded, and only at the end of the URL"
+	diffStreams  = "checked, then without effect: the data plane streams request and response bodies (as with ingress-nginx's proxy-buffering off and proxy-request-buffering off)"
 )
 
 var specs = []spec{
@@ -111,7 +112,7 @@ var specs = []spec{
 	{"permanent-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
 	{"temporal-redirect", FeatureRedirect, StatusSupported, ScopePath, diffRedirect},
 	{"temporal-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
-	{"from-to-www-redirect", FeatureRedirect, StatusUnsupported, ScopeHost, ""},
+	{"from-to-www-redirect", FeatureFromToWWW, StatusSupported, ScopeHost, "the redirect host is added only when no Ingress has it as a rule host; the Location keeps the request's port only when the Host header names one"},
 	{"use-port-in-redirects", FeatureRedirect, StatusUnsupported, ScopePath, ""},
 	// Rate limiting.
 	{"limit-rps", FeatureRateLimit, StatusSupported, ScopePath, ""},
@@ -220,22 +221,22 @@ var specs = []spec{
 	{"auth-snippet", FeatureSnippet, StatusRefused, ScopePath, snippetNote},
 	{"modsecurity-snippet", FeatureSnippet, StatusRefused, ScopeIngress, snippetNote},
 	// Other known ingress-nginx annotations, not implemented.
-	{"client-body-buffer-size", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-buffering", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-buffers-number", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-buffer-size", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-max-temp-file-size", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-request-buffering", "buffering", StatusUnsupported, ScopePath, ""},
-	{"proxy-cookie-domain", "cookie-rewrite", StatusUnsupported, ScopePath, ""},
-	{"proxy-cookie-path", "cookie-rewrite", StatusUnsupported, ScopePath, ""},
-	{"proxy-redirect-from", "location-rewrite", StatusUnsupported, ScopePath, ""},
-	{"proxy-redirect-to", "location-rewrite", StatusUnsupported, ScopePath, ""},
-	{"proxy-http-version", FeatureBackendProtocol, StatusUnsupported, ScopePath, ""},
+	{"client-body-buffer-size", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-buffering", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-buffers-number", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-buffer-size", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-max-temp-file-size", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-request-buffering", FeatureBuffering, StatusSupported, ScopePath, diffStreams},
+	{"proxy-cookie-domain", FeatureCookieRewrite, StatusSupported, ScopePath, "one FROM TO pair, FROM matched case-insensitively against the whole Domain attribute (a leading dot ignored); no regular expressions"},
+	{"proxy-cookie-path", FeatureCookieRewrite, StatusSupported, ScopePath, "one FROM TO pair, FROM a case-insensitive prefix of the Path attribute; no regular expressions"},
+	{"proxy-redirect-from", FeatureProxyRedirect, StatusSupported, ScopePath, "a literal prefix of Location and Refresh; \"default\" is treated as off"},
+	{"proxy-redirect-to", FeatureProxyRedirect, StatusSupported, ScopePath, ""},
+	{"proxy-http-version", FeatureProxyHTTPVersion, StatusSupported, ScopePath, "1.1 only (the default); 1.0 is refused as invalid"},
 	{"http2-push-preload", "http2", StatusUnsupported, ScopePath, ""},
-	{"load-balance", "load-balancing", StatusUnsupported, ScopePath, ""},
-	{"upstream-hash-by", "load-balancing", StatusUnsupported, ScopePath, ""},
-	{"upstream-hash-by-subset", "load-balancing", StatusUnsupported, ScopePath, ""},
-	{"upstream-hash-by-subset-size", "load-balancing", StatusUnsupported, ScopePath, ""},
+	{"load-balance", FeatureLoadBalance, StatusSupported, ScopePath, "round_robin and ewma; ewma is served as round_robin"},
+	{"upstream-hash-by", FeatureUpstreamHashBy, StatusSupported, ScopePath, "rendezvous hashing over the ready endpoints (ingress-nginx: a consistent-hash ring); variables $request_uri, $uri, $host, $scheme, $remote_addr, $http_NAME, $cookie_NAME, $arg_NAME and literal text"},
+	{"upstream-hash-by-subset", FeatureUpstreamHashBy, StatusUnsupported, ScopePath, ""},
+	{"upstream-hash-by-subset-size", FeatureUpstreamHashBy, StatusUnsupported, ScopePath, ""},
 	{"service-upstream", "load-balancing", StatusUnsupported, ScopeIngress, ""},
 	{"ssl-passthrough", "tls", StatusUnsupported, ScopeHost, ""},
 	{"ssl-ciphers", "tls", StatusUnsupported, ScopeHost, ""},

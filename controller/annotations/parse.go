@@ -138,6 +138,7 @@ func Parse(in Input, opts Options) (Policy, []Warning) {
 	p.parseExternalAuth(&pol)
 	p.parseCORS(&pol)
 	p.parseMisc(&pol)
+	p.parseMore(&pol)
 	if pol.Canary != nil {
 		p.stripCanary(&pol)
 	}

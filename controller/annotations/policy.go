@@ -85,6 +85,23 @@ type Policy struct {
 	// CustomHTTPErrors are upstream status codes replaced by the
 	// DefaultBackend's (or the controller's) error response.
 	CustomHTTPErrors *routing.StatusSet `json:"customHTTPErrors,omitempty"`
+
+	// FromToWWWRedirect adds, for each rule host, a host with or without
+	// "www." that redirects to it (from-to-www-redirect).
+	FromToWWWRedirect bool `json:"fromToWWWRedirect,omitempty"`
+	// ProxyRedirect rewrites the prefix From of an upstream Location or
+	// Refresh header into To (proxy-redirect-from, proxy-redirect-to).
+	ProxyRedirect *routing.Rewrite2 `json:"proxyRedirect,omitempty"`
+	// CookiePath and CookieDomain rewrite the Path and Domain attributes
+	// of upstream Set-Cookie headers (proxy-cookie-path, -domain).
+	CookiePath   *routing.Rewrite2 `json:"cookiePath,omitempty"`
+	CookieDomain *routing.Rewrite2 `json:"cookieDomain,omitempty"`
+	// LoadBalance is round_robin or ewma (served as round_robin); "" is
+	// the default (round_robin).
+	LoadBalance string `json:"loadBalance,omitempty"`
+	// HashBy picks the endpoint from a key of the request
+	// (upstream-hash-by).
+	HashBy *routing.HashKey `json:"hashBy,omitempty"`
 }
 
 // NoLimit marks an explicitly unlimited size or count (routing's value, so

@@ -106,6 +106,11 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 		writePlain(w, http.StatusServiceUnavailable, "service unavailable: the ingress configuration is invalid\n")
 		return r, http.StatusServiceUnavailable
 	}
+	if to := pol.HostRedirect; to != "" {
+		w.Header()["Location"] = []string{hostRedirect(r, to)}
+		w.WriteHeader(http.StatusPermanentRedirect)
+		return r, http.StatusPermanentRedirect
+	}
 	if rd := pol.Redirect; rd != nil {
 		w.Header()["Location"] = []string{rd.Location(r.URL.RequestURI())}
 		w.WriteHeader(rd.Code)
@@ -198,6 +203,11 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 			}
 		}
 	}
+	if hb := pol.HashBy; hb != nil && rs.pin == 0 && rs.ri.backend != nil {
+		if eps := rs.ri.backend.be.Endpoints; len(eps) > 0 {
+			rs.pin = routing.Pick(hb.Key(r, r.TLS != nil), eps) + 1
+		}
+	}
 	rs.ov.host, rs.ov.prefix = pol.UpstreamHost, pol.ForwardedPrefix
 	rs.ov.connect, rs.ov.read = time.Duration(pol.Timeouts.Connect), time.Duration(pol.Timeouts.Read)
 	return r, 0
@@ -227,7 +237,11 @@ func corsOrigin(h http.Header, c *routing.CORS, origin string) bool {
 // policyResponse applies pol to an upstream response header h (CORS),
 // replacing what the upstream set for the same fields.
 func policyResponse(pol *routing.Policy, req *http.Request, h http.Header) {
-	if pol == nil || pol.CORS == nil || req == nil {
+	if pol == nil {
+		return
+	}
+	rewriteResponse(pol, h)
+	if pol.CORS == nil || req == nil {
 		return
 	}
 	if o := req.Header["Origin"]; len(o) > 0 {

@@ -74,6 +74,18 @@ type Policy struct {
 	ResponseHeaders http.Header `json:"-"`
 	// ErrorPages replaces upstream error responses.
 	ErrorPages *ErrorPages `json:"errorPages,omitempty"`
+
+	// HostRedirect, when set, answers every request with 308 to the same
+	// URI on this host (from-to-www-redirect's added host).
+	HostRedirect string `json:"hostRedirect,omitempty"`
+	// ProxyRedirect rewrites upstream Location and Refresh headers.
+	ProxyRedirect *Rewrite2 `json:"proxyRedirect,omitempty"`
+	// CookiePath and CookieDomain rewrite upstream Set-Cookie attributes.
+	CookiePath   *Rewrite2 `json:"cookiePath,omitempty"`
+	CookieDomain *Rewrite2 `json:"cookieDomain,omitempty"`
+	// HashBy picks the endpoint by a key of the request (rendezvous
+	// hashing); nil is round-robin.
+	HashBy *HashKey `json:"hashBy,omitempty"`
 }
 
 // NoLimit marks an explicitly unlimited size or count.

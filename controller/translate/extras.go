@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -33,6 +34,8 @@ type extras struct {
 	defaultBackend *routing.Backend
 	// headers are the custom-headers response headers.
 	headers http.Header
+	// www is from-to-www-redirect.
+	www bool
 }
 
 // resolveExtras resolves the routing parts of pol for the Ingress and
@@ -85,7 +88,10 @@ func (tr *translator) resolveExtras(pol *annotations.Policy, ing *networkingv1.I
 			pol.CustomHeaders = nil
 		}
 	}
-	pol.ServerAliases, pol.DefaultBackend = nil, ""
+	ex.www = pol.FromToWWWRedirect
+	// load-balance: round_robin is the data plane's balancing, and ewma is
+	// served as round_robin (a documented difference).
+	pol.ServerAliases, pol.DefaultBackend, pol.FromToWWWRedirect, pol.LoadBalance = nil, "", false, ""
 	if tr.extras == nil {
 		tr.extras = make(map[routing.ObjectRef]*extras)
 	}
@@ -237,4 +243,36 @@ func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectR
 		}
 	}
 	return ex.aliases
+}
+
+// wwwRoutes adds, for from-to-www-redirect, the counterpart of each rule
+// host ("www." added or removed) answering 308 to the rule host, unless an
+// Ingress has it as a rule host or it is one of hosts (the Ingress's rule
+// hosts and aliases). A wildcard host has no counterpart.
+func (tr *translator) wwwRoutes(ing *networkingv1.Ingress, ref routing.ObjectRef, hosts []string) {
+	ex := tr.extras[ref]
+	if ex == nil || !ex.www {
+		return
+	}
+	for _, h := range hosts {
+		if h == "" || strings.HasPrefix(h, "*.") {
+			continue
+		}
+		w, isWWW := strings.CutPrefix(h, "www.")
+		if !isWWW {
+			w = "www." + h
+		}
+		if _, taken := tr.ruleHosts[w]; taken || slices.Contains(hosts, w) || !slices.ContainsFunc(ing.Spec.Rules, func(r networkingv1.IngressRule) bool {
+			c, err := routing.CanonicalHost(r.Host)
+			return err == nil && c == h
+		}) {
+			continue
+		}
+		r := &routing.Route{Ingress: ref, Host: w, Path: "/", PathType: routing.PathPrefix,
+			Policy: &routing.Policy{HostRedirect: h}, Backend: &routing.Backend{Key: "redirect/" + w, Namespace: ref.Namespace, Unavailable: "from-to-www-redirect"}}
+		if tr.b.Conflict(r) != nil {
+			continue
+		}
+		_ = tr.b.AddRoute(r) // the host is a valid rule host's counterpart
+	}
 }

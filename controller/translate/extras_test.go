@@ -133,3 +133,28 @@ func responseHeaders(r *routing.Route) http.Header {
 	}
 	return r.Policy.ResponseHeaders
 }
+
+// TestFromToWWWRedirectAddsCounterpartHost: the www counterpart of a rule
+// host answers with a redirect to it, unless an Ingress has it as a rule
+// host; the annotation leaves the rule host's own routes on the fast path.
+func TestFromToWWWRedirectAddsCounterpartHost(t *testing.T) {
+	snap := snapshot(2)
+	snap.Ingresses[0].Annotations = map[string]string{"ingresslab.dev/from-to-www-redirect": "true"}
+	snap.Ingresses[1].Annotations = map[string]string{"ingresslab.dev/from-to-www-redirect": "true"}
+	snap.Ingresses[1].Spec.Rules[0].Host = "www.app-0.example.com"
+	snap.Ingresses[0].Spec.Rules = append(snap.Ingresses[0].Spec.Rules, networkingv1.IngressRule{Host: "www.solo.example.com", IngressRuleValue: snap.Ingresses[0].Spec.Rules[0].IngressRuleValue})
+	res := Translate(snap, DefaultOptions())
+	for _, w := range res.Warnings {
+		t.Errorf("warning: %v", w)
+	}
+	if r := res.Table.Match("app-0.example.com", "/api").Route; r == nil || r.Policy != nil {
+		t.Errorf("rule host route %+v, want one without Policy", r)
+	}
+	// www.app-0 is a rule host of the second Ingress: served, not redirected.
+	if r := res.Table.Match("www.app-0.example.com", "/api").Route; r == nil || r.Policy != nil && r.Policy.HostRedirect != "" {
+		t.Errorf("www.app-0 route %+v, want the second Ingress's own route", r)
+	}
+	if r := res.Table.Match("solo.example.com", "/any/path").Route; r == nil || r.Policy == nil || r.Policy.HostRedirect != "www.solo.example.com" {
+		t.Errorf("solo.example.com route %+v, want a redirect to www.solo.example.com", r)
+	}
+}

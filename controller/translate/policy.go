@@ -41,6 +41,11 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 		CORS:      clone(pol.CORS),
 		RateLimit: clone(pol.RateLimit),
 		Access:    clone(pol.SourceRange),
+		// Immutable after parsing, shared like the above.
+		ProxyRedirect: pol.ProxyRedirect,
+		CookiePath:    pol.CookiePath,
+		CookieDomain:  pol.CookieDomain,
+		HashBy:        pol.HashBy,
 	}
 	switch {
 	case pol.ForceSSLRedirect:

@@ -209,6 +209,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			hosts = append(hosts, alias)
 		}
 	}
+	tr.wwwRoutes(ing, ref, hosts)
 	if db := ing.Spec.DefaultBackend; db != nil {
 		tr.defaultBackend(ing, ref, pol, hosts, db, warn)
 	} else if len(ing.Spec.Rules) == 0 {
