@@ -11,6 +11,8 @@
 // the profile does not list are skipped.
 package suites
 
+import "github.com/ingresslab/ingresslab/reports"
+
 // Features are the feature labels, in report order.
 var Features = []string{
 	"path-rules", "host-rules", "precedence", "default-backend", "backends",
@@ -21,14 +23,11 @@ var Features = []string{
 // API data, faults, drain and churn. They run against any controller (the
 // profile does not list them), at level extended, and each also carries one
 // of ReliabilityFeatures, by which reports group them.
-const ReliabilityLabel = "reliability"
+const ReliabilityLabel = reports.ReliabilityLabel
 
 // ReliabilityFeatures are the reliability specs' feature labels, in report
-// order.
-var ReliabilityFeatures = []string{
-	"smuggling", "limits", "timeouts", "host-header", "path-normalisation", "forwarded-headers",
-	"tls-hardening", "api-data", "faults", "drain", "churn",
-}
+// order (the reports' list).
+var ReliabilityFeatures = reports.ReliabilityFeatures
 
 // Levels are the level labels.
 var Levels = []string{"core", "extended", "implementation-specific"}
