@@ -68,6 +68,13 @@ func (h *hostile) stillServing() {
 	}
 }
 
+// sentinel is a request appended after every smuggling attempt: it ends
+// the exchange deterministically (Connection: close) whether the
+// controller closes the connection after the attack or keeps parsing.
+func (h *hostile) sentinel() string {
+	return "GET /sentinel HTTP/1.1\r\nHost: " + h.hostA + "\r\nConnection: close\r\n\r\n"
+}
+
 // statusIn accepts a response whose status is one of codes, or a
 // connection closed without one.
 func statusIn(res framework.RawResult, codes ...int) (string, error) {
@@ -123,8 +130,8 @@ var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extend
 				{"Transfer-Encoding: chunked", "Content-Length: " + strconv.Itoa(len(chunked))},
 			} {
 				raw := framework.RawRequest(append([]string{"POST /cl-te HTTP/1.1", "Host: " + h.hostA}, order...)...)
-				res := h.exchange(append(raw, chunked...))
-				h.noSmuggled("CL+TE", res, 1)
+				res := h.exchange(append(append(raw, chunked...), h.sentinel()...))
+				h.noSmuggled("CL+TE", res, 2)
 				// RFC 9112 §6.1: reject, or answer and close the connection.
 				switch {
 				case len(res.Responses) == 1 && res.Responses[0].StatusCode == 400:
@@ -148,8 +155,8 @@ var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extend
 				{"Content-Length: 5, " + strconv.Itoa(len(body))},
 			} {
 				raw := framework.RawRequest(append([]string{"POST /cl-cl HTTP/1.1", "Host: " + h.hostA}, lines...)...)
-				res := h.exchange(append(raw, body...))
-				h.noSmuggled("conflicting Content-Length", res, 1)
+				res := h.exchange(append(append(raw, body...), h.sentinel()...))
+				h.noSmuggled("conflicting Content-Length", res, 2)
 				v, err := statusIn(res, 400)
 				if err != nil {
 					Fail(fmt.Sprintf("%v: RFC 9112 §6.3 makes conflicting lengths an unrecoverable error; got %s", lines, err))
@@ -173,8 +180,8 @@ var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extend
 			for _, c := range cases {
 				body := "0\r\n\r\n" + hiddenRequest()
 				lines := append([]string{"POST /te HTTP/1.1", "Host: " + h.hostA, "Content-Length: " + strconv.Itoa(len(body))}, c.lines...)
-				res := h.exchange(append(framework.RawRequest(lines...), body...))
-				h.noSmuggled(c.name, res, 1)
+				res := h.exchange(append(append(framework.RawRequest(lines...), body...), h.sentinel()...))
+				h.noSmuggled(c.name, res, 2)
 				if len(res.Responses) == 1 {
 					r := res.Responses[0]
 					// Read by Content-Length, the backend must get all of it.
@@ -204,8 +211,8 @@ var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extend
 				"hidden after garbage": "5\r\nhello\r\nzz\r\n" + hiddenRequest(),
 			} {
 				raw := framework.RawRequest("POST /chunks HTTP/1.1", "Host: "+h.hostA, "Transfer-Encoding: chunked")
-				res := h.exchange(append(raw, body...))
-				h.noSmuggled(name, res, 1)
+				res := h.exchange(append(append(raw, body...), h.sentinel()...))
+				h.noSmuggled(name, res, 2)
 				v, err := statusIn(res, 400)
 				if err != nil {
 					Fail(name + ": " + err.Error())
