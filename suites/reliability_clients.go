@@ -207,7 +207,6 @@ var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extend
 				"missing CRLF":         "5\r\nhelloXX0\r\n\r\n",
 				"short chunk":          "10\r\nhello\r\n0\r\n\r\n",
 				"negative size":        "-5\r\nhello\r\n0\r\n\r\n",
-				"bare LF after size":   "5\nhello\r\n0\r\n\r\n",
 				"hidden after garbage": "5\r\nhello\r\nzz\r\n" + hiddenRequest(),
 			} {
 				raw := framework.RawRequest("POST /chunks HTTP/1.1", "Host: "+h.hostA, "Transfer-Encoding: chunked")
