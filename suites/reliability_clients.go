@@ -91,12 +91,11 @@ func statusIn(res framework.RawResult, codes ...int) (string, error) {
 	return strconv.Itoa(code), nil
 }
 
-// smuggle is one request-framing attack: head lines, then a body that
-// ends in the hidden request.
+// smuggle is one Transfer-Encoding obfuscation: head lines after the
+// request line, Host and Content-Length.
 type smuggle struct {
 	name  string
-	lines []string // request head after the request line and Host
-	body  string
+	lines []string
 }
 
 var _ = describe("Reliability: hostile clients", Label(ReliabilityLabel, "extended"), Ordered, ContinueOnFailure, func() {
