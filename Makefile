@@ -31,7 +31,7 @@ CMDS := $(patsubst cmd/%,%,$(wildcard cmd/*))
 include kind/kind.mk
 include bench/bench.mk
 
-.PHONY: all build cross tools test test-short e2e bench bench-micro readme lint clean help
+.PHONY: all build cross tools test test-short e2e bench bench-micro fuzz readme lint clean help
 
 all: build
 
@@ -67,6 +67,18 @@ test-short: ## unit tests only (no local cluster, no binary builds)
 bench-micro: ## Go micro-benchmarks (route lookup, translation, data plane); compare runs with benchstat
 	@mkdir -p $(REPORT_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./controller/... | tee $(REPORT_DIR)/bench-micro.txt
+
+# Every Fuzz* function in a *_test.go file, as ./package:name (OPEN keeps
+# make from counting the regular expressions' parentheses).
+OPEN := (
+FUZZ_TARGETS = $(shell grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*[$(OPEN)]' controller suites bench reports cmd profile scan cluster echoserver 2>/dev/null | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*)[$(OPEN)].*|./\1:\2|' | sort)
+FUZZTIME ?= 30s
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s); the committed corpora are in each package's testdata/fuzz/<FuzzName>/, and a crasher is written there
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+	  $(GO) test "$${t%%:*}" -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
+	done
 
 readme: ## regenerate the README's result tables from reports/published (ingresslab report readme)
 	$(GO) run ./cmd/ingresslab report readme --published reports/published --readme README.md

@@ -18,6 +18,7 @@ import (
 	"text/template"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ingresslab/ingresslab/fixtures"
@@ -53,11 +54,42 @@ type Profile struct {
 	// placeholder Pods, ExternalName Services. Objects without a namespace
 	// go to the controller's namespace ({{.Namespace}}).
 	Objects []string `json:"objects,omitempty"`
+	// Diagnostics says how the controller reports what is wrong with an
+	// object; the api-data reliability specs check what it declares (nil:
+	// nothing is checked, the specs record that).
+	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
+	// Timeouts are the bounds the reliability specs hold this controller
+	// to where its configuration sets them (nil: the suites' defaults).
+	Timeouts *Timeouts `json:"timeouts,omitempty"`
 	// Annotations maps annotation features to this controller's
 	// annotations (the extended annotation suites); nil: none supported.
 	Annotations *Annotations `json:"annotations,omitempty"`
 	// Source is where the profile was loaded from.
 	Source string `json:"-"`
+}
+
+// Diagnostics are the ways a controller says what is wrong with an object.
+type Diagnostics struct {
+	// Events: a Warning Event on the object whose message names the field
+	// ("spec.tls[0].secretName: ...").
+	Events bool `json:"events,omitempty"`
+	// WarningsURL (a template over Vars, like local.readyURL) answers a
+	// JSON list of warnings, each {kind, object: {namespace, name}, field,
+	// reason, message}; local provider only.
+	WarningsURL string `json:"warningsURL,omitempty"`
+}
+
+// Timeouts are per-controller bounds for the reliability specs (see
+// framework.Timeouts); a zero field keeps the suites' default. Values are
+// Go durations ("15s").
+type Timeouts struct {
+	// SlowHeaders: how long a connection sending its request head too
+	// slowly may stay open (the controller's header read timeout and a
+	// margin).
+	SlowHeaders metav1.Duration `json:"slowHeaders,omitempty"`
+	// SlowBody: how long a connection whose request body stalls may stay
+	// open (the controller's body read timeout and a margin).
+	SlowBody metav1.Duration `json:"slowBody,omitempty"`
 }
 
 // Local is how the harness runs the controller as a local process.
@@ -192,19 +224,23 @@ type Vars struct {
 // Supports reports whether the profile lists feature.
 func (p *Profile) Supports(feature string) bool { return slices.Contains(p.Features, feature) }
 
+// RenderField renders one templated profile value (field names it in
+// errors) with vars.
+func (p *Profile) RenderField(field, s string, v Vars) (string, error) {
+	t, err := template.New(field).Option("missingkey=error").Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("profile %s: %s: %w", p.Name, field, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, v); err != nil {
+		return "", fmt.Errorf("profile %s: %s: %w", p.Name, field, err)
+	}
+	return b.String(), nil
+}
+
 // Render returns the command and environment with vars filled in.
 func (p *Profile) Render(v Vars) (cmd, env []string, readyURL string, err error) {
-	render := func(field, s string) (string, error) {
-		t, err := template.New(field).Option("missingkey=error").Parse(s)
-		if err != nil {
-			return "", fmt.Errorf("profile %s: %s: %w", p.Name, field, err)
-		}
-		var b bytes.Buffer
-		if err := t.Execute(&b, v); err != nil {
-			return "", fmt.Errorf("profile %s: %s: %w", p.Name, field, err)
-		}
-		return b.String(), nil
-	}
+	render := func(field, s string) (string, error) { return p.RenderField(field, s, v) }
 	for i, c := range p.Local.Command {
 		s, err := render(fmt.Sprintf("local.command[%d]", i), c)
 		if err != nil {

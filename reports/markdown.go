@@ -62,6 +62,15 @@ func RenderConformanceMarkdown(w io.Writer, r *ConformanceReport) error {
 		}
 	}
 
+	if rows := reliabilityRows(r.Tests); len(rows) > 0 {
+		p("\n## Reliability\n\n%s\n\n", reliabilityNote)
+		p("| Feature | Result | Passed | Failed | Skipped | Variants |\n|---|---|---:|---:|---:|---|\n")
+		for _, row := range rows {
+			p("| %s | %s | %d | %d | %d | %s |\n", cell(row.Feature, 0), featureSymbol(row.Summary), row.Summary.Passed,
+				row.Summary.Failed, row.Summary.Skipped, cell(joinVariants(row.Variants), MaxMarkdownMessage))
+		}
+	}
+
 	writeAnnotationTable(p, r)
 
 	features, byFeature := groupByFeature(r.Tests)

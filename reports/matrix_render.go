@@ -192,12 +192,34 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		cells = append(cells, strconv.Itoa(r.Summary.Passed), strconv.Itoa(r.Summary.Failed), strconv.Itoa(r.Summary.Skipped))
 		row(cells)
 	}
+	if slices.ContainsFunc(m.Features, IsReliabilityFeature) {
+		p("")
+		p("## Reliability")
+		p("")
+		p(reliabilityNote)
+		p("")
+		row(append([]string{"reliability"}, labels...))
+		sep(len(labels) + 1)
+		for _, f := range ReliabilityFeatures {
+			if !slices.Contains(m.Features, f) {
+				continue
+			}
+			cells := []string{cell(f, 40)}
+			for i := range m.Columns {
+				cells = append(cells, featureSymbol(m.Feature(i, f).Summary))
+			}
+			row(cells)
+		}
+	}
 	p("")
 	p("## Features")
 	p("")
 	row(append([]string{"feature"}, labels...))
 	sep(len(labels) + 1)
 	for _, f := range m.Features {
+		if IsReliabilityFeature(f) {
+			continue
+		}
 		cells := []string{cell(f, 40)}
 		for i := range m.Columns {
 			cells = append(cells, featureSymbol(m.Feature(i, f).Summary))

@@ -46,12 +46,20 @@ func startController(ctx context.Context, runner cluster.ControllerRunner, env *
 	if o.HTTPSAddress != "" {
 		httpsAddr = o.HTTPSAddress
 	}
-	return &runningController{ctl: ctl, view: &framework.Controller{
+	view := &framework.Controller{
 		Profile:      p,
 		IngressClass: p.IngressClass,
 		HTTP:         &framework.Client{HTTPAddr: httpAddr, HTTPSAddr: httpsAddr, Timeout: env.Timeouts.Request, Guard: env.Guard()},
 		Log:          ctl.LogTail,
-	}}, nil
+	}
+	if d := p.Diagnostics; d != nil && d.WarningsURL != "" {
+		if view.WarningsURL, err = p.RenderField("diagnostics.warningsURL", d.WarningsURL, ctl.Vars); err != nil {
+			_ = ctl.Stop(ctx)
+			ctl.Close()
+			return nil, err
+		}
+	}
+	return &runningController{ctl: ctl, view: view}, nil
 }
 
 func (rc *runningController) stop(ctx context.Context) error {

@@ -11,11 +11,23 @@
 // the profile does not list are skipped.
 package suites
 
+import "github.com/ingresslab/ingresslab/reports"
+
 // Features are the feature labels, in report order.
 var Features = []string{
 	"path-rules", "host-rules", "precedence", "default-backend", "backends",
 	"load-balancing", "tls", "ingress-class", "status", "lifecycle",
 }
+
+// ReliabilityLabel marks every reliability spec: hostile clients, hostile
+// API data, faults, drain and churn. They run against any controller (the
+// profile does not list them), at level extended, and each also carries one
+// of ReliabilityFeatures, by which reports group them.
+const ReliabilityLabel = reports.ReliabilityLabel
+
+// ReliabilityFeatures are the reliability specs' feature labels, in report
+// order (the reports' list).
+var ReliabilityFeatures = reports.ReliabilityFeatures
 
 // Levels are the level labels.
 var Levels = []string{"core", "extended", "implementation-specific"}

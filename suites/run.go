@@ -113,7 +113,7 @@ func testResult(r SpecReport) reports.TestResult {
 	t := reports.TestResult{Name: r.FullText(), DurationSeconds: r.RunTime.Seconds(), Level: reports.Core}
 	for _, l := range r.Labels() {
 		switch {
-		case slices.Contains(Features, l):
+		case slices.Contains(Features, l), slices.Contains(ReliabilityFeatures, l):
 			t.Features = append(t.Features, l)
 		case strings.HasPrefix(l, annotationLabelPrefix):
 			if _, ok := annotationFeature(l); ok {
@@ -193,7 +193,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		}
 		o.BinDir = filepath.Dir(exe)
 	}
-	timeouts := mergeTimeouts(o.Timeouts)
+	timeouts := mergeTimeouts(o.Timeouts, o.Profile.Timeouts)
 	filter, err := LabelFilter(o.LabelFilter, o.Features)
 	if err != nil {
 		return nil, err
@@ -306,13 +306,21 @@ type failRecorder struct{}
 
 func (failRecorder) Fail() {}
 
-func mergeTimeouts(t framework.Timeouts) framework.Timeouts {
+// mergeTimeouts fills t's zero fields from the profile's timeouts, then
+// from DefaultTimeouts.
+func mergeTimeouts(t framework.Timeouts, p *profile.Timeouts) framework.Timeouts {
 	d := framework.DefaultTimeouts()
 	set := func(dst *time.Duration, v time.Duration) {
 		if v > 0 {
 			*dst = v
 		}
 	}
+	if p != nil {
+		set(&d.SlowHeaders, p.SlowHeaders.Duration)
+		set(&d.SlowBody, p.SlowBody.Duration)
+	}
+	set(&d.SlowHeaders, t.SlowHeaders)
+	set(&d.SlowBody, t.SlowBody)
 	set(&d.Create, t.Create)
 	set(&d.Delete, t.Delete)
 	set(&d.Request, t.Request)

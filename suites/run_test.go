@@ -1,9 +1,14 @@
 package suites
 
 import (
-	"github.com/ingresslab/ingresslab/suites/framework"
 	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ingresslab/ingresslab/profile"
+	"github.com/ingresslab/ingresslab/suites/framework"
 )
 
 func TestLabelFilter(t *testing.T) {
@@ -20,9 +25,17 @@ func TestLabelFilter(t *testing.T) {
 }
 
 func TestMergeTimeoutsKeepsDefaults(t *testing.T) {
-	m := mergeTimeouts(mergeTimeouts(zeroTimeouts()))
-	if m.ConsecutiveSuccesses != 3 || m.MaxTimeToConsistency.Seconds() != 30 {
+	m := mergeTimeouts(mergeTimeouts(zeroTimeouts(), nil), nil)
+	if m.ConsecutiveSuccesses != 3 || m.MaxTimeToConsistency.Seconds() != 30 || m.SlowBody != 70*time.Second {
 		t.Fatalf("defaults lost: %+v", m)
+	}
+}
+
+func TestMergeTimeoutsProfileThenFlags(t *testing.T) {
+	p := &profile.Timeouts{SlowHeaders: metav1.Duration{Duration: 15 * time.Second}, SlowBody: metav1.Duration{Duration: 20 * time.Second}}
+	m := mergeTimeouts(framework.Timeouts{SlowBody: 5 * time.Second}, p)
+	if m.SlowHeaders != 15*time.Second || m.SlowBody != 5*time.Second {
+		t.Fatalf("slowHeaders %v (want the profile's 15s), slowBody %v (want the flag's 5s)", m.SlowHeaders, m.SlowBody)
 	}
 }
 

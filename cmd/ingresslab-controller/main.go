@@ -134,6 +134,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.IntVar(&o.HTTPSRedirectPort, "https-redirect-port", 0, "port written into HTTPS redirects (default: the bound HTTPS port, omitted when 443)")
 	f.BoolVar(&o.EnableH2C, "enable-h2c", false, "accept HTTP/2 without TLS (prior knowledge) on --http-addr")
 	f.BoolVar(&o.AllowExternalName, "allow-external-name", false, "route to ExternalName Services")
+	f.StringVar(&o.HostOwnership, "host-ownership", string(translate.HostOwnershipAny), "who may add routes to a host: any (the Ingress API's semantics) or first-namespace (the namespace of the oldest Ingress with the host as a rule host; other namespaces' rules, TLS hosts and canaries for it are dropped with a warning)")
 	f.DurationVar(&o.UpstreamConnectTimeout, "upstream-connect-timeout", dataplane.DefaultDialTimeout, "bound on connecting to a backend endpoint, unless proxy-connect-timeout is annotated (504)")
 	f.DurationVar(&o.UpstreamReadTimeout, "upstream-read-timeout", dataplane.DefaultResponseHeaderTimeout, "bound on waiting for a backend's response head, unless proxy-read-timeout is annotated (504); negative: none")
 	f.DurationVar(&o.ClientBodyTimeout, "client-body-timeout", dataplane.DefaultClientBodyTimeout, "bound on one read of a request body from the client, until the backend answers (408); negative: none")

@@ -73,6 +73,8 @@ core only, so a third-party controller's extended results are reported, not fata
 	fl.DurationVar(&f.timeouts.NoTrafficWindow, "no-traffic-window", d.NoTrafficWindow, "how long negative checks must hold")
 	fl.DurationVar(&f.timeouts.ControllerStart, "timeout-controller-start", d.ControllerStart, "how long the controller may take to become ready")
 	fl.IntVar(&f.timeouts.ConsecutiveSuccesses, "consecutive", d.ConsecutiveSuccesses, "correct responses in a row that make a check pass")
+	fl.DurationVar(&f.timeouts.SlowHeaders, "timeout-slow-headers", 0, fmt.Sprintf("reliability: how long a slowloris connection may stay open (default: the profile's timeouts.slowHeaders, else %v)", d.SlowHeaders))
+	fl.DurationVar(&f.timeouts.SlowBody, "timeout-slow-body", 0, fmt.Sprintf("reliability: how long a connection with a stalled body may stay open (default: the profile's timeouts.slowBody, else %v)", d.SlowBody))
 	return cmd
 }
 

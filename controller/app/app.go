@@ -284,6 +284,7 @@ func (c *Controller) build() error {
 			ManageStatus:      addrs != nil,
 			DefaultBackend:    cfg.defaultBackend,
 			AnnotationDialect: cfg.dialect,
+			HostOwnership:     cfg.hostOwnership,
 			CertCache:         translate.NewCertCache(), // used by the loop's goroutine only
 		},
 		StatusAddresses: addrs,

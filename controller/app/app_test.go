@@ -118,6 +118,7 @@ func TestCompleteErrorsNameTheFlag(t *testing.T) {
 		{Options{LeaderElectionName: "Not Valid"}, "--leader-election-name"},
 		{Options{HTTPSRedirectPort: 70000}, "--https-redirect-port"},
 		{Options{AnnotationDialect: "traefik"}, "--annotation-dialect"},
+		{Options{HostOwnership: "first-come"}, "--host-ownership"},
 	} {
 		_, err := c.opts.complete()
 		if err == nil || !strings.Contains(err.Error(), c.flag) {

@@ -107,6 +107,12 @@ type Options struct {
 	EnableH2C bool
 	// AllowExternalName routes to ExternalName Services. Default false.
 	AllowExternalName bool
+	// HostOwnership is "any" (the Ingress API's semantics: any Ingress may
+	// add paths to any host) or "first-namespace" (a host belongs to the
+	// namespace of the oldest Ingress that has it as a rule host; rules,
+	// TLS hosts and canaries for it in other namespaces are dropped with a
+	// HostOwnedByNamespace warning). Default "": any.
+	HostOwnership string
 	// Data plane limits (dataplane.Options fields of the same names); a
 	// zero value takes the data plane's default, negative turns the limit
 	// off: UpstreamConnectTimeout (DialTimeout, 5s), UpstreamReadTimeout
@@ -179,6 +185,7 @@ type config struct {
 	defaultBackend  *translate.DefaultBackend
 	shutdownDelay   time.Duration
 	dialect         annotations.Dialect
+	hostOwnership   translate.HostOwnership
 }
 
 // complete applies defaults and parses every field; errors name the flag.
@@ -231,6 +238,9 @@ func (o Options) complete() (*config, error) {
 		return nil, fmt.Errorf("--annotation-dialect: %w", derr)
 	}
 	c.dialect = d
+	if c.hostOwnership, derr = translate.ParseHostOwnership(c.HostOwnership); derr != nil {
+		return nil, fmt.Errorf("--host-ownership: %w", derr)
+	}
 	if c.HTTPSRedirectPort < 0 || c.HTTPSRedirectPort > 65535 {
 		return nil, fmt.Errorf("--https-redirect-port %d is out of range 0-65535", c.HTTPSRedirectPort)
 	}

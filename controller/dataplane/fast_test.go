@@ -34,7 +34,7 @@ func countingUpstream(t *testing.T, h http.HandlerFunc) (addr string, conns *ato
 	return srv.Listener.Addr().String(), conns
 }
 
-func singleRoute(t *testing.T, addr string) *routing.Table {
+func singleRoute(t testing.TB, addr string) *routing.Table {
 	return buildTable(t, 1, nil, route("ns/f", "f.example", "/", routing.PathPrefix, backend("ns/f:80", addr)))
 }
 

@@ -256,8 +256,15 @@ var nameCleaner = regexp.MustCompile(`[^a-z0-9-]+`)
 // Ingresses deleted first, at once) when the test ends.
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	return newNamespaceFor(t, t.Name())
+}
+
+// newNamespaceFor is newNamespace with the name built from base instead of
+// the test's name (for tests whose namespaces must sort in a known order).
+func newNamespaceFor(t *testing.T, base string) string {
+	t.Helper()
 	requireCluster(t)
-	base := strings.Trim(nameCleaner.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	base = strings.Trim(nameCleaner.ReplaceAllString(strings.ToLower(base), "-"), "-")
 	if len(base) > 40 {
 		base = strings.Trim(base[:40], "-")
 	}

@@ -131,6 +131,9 @@ func (tr *translator) canary(ing *networkingv1.Ingress, ref routing.ObjectRef, p
 			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
 			continue
 		}
+		if tr.foreignHost(host, ref, rf+".host", "canary rule skipped", warn) {
+			continue
+		}
 		if rule.HTTP == nil {
 			continue
 		}

@@ -42,6 +42,9 @@ func (tr *translator) tls(ing *networkingv1.Ingress, ref routing.ObjectRef, rule
 			warn(hf, ReasonInvalidHost, "%v; TLS host skipped", err)
 			continue
 		}
+		if tr.foreignHost(ch, ref, hf, "TLS host skipped", warn) {
+			continue
+		}
 		hosts = append(hosts, tlsHost{ch, hf})
 	}
 	if len(t.Hosts) == 0 {

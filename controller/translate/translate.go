@@ -194,6 +194,9 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
 			continue
 		}
+		if tr.foreignHost(host, ref, rf+".host", "rule skipped", warn) {
+			continue
+		}
 		if !slices.Contains(hosts, host) {
 			hosts = append(hosts, host)
 		}

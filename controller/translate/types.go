@@ -2,6 +2,7 @@ package translate
 
 import (
 	"crypto/tls"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -61,7 +62,39 @@ const (
 	// ReasonDefaultBackendNotFound: the default-backend annotation names a
 	// Service that does not exist or has no TCP port.
 	ReasonDefaultBackendNotFound = "DefaultBackendNotFound"
+	// ReasonHostOwnedByNamespace: with HostOwnershipFirstNamespace, a rule,
+	// TLS entry or canary of an Ingress names a host that an Ingress of
+	// another namespace claimed first; it is not applied.
+	ReasonHostOwnedByNamespace = "HostOwnedByNamespace"
 )
+
+// HostOwnership is who may add routes to a host (Options.HostOwnership).
+type HostOwnership string
+
+const (
+	// HostOwnershipAny is the documented Ingress semantics: every Ingress
+	// may add paths to any host; conflicting paths go to the oldest.
+	HostOwnershipAny HostOwnership = "any"
+	// HostOwnershipFirstNamespace gives a host to the namespace of the
+	// oldest Ingress (then first by namespace/name) that has it as a rule
+	// host; rules, TLS hosts and canaries for it in Ingresses of other
+	// namespaces are dropped with a HostOwnedByNamespace warning. For
+	// multi-tenant clusters, where a namespace must not take over paths of
+	// another tenant's host.
+	HostOwnershipFirstNamespace HostOwnership = "first-namespace"
+)
+
+// ParseHostOwnership parses a --host-ownership value ("" is the default,
+// HostOwnershipAny).
+func ParseHostOwnership(s string) (HostOwnership, error) {
+	switch h := HostOwnership(s); h {
+	case "", HostOwnershipAny:
+		return HostOwnershipAny, nil
+	case HostOwnershipFirstNamespace:
+		return h, nil
+	}
+	return "", fmt.Errorf("host ownership %q: want %q or %q", s, HostOwnershipAny, HostOwnershipFirstNamespace)
+}
 
 // Snapshot is the informer state Translate reads. Every object is treated as
 // read-only; nil entries are skipped.
@@ -111,6 +144,10 @@ type Options struct {
 	// (ingresslab.dev/* or nginx.ingress.kubernetes.io/*; annotations of
 	// the other prefix are ignored). Default annotations.DialectIngressLab.
 	AnnotationDialect annotations.Dialect `json:"annotationDialect,omitempty"`
+	// HostOwnership says who may add routes to a host. Default
+	// HostOwnershipAny (the Ingress API's semantics);
+	// HostOwnershipFirstNamespace is the opt-in multi-tenant rule.
+	HostOwnership HostOwnership `json:"hostOwnership,omitempty"`
 	// Generation is stamped on the Table. Default 0.
 	Generation uint64 `json:"generation,omitempty"`
 	// CertCache keeps parsed TLS Secrets from one translation to the next
@@ -122,7 +159,7 @@ type Options struct {
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
 	return Options{ControllerName: DefaultControllerName, IngressClassName: DefaultIngressClassName,
-		AnnotationDialect: annotations.DialectIngressLab}
+		AnnotationDialect: annotations.DialectIngressLab, HostOwnership: HostOwnershipAny}
 }
 
 // withDefaults fills empty fields.
@@ -135,6 +172,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AnnotationDialect == "" {
 		o.AnnotationDialect = annotations.DialectIngressLab
+	}
+	if o.HostOwnership == "" {
+		o.HostOwnership = HostOwnershipAny
 	}
 	return o
 }

@@ -24,6 +24,9 @@ type Controller struct {
 	HTTP         *Client
 	// Log returns the controller's last n log lines ("" if unknown).
 	Log func(n int) string
+	// WarningsURL is the profile's diagnostics.warningsURL, rendered (""
+	// when it declares none or the controller is not a local process).
+	WarningsURL string
 }
 
 // Env is the environment of a conformance run, shared by every spec.

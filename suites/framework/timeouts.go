@@ -34,6 +34,15 @@ type Timeouts struct {
 	// ConsecutiveSuccesses is how many correct responses in a row make a
 	// check pass. Default 3.
 	ConsecutiveSuccesses int `json:"consecutiveSuccesses"`
+	// SlowHeaders bounds how long a connection that sends its request head
+	// too slowly (slowloris) may stay open before the controller closes
+	// it. Default 70s: nginx's client_header_timeout (60s) and a margin; a
+	// profile's timeouts.slowHeaders sets it per controller.
+	SlowHeaders time.Duration `json:"slowHeaders"`
+	// SlowBody bounds how long a connection whose request body stalls may
+	// stay open. Default 70s: nginx's client_body_timeout (60s) and a
+	// margin; a profile's timeouts.slowBody sets it per controller.
+	SlowBody time.Duration `json:"slowBody"`
 }
 
 // DefaultTimeouts returns the defaults (those of Gateway API conformance
@@ -48,6 +57,8 @@ func DefaultTimeouts() Timeouts {
 		NoTrafficWindow:      3 * time.Second,
 		ControllerStart:      60 * time.Second,
 		ConsecutiveSuccesses: 3,
+		SlowHeaders:          70 * time.Second,
+		SlowBody:             70 * time.Second,
 	}
 }
 
@@ -62,5 +73,7 @@ func (t Timeouts) Map() map[string]string {
 		"noTrafficWindow":      t.NoTrafficWindow.String(),
 		"controllerStart":      t.ControllerStart.String(),
 		"consecutiveSuccesses": fmt.Sprint(t.ConsecutiveSuccesses),
+		"slowHeaders":          t.SlowHeaders.String(),
+		"slowBody":             t.SlowBody.String(),
 	}
 }
