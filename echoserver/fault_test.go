@@ -86,7 +86,7 @@ func TestFaultHangReleasedByClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The request was read once it is in the log; then stop the server.
-	gomega.NewWithT(t).Eventually(s.FaultedRequests).WithTimeout(5 * time.Second).ShouldNot(gomega.BeEmpty(),
+	gomega.NewWithT(t).Eventually(s.FaultedRequests).WithTimeout(5*time.Second).ShouldNot(gomega.BeEmpty(),
 		"the hanging server never read the request")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
