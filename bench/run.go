@@ -83,6 +83,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	e.launcher = lc
 	prepared, err := launch.Prepare(ctx, lc, prof, launch.Options{BinDir: o.BinDir, LogDir: filepath.Join(o.ReportDir, "logs"), ReadyTimeout: 2 * time.Minute})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -125,6 +126,11 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 		e.Progressf("scenario %s: %s", s.Name, s.Description)
 		t0 := time.Now()
 		res, err := s.Run(ctx, e)
+		if skip := (*skipError)(nil); errors.As(err, &skip) {
+			e.Progressf("scenario %s skipped: %s", s.Name, skip.reason)
+			rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped, Error: skip.reason})
+			continue
+		}
 		if errors.Is(err, errDeferred) {
 			deferred = len(rep.Scenarios)
 			rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped})
@@ -140,7 +146,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 				return nil, ctx.Err()
 			}
 			res.Status, res.Error = reports.BenchFailed, err.Error()
-			res.Load, res.Propagation, res.Churn, res.Scale = nil, nil, nil, nil
+			res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
 			e.Progressf("scenario %s FAILED: %v", s.Name, err)
 		}
 		proc := ctrl.Process()
