@@ -31,7 +31,7 @@ const (
 
 var changeKinds = []string{changeIngress, changeService, changeEndpointSlice, changeSecret}
 
-const churnScaleReady = "ingress: a new host answers 200 from its Service, a deleted one 404; service: a route to a Service that did not exist answers from it once it is published; endpointslice: a new endpoint answers, a removed one is absent from 20 answers in a row; secret: a rotated certificate is presented in a new TLS handshake"
+const churnScaleReady = "ingress: a new host answers 200 from its Service, a deleted one 404; service: a route to a Service that did not exist answers from it once it is published; endpointslice: a new endpoint answers, a terminating one (still serving) is absent from 20 answers in a row; secret: a rotated certificate is presented in a new TLS handshake"
 
 const (
 	csHost    = "churn.rel.bench.test"
@@ -209,7 +209,12 @@ func (c *churnScale) change(ctx context.Context, kind string, n int) (time.Durat
 				return pod == csEPName+"-1"
 			}
 		} else {
-			write = func() error { return e.Backends.ScaleBackend(ctx, c.eps, 1) }
+			// Graceful: endpoint 1 turns terminating (still serving), and is
+			// stopped only after traffic shows it gone.
+			write = func() error {
+				return e.Backends.SetEndpointConditions(ctx, c.eps, 1, cluster.EndpointConditions{Serving: true, Terminating: true})
+			}
+			defer func() { _ = e.Backends.ScaleBackend(context.WithoutCancel(ctx), c.eps, 1) }()
 			ready = func() bool {
 				for range drainStreak {
 					code, _, pod := c.prober.probeFull(ctx, "http://"+csEPHost+"/")
