@@ -17,5 +17,18 @@ var Features = []string{
 	"load-balancing", "tls", "ingress-class", "status", "lifecycle",
 }
 
+// ReliabilityLabel marks every reliability spec: hostile clients, hostile
+// API data, faults, drain and churn. They run against any controller (the
+// profile does not list them), at level extended, and each also carries one
+// of ReliabilityFeatures, by which reports group them.
+const ReliabilityLabel = "reliability"
+
+// ReliabilityFeatures are the reliability specs' feature labels, in report
+// order.
+var ReliabilityFeatures = []string{
+	"smuggling", "limits", "timeouts", "host-header", "path-normalisation", "forwarded-headers",
+	"tls-hardening", "api-data", "faults", "drain", "churn",
+}
+
 // Levels are the level labels.
 var Levels = []string{"core", "extended", "implementation-specific"}

@@ -21,11 +21,8 @@ import (
 // provider can start, and skip with the reason elsewhere. Everything is
 // measured over HTTP through the controller.
 
-// ReliabilityLabel marks every reliability spec; a second label names the
-// reliability feature ("faults").
-const ReliabilityLabel = "reliability"
-
-// faultsFeature is the feature label of these specs.
+// faultsFeature is the feature label of these specs (one of
+// ReliabilityFeatures).
 const faultsFeature = "faults"
 
 // faultTolerance is how much later than a configured timeout an answer may
