@@ -59,7 +59,7 @@ func (f *faultSpec) fault(b *cluster.Backend, i int, fault cluster.Fault) {
 	if errors.Is(err, errors.ErrUnsupported) {
 		Skip(err.Error())
 	}
-	Expect(err).NotTo(HaveOccurred(), "set fault %+v on endpoint %d of %s", fault, i, b.Spec.Name)
+	faultExpect(err).NotTo(HaveOccurred(), "set fault %+v on endpoint %d of %s", fault, i, b.Spec.Name)
 	DeferCleanup(func() { _ = f.fi.SetEndpointFault(f.s.Context(), b, i, cluster.Fault{}) })
 }
 
@@ -76,6 +76,12 @@ func (f *faultSpec) route(name string, replicas int, ann map[string]string) (*cl
 	return b, req
 }
 
+// faultExpect is Gomega's Expect failing the spec through Ginkgo (the
+// suites register no global fail handler).
+func faultExpect(actual any, extra ...any) Assertion {
+	return NewGomega(Fail).Expect(actual, extra...)
+}
+
 // timed sends req and returns the response and how long it took.
 func (f *faultSpec) timed(req framework.Request) (framework.Response, time.Duration) {
 	start := time.Now()
@@ -86,10 +92,10 @@ func (f *faultSpec) timed(req framework.Request) (framework.Response, time.Durat
 // answeredAt checks that r has status want and came after about timeout.
 func answeredAt(r framework.Response, took time.Duration, want int, timeout time.Duration) {
 	GinkgoHelper()
-	Expect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
-	Expect(r.StatusCode).To(Equal(want), "status of %s", r)
-	Expect(took).To(BeNumerically(">=", timeout-faultEarly), "answered %s before the %s timeout", took, timeout)
-	Expect(took).To(BeNumerically("<=", timeout+faultTolerance), "answered %s after the %s timeout (tolerance %s)", took, timeout, faultTolerance)
+	faultExpect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
+	faultExpect(r.StatusCode).To(Equal(want), "status of %s", r)
+	faultExpect(took).To(BeNumerically(">=", timeout-faultEarly), "answered %s before the %s timeout", took, timeout)
+	faultExpect(took).To(BeNumerically("<=", timeout+faultTolerance), "answered %s after the %s timeout (tolerance %s)", took, timeout, faultTolerance)
 }
 
 // probeID is a unique request target for request i of a spec.
@@ -107,8 +113,8 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 			answeredAt(r, took, http.StatusGatewayTimeout, timeout)
 		}
 		seen, err := f.fi.FaultedRequests(b, 0)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(seen).To(ContainElement(probeID("hang", 1)), "the hanging endpoint never received the request")
+		faultExpect(err).NotTo(HaveOccurred())
+		faultExpect(seen).To(ContainElement(probeID("hang", 1)), "the hanging endpoint never received the request")
 	})
 
 	It("answers 504 at proxy-connect-timeout when every packet to the endpoint is dropped", func() {
@@ -131,9 +137,9 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 		for i := range 3 {
 			req.Path = probeID("reset", i)
 			r, took := f.timed(req)
-			Expect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
-			Expect(r.StatusCode).To(Equal(http.StatusBadGateway), "status of %s", r)
-			Expect(took).To(BeNumerically("<", faultTolerance), "a reset took %s to become an answer", took)
+			faultExpect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
+			faultExpect(r.StatusCode).To(Equal(http.StatusBadGateway), "status of %s", r)
+			faultExpect(took).To(BeNumerically("<", faultTolerance), "a reset took %s to become an answer", took)
 		}
 	})
 
@@ -144,10 +150,10 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 		for i := range 3 {
 			req.Path = probeID("garbage", i)
 			r, took := f.timed(req)
-			Expect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
-			Expect(r.StatusCode).To(Equal(http.StatusBadGateway), "status of %s", r)
-			Expect(string(r.Body)).NotTo(ContainSubstring("MALFORMED"), "the backend's garbage reached the client")
-			Expect(took).To(BeNumerically("<", faultTolerance), "a malformed answer took %s to become a 502", took)
+			faultExpect(r.Err).NotTo(HaveOccurred(), "no answer from the controller: %s", r)
+			faultExpect(r.StatusCode).To(Equal(http.StatusBadGateway), "status of %s", r)
+			faultExpect(string(r.Body)).NotTo(ContainSubstring("MALFORMED"), "the backend's garbage reached the client")
+			faultExpect(took).To(BeNumerically("<", faultTolerance), "a malformed answer took %s to become a 502", took)
 		}
 	})
 
@@ -160,9 +166,9 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 			req.Path = probeID("lossy", i)
 			r := f.s.Do(req)
 			counts[r.StatusCode]++
-			Expect(framework.Expect{Backend: "lossy"}.Match(r)).To(Succeed(), "request %d through 10 %% loss", i)
+			faultExpect(framework.Expect{Backend: "lossy"}.Match(r)).To(Succeed(), "request %d through 10 %% loss", i)
 		}
-		Expect(counts[http.StatusOK]).To(Equal(40), "statuses %v", counts)
+		faultExpect(counts[http.StatusOK]).To(Equal(40), "statuses %v", counts)
 	})
 
 	It("adds the link delay to each answer (tc netem on the backend veth)", func() {
@@ -173,14 +179,14 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 		if errors.Is(err, errors.ErrUnsupported) {
 			Skip(err.Error())
 		}
-		Expect(err).NotTo(HaveOccurred())
+		faultExpect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { _ = f.fi.SetLinkDelay(f.s.Context(), 0) })
 		for range 3 {
 			r, took := f.timed(req)
-			Expect(framework.Expect{Backend: "slowlink"}.Match(r)).To(Succeed())
-			Expect(took).To(BeNumerically(">=", delay), "answered in %s through a %s delay", took, delay)
+			faultExpect(framework.Expect{Backend: "slowlink"}.Match(r)).To(Succeed())
+			faultExpect(took).To(BeNumerically(">=", delay), "answered in %s through a %s delay", took, delay)
 			// A new connection costs the delay twice (SYN, then the request).
-			Expect(took).To(BeNumerically("<=", 2*delay+faultTolerance), "answered in %s through a %s delay", took, delay)
+			faultExpect(took).To(BeNumerically("<=", 2*delay+faultTolerance), "answered in %s through a %s delay", took, delay)
 		}
 	})
 })
@@ -203,8 +209,8 @@ var _ = describe("Reliability: retries and passive health", Label(ReliabilityLab
 		for i := range 10 {
 			req.Path = probeID("retry", i)
 			r := f.s.Do(req)
-			Expect(framework.Expect{Backend: "retry"}.Match(r)).To(Succeed(), "request %d with one endpoint black-holed", i)
-			Expect(r.Echo.Pod).To(Equal("retry-0"))
+			faultExpect(framework.Expect{Backend: "retry"}.Match(r)).To(Succeed(), "request %d with one endpoint black-holed", i)
+			faultExpect(r.Echo.Pod).To(Equal("retry-0"))
 		}
 	})
 
@@ -222,16 +228,16 @@ var _ = describe("Reliability: retries and passive health", Label(ReliabilityLab
 			post.Path = probeID("post", i)
 			r := f.s.Do(post)
 			seen, err := f.fi.FaultedRequests(b, 1)
-			Expect(err).NotTo(HaveOccurred())
+			faultExpect(err).NotTo(HaveOccurred())
 			if !slices.Contains(seen, post.Path) {
 				continue
 			}
 			hit++
 			statuses[fmt.Sprint(r.StatusCode)]++
-			Expect(r.Echo).To(BeNil(), "POST %s was read by the resetting endpoint and then answered by %s: it was sent twice", post.Path, r.Backend())
-			Expect(r.StatusCode).To(Equal(http.StatusBadGateway), "POST %s read by the resetting endpoint: %s", post.Path, r)
+			faultExpect(r.Echo).To(BeNil(), "POST %s was read by the resetting endpoint and then answered by %s: it was sent twice", post.Path, r.Backend())
+			faultExpect(r.StatusCode).To(Equal(http.StatusBadGateway), "POST %s read by the resetting endpoint: %s", post.Path, r)
 		}
-		Expect(hit).To(BeNumerically(">", 0), "no POST reached the resetting endpoint in 20 tries; statuses %v", statuses)
+		faultExpect(hit).To(BeNumerically(">", 0), "no POST reached the resetting endpoint in 20 tries; statuses %v", statuses)
 
 		// GET after a reset: nginx retries ("error" in proxy_next_upstream);
 		// others answer 502. Record which.
@@ -240,7 +246,7 @@ var _ = describe("Reliability: retries and passive health", Label(ReliabilityLab
 			req.Path = probeID("get", i)
 			r := f.s.Do(req)
 			seen, err := f.fi.FaultedRequests(b, 1)
-			Expect(err).NotTo(HaveOccurred())
+			faultExpect(err).NotTo(HaveOccurred())
 			if !slices.Contains(seen, req.Path) {
 				continue
 			}
@@ -277,7 +283,7 @@ var _ = describe("Reliability: retries and passive health", Label(ReliabilityLab
 			}
 			return nil
 		})
-		Expect(f.fi.SetEndpointFault(f.s.Context(), b, 1, cluster.Fault{})).To(Succeed())
+		faultExpect(f.fi.SetEndpointFault(f.s.Context(), b, 1, cluster.Fault{})).To(Succeed())
 		f.s.MarkChange()
 		f.s.Poll("the recovered endpoint answers again", env.Timeouts.MaxTimeToConsistency, func() error {
 			pods := map[string]int{}
