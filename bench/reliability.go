@@ -181,3 +181,37 @@ func (e *Env) loadUntil(ctx context.Context, t *Traffic, rate float64, tl *tally
 		tl.window(st, loadChunk)
 	}
 }
+
+// reliabilityGoals are the reference controller's reliability goals: no
+// failed request on stable routes under churn and failover, none of the
+// requests in flight at SIGTERM lost, status written after a failover. The
+// scenarios report these as measurements (status ok); the goals judge them.
+func reliabilityGoals(r *reports.BenchReport) []reports.GoalResult {
+	var g []reports.GoalResult
+	rel := func(name string) *reports.ReliabilityResult {
+		if s := r.Scenario(name); s != nil {
+			return s.Reliability
+		}
+		return nil
+	}
+	if x := rel("churn-scale"); x != nil && x.ChurnScale != nil {
+		c := x.ChurnScale
+		bad := c.Traffic.Failed()
+		g = append(g, reports.GoalResult{Name: "churn-scale failed requests on stable routes", Target: "0", Value: float64(bad),
+			Measured: fmt.Sprintf("%d of %d during %d changes (ready p99 %.0f ms, %d timed out)", bad, c.Traffic.Requests, c.Changes, c.All.ReadyMillis.P99, c.All.TimedOut),
+			Met:      bad == 0 && c.All.TimedOut == 0})
+	}
+	if x := rel("drain"); x != nil && x.Drain != nil {
+		d := x.Drain
+		g = append(g, reports.GoalResult{Name: "drain: in-flight requests failed at SIGTERM", Target: "0", Value: float64(d.InFlightFailed),
+			Measured: fmt.Sprintf("%d of %.0f..%.0f in flight over %d runs; exit %.0f ms (median)", d.InFlightFailed, d.InFlight.Min, d.InFlight.Max, len(d.Runs), d.ExitMillis.Median),
+			Met:      d.InFlightFailed == 0})
+	}
+	if x := rel("failover"); x != nil && x.Failover != nil {
+		f := x.Failover
+		g = append(g, reports.GoalResult{Name: "failover: survivor errors, status written", Target: "0, yes", Value: float64(f.Traffic.Failed()),
+			Measured: fmt.Sprintf("%d of %d failed; status written %t after %.0f ms", f.Traffic.Failed(), f.Traffic.Requests, f.StatusWritten, f.StatusMillis),
+			Met:      f.Traffic.Failed() == 0 && f.StatusWritten})
+	}
+	return g
+}

@@ -100,11 +100,8 @@ func runChurnScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 	tr := res.Traffic
 	e.Progressf("churn-scale: %d changes (%d timed out), ready p50 %.1f ms, p99 %.1f ms; stable routes: %d requests at %.0f rps, %d errors, %d non-2xx, %d misroutes",
 		changes, allTimedOut, res.All.ReadyMillis.P50, res.All.ReadyMillis.P99, tr.Requests, rate, tr.Errors, tr.Non2xx, tr.Misroutes)
-	out := &reports.BenchScenario{Reliability: &reports.ReliabilityResult{ChurnScale: res}}
-	if f := tr.Failed(); f > 0 {
-		return out, fmt.Errorf("churn-scale: %d requests to stable routes failed", f)
-	}
-	return out, nil
+	// Failed requests are the controller's result, judged by the goals.
+	return &reports.BenchScenario{Reliability: &reports.ReliabilityResult{ChurnScale: res}}, nil
 }
 
 // churnScale makes the changes of churn-scale and times each one.

@@ -133,14 +133,12 @@ func runFailover(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	e.Progressf("failover: status written %t after %.0f ms; new leader %s; survivor traffic: %d requests, %d failed",
 		res.StatusWritten, res.StatusMillis, res.LeaderAfter, res.Traffic.Requests, res.Traffic.Failed())
 	_ = e.Kube.NetworkingV1().Ingresses(Namespace).Delete(ctx, "rel-failover", metav1.DeleteOptions{})
-	out := &reports.BenchScenario{Reliability: &reports.ReliabilityResult{Failover: res}}
-	switch {
-	case !res.StatusWritten:
-		return out, fmt.Errorf("failover: no status written within %s of the kill: %w", timeout, werr)
-	case res.Traffic.Failed() > 0:
-		return out, fmt.Errorf("failover: %d requests to the surviving replica failed", res.Traffic.Failed())
+	if werr != nil {
+		e.Progressf("failover: no status within %s of the kill: %v", timeout, werr)
 	}
-	return out, nil
+	// Failed requests and a missing status are the controller's result,
+	// judged by the goals.
+	return &reports.BenchScenario{Reliability: &reports.ReliabilityResult{Failover: res}}, nil
 }
 
 // leaseHolder waits until a Lease in ns is held by someone other than not

@@ -84,6 +84,10 @@ type DrainRun struct {
 	// readiness, RestartServingMillis to the first correct answer.
 	RestartReadyMillis   float64 `json:"restartReadyMillis"`
 	RestartServingMillis float64 `json:"restartServingMillis"`
+	// SignalAt is the time of SIGTERM (UTC, for the samples);
+	// FailedSamples describe up to 3 failed in-flight requests.
+	SignalAt      string   `json:"signalAt,omitempty"`
+	FailedSamples []string `json:"failedSamples,omitempty"`
 }
 
 // DrainResult is graceful shutdown under load, repeated.
@@ -176,6 +180,12 @@ func reliabilityMarkdown(name string, r *ReliabilityResult) string {
 		for i, run := range d.Runs {
 			p("| %d | %d | %d | %d | %d | %.0f | %s | %.0f | %.0f |\n", i+1, run.InFlight, run.InFlightFailed, run.After, run.AfterServed, run.ExitMillis, benchYesNo(run.Killed), run.RestartReadyMillis, run.RestartServingMillis)
 		}
+		for i, run := range d.Runs {
+			for _, f := range run.FailedSamples {
+				p("\n- run %d, SIGTERM at %s: `%s`", i+1, run.SignalAt, benchCell(f))
+			}
+		}
+		p("\n")
 	case r.Failover != nil:
 		f := r.Failover
 		traffic(f.Traffic)
