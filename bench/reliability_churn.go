@@ -72,7 +72,7 @@ func runChurnScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 		took, ok, err := c.change(ctx, kind, i/len(changeKinds))
 		if err != nil {
 			close(done)
-			<-loadErr
+			_ = <-loadErr // the change's error is the one to report
 			return nil, fmt.Errorf("churn-scale change %d (%s): %w", i+1, kind, err)
 		}
 		if ok {

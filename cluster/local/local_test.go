@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -143,8 +144,10 @@ func TestLocalProviderEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		t.Fatal("a resetting endpoint answered")
 	}
-	if seen, err := p.FaultedRequests(rb, 0); err != nil || len(seen) != 1 || seen[0] != "/swallowed" {
-		t.Fatalf("FaultedRequests = %v, %v; want [/swallowed]", seen, err)
+	// Go's client may send the GET once more after the reset: every entry
+	// is the same request.
+	if seen, err := p.FaultedRequests(rb, 0); err != nil || len(seen) == 0 || slices.ContainsFunc(seen, func(s string) bool { return s != "/swallowed" }) {
+		t.Fatalf("FaultedRequests = %v, %v; want /swallowed (once or retried)", seen, err)
 	}
 	if p.NetworkMode() == NetworkNamespace {
 		if err := p.SetEndpointFault(ctx, rb, 0, cluster.Fault{LossPercent: 100}); err != nil {
