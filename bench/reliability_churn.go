@@ -72,7 +72,9 @@ func runChurnScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 		took, ok, err := c.change(ctx, kind, i/len(changeKinds))
 		if err != nil {
 			close(done)
-			_ = <-loadErr // the change's error is the one to report
+			if lerr := <-loadErr; lerr != nil { // the change's error is the one returned
+				e.Progressf("churn-scale load: %v", lerr)
+			}
 			return nil, fmt.Errorf("churn-scale change %d (%s): %w", i+1, kind, err)
 		}
 		if ok {
