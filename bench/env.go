@@ -25,6 +25,7 @@ import (
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/echoserver"
 	"github.com/ingresslab/ingresslab/internal/poll"
+	"github.com/ingresslab/ingresslab/launch"
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -56,6 +57,11 @@ type Env struct {
 	// pairedDirect is the direct series measured interleaved with
 	// single-route, reported as the direct scenario when both run.
 	pairedDirect *reports.LoadSeries
+	// proxiedMaxRPS is single-route's proxied closed-loop maximum when it
+	// ran before (0 otherwise); reliability scenarios load half of it.
+	proxiedMaxRPS float64
+	// launcher starts more controllers from a profile (failover).
+	launcher launch.Cluster
 	// gen is the load generator's own limit (nil until calibrated).
 	gen *reports.GeneratorLimit
 	// noise accounts for the machine's load during every window.

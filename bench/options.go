@@ -90,6 +90,14 @@ type Options struct {
 	ChurnDuration time.Duration
 	ChurnRPS      float64
 	ChurnEvery    time.Duration
+	// ReliabilityRPS is the constant load of the reliability scenarios
+	// (churn-scale, drain, failover) when single-route did not measure the
+	// proxied maximum in this run (then they take half of it). Either way
+	// at most ReliabilityMaxRPS. Defaults 1,000 and 2,000 rps.
+	ReliabilityRPS, ReliabilityMaxRPS float64
+	// ChurnScaleChanges is the number of changes of churn-scale. Default
+	// 1,000 (quick 40).
+	ChurnScaleChanges int
 	// ScaleSizes are the Ingress counts of the scale scenario. Default 100,
 	// 1,000, 10,000 (quick 50, 100, 200): at least 3 sizes for a fit.
 	ScaleSizes []int

@@ -139,8 +139,10 @@ func (e *Env) unsupported(name string) string {
 	switch name {
 	case "scale":
 		return "needs the local provider: it restarts the controller process and reads its process tree's memory"
-	case "churn":
+	case "churn", "churn-scale":
 		return "needs the local provider: it publishes an endpoint as terminating in an EndpointSlice, which on a real cluster follows Pod readiness"
+	case "drain", "failover":
+		return "needs the local provider: it signals and restarts the controller processes it started"
 	case "direct":
 		if e.Opts.Remote.Generators <= 1 {
 			return "needs the local provider or --generators >= 2: the backend Pods' addresses are not reachable from this machine"

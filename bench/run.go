@@ -70,6 +70,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	e.launcher = lc
 	prepared, err := launch.Prepare(ctx, lc, prof, launch.Options{BinDir: o.BinDir, LogDir: filepath.Join(o.ReportDir, "logs"), ReadyTimeout: 2 * time.Minute})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -179,6 +180,7 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 			Measured: fmt.Sprintf("%d errors, %d non-2xx, %d misroutes of %d; %d of %d changes applied", c.Errors, c.Non2xx, c.Misroutes, c.Requests, c.ChangesApplied, len(c.Phases)),
 			Met:      bad == 0 && c.ChangesApplied == len(c.Phases)})
 	}
+	g = append(g, reliabilityGoals(r)...)
 	limit, name := 900.0, "bench run time"
 	if r.Quick {
 		limit, name = 90, "bench --quick run time"

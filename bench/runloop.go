@@ -49,6 +49,11 @@ func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenar
 		e.Progressf("scenario %s: %s", s.Name, s.Description)
 		t0 := time.Now()
 		res, err := s.Run(ctx, e)
+		if skip := (*skipError)(nil); errors.As(err, &skip) {
+			e.Progressf("scenario %s skipped: %s", s.Name, skip.reason)
+			rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped, Error: skip.reason})
+			continue
+		}
 		if errors.Is(err, errDeferred) {
 			deferred = len(rep.Scenarios)
 			rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped})
@@ -64,7 +69,7 @@ func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenar
 				return ctx.Err()
 			}
 			res.Status, res.Error = reports.BenchFailed, err.Error()
-			res.Load, res.Propagation, res.Churn, res.Scale = nil, nil, nil, nil
+			res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
 			e.Progressf("scenario %s FAILED: %v", s.Name, err)
 		}
 		if after != nil {

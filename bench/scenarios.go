@@ -34,7 +34,7 @@ var errDeferred = errors.New("measured by another scenario")
 
 // Registry returns every scenario in run order.
 func Registry() []Scenario {
-	return []Scenario{
+	return append([]Scenario{
 		{Name: "direct", Kind: reports.BenchKindLoad, Run: runDirect,
 			Description: "the same load straight to one echo backend (no controller): the physical baseline of this machine; measured interleaved with single-route when both run"},
 		{Name: "single-route", Kind: reports.BenchKindLoad, Run: runSingleRoute,
@@ -51,7 +51,7 @@ func Registry() []Scenario {
 			Description: "constant rate while an Ingress is updated and endpoints are scaled (graceful: terminating first), one change per phase of >= 1,000 requests, each change observed over HTTP the same way for every controller; errors, misroutes and latency per second"},
 		{Name: "scale", Kind: reports.BenchKindScale, Run: runScale,
 			Description: "growing numbers of Ingresses (one host x path route each): time to full sync over HTTP (after writes and after a restart), RSS of the controller's process tree and heap, memory per route from a least-squares fit with its residual"},
-	}
+	}, reliabilityScenarios()...)
 }
 
 const (
@@ -135,6 +135,9 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	}
 	d := series[0]
 	e.pairedDirect = &d
+	if sat := series[1].Saturation; sat != nil {
+		e.proxiedMaxRPS = sat.MaxRPS.Median
+	}
 	res := &reports.LoadResult{Series: series, Comparisons: []reports.ABComparison{compare(series[0], series[1])}}
 	for _, s := range series[2:] {
 		res.Comparisons = append(res.Comparisons, compare(series[0], s))

@@ -10,11 +10,11 @@ import (
 
 func TestRegistry(t *testing.T) {
 	all := Registry()
-	want := []string{"direct", "single-route", "many-routes", "tls", "no-keepalive", "propagation", "churn", "scale"}
+	want := []string{"direct", "single-route", "many-routes", "tls", "no-keepalive", "propagation", "churn", "scale", "churn-scale", "drain", "failover"}
 	if !slices.Equal(Names(), want) {
 		t.Fatalf("Names() = %v, want %v", Names(), want)
 	}
-	kinds := []string{reports.BenchKindLoad, reports.BenchKindPropagation, reports.BenchKindChurn, reports.BenchKindScale}
+	kinds := []string{reports.BenchKindLoad, reports.BenchKindPropagation, reports.BenchKindChurn, reports.BenchKindScale, reports.BenchKindReliability}
 	for _, s := range all {
 		if len(s.Description) < 20 || s.Run == nil || !slices.Contains(kinds, s.Kind) {
 			t.Errorf("scenario %q: description %q, run set %v, kind %q", s.Name, s.Description, s.Run != nil, s.Kind)

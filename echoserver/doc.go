@@ -61,6 +61,16 @@
 // "/-/" prefix keeps the health check from shadowing echo of ordinary paths;
 // /status/200 is an alternative readiness probe that always answers 200.
 //
+// # Faults
+//
+// For reliability tests a server can misbehave on purpose
+// ([Options.Fault], [Server.SetFault]): [FaultHang] reads the request and
+// never answers, [FaultReset] reads it and resets the connection,
+// [FaultMalformed] reads it and answers bytes that are not HTTP. The health
+// check is never faulted. [Server.FaultedRequests] lists the requests a
+// fault swallowed, so a test can tell which requests a proxy sent to a
+// faulty endpoint.
+//
 // # Protocols
 //
 // The plain listener speaks HTTP/1.1 and, with Options.H2C, HTTP/2 with prior

@@ -181,6 +181,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	if r.URL.Path == HealthPath {
 		return s.serveHealth(w)
 	}
+	if f := s.Fault(); f != FaultNone {
+		return s.serveFault(w, r, f)
+	}
 	if isWebSocketUpgrade(r) {
 		return s.serveWebSocket(w, r)
 	}

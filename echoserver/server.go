@@ -83,6 +83,10 @@ type Options struct {
 	Logger *slog.Logger
 	// LogRequests logs every request at level Info. Default false.
 	LogRequests bool
+
+	// Fault makes the server misbehave from the start (see Fault and
+	// Server.SetFault). Default FaultNone.
+	Fault Fault
 }
 
 // Server is an echo server. Create it with New, then either Start it or
@@ -105,6 +109,12 @@ type Server struct {
 	wsShutdown bool
 	wsDrained  bool
 	wsDone     chan struct{}
+
+	fault     atomic.Pointer[Fault]
+	faultMu   sync.Mutex
+	faulted   []string
+	faultStop chan struct{}
+	faultOnce sync.Once
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -139,13 +149,19 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if _, err := ParseFault(string(opts.Fault)); err != nil {
+		return nil, fmt.Errorf("echoserver: options: Fault: %w", err)
+	}
 	s := &Server{
 		opts:    opts,
 		done:    make(chan struct{}),
 		wsConns: make(map[*websocket.Conn]struct{}),
 		wsDone:  make(chan struct{}),
+
+		faultStop: make(chan struct{}),
 	}
 	s.healthy.Store(true)
+	s.SetFault(opts.Fault)
 
 	if s.tlsEnabled() {
 		s.cert = opts.TLSCertificate
@@ -332,6 +348,7 @@ func (s *Server) Err() error {
 // wraps ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.healthy.Store(false)
+	s.stopFaults()
 	wsErr := make(chan error, 1)
 	go func() { wsErr <- s.closeWebSockets(ctx, false) }()
 	err := s.srv.Shutdown(ctx)
@@ -349,6 +366,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server at once, dropping every connection.
 func (s *Server) Close() error {
 	s.healthy.Store(false)
+	s.stopFaults()
 	err := s.srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

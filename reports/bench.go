@@ -166,6 +166,7 @@ type BenchScenario struct {
 	Propagation     *PropagationResult `json:"propagation,omitempty"`
 	Churn           *ChurnResult       `json:"churn,omitempty"`
 	Scale           *ScaleResult       `json:"scale,omitempty"`
+	Reliability     *ReliabilityResult `json:"reliability,omitempty"`
 }
 
 // LoadResult holds the series of a load scenario (e.g. "proxied" and its
@@ -555,17 +556,21 @@ func (r *BenchReport) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: status failed without error", where))
 		}
 		set := 0
-		for _, p := range []bool{s.Load != nil, s.Propagation != nil, s.Churn != nil, s.Scale != nil} {
+		for _, p := range []bool{s.Load != nil, s.Propagation != nil, s.Churn != nil, s.Scale != nil, s.Reliability != nil} {
 			if p {
 				set++
 			}
 		}
 		if s.Status == BenchOK && set != 1 {
-			errs = append(errs, fmt.Errorf("%s: status ok needs exactly one of load, propagation, churn, scale (has %d)", where, set))
+			errs = append(errs, fmt.Errorf("%s: status ok needs exactly one of load, propagation, churn, scale, reliability (has %d)", where, set))
 		}
-		want := map[string]bool{BenchKindLoad: s.Load != nil, BenchKindPropagation: s.Propagation != nil, BenchKindChurn: s.Churn != nil, BenchKindScale: s.Scale != nil}
+		want := map[string]bool{BenchKindLoad: s.Load != nil, BenchKindPropagation: s.Propagation != nil, BenchKindChurn: s.Churn != nil, BenchKindScale: s.Scale != nil,
+			BenchKindReliability: s.Reliability != nil}
+		if s.Reliability != nil {
+			errs = append(errs, checkReliability(where, s.Reliability)...)
+		}
 		if _, ok := want[s.Kind]; !ok {
-			errs = append(errs, fmt.Errorf("%s: kind %q: want load, propagation, churn or scale", where, s.Kind))
+			errs = append(errs, fmt.Errorf("%s: kind %q: want load, propagation, churn, scale or reliability", where, s.Kind))
 		} else if s.Status == BenchOK && !want[s.Kind] {
 			errs = append(errs, fmt.Errorf("%s: kind %s but no %s result", where, s.Kind, s.Kind))
 		}

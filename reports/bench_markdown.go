@@ -364,6 +364,9 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			}
 			p("\n\n")
 		}
+		if r := s.Reliability; r != nil {
+			p("%s", reliabilityMarkdown(s.Name, r))
+		}
 		if sc := s.Scale; sc != nil {
 			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|\n", s.Name)
 			for _, pt := range sc.Points {

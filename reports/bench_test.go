@@ -238,3 +238,35 @@ func TestCompareBench(t *testing.T) {
 		t.Fatal("nil report accepted")
 	}
 }
+
+func TestReliabilityScenarioValidatesAndRenders(t *testing.T) {
+	traffic := StableTraffic{RateRPS: 1000, RateBasis: "configured", DurationSeconds: 10, Requests: 10000, Valid: true}
+	churn := &ReliabilityResult{ChurnScale: &ChurnScaleResult{Traffic: traffic, Changes: 8, TimeoutSeconds: 30, Ready: "seen in traffic",
+		All:    ChangeStat{Kind: "all", Changes: 8, TimedOut: 1, ReadyMillis: Percentiles{P50: 31, P99: 90}},
+		ByKind: []ChangeStat{{Kind: "secret", Changes: 2, TimedOut: 1, ReadyMillis: Percentiles{P50: 40}}}}}
+	drain := &ReliabilityResult{Drain: &DrainResult{RateRPS: 1000, RequestMillis: 100, Runs: []DrainRun{{InFlight: 97, ExitMillis: 120}},
+		InFlight: NewStat([]float64{97}), ExitMillis: NewStat([]float64{120})}}
+	r := &BenchReport{Controller: BenchController{Name: "reference"}, Machine: Machine{Cores: 2}, Scenarios: []BenchScenario{
+		{Name: "churn-scale", Kind: BenchKindReliability, Status: BenchOK, Reliability: churn},
+		{Name: "drain", Kind: BenchKindReliability, Status: BenchOK, Reliability: drain},
+		{Name: "failover", Kind: BenchKindReliability, Status: BenchSkipped, Error: "not in --quick"},
+	}}
+	r.Finalize()
+	if err := r.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	var buf strings.Builder
+	if err := RenderBenchMarkdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, want := range []string{"## churn-scale", "| secret | 2 | 1 | 40.0 |", "In flight at the signal: 97 (97..97)", "| 1 | 97 | 0 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	r.Scenarios[0].Reliability = &ReliabilityResult{ChurnScale: churn.ChurnScale, Drain: drain.Drain}
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "exactly one of churnScale") {
+		t.Fatalf("two results in one reliability scenario: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,6 +131,44 @@ func TestLocalProviderEndToEnd(t *testing.T) {
 	}
 	if _, err := (cluster.BackendSpec{Namespace: "x", Name: "y", Replicas: 1, Refusing: 2}).WithDefaults(); err == nil {
 		t.Error("refusing > replicas accepted")
+	}
+
+	// Faults: a resetting endpoint logs what it swallowed; 100 % loss makes
+	// connecting time out; the zero Fault restores it. The refusing
+	// endpoint has no server to fault.
+	halfURL := "http://" + net.JoinHostPort(rb.Endpoints[0].Address.String(), "8080")
+	if err := p.SetEndpointFault(ctx, rb, 0, cluster.Fault{Mode: cluster.FaultReset}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(halfURL + "/swallowed"); err == nil {
+		resp.Body.Close()
+		t.Fatal("a resetting endpoint answered")
+	}
+	// Go's client may send the GET once more after the reset: every entry
+	// is the same request.
+	if seen, err := p.FaultedRequests(rb, 0); err != nil || len(seen) == 0 || slices.ContainsFunc(seen, func(s string) bool { return s != "/swallowed" }) {
+		t.Fatalf("FaultedRequests = %v, %v; want /swallowed (once or retried)", seen, err)
+	}
+	if p.NetworkMode() == NetworkNamespace {
+		if err := p.SetEndpointFault(ctx, rb, 0, cluster.Fault{LossPercent: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(rb.Endpoints[0].Address.String(), "8080"), 500*time.Millisecond); err == nil {
+			c.Close()
+			t.Fatal("connected through 100 % loss")
+		}
+	}
+	if err := p.SetEndpointFault(ctx, rb, 0, cluster.Fault{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getEcho(t, halfURL+"/healed"); got.Pod != "half-0" {
+		t.Fatalf("after the fault was removed: %+v", got)
+	}
+	if err := p.SetEndpointFault(ctx, rb, 1, cluster.Fault{Mode: cluster.FaultHang}); err == nil {
+		t.Error("a fault on the refusing endpoint (no server) was accepted")
+	}
+	if err := p.SetEndpointFault(ctx, rb, 0, cluster.Fault{LossPercent: 101}); err == nil {
+		t.Error("loss 101 % accepted")
 	}
 
 	// Scale up, mark one unready, scale down.

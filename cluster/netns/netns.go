@@ -29,9 +29,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Prefix starts the name of every namespace this package creates.
@@ -81,6 +83,9 @@ type Network struct {
 	free   []netip.Addr
 	inUse  map[netip.Addr]bool
 	closed bool
+	// loss and delayed are the network faults set (faults.go).
+	loss    map[netip.Addr]int
+	delayed bool
 }
 
 // allocMu serialises subnet allocation between Networks of one process; a
@@ -165,12 +170,23 @@ func (n *Network) Allocate(ctx context.Context) (netip.Addr, error) {
 }
 
 // Release returns an address to the pool (it stays assigned to the link).
+// Packet loss set for it (SetLoss) is removed, so the next endpoint on the
+// address starts healthy.
 func (n *Network) Release(a netip.Addr) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.inUse[a] {
 		delete(n.inUse, a)
 		n.free = append(n.free, a)
+	}
+	if _, lossy := n.loss[a]; lossy && !n.closed {
+		delete(n.loss, a)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.applyLoss(ctx); err != nil {
+			// Keep the address out of the pool rather than hand out a lossy one.
+			n.free = slices.DeleteFunc(n.free, func(f netip.Addr) bool { return f == a })
+		}
 	}
 }
 

@@ -226,3 +226,77 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 		t.Errorf("stderr lacks the final log line:\n%s", stderr.String())
 	}
 }
+
+// TestBinaryDrainsInFlightUnderLoad sends SIGTERM while 40 slow requests are
+// in flight: every one is answered, and the process exits within
+// --shutdown-timeout.
+func TestBinaryDrainsInFlightUnderLoad(t *testing.T) {
+	const inFlight = 40
+	const shutdownTimeout = 5 * time.Second
+	ns := newNamespace(t)
+	backend(t, ns, "echo", 2)
+	tg := target{http: freeAddr(t), https: freeAddr(t), admin: freeAddr(t)}
+	cmd := exec.Command(controllerBinary(t), "--kubeconfig", cl.KubeconfigPath(),
+		"--controller-name", "ingresslab.dev/drain", "--ingress-class", "drain",
+		"--http-addr", tg.http, "--https-addr", tg.https, "--admin-addr", tg.admin,
+		"--shutdown-timeout", shutdownTimeout.String(), "--log-format", "json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // no-op once it exited
+		<-exited
+	})
+	createIngress(t, ns, "drain", classAnnotation("drain"), prefix("drain.example", "/", "echo", "80"))
+	tg.expectHTTP(t, "drain.example", "/", want{namespace: ns, service: "echo"})
+
+	results := make(chan error, inFlight)
+	for range inFlight {
+		go func() {
+			r, err := tg.get("drain.example", "/?delay=1500ms")
+			if err == nil {
+				err = want{namespace: ns, service: "echo"}.check(r)
+			}
+			results <- err
+		}()
+	}
+	eventuallyWithin(t, 10*time.Second, "every slow request in flight", func() error {
+		_, body, err := tg.adminGet("/metrics")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(body), fmt.Sprintf("ingresslab_requests_in_flight %d\n", inFlight)) {
+			return fmt.Errorf("ingresslab_requests_in_flight is not %d", inFlight)
+		}
+		return nil
+	})
+	signalled := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var failed []error
+	for range inFlight {
+		if err := <-results; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests in flight at SIGTERM failed; first: %v", len(failed), inFlight, failed[0])
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+		if took := time.Since(signalled); took > shutdownTimeout {
+			t.Errorf("exited %s after SIGTERM, more than --shutdown-timeout %s", took, shutdownTimeout)
+		}
+	case <-time.After(shutdownTimeout + 10*time.Second):
+		t.Fatalf("no exit within --shutdown-timeout %s (+10 s) of SIGTERM\nstderr:\n%s", shutdownTimeout, stderr.String())
+	}
+}
