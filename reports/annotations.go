@@ -50,6 +50,9 @@ type AnnotationCompat struct {
 	Summary Summary `json:"summary"`
 	// Variants are the behaviours the specs recorded (e.g. "429").
 	Variants []string `json:"variants,omitempty"`
+	// Golden is how the feature's specs compare with the golden recording
+	// (runs with --compare-to only); Finalize computes it.
+	Golden *FeatureBehaviour `json:"golden,omitempty"`
 }
 
 // annotationCompat recomputes r.Annotations from the tests, keeping the
@@ -96,6 +99,11 @@ func (r *ConformanceReport) annotationCompat() {
 	for _, a := range byFeature {
 		slices.Sort(a.Variants)
 		a.Support = a.support()
+		a.Golden = nil
+		if r.Golden != nil {
+			b := r.Golden.Feature(AnnotationFeaturePrefix + a.Feature)
+			a.Golden = &b
+		}
 		out = append(out, *a)
 	}
 	slices.SortFunc(out, func(a, b AnnotationCompat) int { return cmp.Compare(a.Feature, b.Feature) })
@@ -179,7 +187,11 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 	}
 	p("\n## Annotation compatibility\n\n")
 	p("Extended annotation specs, written once with ingress-nginx's annotation names and values and translated by the profile into this controller's annotations.\n\n")
-	p("| Annotation feature | Result | Passed | Failed | Skipped | Notes |\n|---|---|---|---|---|---|\n")
+	golden := ""
+	if r.Golden != nil {
+		golden = " Behaves like " + cell(r.Golden.Label(), 0) + " |"
+	}
+	p("| Annotation feature | Result | Passed | Failed | Skipped |%s Notes |\n|---|---|---|---|---|%s---|\n", golden, strings.Repeat("---|", min(len(golden), 1)))
 	for _, a := range r.Annotations {
 		notes := a.Note
 		if len(a.Variants) > 0 {
@@ -188,6 +200,14 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 			}
 			notes += "seen: " + strings.Join(a.Variants, ", ")
 		}
-		p("| %s | %s %s | %d | %d | %d | %s |\n", a.Feature, AnnotationSymbol(a.Support), a.Support, a.Summary.Passed, a.Summary.Failed, a.Summary.Skipped, cell(notes, 0))
+		behaves := ""
+		if r.Golden != nil {
+			b := r.Golden.Feature(AnnotationFeaturePrefix + a.Feature)
+			if a.Golden != nil {
+				b = *a.Golden
+			}
+			behaves = " " + BehavesSymbol(b.Behaves) + " " + b.Cell() + " |"
+		}
+		p("| %s | %s %s | %d | %d | %d |%s %s |\n", a.Feature, AnnotationSymbol(a.Support), a.Support, a.Summary.Passed, a.Summary.Failed, a.Summary.Skipped, behaves, cell(notes, 0))
 	}
 }
