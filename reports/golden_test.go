@@ -226,3 +226,42 @@ func TestGoldenInReports(t *testing.T) {
 		}
 	}
 }
+
+func TestMatrixBehavesColumn(t *testing.T) {
+	dir := t.TempDir()
+	idx, specs := sampleRecording()
+	if err := WriteRecording(dir, idx, specs); err != nil {
+		t.Fatal(err)
+	}
+	golden, _ := ReadRecording(dir)
+	root := t.TempDir()
+	for name, change := range map[string]string{"same": "*", "differs": "https://app.example"} {
+		_, cur := sampleRecording()
+		cur[0].Observations[1].Fields["response.header.access-control-allow-origin"] = change
+		r := matrixReport(name, "dev", TestResult{Name: specs[0].Spec, Features: []string{"annotations.cors"}, Level: Extended, Result: Passed})
+		r.Annotations = []AnnotationCompat{{Feature: "cors", Declared: AnnotationSupported}}
+		r.Golden = CompareRecording(golden, cur, nil)
+		if err := WriteConformance(filepath.Join(root, name, "dev"), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := LoadMatrix([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md, html bytes.Buffer
+	if err := RenderMatrixMarkdown(&md, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderMatrixHTML(&html, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Behaves like ingress-nginx controller-v1.15.1", "| cors | ❌ differs (1 unexpected) | ✅ same (1 spec) |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("matrix.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	if !strings.Contains(html.String(), "<h2>Behaves like ingress-nginx controller-v1.15.1</h2>") || !strings.Contains(html.String(), `<td class="fail">❌ differs (1 unexpected)</td>`) {
+		t.Errorf("matrix.html lacks the behaves table:\n%s", html.String())
+	}
+}
