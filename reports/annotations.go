@@ -187,11 +187,7 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 	}
 	p("\n## Annotation compatibility\n\n")
 	p("Extended annotation specs, written once with ingress-nginx's annotation names and values and translated by the profile into this controller's annotations.\n\n")
-	golden := ""
-	if r.Golden != nil {
-		golden = " Behaves like " + cell(r.Golden.Label(), 0) + " |"
-	}
-	p("| Annotation feature | Result | Passed | Failed | Skipped |%s Notes |\n|---|---|---|---|---|%s---|\n", golden, strings.Repeat("---|", min(len(golden), 1)))
+	p("| Annotation feature | Result | Passed | Failed | Skipped | Notes |\n|---|---|---|---|---|---|\n")
 	for _, a := range r.Annotations {
 		notes := a.Note
 		if len(a.Variants) > 0 {
@@ -200,14 +196,6 @@ func writeAnnotationTable(p func(string, ...any), r *ConformanceReport) {
 			}
 			notes += "seen: " + strings.Join(a.Variants, ", ")
 		}
-		behaves := ""
-		if r.Golden != nil {
-			b := r.Golden.Feature(AnnotationFeaturePrefix + a.Feature)
-			if a.Golden != nil {
-				b = *a.Golden
-			}
-			behaves = " " + BehavesSymbol(b.Behaves) + " " + b.Cell() + " |"
-		}
-		p("| %s | %s %s | %d | %d | %d |%s %s |\n", a.Feature, AnnotationSymbol(a.Support), a.Support, a.Summary.Passed, a.Summary.Failed, a.Summary.Skipped, behaves, cell(notes, 0))
+		p("| %s | %s %s | %d | %d | %d | %s |\n", a.Feature, AnnotationSymbol(a.Support), a.Support, a.Summary.Passed, a.Summary.Failed, a.Summary.Skipped, cell(notes, 0))
 	}
 }

@@ -28,6 +28,16 @@ func writeGoldenSection(p func(string, ...any), r *ConformanceReport) {
 	p("| Specs | %d | %d | %d |\n", s.Specs.Same, s.Specs.Different, s.Specs.NotApplicable)
 	p("| Observations | %d | %d | %d |\n", s.Observations.Same, s.Observations.Different, s.Observations.NotApplicable)
 	p("\nFields: %d the same, %d documented variants, **%d unexpected differences**.\n", s.Fields.Same, s.Fields.Variant, s.Fields.Unexpected)
+	if len(r.Annotations) > 0 {
+		p("\n| Annotation feature | Result here | Behaves like %s |\n|---|---|---|\n", cell(label, 0))
+		for _, a := range r.Annotations {
+			b := g.Feature(AnnotationFeaturePrefix + a.Feature)
+			if a.Golden != nil {
+				b = *a.Golden
+			}
+			p("| %s | %s %s | %s %s |\n", cell(a.Feature, 0), AnnotationSymbol(a.Support), a.Cell(), BehavesSymbol(b.Behaves), b.Cell())
+		}
+	}
 
 	var unexpected, variants []LocatedDifference
 	for _, d := range g.Differences() {

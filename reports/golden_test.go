@@ -208,8 +208,8 @@ func TestGoldenInReports(t *testing.T) {
 	}
 	for _, want := range []string{
 		"## Behaves like ingress-nginx controller-v1.15.1",
-		"| Annotation feature | Result | Passed | Failed | Skipped | Behaves like ingress-nginx controller-v1.15.1 | Notes |",
-		"❌ differs (1 unexpected)",
+		"| Annotation feature | Result here | Behaves like ingress-nginx controller-v1.15.1 |",
+		"| cors | ✅ supported | ❌ differs (1 unexpected) |",
 		"### Unexpected differences",
 		"| response.header.access-control-allow-origin | `*` | `https://app.example` |",
 	} {
