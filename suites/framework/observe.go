@@ -50,7 +50,8 @@ import (
 // its host names) with {ns}, the controller's listening ports with
 // {http-port} and {https-port}, backend addresses (198.18.0.0/15) with
 // {backend-ip}, UUIDs with {uuid}, hex strings of 16 or more digits with
-// {hex}, HTTP dates with {date}, and generated cookie values with {value}.
+// {hex}, HTTP dates with {date}, request and trace IDs (IDHeaders) with
+// {id}, and generated cookie values with {value}.
 // Observations of repeated requests in one check are aggregated: each
 // field's distinct values joined with " | ", plus "requests" (how many)
 // and "endpoints" (how many echo pods answered).
@@ -67,13 +68,18 @@ var UpstreamHeaders = []string{
 	"X-Original-Forwarded-For", "X-Original-Method", "X-Original-Uri", "X-Original-Url", "X-Real-Ip", "X-Request-Id", "X-Scheme",
 }
 
+// IDHeaders carry per-request identifiers: observations keep only that
+// they were present ("{id}").
+var IDHeaders = []string{"X-Request-Id", "X-Correlation-Id", "X-Amzn-Trace-Id", "Traceparent", "Tracestate", "X-B3-Traceid", "X-B3-Spanid"}
+
 // NormalisationRules describe what a recording normalises (written into its
 // index).
 var NormalisationRules = []string{
 	"the spec's namespace, in host names, paths and headers -> {ns}",
 	"the controller's HTTP and HTTPS listening ports -> {http-port}, {https-port}",
 	"backend endpoint addresses (198.18.0.0/15) -> {backend-ip}",
-	"UUIDs -> {uuid}; hex strings of 16 or more digits (request IDs, hashes) -> {hex}; HTTP dates -> {date}",
+	"UUIDs -> {uuid}; hex strings of 16 or more digits (hashes) -> {hex}; HTTP dates -> {date}",
+	"request and trace IDs (" + strings.Join(IDHeaders, ", ") + ") -> {id}",
 	"cookie values other than short words -> {value}; Set-Cookie keeps the name and attributes, not the value or the Expires date",
 	"certificates -> secret:<name> of the spec's Secret, or other",
 	"response bodies -> a class (echo, redirect, controller-page, empty, other); Content-Type -> its media type",
@@ -297,6 +303,10 @@ func (n *normaliser) responseHeaders(h http.Header, f map[string]string) {
 			case "Set-Cookie":
 				v = n.setCookie(v)
 			default:
+				if listed(IDHeaders, canon) {
+					v = "{id}"
+					break
+				}
 				v = n.text(v)
 			}
 			out = append(out, v)
@@ -320,9 +330,12 @@ func (n *normaliser) upstreamHeaders(h map[string][]string, sent map[string]stri
 		}
 		out := make([]string, 0, len(values))
 		for _, v := range values {
-			if canon == "Cookie" {
+			switch {
+			case canon == "Cookie":
 				v = n.cookies(v)
-			} else {
+			case listed(IDHeaders, canon):
+				v = "{id}"
+			default:
 				v = n.text(v)
 			}
 			out = append(out, v)

@@ -101,6 +101,7 @@ func TestObserveRealResponses(t *testing.T) {
 		r.Header.Set("X-Forwarded-Host", r.Host)
 		r.Header.Set("X-Forwarded-For", "127.0.0.1")
 		r.Header.Set("User-Agent", "dropped")
+		r.Header.Set("X-Request-Id", "5f0c1e-17")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Add("Set-Cookie", "route=0123456789abcdef; Path=/; HttpOnly")
 		echo.ServeHTTP(w, r)
@@ -113,7 +114,7 @@ func TestObserveRealResponses(t *testing.T) {
 	want := map[string]string{
 		"status": "200", "body": "echo", "backend": "echo",
 		"upstream.method": "GET", "upstream.path": "/api?x=1", "upstream.host": "cors.{ns}.test", "upstream.tls": "no",
-		"upstream.header.x-forwarded-host": "cors.{ns}.test", "upstream.header.x-forwarded-for": "127.0.0.1", "upstream.header.x-canary": "always",
+		"upstream.header.x-forwarded-host": "cors.{ns}.test", "upstream.header.x-forwarded-for": "127.0.0.1", "upstream.header.x-canary": "always", "upstream.header.x-request-id": "{id}",
 		"response.header.access-control-allow-origin": "*", "response.header.set-cookie": "route; HttpOnly; Path=/",
 		"response.header.content-type": "application/json", "response.header.x-content-type-options": "nosniff",
 	}
@@ -131,7 +132,7 @@ func TestObserveRealResponses(t *testing.T) {
 	got = n.observe(c.Do(context.Background(), Request{Host: host, Path: "/denied"}))
 	want = map[string]string{
 		"status": "401", "body": "controller-page", "response.header.content-type": "text/html",
-		"response.header.www-authenticate": `Basic realm="Members only"`, "response.header.x-request-id": "{hex}",
+		"response.header.www-authenticate": `Basic realm="Members only"`, "response.header.x-request-id": "{id}",
 	}
 	if !reflect.DeepEqual(got.fields, want) {
 		t.Errorf("error page observation:\n got %v\nwant %v", got.fields, want)
