@@ -39,6 +39,10 @@ type DocumentedVariant struct {
 	// normalised request, "GET http://cors.{ns}.test/api [Origin: ...]")
 	// matches it; "*" matches any run of characters.
 	Check string `json:"check,omitempty"`
+	// Feature, in commonVariants, limits the variant to specs of this
+	// report feature ("path-rules", or an annotation feature such as
+	// "hostile-values" that the profile does not map).
+	Feature string `json:"feature,omitempty"`
 	// Reason says why the controller differs, for the reports.
 	Reason string `json:"reason"`
 }
@@ -94,7 +98,7 @@ func (p *Profile) DocumentedVariant(features []string, key, field string) (strin
 		}
 	}
 	for _, v := range p.Annotations.CommonVariants {
-		if v.matches(key, field) {
+		if v.matches(key, field) && (v.Feature == "" || slices.Contains(features, v.Feature) || slices.Contains(features, annotationLabelPrefix+v.Feature)) {
 			return v.Reason, true
 		}
 	}

@@ -99,6 +99,7 @@ annotations:
   prefix: example.com
   commonVariants:
     - {field: "response.header.content-type", check: "* http://*/missing*", reason: "error pages are text/plain"}
+    - {field: "status", feature: hostile-values, reason: "fails closed"}
   features:
     cors:
       variants:
@@ -117,6 +118,7 @@ annotations:
 		{[]string{"path-rules"}, "GET http://a.{ns}.test/missing/x", "response.header.content-type", "error pages are text/plain"},
 		{[]string{"path-rules"}, "GET http://a.{ns}.test/found", "response.header.content-type", ""},
 		{[]string{"annotations.cors"}, "GET http://a/", "status", ""},
+		{[]string{"annotations.hostile-values"}, "GET http://a/", "status", "fails closed"},
 	} {
 		got, ok := p.DocumentedVariant(tc.features, tc.key, tc.field)
 		if got != tc.want || ok != (tc.want != "") {
