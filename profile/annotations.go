@@ -21,6 +21,88 @@ type Annotations struct {
 	// Features maps an annotation feature (AnnotationFeatures) to how the
 	// controller expresses it. Features not listed are unsupported.
 	Features map[string]AnnotationFeature `json:"features,omitempty"`
+	// CommonVariants are documented differences from the golden recording
+	// (`conformance --compare-to`) that apply to every spec, annotation
+	// specs and core specs alike (e.g. the body of the controller's error
+	// pages).
+	CommonVariants []DocumentedVariant `json:"commonVariants,omitempty"`
+}
+
+// DocumentedVariant is a known, deliberate difference from the golden
+// recording: a comparison classifies a difference it matches as a variant
+// with Reason instead of as unexpected.
+type DocumentedVariant struct {
+	// Field is the observation field that differs ("response.header.
+	// access-control-allow-origin"); "*" matches any run of characters.
+	Field string `json:"field"`
+	// Check, when set, limits the variant to observations whose key (the
+	// normalised request, "GET http://cors.{ns}.test/api [Origin: ...]")
+	// matches it; "*" matches any run of characters.
+	Check string `json:"check,omitempty"`
+	// Feature, in commonVariants, limits the variant to specs of this
+	// report feature ("path-rules", or an annotation feature such as
+	// "hostile-values" that the profile does not map).
+	Feature string `json:"feature,omitempty"`
+	// Reason says why the controller differs, for the reports.
+	Reason string `json:"reason"`
+}
+
+// matches says whether the variant covers field of observation key.
+func (v DocumentedVariant) matches(key, field string) bool {
+	return globMatch(v.Field, field) && (v.Check == "" || globMatch(v.Check, key))
+}
+
+// globMatch matches s against a pattern where "*" is any run of
+// characters and everything else is literal.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// annotationLabelPrefix starts the report feature label of annotation
+// specs ("annotations.cors"; reports.AnnotationFeaturePrefix).
+const annotationLabelPrefix = "annotations."
+
+// DocumentedVariant returns the reason the profile gives when field of
+// observation key, in a spec with features (report feature labels), may
+// differ from the golden recording: a variant of one of the spec's
+// annotation features, or a common variant. It implements
+// reports.VariantDocs.
+func (p *Profile) DocumentedVariant(features []string, key, field string) (string, bool) {
+	if p == nil || p.Annotations == nil {
+		return "", false
+	}
+	for _, f := range features {
+		name, ok := strings.CutPrefix(f, annotationLabelPrefix)
+		if !ok {
+			continue
+		}
+		for _, v := range p.Annotations.Features[name].Variants {
+			if v.matches(key, field) {
+				return v.Reason, true
+			}
+		}
+	}
+	for _, v := range p.Annotations.CommonVariants {
+		if v.matches(key, field) && (v.Feature == "" || slices.Contains(features, v.Feature) || slices.Contains(features, annotationLabelPrefix+v.Feature)) {
+			return v.Reason, true
+		}
+	}
+	return "", false
 }
 
 // AnnotationFeature is one feature in one controller's dialect.
@@ -36,6 +118,9 @@ type AnnotationFeature struct {
 	UnsupportedKeys map[string]string `json:"unsupportedKeys,omitempty"`
 	// Note is a known difference from ingress-nginx, shown in reports.
 	Note string `json:"note,omitempty"`
+	// Variants are the feature's documented differences from the golden
+	// recording, per observation field.
+	Variants []DocumentedVariant `json:"variants,omitempty"`
 }
 
 // AnnotationFeatures lists the annotation features and the canonical
@@ -158,6 +243,23 @@ func (a *Annotations) validate() error {
 				errs = append(errs, fmt.Errorf("annotations.features.%s.unsupportedKeys.%s: not a canonical key of the feature (%s)", name, k, strings.Join(canon, ", ")))
 			}
 		}
+		errs = append(errs, validateVariants("annotations.features."+name+".variants", f.Variants)...)
 	}
+	errs = append(errs, validateVariants("annotations.commonVariants", a.CommonVariants)...)
 	return errors.Join(errs...)
+}
+
+// validateVariants checks that every documented variant names a field and
+// gives its reason.
+func validateVariants(at string, vs []DocumentedVariant) []error {
+	var errs []error
+	for i, v := range vs {
+		if strings.TrimSpace(v.Field) == "" {
+			errs = append(errs, fmt.Errorf("%s[%d].field: empty (name the observation field that differs, e.g. response.header.access-control-allow-origin)", at, i))
+		}
+		if strings.TrimSpace(v.Reason) == "" {
+			errs = append(errs, fmt.Errorf("%s[%d] (field %s).reason: empty (say why the controller differs)", at, i, v.Field))
+		}
+	}
+	return errs
 }

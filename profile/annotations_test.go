@@ -88,3 +88,80 @@ func TestShippedProfilesDeclareEveryFeatureOrNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestDocumentedVariants(t *testing.T) {
+	p, err := Parse([]byte(`
+name: x
+controller: a/b
+ingressClass: c
+local: {command: [x]}
+annotations:
+  prefix: example.com
+  commonVariants:
+    - {field: "response.header.content-type", check: "* http://*/missing*", reason: "error pages are text/plain"}
+    - {field: "status", feature: hostile-values, reason: "fails closed"}
+  features:
+    cors:
+      variants:
+        - {field: "response.header.access-control-*", reason: "origin echoed"}
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		features   []string
+		key, field string
+		want       string
+	}{
+		{[]string{"annotations.cors"}, "GET http://a/", "response.header.access-control-allow-origin", "origin echoed"},
+		{[]string{"annotations.rewrite"}, "GET http://a/", "response.header.access-control-allow-origin", ""},
+		{[]string{"path-rules"}, "GET http://a.{ns}.test/missing/x", "response.header.content-type", "error pages are text/plain"},
+		{[]string{"path-rules"}, "GET http://a.{ns}.test/found", "response.header.content-type", ""},
+		{[]string{"annotations.cors"}, "GET http://a/", "status", ""},
+		{[]string{"annotations.hostile-values"}, "GET http://a/", "status", "fails closed"},
+	} {
+		got, ok := p.DocumentedVariant(tc.features, tc.key, tc.field)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("DocumentedVariant(%v, %q, %q) = %q, %v; want %q", tc.features, tc.key, tc.field, got, ok, tc.want)
+		}
+	}
+	var none *Profile
+	if _, ok := none.DocumentedVariant(nil, "k", "f"); ok {
+		t.Error("a nil profile documents nothing")
+	}
+	_, err = Parse([]byte(`
+name: x
+controller: a/b
+ingressClass: c
+local: {command: [x]}
+annotations:
+  prefix: example.com
+  commonVariants: [{field: status}]
+  features:
+    cors: {variants: [{reason: "why"}]}
+`), "bad.yaml")
+	for _, want := range []string{"annotations.commonVariants[0] (field status).reason: empty", "annotations.features.cors.variants[0].field: empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"status", "status", true},
+		{"status", "statuses", false},
+		{"response.header.*", "response.header.x-a", true},
+		{"*-origin", "response.header.access-control-allow-origin", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+		{"*", "", true},
+	} {
+		if got := globMatch(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("globMatch(%q, %q) = %v", tc.pattern, tc.s, got)
+		}
+	}
+}

@@ -50,6 +50,9 @@ type AnnotationCompat struct {
 	Summary Summary `json:"summary"`
 	// Variants are the behaviours the specs recorded (e.g. "429").
 	Variants []string `json:"variants,omitempty"`
+	// Golden is how the feature's specs compare with the golden recording
+	// (runs with --compare-to only); Finalize computes it.
+	Golden *FeatureBehaviour `json:"golden,omitempty"`
 }
 
 // annotationCompat recomputes r.Annotations from the tests, keeping the
@@ -96,6 +99,11 @@ func (r *ConformanceReport) annotationCompat() {
 	for _, a := range byFeature {
 		slices.Sort(a.Variants)
 		a.Support = a.support()
+		a.Golden = nil
+		if r.Golden != nil {
+			b := r.Golden.Feature(AnnotationFeaturePrefix + a.Feature)
+			a.Golden = &b
+		}
 		out = append(out, *a)
 	}
 	slices.SortFunc(out, func(a, b AnnotationCompat) int { return cmp.Compare(a.Feature, b.Feature) })

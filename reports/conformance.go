@@ -68,6 +68,8 @@ type ConformanceReport struct {
 	Annotations []AnnotationCompat `json:"annotations,omitempty"`
 	// Machine describes where the run happened.
 	Machine map[string]string `json:"machine,omitempty"`
+	// Golden is the run compared with a recording (--compare-to), if any.
+	Golden *GoldenComparison `json:"golden,omitempty"`
 }
 
 // Implementation identifies the controller under test.

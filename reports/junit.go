@@ -145,6 +145,12 @@ func RenderJUnit(w io.Writer, r *ConformanceReport) error {
 		out.Failures += suite.Failures
 		out.Suites = append(out.Suites, suite)
 	}
+	if r.Golden != nil {
+		suite := goldenJUnitSuite(r, timestamp)
+		out.Tests += suite.Tests
+		out.Failures += suite.Failures
+		out.Suites = append(out.Suites, suite)
+	}
 	if r.DurationSeconds <= 0 {
 		out.Time = junitSeconds(total)
 	}

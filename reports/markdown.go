@@ -72,6 +72,7 @@ func RenderConformanceMarkdown(w io.Writer, r *ConformanceReport) error {
 	}
 
 	writeAnnotationTable(p, r)
+	writeGoldenSection(p, r)
 
 	features, byFeature := groupByFeature(r.Tests)
 	p("\n## Results by feature\n")

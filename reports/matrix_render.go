@@ -241,6 +241,22 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 			}
 			row(cells)
 		}
+		if golden := m.goldenLabel(); golden != "" {
+			p("")
+			p("## Behaves like %s", cell(golden, 0))
+			p("")
+			p("Each controller's annotation specs compared with the golden recording of %s (`conformance --compare-to`), field by field: ✅ the same, 🟡 only documented variants, ❌ unexpected differences, · not compared.", cell(golden, 0))
+			p("")
+			row(append([]string{"annotation feature"}, labels...))
+			sep(len(labels) + 1)
+			for _, r := range ann {
+				cells := []string{cell(r.Feature, 40)}
+				for _, a := range r.Cells {
+					cells = append(cells, cell(behavesCell(a), 60))
+				}
+				row(cells)
+			}
+		}
 	}
 	if variantRows := m.variantRows(); len(variantRows) > 0 {
 		p("")
@@ -361,11 +377,14 @@ type htmlMatrix struct {
 	Features []htmlFeatureRow
 	// Annotations is the annotation compatibility (one row per feature).
 	Annotations []htmlFeatureRow
-	Variants    [][]string
-	Perf        [][]string
-	PerfHead    []string
-	Tests       []htmlFeatureTests
-	Commands    [][2]string
+	// Golden names the golden recording the Behaves rows compare with.
+	Golden   string
+	Behaves  []htmlFeatureRow
+	Variants [][]string
+	Perf     [][]string
+	PerfHead []string
+	Tests    []htmlFeatureTests
+	Commands [][2]string
 }
 
 type htmlFeatureRow struct {
@@ -466,6 +485,19 @@ func RenderMatrixHTML(w io.Writer, m *Matrix) error {
 		}
 		v.Annotations = append(v.Annotations, fr)
 	}
+	if v.Golden = m.goldenLabel(); v.Golden != "" {
+		for _, r := range m.annotationRows() {
+			fr := htmlFeatureRow{Feature: r.Feature}
+			for _, a := range r.Cells {
+				class := "none"
+				if a.Golden != nil {
+					class = map[string]string{BehavesSame: "pass", BehavesVariant: "pass", BehavesDiffers: "fail"}[a.Golden.Behaves]
+				}
+				fr.Cells = append(fr.Cells, htmlCell{Text: behavesCell(a), Class: class})
+			}
+			v.Behaves = append(v.Behaves, fr)
+		}
+	}
 	for _, r := range m.variantRows() {
 		row := []string{r.Name}
 		for _, t := range r.Cells {
@@ -515,6 +547,11 @@ code,pre{background:#f6f8fa;padding:.1em .3em}
 <p>ingress-nginx annotation features, written once and translated by each profile into the controller's own annotations. Hover a cell for the profile's note.</p>
 <table><tr><th>annotation feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
 {{range .Annotations}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
+{{if .Behaves}}<h2>Behaves like {{.Golden}}</h2>
+<p>Each controller's annotation specs compared with the golden recording (conformance --compare-to), field by field.</p>
+<table><tr><th>annotation feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Behaves}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}">{{.Text}}</td>{{end}}</tr>
 {{end}}</table>{{end}}
 {{if .Variants}}<h2>Variants</h2>
 <p>Where the Ingress API leaves behaviour open, each test records what the controller did.</p>
@@ -569,4 +606,23 @@ func annotationClass(support string) string {
 		return "skip"
 	}
 	return "none"
+}
+
+// goldenLabel names the golden recording the columns were compared with
+// ("" when none was; the first column's when they differ).
+func (m *Matrix) goldenLabel() string {
+	for _, c := range m.Columns {
+		if c.Conformance != nil && c.Conformance.Golden != nil {
+			return c.Conformance.Golden.Label()
+		}
+	}
+	return ""
+}
+
+// behavesCell renders a feature's comparison with the golden recording.
+func behavesCell(a AnnotationCompat) string {
+	if a.Golden == nil {
+		return BehavesSymbol("")
+	}
+	return BehavesSymbol(a.Golden.Behaves) + " " + a.Golden.Cell()
 }

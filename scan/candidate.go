@@ -116,9 +116,15 @@ func judgeFeatureKey(p *profile.Profile, feature, name string, results *reports.
 // Candidate returns the scan profile for a --candidate value: "reference"
 // (the built-in catalogue-based profile), or a controller profile name or
 // YAML file with an annotations section.
+//
+// When results holds a comparison with a golden recording (conformance
+// --compare-to), the profile also says, per annotation key, how the specs
+// using it behaved compared with the recorded controller (Behaviour).
 func Candidate(name string, results *reports.ConformanceReport) (Profile, error) {
 	if name == "" || name == "reference" {
-		return Reference(), nil
+		p := Reference()
+		p.Behaviour = behaviourFrom(results)
+		return p, nil
 	}
 	p, err := profile.Load(name)
 	if err != nil {
@@ -127,5 +133,7 @@ func Candidate(name string, results *reports.ConformanceReport) (Profile, error)
 	if p.Annotations == nil {
 		return Profile{}, fmt.Errorf("candidate %s: its profile (%s) has no annotations section, so the scan cannot judge its annotations", p.Name, p.Source)
 	}
-	return FromProfile(p, results), nil
+	out := FromProfile(p, results)
+	out.Behaviour = behaviourFrom(results)
+	return out, nil
 }

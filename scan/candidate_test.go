@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ingresslab/ingresslab/profile"
@@ -83,4 +85,51 @@ func mustCandidate(t *testing.T, name string) Profile {
 		t.Fatal(err)
 	}
 	return sp
+}
+
+func TestCandidateBehaviourFromComparison(t *testing.T) {
+	golden := &reports.Recording{Dir: "golden", Index: reports.RecordingIndex{Implementation: reports.Implementation{Name: "ingress-nginx", Version: "controller-v1.15.1"}},
+		Specs: map[string]*reports.SpecRecording{
+			"cors": {Spec: "cors", Result: reports.Passed, Annotations: []string{ng + "enable-cors=true"},
+				Observations: []reports.Observation{{Key: "GET http://cors.{ns}.test/", Fields: map[string]string{"status": "200", "response.header.access-control-allow-origin": "*"}}}},
+			"rps": {Spec: "rps", Result: reports.Passed, Annotations: []string{ng + "limit-rps=5"},
+				Observations: []reports.Observation{{Key: "GET http://rps.{ns}.test/", Fields: map[string]string{"status": "200 | 503"}}}},
+		}}
+	current := []*reports.SpecRecording{
+		{Spec: "cors", Result: reports.Passed, Observations: []reports.Observation{{Key: "GET http://cors.{ns}.test/", Fields: map[string]string{"status": "200", "response.header.access-control-allow-origin": "https://app.example"}}}},
+		{Spec: "rps", Result: reports.Passed, Observations: []reports.Observation{{Key: "GET http://rps.{ns}.test/", Fields: map[string]string{"status": "200 | 503"}}}},
+	}
+	results := &reports.ConformanceReport{Implementation: reports.Implementation{Name: "reference-nginx", Version: "dev"}, Golden: reports.CompareRecording(golden, current, nil)}
+	p, err := Candidate("reference-nginx", results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Analyze(fleet(), p)
+	cors := usage(t, r, ng+"enable-cors")
+	if cors.Behaviour == nil || cors.Behaviour.Behaves() != reports.BehavesDiffers || cors.Verdict != Variant || len(cors.Behaviour.Differences) != 1 {
+		t.Fatalf("enable-cors: %+v behaviour %+v", cors, cors.Behaviour)
+	}
+	d := cors.Behaviour.Differences[0]
+	if d.Golden != "*" || d.Actual != "https://app.example" || d.Field != "response.header.access-control-allow-origin" {
+		t.Errorf("difference %+v", d)
+	}
+	if !strings.Contains(cors.Note, "behaves differently from ingress-nginx controller-v1.15.1") {
+		t.Errorf("note %q", cors.Note)
+	}
+	rps := usage(t, r, ng+"limit-rps")
+	if rps.Behaviour == nil || rps.Behaviour.Behaves() != reports.BehavesSame || rps.Behaviour.Fields.Same != 2 {
+		t.Errorf("limit-rps behaviour %+v", rps.Behaviour)
+	}
+	if u := usage(t, r, ng+"ssl-redirect"); u.Behaviour != nil {
+		t.Errorf("ssl-redirect was not compared: %+v", u.Behaviour)
+	}
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Behaviour compared with ingress-nginx controller-v1.15.1", "| `" + ng + "enable-cors` | differs | 1 | 2 | 0 | 1 |", "| response.header.access-control-allow-origin | * | https://app.example | unexpected |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
 }

@@ -66,6 +66,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	r.writeBehaviour(b)
 	if len(r.Blocked) > 0 {
 		b.WriteString("## Blocked Ingresses\n\n| Ingress | Unsupported or invalid annotations |\n|---|---|\n")
 		for _, bl := range r.Blocked {
@@ -85,4 +86,50 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "`", "'", "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// writeBehaviour renders, for the keys in use that annotation specs
+// compared with a golden recording, whether they behaved the same and
+// every difference with both values.
+func (r Report) writeBehaviour(b *strings.Builder) {
+	var rows []Usage
+	for _, u := range r.Annotations {
+		if u.Behaviour != nil {
+			rows = append(rows, u)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "## Behaviour compared with %s\n\n", mdEscape(rows[0].Behaviour.Golden))
+	b.WriteString("What the annotation specs using each key observed on the candidate, field by field, against the golden recording.\n\n")
+	b.WriteString("| Annotation | Behaves | Specs | Same fields | Documented variants | Unexpected |\n|---|---|---:|---:|---:|---:|\n")
+	for _, u := range rows {
+		bh := u.Behaviour
+		fmt.Fprintf(b, "| `%s` | %s | %d | %d | %d | %d |\n", mdEscape(u.Key), bh.Behaves(), len(bh.Specs), bh.Fields.Same, bh.Fields.Variant, bh.Fields.Unexpected)
+	}
+	b.WriteString("\n")
+	var diffs bool
+	for _, u := range rows {
+		if len(u.Behaviour.Differences) == 0 {
+			continue
+		}
+		if !diffs {
+			fmt.Fprintf(b, "### Differences\n\n| Annotation | Request | Field | %s | %s | Class |\n|---|---|---|---|---|---|\n", mdEscape(u.Behaviour.Golden), mdEscape(r.Candidate))
+			diffs = true
+		}
+		for _, d := range u.Behaviour.Differences {
+			class := d.Class
+			if d.Reason != "" {
+				class += ": " + d.Reason
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", mdEscape(u.Key), mdEscape(d.Key), mdEscape(d.Field), mdEscape(d.Golden), mdEscape(d.Actual), mdEscape(class))
+		}
+		if u.Behaviour.More > 0 {
+			fmt.Fprintf(b, "| `%s` | %d more in the JSON report | | | | |\n", mdEscape(u.Key), u.Behaviour.More)
+		}
+	}
+	if diffs {
+		b.WriteString("\n")
+	}
 }

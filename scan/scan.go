@@ -66,6 +66,11 @@ type Profile struct {
 	// Validate, when set, returns the warnings the candidate would raise for
 	// an Ingress's annotation values (nil: values are not checked).
 	Validate func(ing *networkingv1.Ingress) []annotations.Warning
+	// Behaviour, when set, returns how the annotation specs using a key
+	// behaved on the candidate compared with a golden recording (nil when
+	// no spec used it); a supported key whose specs differed unexpectedly
+	// becomes a variant.
+	Behaviour func(key string) *Behaviour
 }
 
 // Reference is the built-in profile of ingresslab's reference controller.
@@ -155,6 +160,9 @@ type Usage struct {
 	// example message.
 	Invalid        int    `json:"invalid,omitempty"`
 	InvalidExample string `json:"invalidExample,omitempty"`
+	// Behaviour compares the candidate with the golden recording on the
+	// specs that use the key (scan --results with a --compare-to report).
+	Behaviour *Behaviour `json:"behaviour,omitempty"`
 }
 
 // IngressIssues names an Ingress and its blocking annotation keys.
@@ -189,6 +197,12 @@ func Analyze(ings []networkingv1.Ingress, p Profile) Report {
 			u := byKey[key]
 			if u == nil {
 				u = &Usage{Key: key, Support: p.Judge(key)}
+				if p.Behaviour != nil {
+					u.Behaviour = p.Behaviour(key)
+				}
+				if b := u.Behaviour; b != nil && u.Verdict == Supported && b.Fields.Unexpected > 0 {
+					u.Verdict, u.Note = Variant, fmt.Sprintf("behaves differently from %s in %d field(s) of %d spec(s)", b.Golden, b.Fields.Unexpected, len(b.Specs))
+				}
 				byKey[key] = u
 			}
 			u.Count++

@@ -60,6 +60,13 @@ type Options struct {
 	Command string
 	// Shard runs only part of the specs (see --parallel); zero: all.
 	Shard Shard
+	// Record, when set, is a folder that receives the run's recording:
+	// every spec's normalised observations (reports.WriteRecording).
+	Record string
+	// CompareTo, when set, is a recording to compare the run with; the
+	// comparison goes into the reports (ConformanceReport.Golden), with
+	// differences classified by the profile's documented variants.
+	CompareTo string
 	// Verbose streams every spec's progress.
 	Verbose bool
 	// Out receives progress (default stdout).
@@ -75,6 +82,8 @@ var collector struct {
 	filter string
 	shard  *regexp.Regexp
 	tests  []reports.TestResult
+	// recordings are the specs' observations, when the run records.
+	recordings []*reports.SpecRecording
 }
 
 var _ = ReportAfterEach(func(r SpecReport) {
@@ -93,7 +102,15 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	if collector.shard != nil && !collector.shard.MatchString(r.FullText()) {
 		return
 	}
-	collector.tests = append(collector.tests, testResult(r))
+	t := testResult(r)
+	collector.tests = append(collector.tests, t)
+	if env.Recorder != nil {
+		obs, ann := env.Recorder.Take(r.FullText())
+		collector.recordings = append(collector.recordings, &reports.SpecRecording{
+			Spec: t.Name, Features: t.Features, Level: t.Level, Result: t.Result, Variant: t.Variant,
+			Annotations: ann, Observations: obs,
+		})
+	}
 })
 
 // skipUnsupported skips a spec whose feature the profile does not list.
@@ -198,6 +215,12 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	var golden *reports.Recording
+	if o.CompareTo != "" {
+		if golden, err = reports.ReadRecording(o.CompareTo); err != nil {
+			return nil, err
+		}
+	}
 	logDir, err := filepath.Abs(filepath.Join(o.ReportDir, "logs"))
 	if err != nil {
 		return nil, err
@@ -223,6 +246,9 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 		return nil, err
 	}
 	e.Provider, e.Backends, e.Timeouts, e.RunID = o.Provider, h.backends, timeouts, runID
+	if o.Record != "" || golden != nil {
+		e.Recorder = framework.NewRecorder()
+	}
 
 	fmt.Fprintf(o.Out, "Cluster up (Kubernetes %s, backends: %s). Starting controller %s...\n", e.KubernetesVersion, h.network, o.Profile.Name)
 	main, stop, err := h.start(ctx, e, o.Profile, o, logDir)
@@ -243,7 +269,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 	env = e
 	defer func() { env = nil }()
 	collector.Lock()
-	collector.tests, collector.filter, collector.shard = nil, filter, nil
+	collector.tests, collector.recordings, collector.filter, collector.shard = nil, nil, filter, nil
 	if p := o.Shard.pattern(); p != "" {
 		collector.shard = regexp.MustCompile("^" + p)
 	}
@@ -262,6 +288,7 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 
 	collector.Lock()
 	tests := slices.Clone(collector.tests)
+	recordings := slices.Clone(collector.recordings)
 	collector.Unlock()
 	rep := &reports.ConformanceReport{
 		Implementation: reports.Implementation{
@@ -283,7 +310,19 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 			"backendNetwork": h.network,
 		},
 	}
+	if golden != nil {
+		rep.Golden = reports.CompareRecording(golden, recordings, o.Profile)
+	}
 	rep.Finalize()
+	if o.Record != "" {
+		idx := reports.RecordingIndex{
+			Implementation: rep.Implementation, KubernetesVersion: rep.KubernetesVersion, Provider: rep.Provider,
+			Date: rep.Date, Command: rep.Command, Filter: filter, Normalisation: framework.NormalisationRules,
+		}
+		if err := reports.WriteRecording(o.Record, idx, recordings); err != nil {
+			return rep, err
+		}
+	}
 	if err := reports.WriteConformance(o.ReportDir, rep); err != nil {
 		return rep, err
 	}

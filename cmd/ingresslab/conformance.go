@@ -23,6 +23,8 @@ type conformanceFlags struct {
 	features, failOn                               []string
 	parallel                                       int
 	shard                                          string
+	record, compareTo                              string
+	failOnDifference                               bool
 	multiClass, verbose, reuse, keep               bool
 	kindImages                                     []string
 	timeouts                                       framework.Timeouts
@@ -39,7 +41,9 @@ specs against it over real HTTP, and write DIR/conformance.json, DIR/conformance
 DIR/junit.xml. The exit status is non-zero when a test of a --fail-on level fails (default:
 core only, so a third-party controller's extended results are reported, not fatal).`,
 		Example: `  ingresslab conformance --controller reference
-  ingresslab conformance --controller ./my-controller.yaml --features path-rules,tls --report-dir out/mine`,
+  ingresslab conformance --controller ./my-controller.yaml --features path-rules,tls --report-dir out/mine
+  ingresslab conformance --controller ingress-nginx --label-filter annotations --record fixtures/golden/ingress-nginx-v1.15.1
+  ingresslab conformance --controller reference-nginx --label-filter annotations --compare-to fixtures/golden/ingress-nginx-v1.15.1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConformance(cmd, f) },
 	}
@@ -64,6 +68,9 @@ core only, so a third-party controller's extended results are reported, not fata
 	fl.StringVar(&f.second, "second", "reference-second", "local: profile of the second controller for the multi-class specs (a shipped name or a YAML file; its IngressClass and status address must differ)")
 	fl.StringVar(&f.controllerBinary, "controller-binary", "", "path of the controller's program, for profiles with local.binary (default: the profile's env var, then PATH)")
 	fl.StringVar(&f.secondBinary, "second-binary", "", "path of the second controller's program, for profiles with local.binary")
+	fl.StringVar(&f.record, "record", "", "write the run's normalised observations to this folder (index.yaml and one file per spec), to compare other runs with")
+	fl.StringVar(&f.compareTo, "compare-to", "", "compare the run with a recording (a --record folder, e.g. fixtures/golden/ingress-nginx-v1.15.1): per spec and field same, different or not applicable, in the reports")
+	fl.BoolVar(&f.failOnDifference, "fail-on-difference", false, "with --compare-to: exit non-zero when a difference is not documented as a variant in the profile")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every spec as it runs")
 	fl.DurationVar(&f.timeouts.MaxTimeToConsistency, "timeout-consistency", d.MaxTimeToConsistency, "how long a check may take to converge")
 	fl.DurationVar(&f.timeouts.Request, "timeout-request", d.Request, "timeout of one HTTP request")
@@ -89,6 +96,12 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	}
 	if f.parallel > 1 && f.provider != "local" {
 		return fmt.Errorf("--parallel %d: only the local provider can run several clusters at once", f.parallel)
+	}
+	if f.parallel > 1 && (f.record != "" || f.compareTo != "") {
+		return fmt.Errorf("--parallel %d: --record and --compare-to need one process (drop --parallel)", f.parallel)
+	}
+	if f.failOnDifference && f.compareTo == "" {
+		return fmt.Errorf("--fail-on-difference: needs --compare-to")
 	}
 	var shard suites.Shard
 	if f.shard != "" {
@@ -129,6 +142,7 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 			Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
 			Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
 			Command: "ingresslab " + strings.Join(os.Args[1:], " "), Shard: shard,
+			Record: f.record, CompareTo: f.compareTo,
 		})
 	}
 	if err != nil {
@@ -146,11 +160,22 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	fmt.Fprintf(out, "Reports: %s\n", strings.Join([]string{
 		filepath.Join(f.reportDir, "conformance.json"), filepath.Join(f.reportDir, "conformance.md"), filepath.Join(f.reportDir, "junit.xml"),
 	}, ", "))
+	if f.record != "" {
+		fmt.Fprintf(out, "Recording: %s\n", filepath.Join(f.record, reports.RecordingIndexFile))
+	}
+	if g := rep.Golden; g != nil {
+		s := g.Summary
+		fmt.Fprintf(out, "Compared with %s (%s): specs %d same, %d different, %d not applicable; fields %d same, %d documented variants, %d unexpected differences\n",
+			g.Label(), f.compareTo, s.Specs.Same, s.Specs.Different, s.Specs.NotApplicable, s.Fields.Same, s.Fields.Variant, s.Fields.Unexpected)
+	}
 	var failed []string
 	for _, pr := range rep.Profiles {
 		if slices.Contains(f.failOn, string(pr.Name)) && pr.Result == reports.Failure {
 			failed = append(failed, fmt.Sprintf("%d %s test(s) failed: %s", len(pr.FailedTests), pr.Name, strings.Join(pr.FailedTests, "; ")))
 		}
+	}
+	if g := rep.Golden; f.failOnDifference && g != nil && g.Summary.Fields.Unexpected > 0 {
+		failed = append(failed, fmt.Sprintf("%d unexpected difference(s) from %s (see %s)", g.Summary.Fields.Unexpected, g.Label(), filepath.Join(f.reportDir, "conformance.md")))
 	}
 	if len(failed) > 0 {
 		return exitError{code: 1, msg: strings.Join(failed, "\n")}

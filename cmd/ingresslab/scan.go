@@ -64,7 +64,7 @@ func newScanCommand() *cobra.Command {
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context (default: its current context)")
 	fl.StringVar(&candidate, "candidate", "reference", "candidate controller: reference (built in), or a controller profile name (traefik-nginx, haproxy-ingress, ...) or YAML file with an annotations section")
-	fl.StringVar(&resultsPath, "results", "", "the candidate's conformance.json: annotation features whose specs failed there are reported as variant")
+	fl.StringVar(&resultsPath, "results", "", "the candidate's conformance.json: annotation features whose specs failed there are reported as variant; when it was run with --compare-to, each key in use shows how the specs using it behaved against the golden recording, with both values")
 	fl.StringVar(&format, "format", scan.FormatMarkdown, "output format: md or json")
 	fl.StringVarP(&namespace, "namespace", "n", "", "only this namespace (default: all)")
 	fl.StringVar(&class, "ingress-class", "", "only Ingresses of this class (default: all)")

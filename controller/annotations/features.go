@@ -32,6 +32,9 @@ const (
 	DefaultCORSHeaders       = "DNT, Keep-Alive, User-Agent, X-Requested-With, If-Modified-Since, Cache-Control, Content-Type, Range, Authorization"
 	DefaultCORSMaxAge        = 1728000
 	DefaultVerifyDepth       = 1
+	// NginxDefaultCORSHeaders is ingress-nginx's cors-allow-headers
+	// default, written as it sends it (the nginx dialect's default).
+	NginxDefaultCORSHeaders = "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization"
 )
 
 func (p *parser) parseRewrite(pol *Policy) {
@@ -425,7 +428,10 @@ func (p *parser) parseCORS(pol *Policy) {
 		return
 	}
 	c := routing.CORS{AllowOrigins: []string{DefaultCORSOrigin}, AllowMethods: DefaultCORSMethods, AllowHeaders: DefaultCORSHeaders,
-		AllowCredentials: true, MaxAge: DefaultCORSMaxAge}
+		AllowCredentials: true, MaxAge: DefaultCORSMaxAge, Everywhere: p.d == DialectNginx}
+	if p.d == DialectNginx {
+		c.AllowHeaders = NginxDefaultCORSHeaders
+	}
 	if hasOrig {
 		c.AllowOrigins = orig
 	}

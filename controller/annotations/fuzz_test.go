@@ -40,6 +40,7 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("warning for a foreign key: %s", w)
 				}
 			}
+			pol = dialectNeutral(pol)
 			pol.Dialect = ""
 			js, _ := json.Marshal(pol)
 			if strings.ContainsFunc(strings.ReplaceAll(string(js), `\u`, ""), isControl) {

@@ -69,7 +69,7 @@ func runCases(t *testing.T, cases []tc) {
 				if c.check != nil {
 					c.check(t, p)
 				}
-				if js := policyJSON(t, p); first == "" {
+				if js := policyJSON(t, dialectNeutral(p)); first == "" {
 					first = js
 				} else if js != first {
 					t.Errorf("dialects differ:\n%s\n%s", first, js)
@@ -407,6 +407,14 @@ func TestCORS(t *testing.T) {
 			c := p.CORS
 			if c == nil || !c.AnyOrigin() || c.AllowMethods != DefaultCORSMethods || !c.AllowCredentials || c.MaxAge != 1728000 || !c.AllowsOrigin("https://x.example") {
 				t.Errorf("%+v", c)
+			}
+			// The nginx dialect answers as ingress-nginx does.
+			wantHeaders, everywhere := DefaultCORSHeaders, p.Dialect == DialectNginx
+			if everywhere {
+				wantHeaders = NginxDefaultCORSHeaders
+			}
+			if c != nil && (c.Everywhere != everywhere || c.AllowHeaders != wantHeaders) {
+				t.Errorf("%s dialect: everywhere %v, headers %q", p.Dialect, c.Everywhere, c.AllowHeaders)
 			}
 		}},
 		{name: "origins", ann: map[string]string{"enable-cors": "true", "cors-allow-origin": "https://a.example:4443, http://*.b.example", "cors-allow-methods": "get, post",

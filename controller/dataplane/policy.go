@@ -33,7 +33,8 @@ import (
 //  2. permanent-redirect / temporal-redirect: the configured code;
 //  3. app-root: 302 from "/" to the app root;
 //  4. CORS preflight (OPTIONS with Origin and Access-Control-Request-
-//     Method): 204 answered by the proxy;
+//     Method; in ingress-nginx's style, routing.CORS.Everywhere, any
+//     OPTIONS from an allowed origin): 204 answered by the proxy;
 //  5. ssl-redirect / force-ssl-redirect: 308 to HTTPS for a plain-HTTP
 //     request (sslRedirect; so a plain-HTTP request to a TLS host is
 //     redirected, never asked for credentials over plain HTTP);
@@ -122,9 +123,10 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 		return r, http.StatusFound
 	}
 	if c := pol.CORS; c != nil && r.Method == http.MethodOptions {
-		if _, pre := r.Header["Access-Control-Request-Method"]; pre && len(r.Header["Origin"]) > 0 {
+		_, pre := r.Header["Access-Control-Request-Method"]
+		if origin := r.Header["Origin"]; len(origin) > 0 && (pre || c.Everywhere) && (!c.Everywhere || c.AllowsOrigin(origin[0])) {
 			h := w.Header()
-			if corsOrigin(h, c, r.Header["Origin"][0]) {
+			if corsOrigin(h, c, origin[0]) {
 				h["Access-Control-Allow-Methods"] = []string{c.AllowMethods}
 				h["Access-Control-Allow-Headers"] = []string{c.AllowHeaders}
 				h["Access-Control-Max-Age"] = []string{strconv.Itoa(c.MaxAge)}
@@ -219,11 +221,20 @@ func corsOrigin(h http.Header, c *routing.CORS, origin string) bool {
 	if !c.AllowsOrigin(origin) {
 		return false
 	}
-	if c.AnyOrigin() && !c.AllowCredentials {
+	if c.Everywhere {
+		// ingress-nginx sends every CORS header on every answer.
+		h["Access-Control-Allow-Methods"] = []string{c.AllowMethods}
+		h["Access-Control-Allow-Headers"] = []string{c.AllowHeaders}
+		h["Access-Control-Max-Age"] = []string{strconv.Itoa(c.MaxAge)}
+	}
+	switch {
+	case c.AnyOrigin() && (c.Everywhere || !c.AllowCredentials):
 		h["Access-Control-Allow-Origin"] = []string{"*"}
-	} else {
+	default:
 		h["Access-Control-Allow-Origin"] = []string{origin}
-		h.Add("Vary", "Origin")
+		if !c.Everywhere {
+			h.Add("Vary", "Origin")
+		}
 	}
 	if c.AllowCredentials {
 		h["Access-Control-Allow-Credentials"] = []string{"true"}

@@ -15,7 +15,14 @@ type CORS struct {
 	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
 	AllowCredentials bool     `json:"allowCredentials"`
 	MaxAge           int      `json:"maxAge"`
-	origins          originMatcher
+	// Everywhere is ingress-nginx's CORS: every answer to an allowed
+	// origin carries all the CORS headers (methods, headers and max age
+	// too, not only preflights), "*" is answered literally even with
+	// credentials (and without Vary), and every OPTIONS request from an
+	// allowed origin is a preflight; an OPTIONS request from another
+	// origin is proxied. Without it: the CORS specification's behaviour.
+	Everywhere bool `json:"everywhere,omitempty"`
+	origins    originMatcher
 }
 
 // NewCORS returns c with its origins compiled. AllowOrigins must be

@@ -49,6 +49,9 @@ type Env struct {
 	// Second is another controller with its own IngressClass, for
 	// multi-class specs; nil when not available.
 	Second *Controller
+	// Recorder, when set, records what every spec observes (--record,
+	// --compare-to).
+	Recorder *Recorder
 }
 
 // NewEnv builds the clients an Env needs from a REST config.

@@ -115,17 +115,25 @@ func (s *Spec) EventuallyOneOf(req Request, variants ...Variant) (string, time.D
 func (s *Spec) Consistently(req Request, exp Expect) {
 	GinkgoHelper()
 	t := s.Env.Timeouts
+	end := s.beginCheck("consistently")
+	passed := false
+	defer func() { end(!passed) }()
 	s.gomega().Consistently(s.ctx, func() error {
+		s.newAttempt()
 		return exp.Match(s.Do(req))
 	}).WithTimeout(t.NoTrafficWindow).WithPolling(t.Poll).Should(gomega.Succeed(), func() string {
 		return fmt.Sprintf("%s: expected %s throughout %s%s", req, exp, t.NoTrafficWindow, s.Diagnostics(req))
 	})
+	passed = true
 }
 
-// Do sends one request (for specs that count or inspect responses).
+// Do sends one request (for specs that count or inspect responses). Its
+// answer is part of the running check (Poll, Hold, Within) or, outside
+// one, of the requests sent with Do until the next check.
 func (s *Spec) Do(req Request) Response {
 	r := s.Controller.HTTP.Do(s.ctx, req)
 	s.remember(r)
+	s.observe(r)
 	return r
 }
 
@@ -138,7 +146,15 @@ func RecordVariant(name string) {
 // then it fails with the last error and diagnostics for the spec's host.
 func (s *Spec) Poll(what string, timeout time.Duration, cond func() error) {
 	GinkgoHelper()
-	s.gomega().Eventually(s.ctx, cond).WithTimeout(timeout).WithPolling(s.Env.Timeouts.Poll).Should(gomega.Succeed(), func() string {
+	end := s.beginCheck("poll")
+	passed := false
+	defer func() { end(!passed) }()
+	attempt := func() error {
+		s.newAttempt()
+		return cond()
+	}
+	s.gomega().Eventually(s.ctx, attempt).WithTimeout(timeout).WithPolling(s.Env.Timeouts.Poll).Should(gomega.Succeed(), func() string {
 		return fmt.Sprintf("%s: not within %s%s", what, timeout, s.Diagnostics(Request{Host: s.Host("")}))
 	})
+	passed = true
 }

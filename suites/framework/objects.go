@@ -18,9 +18,17 @@ import (
 func (s *Spec) Hold(what string, req Request, cond func() error) {
 	GinkgoHelper()
 	t := s.Env.Timeouts
-	s.gomega().Consistently(s.ctx, cond).WithTimeout(t.NoTrafficWindow).WithPolling(t.Poll).Should(gomega.Succeed(), func() string {
+	end := s.beginCheck("hold")
+	passed := false
+	defer func() { end(!passed) }()
+	attempt := func() error {
+		s.newAttempt()
+		return cond()
+	}
+	s.gomega().Consistently(s.ctx, attempt).WithTimeout(t.NoTrafficWindow).WithPolling(t.Poll).Should(gomega.Succeed(), func() string {
 		return fmt.Sprintf("%s: must hold throughout %s%s", what, t.NoTrafficWindow, s.Diagnostics(req))
 	})
+	passed = true
 }
 
 // Ingress reads Ingress name from the spec's namespace.
@@ -80,7 +88,10 @@ func (s *Spec) WithController(c *Controller, fn func()) {
 // variant.
 func (s *Spec) Within(timeout time.Duration, cond func() error) error {
 	var last error
+	end := s.beginCheck("within")
+	defer func() { end(false) }()
 	record := func() error {
+		s.newAttempt()
 		last = cond()
 		return last
 	}

@@ -46,10 +46,15 @@ func TransportFailure(name string, check func(error) error) Outcome {
 func (s *Spec) EventuallyOutcome(req Request, outcomes ...Outcome) (string, time.Duration) {
 	GinkgoHelper()
 	t := s.Env.Timeouts
+	end := s.beginCheck("eventually")
+	passed := false
+	defer func() { end(!passed) }()
 	c := &convergence{
 		do: func(ctx context.Context) Response {
+			s.newAttempt()
 			r := s.Controller.HTTP.Do(ctx, req)
 			s.remember(r)
+			s.observe(r)
 			return r
 		},
 		outcomes: outcomes,
@@ -64,6 +69,7 @@ func (s *Spec) EventuallyOutcome(req Request, outcomes ...Outcome) (string, time
 	if !ok {
 		return "", 0 // not reached: the fail handler aborted the spec
 	}
+	passed = true
 	AddReportEntry(EntryConvergence, res.Took.Seconds(), ReportEntryVisibilityNever)
 	if res.Outcome != "" {
 		RecordVariant(res.Outcome)

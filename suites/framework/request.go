@@ -115,6 +115,9 @@ type Response struct {
 	Proto string
 	Err   error
 	At    time.Time
+	// Elapsed runs from sending the request to the end of the body (or the
+	// error).
+	Elapsed time.Duration
 }
 
 // String summarises the response for failure messages.
@@ -235,6 +238,12 @@ func (c *Client) client(r Request) *http.Client {
 
 // Do sends the request and reads the whole response.
 func (c *Client) Do(ctx context.Context, r Request) Response {
+	out := c.do(ctx, r)
+	out.Elapsed = time.Since(out.At)
+	return out
+}
+
+func (c *Client) do(ctx context.Context, r Request) Response {
 	out := Response{Request: r, At: time.Now()}
 	addr := c.HTTPAddr
 	scheme := "http"

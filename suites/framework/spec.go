@@ -186,6 +186,9 @@ func (s *Spec) applyObjects(text string) error {
 		if m.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
 			obj.SetNamespace(s.Namespace)
 		}
+		if gvk.Kind == "Ingress" {
+			s.noteAnnotations(obj.GetAnnotations())
+		}
 		body, err := json.Marshal(obj)
 		if err != nil {
 			return err

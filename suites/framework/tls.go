@@ -46,6 +46,9 @@ func (s *Spec) TLSSecret(name string, hosts ...string) *Certificate {
 		Fail(fmt.Sprintf("store Secret %s/%s: %v", s.Namespace, name, err))
 	}
 	s.applied = append(s.applied, fmt.Sprintf("# Secret %s/%s (kubernetes.io/tls, generated for %v)", s.Namespace, name, hosts))
+	if rec := s.recorder(); rec != nil {
+		rec.certificate(c.Leaf.Raw, name)
+	}
 	s.MarkChange()
 	return c
 }
