@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ingresslab/ingresslab/bench/agent"
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/echoserver"
 	"github.com/ingresslab/ingresslab/internal/poll"
@@ -222,7 +223,7 @@ func (p *prober) probeFull(ctx context.Context, url string) (code int, service, 
 		Pod     string `json:"pod"`
 	}
 	if json.Unmarshal(b, &v) != nil {
-		return resp.StatusCode, serviceOf(b), ""
+		return resp.StatusCode, agent.ServiceOf(b), ""
 	}
 	return resp.StatusCode, v.Service, v.Pod
 }

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -19,6 +17,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/ingresslab/ingresslab/bench/agent"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -341,7 +340,7 @@ func describe(r *vegeta.Result, class outcome) string {
 	case outcomeNon2xx:
 		return fmt.Sprintf("%d from %s", r.Code, r.URL)
 	default:
-		return fmt.Sprintf("misroute: %s answered by %s", r.URL, serviceOf(r.Body))
+		return fmt.Sprintf("misroute: %s answered by %s", r.URL, agent.ServiceOf(r.Body))
 	}
 }
 
@@ -354,30 +353,10 @@ func classify(r *vegeta.Result, expect map[string]string) outcome {
 		return outcomeNon2xx
 	}
 	want := expect[r.Method+" "+r.URL]
-	if want != "" && serviceOf(r.Body) != want {
+	if want != "" && agent.ServiceOf(r.Body) != want {
 		return outcomeMisroute
 	}
 	return outcomeOK
-}
-
-var serviceKey = []byte(`"service":"`)
-
-// serviceOf extracts the echo response's service field. It looks for the
-// compact key first (cheap at high rates) and falls back to decoding.
-func serviceOf(body []byte) string {
-	if i := bytes.Index(body, serviceKey); i >= 0 {
-		rest := body[i+len(serviceKey):]
-		if j := bytes.IndexByte(rest, '"'); j >= 0 {
-			return string(rest[:j])
-		}
-	}
-	var v struct {
-		Service string `json:"service"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	return v.Service
 }
 
 // percentiles computes exact percentiles of xs (sorted in place).

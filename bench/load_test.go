@@ -12,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/ingresslab/ingresslab/bench/agent"
 	"github.com/ingresslab/ingresslab/echoserver"
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -122,13 +123,13 @@ func TestJudge(t *testing.T) {
 }
 
 func TestServiceOfAndPercentiles(t *testing.T) {
-	if got := serviceOf([]byte(`{"path":"/","service":"a-b","pod":"x"}`)); got != "a-b" {
+	if got := agent.ServiceOf([]byte(`{"path":"/","service":"a-b","pod":"x"}`)); got != "a-b" {
 		t.Fatalf("compact: %q", got)
 	}
-	if got := serviceOf([]byte("{\"service\": \"spaced\"}")); got != "spaced" {
+	if got := agent.ServiceOf([]byte("{\"service\": \"spaced\"}")); got != "spaced" {
 		t.Fatalf("spaced: %q", got)
 	}
-	if got := serviceOf([]byte("not json")); got != "" {
+	if got := agent.ServiceOf([]byte("not json")); got != "" {
 		t.Fatalf("garbage: %q", got)
 	}
 	xs := make([]float64, 1000)

@@ -173,9 +173,9 @@ func runWindow(ctx context.Context, c Config, o Options, client *http.Client, i 
 			res.Non2xx++
 			res.ErrorSamples = sample(res.ErrorSamples, fmt.Sprintf("%d from %s", r.Code, r.URL))
 		default:
-			if want := expect[r.Method+" "+r.URL]; want != "" && serviceOf(r.Body) != want {
+			if want := expect[r.Method+" "+r.URL]; want != "" && ServiceOf(r.Body) != want {
 				res.Misroutes++
-				res.ErrorSamples = sample(res.ErrorSamples, fmt.Sprintf("misroute: %s answered by %q", r.URL, serviceOf(r.Body)))
+				res.ErrorSamples = sample(res.ErrorSamples, fmt.Sprintf("misroute: %s answered by %q", r.URL, ServiceOf(r.Body)))
 			} else {
 				res.OK++
 			}
@@ -208,9 +208,10 @@ func sample(s []string, x string) []string {
 
 var serviceKey = []byte(`"service":"`)
 
-// serviceOf is the echo response's service field ("" when not an echo
-// response).
-func serviceOf(body []byte) string {
+// ServiceOf is the echo response's service field ("" when not an echo
+// response). It looks for the compact key first (cheap at high rates) and
+// falls back to decoding. The in-process bench uses it too.
+func ServiceOf(body []byte) string {
 	if i := bytes.Index(body, serviceKey); i >= 0 {
 		rest := body[i+len(serviceKey):]
 		if j := bytes.IndexByte(rest, '"'); j >= 0 {
