@@ -107,10 +107,10 @@ func (u *upWriter) Write(p []byte) (int, error) {
 }
 
 // reabort re-poisons the deadline after the request path set one: a
-// context that ended before that (its AfterFunc already ran) would
+// request that ended before that (its watch already fired) would
 // otherwise be forgotten and the read would wait for the upstream.
-func (fc *fastConn) reabort(ctx context.Context) {
-	if ctx.Err() != nil {
+func (fc *fastConn) reabort(ctx context.Context, w *cancelWatch) {
+	if w.fired(ctx) {
 		fc.abort()
 	}
 }
@@ -254,6 +254,9 @@ type fastReq struct {
 	// ov are the annotation overrides of the upstream request (copied
 	// from the reqState so that it stays on the handler's stack).
 	ov overrides
+	// client watches the client of an HTTP/1.x request (clientConnOf);
+	// nil: the request's context does.
+	client *limitConn
 }
 
 // roundTrip sends the request to the endpoint with pool p.
@@ -289,18 +292,19 @@ func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, err
 func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool) (*http.Response, error) {
 	req := fr.in
 	ctx := req.Context()
-	var stop func() bool
-	if ctx.Done() != nil {
-		if err := ctx.Err(); err != nil {
+	var watch cancelWatch
+	if !watch.start(ctx, fr.client, fc) {
+		if watch.end() {
 			p.put(fc, t.maxIdlePerHost)
-			return nil, err
+		} else {
+			fc.conn.Close()
 		}
-		stop = context.AfterFunc(ctx, fc.abort)
+		return nil, canceledErr(ctx)
 	}
 	fail := func(err error, nothingReceived bool) (*http.Response, error) {
 		fc.conn.Close()
-		if stop != nil && !stop() {
-			return nil, ctx.Err()
+		if !watch.end() {
+			return nil, canceledErr(ctx)
 		}
 		if errors.Is(err, errLateBytes) {
 			return nil, errLateBytes
@@ -325,7 +329,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	}
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Now().Add(headerTimeout)) // a failed deadline shows as a read error
-		fc.reabort(ctx)
+		fc.reabort(ctx, &watch)
 	}
 	// Peek first: its read sends the head (exchange). An error before the
 	// first byte means the upstream closed the idle connection
@@ -381,9 +385,9 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	fc.lr.disarm()
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Time{})
-		fc.reabort(ctx)
+		fc.reabort(ctx, &watch)
 	}
-	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
+	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, watch: watch, reusable: !resp.Close}
 	if resp.Body == http.NoBody {
 		b.release(true)
 		return resp, nil
@@ -405,7 +409,7 @@ type fastBody struct {
 	fc       *fastConn
 	pool     *connPool
 	t        *fastTransport
-	stop     func() bool
+	watch    cancelWatch
 	reusable bool
 	done     bool
 }
@@ -433,7 +437,7 @@ func (b *fastBody) Close() error {
 func (b *fastBody) release(complete bool) {
 	b.done = true
 	ok := complete && b.reusable && b.fc.br.Buffered() == 0
-	if b.stop != nil && !b.stop() {
+	if !b.watch.end() {
 		ok = false // the request was canceled: the deadline is poisoned
 	}
 	if ok {
