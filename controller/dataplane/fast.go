@@ -259,12 +259,17 @@ type fastReq struct {
 	client *limitConn
 }
 
+// maxDirty bounds the idle connections one request drops for late bytes
+// before it dials a new one.
+const maxDirty = 16
+
 // roundTrip sends the request to the endpoint with pool p.
 func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, error) {
 	fresh := false // a stale pooled connection is retried once on a new one
+	dirty := 0     // idle connections dropped for late bytes
 	for {
 		var fc *fastConn
-		if !fresh {
+		if !fresh && dirty < maxDirty {
 			fc = p.take(t.idleTimeout)
 		}
 		reused := fc != nil
@@ -278,6 +283,7 @@ func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, err
 		resp, err := t.send(fr, fc, p, reused)
 		switch {
 		case errors.Is(err, errLateBytes):
+			dirty++
 			continue // dropped before the request went out: the next idle one
 		case errors.Is(err, errStaleConn) && !fresh:
 			fresh = true
