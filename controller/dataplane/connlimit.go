@@ -79,12 +79,17 @@ func remoteAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// limitConn gives its slot back when closed (once).
+// limitConn gives its slot back when closed (once), and tells the fast
+// path when the client is gone (cancelwatch.go).
 type limitConn struct {
 	net.Conn
 	l      *connLimiter
 	addr   netip.Addr
 	closed atomic.Bool
+	// watched is the upstream connection a fast-path request of this
+	// client waits on; gone: a read of the client failed.
+	watched atomic.Pointer[fastConn]
+	gone    atomic.Bool
 }
 
 func (c *limitConn) Close() error {

@@ -30,9 +30,9 @@ import (
 // a response: bytes that came with a response beyond its end close the
 // connection when the body ends (fastBody.release); bytes that arrived
 // while it sat idle (a 408 before the upstream's idle timeout, a stray
-// response) or its close are seen by a non-blocking peek when the
-// connection is taken from the pool (idleProbe), and the connection is
-// dropped. A 408 that still arrives as the answer on a reused connection
+// response) or its close are seen by a non-blocking read just before the
+// next request is written (exchange), and the connection is dropped for the
+// next idle one. A 408 that still arrives as the answer on a reused connection
 // (sent just as the request went out) is treated like a closed connection:
 // the request, bodiless and idempotent, is sent again on a new one. This is
 // what http.Transport does with its background read of idle connections,
@@ -61,28 +61,56 @@ type fastConn struct {
 	conn      net.Conn
 	lr        headLimit // between conn and br
 	br        *bufio.Reader
-	bw        *bufio.Writer
+	bw        *bufio.Writer // over uw
+	uw        upWriter
 	idleSince time.Time
 	// abort poisons the connection's deadline when a request's context
 	// ends (context.AfterFunc); made once per connection.
 	abort func()
-	probe idleProbe
+	x     exchange
+	// probeNext: the connection was idle; check it for late bytes before
+	// the next byte of a request goes out (exchange, upWriter).
+	probeNext bool
 }
 
 func newFastConn(conn net.Conn, bufSize int) *fastConn {
-	fc := &fastConn{conn: conn, bw: bufio.NewWriterSize(conn, bufSize)}
+	fc := &fastConn{conn: conn}
+	fc.uw.fc = fc
+	fc.bw = bufio.NewWriterSize(&fc.uw, bufSize)
 	fc.lr.conn = conn
+	fc.lr.x = &fc.x
 	fc.br = bufio.NewReaderSize(&fc.lr, bufSize)
 	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
-	fc.probe.setup(conn)
+	fc.x.setup(fc)
 	return fc
 }
 
+// errLateBytes drops a pooled connection on which bytes (or the
+// upstream's close) arrived while it was idle; the request goes to the
+// next idle connection or a new one.
+var errLateBytes = errors.New("dataplane: pooled upstream connection received bytes while idle")
+
+// upWriter writes a request head to the connection. A head too long for
+// the buffer is partly written before the exchange: the idle check then
+// runs first, on its own.
+type upWriter struct{ fc *fastConn }
+
+func (u *upWriter) Write(p []byte) (int, error) {
+	fc := u.fc
+	if fc.probeNext {
+		fc.probeNext = false
+		if !fc.x.clean() {
+			return 0, errLateBytes
+		}
+	}
+	return fc.conn.Write(p)
+}
+
 // reabort re-poisons the deadline after the request path set one: a
-// context that ended before that (its AfterFunc already ran) would
+// request that ended before that (its watch already fired) would
 // otherwise be forgotten and the read would wait for the upstream.
-func (fc *fastConn) reabort(ctx context.Context) {
-	if ctx.Err() != nil {
+func (fc *fastConn) reabort(ctx context.Context, w *cancelWatch) {
+	if w.fired(ctx) {
 		fc.abort()
 	}
 }
@@ -93,25 +121,36 @@ var errResponseHeaderTooLarge = errors.New("dataplane: upstream response head ex
 
 // headLimit bounds what is read from an upstream connection while a
 // response head is read (left > 0 armed, as net/http's client does with
-// its readLimit); 0 reads without limit (the body).
+// its readLimit); 0 reads without limit (the body). The first read after
+// a request head (send set) is the exchange that sends it.
 type headLimit struct {
 	conn  net.Conn
+	x     *exchange
 	left  int64
 	armed bool
+	send  bool
 }
 
 func (l *headLimit) Read(p []byte) (int, error) {
-	if !l.armed {
-		return l.conn.Read(p)
+	if l.armed {
+		if l.left <= 0 {
+			return 0, errResponseHeaderTooLarge
+		}
+		if int64(len(p)) > l.left {
+			p = p[:l.left]
+		}
 	}
-	if l.left <= 0 {
-		return 0, errResponseHeaderTooLarge
+	var n int
+	var err error
+	if l.send {
+		l.send = false
+		n, err = l.x.run(p)
+	} else {
+		n, err = l.conn.Read(p)
 	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
+	if l.armed {
+		l.left -= int64(n)
 	}
-	n, err := l.conn.Read(p)
-	l.left -= int64(n)
 	return n, err
 }
 
@@ -131,9 +170,9 @@ type connPool struct {
 	closed bool
 }
 
-// take returns the warmest idle connection that is neither expired nor
-// dirty (late bytes or closed by the upstream: idleProbe), closing those
-// that are; nil when none is left.
+// take returns the warmest idle connection that has not expired, closing
+// those that have; nil when none is left. Whether it is still clean is
+// checked as the next request goes out (exchange).
 func (p *connPool) take(maxIdle time.Duration) *fastConn {
 	for {
 		p.mu.Lock()
@@ -146,7 +185,8 @@ func (p *connPool) take(maxIdle time.Duration) *fastConn {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if time.Since(fc.idleSince) < maxIdle && fc.probe.clean() {
+		if time.Since(fc.idleSince) < maxIdle {
+			fc.probeNext = true
 			return fc
 		}
 		fc.conn.Close()
@@ -214,13 +254,22 @@ type fastReq struct {
 	// ov are the annotation overrides of the upstream request (copied
 	// from the reqState so that it stays on the handler's stack).
 	ov overrides
+	// client watches the client of an HTTP/1.x request (clientConnOf);
+	// nil: the request's context does.
+	client *limitConn
 }
+
+// maxDirty bounds the idle connections one request drops for late bytes
+// before it dials a new one.
+const maxDirty = 16
 
 // roundTrip sends the request to the endpoint with pool p.
 func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, error) {
-	for attempt := range 2 { // a stale pooled connection is retried once on a fresh one
+	fresh := false // a stale pooled connection is retried once on a new one
+	dirty := 0     // idle connections dropped for late bytes
+	for {
 		var fc *fastConn
-		if attempt == 0 {
+		if !fresh && dirty < maxDirty {
 			fc = p.take(t.idleTimeout)
 		}
 		reused := fc != nil
@@ -232,29 +281,39 @@ func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, err
 			fc = newFastConn(conn, t.bufSize)
 		}
 		resp, err := t.send(fr, fc, p, reused)
-		if errors.Is(err, errStaleConn) {
+		switch {
+		case errors.Is(err, errLateBytes):
+			dirty++
+			continue // dropped before the request went out: the next idle one
+		case errors.Is(err, errStaleConn) && !fresh:
+			fresh = true
 			continue
+		case errors.Is(err, errStaleConn):
+			return nil, fmt.Errorf("upstream %s: %w", fr.addr, errStaleConn)
 		}
 		return resp, err
 	}
-	return nil, fmt.Errorf("upstream %s: %w", fr.addr, errStaleConn)
 }
 
 func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool) (*http.Response, error) {
 	req := fr.in
 	ctx := req.Context()
-	var stop func() bool
-	if ctx.Done() != nil {
-		if err := ctx.Err(); err != nil {
+	var watch cancelWatch
+	if !watch.start(ctx, fr.client, fc) {
+		if watch.end() {
 			p.put(fc, t.maxIdlePerHost)
-			return nil, err
+		} else {
+			fc.conn.Close()
 		}
-		stop = context.AfterFunc(ctx, fc.abort)
+		return nil, canceledErr(ctx)
 	}
 	fail := func(err error, nothingReceived bool) (*http.Response, error) {
 		fc.conn.Close()
-		if stop != nil && !stop() {
-			return nil, ctx.Err()
+		if !watch.end() {
+			return nil, canceledErr(ctx)
+		}
+		if errors.Is(err, errLateBytes) {
+			return nil, errLateBytes
 		}
 		if reused && nothingReceived {
 			return nil, errStaleConn
@@ -270,21 +329,23 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if err != nil {
 		return fail(err, true)
 	}
-	if err := fc.bw.Flush(); err != nil {
-		return fail(err, true)
-	}
 	headerTimeout := t.responseHeaderTimeout
 	if fr.ov.read > 0 {
 		headerTimeout = fr.ov.read
 	}
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Now().Add(headerTimeout)) // a failed deadline shows as a read error
-		fc.reabort(ctx)
+		fc.reabort(ctx, &watch)
 	}
-	// Peek first: an error before the first byte means the upstream closed
-	// the idle connection (ReadResponse would report io.ErrUnexpectedEOF).
+	// Peek first: its read sends the head (exchange). An error before the
+	// first byte means the upstream closed the idle connection
+	// (ReadResponse would report io.ErrUnexpectedEOF).
 	fc.lr.arm(t.maxHeaderBytes)
+	fc.lr.send = true
 	if _, err := fc.br.Peek(1); err != nil {
+		if fc.x.werr != nil {
+			return fail(fc.x.werr, true)
+		}
 		return fail(err, isNothingReceived(err))
 	}
 	var resp *http.Response
@@ -330,9 +391,9 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	fc.lr.disarm()
 	if headerTimeout > 0 {
 		_ = fc.conn.SetReadDeadline(time.Time{})
-		fc.reabort(ctx)
+		fc.reabort(ctx, &watch)
 	}
-	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, stop: stop, reusable: !resp.Close}
+	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, watch: watch, reusable: !resp.Close}
 	if resp.Body == http.NoBody {
 		b.release(true)
 		return resp, nil
@@ -354,7 +415,7 @@ type fastBody struct {
 	fc       *fastConn
 	pool     *connPool
 	t        *fastTransport
-	stop     func() bool
+	watch    cancelWatch
 	reusable bool
 	done     bool
 }
@@ -382,7 +443,7 @@ func (b *fastBody) Close() error {
 func (b *fastBody) release(complete bool) {
 	b.done = true
 	ok := complete && b.reusable && b.fc.br.Buffered() == 0
-	if b.stop != nil && !b.stop() {
+	if !b.watch.end() {
 		ok = false // the request was canceled: the deadline is poisoned
 	}
 	if ok {

@@ -187,7 +187,17 @@ func TestFastPathLargeAndAbandonedBodies(t *testing.T) {
 	}
 }
 
+// TestFastPathClientCancelReachesUpstream: a client that goes away while
+// the upstream has not answered ends the upstream request, through the
+// listener's connection (the default) or, without a connection limit, the
+// request's context (cancelwatch.go).
 func TestFastPathClientCancelReachesUpstream(t *testing.T) {
+	for name, opts := range map[string]Options{"limitConn": {}, "context": {MaxConnections: -1}} {
+		t.Run(name, func(t *testing.T) { testClientCancelReachesUpstream(t, opts) })
+	}
+}
+
+func testClientCancelReachesUpstream(t *testing.T, opts Options) {
 	entered, canceled := make(chan struct{}), make(chan struct{})
 	addr, _ := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
@@ -197,7 +207,7 @@ func TestFastPathClientCancelReachesUpstream(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	})
-	s := startServer(t, Options{}, singleRoute(t, addr))
+	s := startServer(t, opts, singleRoute(t, addr))
 	c := clientTo(t, s.HTTPAddr(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://f.example/slow", nil)

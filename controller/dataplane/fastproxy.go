@@ -34,7 +34,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 		attempts = s.maxAttempts(pol, n)
 	}
 	i := rs.first(bi)
-	fr := fastReq{in: r, s: s, w: w, ov: rs.ov}
+	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientConnOf(r)}
 	var resp *http.Response
 	var err error
 	for attempt := 1; ; attempt++ {

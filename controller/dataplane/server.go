@@ -257,6 +257,7 @@ func (s *Server) Start(ctx context.Context) error {
 			MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 			ErrorLog:          errLog,
 			BaseContext:       func(net.Listener) context.Context { return base },
+			ConnContext:       connContext,
 			Protocols:         protocols,
 		}
 	}

@@ -1,0 +1,26 @@
+//go:build !unix
+
+package dataplane
+
+// exchange without raw sockets: the head is flushed and the response read
+// with plain calls, and idle connections are not checked before reuse; a
+// reused connection's late bytes are then caught only when they arrive
+// with a response (fastBody.release) or when they are a 408
+// (fastTransport.send retries it).
+type exchange struct {
+	fc   *fastConn
+	werr error // of the write
+}
+
+func (x *exchange) setup(fc *fastConn) { x.fc = fc }
+
+func (x *exchange) run(p []byte) (int, error) {
+	x.werr = nil
+	if err := x.fc.bw.Flush(); err != nil {
+		x.werr = err
+		return 0, err
+	}
+	return x.fc.conn.Read(p)
+}
+
+func (x *exchange) clean() bool { return true }
