@@ -36,8 +36,8 @@ func runDrain(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		if err != nil {
 			return nil, fmt.Errorf("drain run %d: %w", rep, err)
 		}
-		e.Progressf("drain run %d: %d in flight at SIGTERM, %d failed; %d sent after it (%d served); exit after %.0f ms (killed: %t); restart: ready %.0f ms, serving %.0f ms",
-			rep, run.InFlight, run.InFlightFailed, run.After, run.AfterServed, run.ExitMillis, run.Killed, run.RestartReadyMillis, run.RestartServingMillis)
+		e.Progressf("drain run %d: %d in flight at SIGTERM, %d failed; %d queued before it and refused at connect; %d sent after it (%d served); exit after %.0f ms (killed: %t); restart: ready %.0f ms, serving %.0f ms",
+			rep, run.InFlight, run.InFlightFailed, run.RefusedAtConnect, run.After, run.AfterServed, run.ExitMillis, run.Killed, run.RestartReadyMillis, run.RestartServingMillis)
 		res.Runs = append(res.Runs, run)
 		res.InFlightFailed += run.InFlightFailed
 		inFlight = append(inFlight, float64(run.InFlight))
@@ -59,7 +59,7 @@ func (e *Env) drainOnce(ctx context.Context, t *Traffic, rate float64) (reports.
 	var results []drainSample
 	tl := newTally()
 	tl.each = func(r *vegeta.Result, class outcome) {
-		ds := drainSample{start: r.Timestamp, end: r.Timestamp.Add(r.Latency), ok: class == outcomeOK}
+		ds := drainSample{start: r.Timestamp, end: r.Timestamp.Add(r.Latency), ok: class == outcomeOK, refused: refusedAtConnect(r)}
 		if !ds.ok {
 			ds.desc = fmt.Sprintf("%s (sent %s, answered %s)", describe(r, class), r.Timestamp.Format("15:04:05.000"), ds.end.Format("15:04:05.000"))
 		}
@@ -93,23 +93,7 @@ func (e *Env) drainOnce(ctx context.Context, t *Traffic, rate float64) (reports.
 		run.Killed = true
 	}
 	tl.mu.Lock()
-	for _, r := range results {
-		switch {
-		case !r.start.Before(sig):
-			run.After++
-			if r.ok {
-				run.AfterServed++
-			}
-		case !r.end.Before(sig):
-			run.InFlight++
-			if !r.ok {
-				run.InFlightFailed++
-				if len(run.FailedSamples) < 3 {
-					run.FailedSamples = append(run.FailedSamples, r.desc)
-				}
-			}
-		}
-	}
+	classifyDrain(&run, results, sig)
 	tl.mu.Unlock()
 	restart := time.Now()
 	if err := e.Ctrl.Start(ctx); err != nil {
@@ -123,10 +107,48 @@ func (e *Env) drainOnce(ctx context.Context, t *Traffic, rate float64) (reports.
 	return run, nil
 }
 
+// classifyDrain counts results into run by when each was sent and
+// answered relative to the signal sig.
+func classifyDrain(run *reports.DrainRun, results []drainSample, sig time.Time) {
+	for _, r := range results {
+		switch {
+		case !r.start.Before(sig):
+			run.After++
+			if r.ok {
+				run.AfterServed++
+			}
+		case !r.end.Before(sig) && r.refused:
+			// Queued in the generator before the signal, dialled after the
+			// listener closed: never reached the controller.
+			run.RefusedAtConnect++
+		case !r.end.Before(sig):
+			run.InFlight++
+			if !r.ok {
+				run.InFlightFailed++
+				if len(run.FailedSamples) < 3 {
+					run.FailedSamples = append(run.FailedSamples, r.desc)
+				}
+			}
+		}
+	}
+}
+
 type drainSample struct {
 	start, end time.Time
 	ok         bool
+	refused    bool   // refused at connect: see refusedAtConnect
 	desc       string // a failure
+}
+
+// refusedAtConnect reports whether r failed because its connection was
+// refused: the request never reached the controller. A generator on a
+// loaded machine may time-stamp a request before SIGTERM and dial it
+// after the controller closed its listener; such a request was never in
+// flight at the controller, and counting it as a drained request lost
+// (as the first drain runs did) blames the controller for the generator's
+// queue.
+func refusedAtConnect(r *vegeta.Result) bool {
+	return r.Code == 0 && strings.Contains(r.Error, "connect: connection refused")
 }
 
 // flagValue returns the value of --name=value in flags ("" when absent).

@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +72,45 @@ func TestFailoverSkipsInQuick(t *testing.T) {
 	var skip *skipError
 	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "lease") {
 		t.Fatalf("failover in --quick: %v, want a skip naming the lease", err)
+	}
+}
+
+// TestClassifyDrain: a request refused at connect after the signal never
+// reached the controller, even when the generator time-stamped it before
+// the signal (the drain runs' "lost" requests on a loaded machine); a
+// request accepted and then dropped is a loss.
+func TestClassifyDrain(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // a closed listener: the dial is refused, as after SIGTERM
+	atk := vegeta.NewAttacker(vegeta.Timeout(2 * time.Second))
+	var refused *vegeta.Result
+	for r := range atk.Attack(vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: "http://" + addr + "/"}), vegeta.ConstantPacer{Freq: 1, Per: time.Second}, time.Millisecond, "refused") {
+		refused = r
+	}
+	if refused == nil || !refusedAtConnect(refused) {
+		t.Fatalf("a refused dial is not recognised: %+v", refused)
+	}
+	if refusedAtConnect(&vegeta.Result{Error: "Get \"http://x/\": EOF"}) || refusedAtConnect(&vegeta.Result{Code: 200}) {
+		t.Fatal("an EOF or an answer counted as refused at connect")
+	}
+
+	sig := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	ms := func(d int) time.Time { return sig.Add(time.Duration(d) * time.Millisecond) }
+	var run reports.DrainRun
+	classifyDrain(&run, []drainSample{
+		{start: ms(-300), end: ms(-200), ok: true},                     // done before: not counted
+		{start: ms(-50), end: ms(50), ok: true},                        // in flight, served
+		{start: ms(-50), end: ms(20), desc: "reset"},                   // in flight, lost
+		{start: ms(-70), end: ms(230), refused: true, desc: "refused"}, // queued in the generator
+		{start: ms(10), end: ms(11), refused: true},                    // sent after
+		{start: ms(20), end: ms(120), ok: true},                        // sent after, served
+	}, sig)
+	want := reports.DrainRun{InFlight: 2, InFlightFailed: 1, RefusedAtConnect: 1, After: 2, AfterServed: 1, FailedSamples: []string{"reset"}}
+	if !reflect.DeepEqual(run, want) {
+		t.Fatalf("classified %+v, want %+v", run, want)
 	}
 }

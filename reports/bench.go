@@ -243,6 +243,11 @@ type StepResult struct {
 	// Connections is the closed-loop worker (= connection) count; 0 for an
 	// open-loop window (schema 2).
 	Connections int `json:"connections,omitempty"`
+	// MaxInFlight is an open-loop window's bound on concurrent requests
+	// (the generator's workers and connections), PeakInFlight the most it
+	// had; a window that reached the bound is invalid.
+	MaxInFlight  int `json:"maxInFlight,omitempty"`
+	PeakInFlight int `json:"peakInFlight,omitempty"`
 	// Fraction is the share of the target's own maximum an open-loop window
 	// offered (schema 2).
 	Fraction float64 `json:"fraction,omitempty"`

@@ -72,6 +72,11 @@ type DrainRun struct {
 	// answered at it; InFlightFailed those of them that failed.
 	InFlight       int `json:"inFlight"`
 	InFlightFailed int `json:"inFlightFailed"`
+	// RefusedAtConnect are requests the generator time-stamped before the
+	// signal but connected only after the controller had closed its
+	// listener: refused at connect, they never reached the controller and
+	// are counted apart from InFlight.
+	RefusedAtConnect int `json:"refusedAtConnect,omitempty"`
 	// After are the requests sent after the signal (a real load balancer
 	// would stop sending); AfterServed those that were answered 2xx.
 	After       int `json:"after"`
@@ -176,9 +181,9 @@ func reliabilityMarkdown(name string, r *ReliabilityResult) string {
 		}
 		p("SIGTERM while %.0f rps flow, each request held %.0f ms by the backend; shutdown timeout %s. In flight at the signal: %s; failed of those: %d in total; time to exit: %s ms.\n\n",
 			d.RateRPS, d.RequestMillis, to, statText(d.InFlight, 0), d.InFlightFailed, statText(d.ExitMillis, 0))
-		p("| run | in flight at SIGTERM | failed | sent after | served after | exit ms | killed | restart to ready ms | restart to serving ms |\n|---|---|---|---|---|---|---|---|---|\n")
+		p("| run | in flight at SIGTERM | failed | queued before, refused at connect | sent after | served after | exit ms | killed | restart to ready ms | restart to serving ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for i, run := range d.Runs {
-			p("| %d | %d | %d | %d | %d | %.0f | %s | %.0f | %.0f |\n", i+1, run.InFlight, run.InFlightFailed, run.After, run.AfterServed, run.ExitMillis, benchYesNo(run.Killed), run.RestartReadyMillis, run.RestartServingMillis)
+			p("| %d | %d | %d | %d | %d | %d | %.0f | %s | %.0f | %.0f |\n", i+1, run.InFlight, run.InFlightFailed, run.RefusedAtConnect, run.After, run.AfterServed, run.ExitMillis, benchYesNo(run.Killed), run.RestartReadyMillis, run.RestartServingMillis)
 		}
 		for i, run := range d.Runs {
 			for _, f := range run.FailedSamples {

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -247,6 +248,11 @@ type Perf struct {
 	LoadScenario string
 	// Has* say which parts the bench report holds.
 	HasLoad, HasPropagation, HasChurn bool
+	// ChurnScale, Drain and Failover are the reliability scenarios' results
+	// when the bench ran them (nil otherwise).
+	ChurnScale *ChurnScaleResult
+	Drain      *DrainResult
+	Failover   *FailoverResult
 }
 
 // Perf extracts column i's headline performance numbers.
@@ -286,6 +292,11 @@ func (m *Matrix) Perf(i int) (Perf, bool) {
 			p.HasChurn = true
 			p.ChurnRequests = s.Churn.Requests
 			p.ChurnFailures = s.Churn.Errors + s.Churn.Non2xx + s.Churn.Misroutes
+		case s.Reliability != nil:
+			r := s.Reliability
+			p.ChurnScale = cmp.Or(p.ChurnScale, r.ChurnScale)
+			p.Drain = cmp.Or(p.Drain, r.Drain)
+			p.Failover = cmp.Or(p.Failover, r.Failover)
 		}
 	}
 	return p, true

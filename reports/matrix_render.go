@@ -192,7 +192,8 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		cells = append(cells, strconv.Itoa(r.Summary.Passed), strconv.Itoa(r.Summary.Failed), strconv.Itoa(r.Summary.Skipped))
 		row(cells)
 	}
-	if slices.ContainsFunc(m.Features, IsReliabilityFeature) {
+	benchRows := m.reliabilityBenchRows()
+	if slices.ContainsFunc(m.Features, IsReliabilityFeature) || len(benchRows) > 0 {
 		p("")
 		p("## Reliability")
 		p("")
@@ -207,6 +208,13 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 			cells := []string{cell(f, 40)}
 			for i := range m.Columns {
 				cells = append(cells, featureSymbol(m.Feature(i, f).Summary))
+			}
+			row(cells)
+		}
+		for _, r := range benchRows {
+			cells := []string{cell(r.Name, 40)}
+			for _, c := range r.Cells {
+				cells = append(cells, cell(c.Symbol(), 120))
 			}
 			row(cells)
 		}
@@ -375,6 +383,10 @@ type htmlMatrix struct {
 	Levels   []string
 	Summary  [][]string
 	Features []htmlFeatureRow
+	// Reliability holds the reliability features' rows, then the bench's
+	// reliability scenarios (drain, churn at scale, failover).
+	Reliability     []htmlFeatureRow
+	ReliabilityNote string
 	// Annotations is the annotation compatibility (one row per feature).
 	Annotations []htmlFeatureRow
 	// Golden names the golden recording the Behaves rows compare with.
@@ -433,7 +445,7 @@ func testClass(t TestResult) string {
 // RenderMatrixHTML writes m as one self-contained HTML page (inline CSS, no
 // scripts or external resources).
 func RenderMatrixHTML(w io.Writer, m *Matrix) error {
-	v := htmlMatrix{PerfHead: perfHeader}
+	v := htmlMatrix{PerfHead: perfHeader, ReliabilityNote: reliabilityNote}
 	for _, c := range m.Columns {
 		v.Labels = append(v.Labels, c.Label)
 	}
@@ -454,13 +466,33 @@ func RenderMatrixHTML(w io.Writer, m *Matrix) error {
 		}
 		v.Commands = append(v.Commands, [2]string{c.Label, cmd})
 	}
+	for _, f := range ReliabilityFeatures {
+		if !slices.Contains(m.Features, f) {
+			continue
+		}
+		fr := htmlFeatureRow{Feature: f}
+		for i := range m.Columns {
+			fc := m.Feature(i, f)
+			fr.Cells = append(fr.Cells, htmlCell{Text: featureSymbol(fc.Summary), Class: cellClass(fc.Summary), Title: strings.Join(fc.Variants, "; ")})
+		}
+		v.Reliability = append(v.Reliability, fr)
+	}
+	for _, r := range m.reliabilityBenchRows() {
+		fr := htmlFeatureRow{Feature: r.Name}
+		for _, c := range r.Cells {
+			fr.Cells = append(fr.Cells, htmlCell{Text: c.Symbol(), Class: c.class()})
+		}
+		v.Reliability = append(v.Reliability, fr)
+	}
 	for _, f := range m.Features {
 		fr := htmlFeatureRow{Feature: f}
 		for i := range m.Columns {
 			fc := m.Feature(i, f)
 			fr.Cells = append(fr.Cells, htmlCell{Text: featureSymbol(fc.Summary), Class: cellClass(fc.Summary), Title: strings.Join(fc.Variants, "; ")})
 		}
-		v.Features = append(v.Features, fr)
+		if !IsReliabilityFeature(f) {
+			v.Features = append(v.Features, fr)
+		}
 		ft := htmlFeatureTests{Feature: f}
 		for _, r := range m.Rows {
 			if r.Feature != f {
@@ -539,6 +571,11 @@ code,pre{background:#f6f8fa;padding:.1em .3em}
 <table><tr><th>controller</th><th>Kubernetes</th><th>date</th>{{range .Levels}}<th>{{.}}</th>{{end}}<th>passed</th><th>failed</th><th>skipped</th></tr>
 {{range .Summary}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
+{{if .Reliability}}<h2>Reliability</h2>
+<p>{{.ReliabilityNote}} Hover a cell for the variants.</p>
+<table><tr><th>reliability</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range .Reliability}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
 <h2>Features</h2>
 <table><tr><th>feature</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
 {{range .Features}}<tr><th>{{.Feature}}</th>{{range .Cells}}<td class="{{.Class}}" title="{{.Title}}">{{.Text}}</td>{{end}}</tr>

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -64,3 +65,102 @@ const reliabilityNote = "Specs labelled `reliability` (level extended) run again
 	"and (where run) backend faults, drain and churn. Where the RFCs leave a choice, the variant each controller chose is recorded."
 
 func joinVariants(vs []string) string { return strings.Join(vs, "; ") }
+
+// reliabilityBenchRow is one bench reliability scenario across the
+// matrix's columns.
+type reliabilityBenchRow struct {
+	Name  string
+	Cells []reliabilityBenchCell
+}
+
+// reliabilityBenchCell is one column's figure; OK is false when requests
+// failed (or status was never written), Ran false when the bench did not
+// run the scenario for that column.
+type reliabilityBenchCell struct {
+	Text    string
+	OK, Ran bool
+}
+
+// Symbol is the cell with its pass/fail mark.
+func (c reliabilityBenchCell) Symbol() string {
+	switch {
+	case !c.Ran:
+		return "–"
+	case c.OK:
+		return "✅ " + c.Text
+	default:
+		return "❌ " + c.Text
+	}
+}
+
+// class is the HTML class of the cell.
+func (c reliabilityBenchCell) class() string {
+	switch {
+	case !c.Ran:
+		return "none"
+	case c.OK:
+		return "pass"
+	default:
+		return "fail"
+	}
+}
+
+// reliabilityBenchRows are the Reliability section's bench rows (drain,
+// churn at scale, failover), from each column's bench report; a scenario
+// no column ran is left out.
+func (m *Matrix) reliabilityBenchRows() []reliabilityBenchRow {
+	perfs := make([]Perf, len(m.Columns))
+	for i := range m.Columns {
+		perfs[i], _ = m.Perf(i)
+	}
+	var out []reliabilityBenchRow
+	add := func(name string, cell func(Perf) reliabilityBenchCell) {
+		row := reliabilityBenchRow{Name: name}
+		ran := false
+		for _, p := range perfs {
+			c := cell(p)
+			ran = ran || c.Ran
+			row.Cells = append(row.Cells, c)
+		}
+		if ran {
+			out = append(out, row)
+		}
+	}
+	add("drain (bench: SIGTERM under load)", func(p Perf) reliabilityBenchCell {
+		d := p.Drain
+		if d == nil {
+			return reliabilityBenchCell{}
+		}
+		inFlight := 0
+		for _, r := range d.Runs {
+			inFlight += r.InFlight
+		}
+		return reliabilityBenchCell{Ran: true, OK: d.InFlightFailed == 0,
+			Text: fmt.Sprintf("%d of %d in flight failed (%d runs); exit %s ms", d.InFlightFailed, inFlight, len(d.Runs), fmtFloat(d.ExitMillis.Median, 0))}
+	})
+	add("churn at scale (bench)", func(p Perf) reliabilityBenchCell {
+		c := p.ChurnScale
+		if c == nil {
+			return reliabilityBenchCell{}
+		}
+		text := fmt.Sprintf("%d of %d requests failed; %d changes, ready p99 %s ms, %d timed out",
+			c.Traffic.Failed(), c.Traffic.Requests, c.Changes, fmtFloat(c.All.ReadyMillis.P99, 0), c.All.TimedOut)
+		if !c.Traffic.Valid {
+			text += " (load below its rate: " + c.Traffic.InvalidReason + ")"
+		}
+		return reliabilityBenchCell{Ran: true, OK: c.Traffic.Failed() == 0 && c.All.TimedOut == 0, Text: text}
+	})
+	add("leader failover (bench)", func(p Perf) reliabilityBenchCell {
+		f := p.Failover
+		if f == nil {
+			return reliabilityBenchCell{}
+		}
+		status := fmt.Sprintf("status not written within %s s", fmtFloat(f.TimeoutSeconds, 0))
+		if f.StatusWritten {
+			status = fmt.Sprintf("status %s s after the kill", fmtFloat(f.StatusMillis/1000, 1))
+		}
+		return reliabilityBenchCell{Ran: true, OK: f.StatusWritten && f.Traffic.Failed() == 0,
+			Text: fmt.Sprintf("%s; %d of %d requests failed", status, f.Traffic.Failed(), f.Traffic.Requests)}
+	})
+	return out
+}

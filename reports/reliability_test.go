@@ -41,6 +41,17 @@ func TestReliabilitySections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	bench := &BenchReport{
+		Controller: BenchController{Name: "other"}, Machine: Machine{Cores: 2},
+		Scenarios: []BenchScenario{
+			{Name: "drain", Kind: BenchKindReliability, Status: BenchOK, Reliability: &ReliabilityResult{Drain: &DrainResult{
+				RateRPS: 500, RequestMillis: 100, InFlightFailed: 3, ExitMillis: Stat{N: 2, Median: 140, Min: 120, Max: 160},
+				Runs: []DrainRun{{InFlight: 40, InFlightFailed: 3, ExitMillis: 120}, {InFlight: 50, ExitMillis: 160}}}}},
+		},
+	}
+	if err := WriteBench(filepath.Join(root, "other"), bench); err != nil {
+		t.Fatal(err)
+	}
 	m, err := LoadMatrix([]string{root})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +64,25 @@ func TestReliabilitySections(t *testing.T) {
 	rel := s[strings.Index(s, "## Reliability"):strings.Index(s, "## Features")]
 	if !strings.Contains(rel, "| smuggling | ✅ 1/1 | ❌ 0/1 |") || !strings.Contains(rel, "| timeouts |") {
 		t.Errorf("matrix Reliability section:\n%s", rel)
+	}
+	if !strings.Contains(rel, "| drain (bench: SIGTERM under load) | – | ❌ 3 of 90 in flight failed (2 runs); exit 140 ms |") {
+		t.Errorf("matrix Reliability section lacks the drain row:\n%s", rel)
+	}
+	var html bytes.Buffer
+	if err := RenderMatrixHTML(&html, m); err != nil {
+		t.Fatal(err)
+	}
+	h := html.String()
+	hrel := h[strings.Index(h, "<h2>Reliability</h2>"):strings.Index(h, "<h2>Features</h2>")]
+	for _, want := range []string{"<th>smuggling</th>", "title=\"400\">✅ 1/1", "class=\"fail\" title=\"\">❌ 3 of 90 in flight failed"} {
+		if !strings.Contains(hrel, want) {
+			t.Errorf("HTML Reliability section lacks %q:\n%s", want, hrel)
+		}
+	}
+	hfeat := h[strings.Index(h, "<h2>Features</h2>"):]
+	hfeat = hfeat[:strings.Index(hfeat, "</table>")]
+	if strings.Contains(hfeat, "smuggling") || !strings.Contains(hfeat, "path-rules") {
+		t.Errorf("HTML Features table lists reliability features or lacks path-rules:\n%s", hfeat)
 	}
 	feat := s[strings.Index(s, "## Features"):]
 	feat = feat[:strings.Index(feat[1:], "##")+1]
