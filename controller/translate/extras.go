@@ -204,7 +204,7 @@ func (tr *translator) routeExtras(r *routing.Route) {
 // first has each rule host (canary Ingresses, with canary "true" in their
 // dialect, excluded: they add no hosts).
 func (tr *translator) indexRuleHosts(ours []*networkingv1.Ingress) {
-	tr.ruleHosts = make(map[string]routing.ObjectRef)
+	tr.ruleHosts = make(map[string]routing.ObjectRef, len(ours))
 	for _, ing := range ours {
 		if ing.Annotations[tr.dialectOf(ing).Key("canary")] == "true" {
 			continue

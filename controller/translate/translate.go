@@ -60,6 +60,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	tr.index(snap)
 	ours := tr.selectOurs(snap)
 	tr.indexRuleHosts(ours)
+	tr.b.Grow(len(tr.ruleHosts) + 1)
 	var canaries []canaryIngress
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
@@ -76,6 +77,9 @@ func Translate(snap *Snapshot, opts Options) Result {
 	tr.configuredDefaultBackend()
 	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
 	tr.opts.CertCache.retain(tr.certs) // keep what this build used (certcache.go)
+	if len(ours) > 0 {
+		res.Owned = make([]routing.ObjectRef, 0, len(ours))
+	}
 	for _, ing := range ours {
 		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
 	}
@@ -143,8 +147,8 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 		}
 	}
 	classDialects := tr.classDialects(ourClasses)
-	var ours []*networkingv1.Ingress
-	seen := make(map[routing.ObjectRef]bool)
+	ours := make([]*networkingv1.Ingress, 0, len(snap.Ingresses))
+	seen := make(map[routing.ObjectRef]bool, len(snap.Ingresses))
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
 			continue
