@@ -27,12 +27,12 @@ type resolved struct {
 
 // backend resolves an Ingress backend, reporting its problem (if any) at
 // field. It never returns nil.
-func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, ib *networkingv1.IngressBackend, field string, warn warnFunc) *routing.Backend {
+func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, ib *networkingv1.IngressBackend, field func() string, warn warnFunc) *routing.Backend {
 	ns := ing.Namespace
 	invalid := func(subfield, msg string) *routing.Backend {
-		warn(field+subfield, ReasonInvalidBackend, "%s", msg)
+		warn(field()+subfield, ReasonInvalidBackend, "%s", msg)
 		// One backend per reference: the key names the referring field.
-		return &routing.Backend{Key: "invalid:" + ref.String() + "@" + field, Namespace: ns, Unavailable: "invalid backend: " + msg}
+		return &routing.Backend{Key: "invalid:" + ref.String() + "@" + field(), Namespace: ns, Unavailable: "invalid backend: " + msg}
 	}
 	switch {
 	case ib.Service != nil && ib.Resource != nil:
@@ -51,7 +51,7 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 				reason: ReasonUnsupportedBackend, subfield: ".resource", message: msg}
 			tr.backends[key] = r
 		}
-		warn(field+r.subfield, r.reason, "%s", r.message)
+		warn(field()+r.subfield, r.reason, "%s", r.message)
 		return r.backend
 	case ib.Service == nil:
 		return invalid("", "backend has neither service nor resource")
@@ -78,7 +78,7 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 		tr.backends[key] = r
 	}
 	if r.reason != "" {
-		warn(field+r.subfield, r.reason, "%s", r.message)
+		warn(field()+r.subfield, r.reason, "%s", r.message)
 	}
 	return r.backend
 }

@@ -236,9 +236,9 @@ func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectR
 			if _, err := routing.CanonicalHost(rule.Host); err != nil {
 				continue
 			}
-			rf := "spec.rules[" + strconv.Itoa(i) + "]"
 			for j := range rule.HTTP.Paths {
-				tr.path(ing, ref, pol, alias, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+				pf := func() string { return "spec.rules[" + strconv.Itoa(i) + "].http.paths[" + strconv.Itoa(j) + "]" }
+				tr.path(ing, ref, pol, alias, &rule.HTTP.Paths[j], pf, warn)
 			}
 		}
 	}

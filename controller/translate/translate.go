@@ -192,13 +192,15 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 	var hosts []string // valid rule hosts, "" for rules without host
 	for i := range ing.Spec.Rules {
 		rule := &ing.Spec.Rules[i]
-		rf := "spec.rules[" + strconv.Itoa(i) + "]"
+		// Field paths are built only for a warning (every build translates
+		// every Ingress).
+		rf := func() string { return "spec.rules[" + strconv.Itoa(i) + "]" }
 		host, err := routing.CanonicalHost(rule.Host)
 		if err != nil {
-			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
+			warn(rf()+".host", ReasonInvalidHost, "%v; rule skipped", err)
 			continue
 		}
-		if tr.foreignHost(host, ref, rf+".host", "rule skipped", warn) {
+		if tr.foreignHost(host, ref, func() string { return rf() + ".host" }, "rule skipped", warn) {
 			continue
 		}
 		if !slices.Contains(hosts, host) {
@@ -208,7 +210,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			continue
 		}
 		for j := range rule.HTTP.Paths {
-			tr.path(ing, ref, pol, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+			tr.path(ing, ref, pol, host, &rule.HTTP.Paths[j], func() string { return rf() + ".http.paths[" + strconv.Itoa(j) + "]" }, warn)
 		}
 	}
 	for _, alias := range tr.aliasRoutes(ing, ref, pol, warn) {
@@ -231,29 +233,29 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 type warnFunc func(field, reason, format string, args ...any)
 
 // path adds one HTTP path of a rule.
-func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
+func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, host string, p *networkingv1.HTTPIngressPath, pf func() string, warn warnFunc) {
 	pt, ok := pathType(p.PathType)
 	if !ok {
 		if p.PathType == nil {
-			warn(pf+".pathType", ReasonInvalidPathType, "pathType is required; path skipped")
+			warn(pf()+".pathType", ReasonInvalidPathType, "pathType is required; path skipped")
 		} else {
-			warn(pf+".pathType", ReasonInvalidPathType, "unsupported pathType %q; path skipped", *p.PathType)
+			warn(pf()+".pathType", ReasonInvalidPathType, "unsupported pathType %q; path skipped", *p.PathType)
 		}
 		return
 	}
 	path, err := validatePath(pt, p.Path)
 	if err != nil {
-		warn(pf+".path", ReasonInvalidPath, "%v; path skipped", err)
+		warn(pf()+".path", ReasonInvalidPath, "%v; path skipped", err)
 		return
 	}
 	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Policy: pol,
 		Regex: tr.pathRegex(ref, pt, p.Path), Rewrite: tr.pathRewrite(ref, path)}
 	if old := tr.b.Conflict(r); old != nil {
-		warn(pf, ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
+		warn(pf(), ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
 			host, pt, path, old.PathType, old.Path, ownerText(old.Ingress, ref))
 		return
 	}
-	r.Backend = tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
+	r.Backend = tr.backend(ing, ref, &p.Backend, func() string { return pf() + ".backend" }, warn)
 	tr.routeExtras(r)
 	tr.routeUpstream(r)
 	if err := tr.b.AddRoute(r); err != nil {
@@ -263,7 +265,7 @@ func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol
 		if errors.Is(err, routing.ErrDuplicateRoute) {
 			reason = ReasonDuplicatePath
 		}
-		warn(pf, reason, "%v; path skipped", err)
+		warn(pf(), reason, "%v; path skipped", err)
 	}
 }
 
@@ -286,7 +288,7 @@ func ownerText(owner, self routing.ObjectRef) string {
 // over unmatched requests for every host.
 func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
 	const field = "spec.defaultBackend"
-	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol}
+	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, func() string { return field }, warn), Policy: pol}
 	tr.routeExtras(r)
 	tr.routeUpstream(r)
 	tookTable := tr.b.SetDefault(r)
