@@ -16,6 +16,13 @@ import (
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
+// backendRef is a Service port as a backend names it (tr.backends); a
+// resource backend has no service and its whole key as port.
+type backendRef struct{ namespace, service, port string }
+
+// key is the Backend.Key of a Service port: "namespace/service:port".
+func (b backendRef) key() string { return b.namespace + "/" + b.service + ":" + b.port }
+
 // resolved is a backend shared by every reference to its key, with the
 // problem each reference reports.
 type resolved struct {
@@ -44,12 +51,12 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			group = *res.APIGroup
 		}
 		key := ns + "/resource:" + group + "/" + res.Kind + "/" + res.Name
-		r := tr.backends[key]
+		r := tr.backends[backendRef{namespace: ns, port: key}]
 		if r == nil {
 			msg := fmt.Sprintf("resource backend %s %s/%s is not supported", kindText(group, res.Kind), ns, res.Name)
 			r = &resolved{backend: &routing.Backend{Key: key, Namespace: ns, Unavailable: msg},
 				reason: ReasonUnsupportedBackend, subfield: ".resource", message: msg}
-			tr.backends[key] = r
+			tr.backends[backendRef{namespace: ns, port: key}] = r
 		}
 		warn(field()+r.subfield, r.reason, "%s", r.message)
 		return r.backend
@@ -71,11 +78,11 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 	default:
 		return invalid(".service.port", fmt.Sprintf("service port number %d is out of range (and no name is set)", sb.Port.Number))
 	}
-	key := ns + "/" + sb.Name + ":" + port
-	r := tr.backends[key]
+	br := backendRef{namespace: ns, service: sb.Name, port: port}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(ns, sb.Name, sb.Port, port, key)
-		tr.backends[key] = r
+		r = tr.resolveService(ns, sb.Name, sb.Port, port, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
 		warn(field()+r.subfield, r.reason, "%s", r.message)

@@ -122,11 +122,11 @@ func (tr *translator) annotationDefaultBackend(ns, name string, ref routing.Obje
 		return nil
 	}
 	p := strconv.Itoa(int(port.Port))
-	key := ns + "/" + name + ":" + p
-	r := tr.backends[key]
+	br := backendRef{namespace: ns, service: name, port: p}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(ns, name, networkingv1.ServiceBackendPort{Number: port.Port}, p, key)
-		tr.backends[key] = r
+		r = tr.resolveService(ns, name, networkingv1.ServiceBackendPort{Number: port.Port}, p, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
 		tr.warn("Ingress", ref, field, r.reason, r.message+"; the default-backend annotation is not applied")

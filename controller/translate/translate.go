@@ -37,7 +37,7 @@ type translator struct {
 	ruleHosts map[string]routing.ObjectRef
 
 	b        *routing.Builder
-	backends map[string]*resolved
+	backends map[backendRef]*resolved
 	certs    map[routing.ObjectRef]*parsedCert
 	// certSource records which Secret (and Ingress) gave a host its certificate.
 	certSource map[string]certOwner
@@ -53,7 +53,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	tr := &translator{
 		opts:       opts.withDefaults(),
 		b:          routing.NewBuilder(),
-		backends:   make(map[string]*resolved),
+		backends:   make(map[backendRef]*resolved),
 		certs:      make(map[routing.ObjectRef]*parsedCert),
 		certSource: make(map[string]certOwner),
 	}
@@ -348,11 +348,11 @@ func (tr *translator) configuredDefaultBackend() {
 		warn(ReasonInvalidBackend, fmt.Sprintf("port number %d is out of range (and no name is set); not used", p.Number))
 		return
 	}
-	key := db.Namespace + "/" + db.Service + ":" + port
-	r := tr.backends[key]
+	br := backendRef{namespace: db.Namespace, service: db.Service, port: port}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(db.Namespace, db.Service, db.Port, port, key)
-		tr.backends[key] = r
+		r = tr.resolveService(db.Namespace, db.Service, db.Port, port, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
 		warn(r.reason, r.message)
