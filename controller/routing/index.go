@@ -141,6 +141,9 @@ func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 		s.routes = append(s.routes, e.route)
 	}
 	s.blob, s.small = sb.String(), true
+	// Match reads the encoding only: the maps would be kept for nothing
+	// (about 250 bytes for a host with one path).
+	v.exact, v.prefix = nil, nil
 	return s
 }
 
