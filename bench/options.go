@@ -82,6 +82,11 @@ type Options struct {
 	// PropagationEvents is the number of timed changes. Default 120 (quick
 	// 15).
 	PropagationEvents int
+	// PropagationBackground is how many other Ingresses (one host x path
+	// route each) are present while propagation is timed: the scenario
+	// creates them, waits until they are served, times the changes and
+	// removes them again. Default 0: only the changed Ingress.
+	PropagationBackground int
 	// ChurnDuration, ChurnRPS and ChurnEvery shape the churn scenario: a
 	// phase (one change and the traffic after it) lasts at least ChurnEvery
 	// and long enough for 1,000 requests at ChurnRPS; ChurnDuration sets the
@@ -216,6 +221,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PropagationEvents <= 0 {
 		o.PropagationEvents = q(120, 15)
+	}
+	if o.PropagationBackground < 0 {
+		return fmt.Errorf("bench: Options.PropagationBackground %d is negative", o.PropagationBackground)
 	}
 	if o.ChurnDuration <= 0 {
 		o.ChurnDuration = time.Duration(q(24, 8)) * time.Second

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ingresslab/ingresslab/internal/poll"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -30,6 +32,17 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	}
 	if err := checkDial(ctx, e.guard, e.Ctrl.HTTPAddr); err != nil {
 		return nil, err
+	}
+	bg := e.Opts.PropagationBackground
+	if bg > 0 {
+		if err := e.createBackground(ctx, bg); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := e.deleteBackground(context.WithoutCancel(ctx), bg); err != nil {
+				e.Progressf("propagation: %v", err)
+			}
+		}()
 	}
 	timeout := e.Opts.PropagationTimeout
 	settle := 100 * time.Millisecond
@@ -82,8 +95,63 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		}
 	}
 	res := summarizePropagation(events, timeout)
-	res.Planned, res.StoppedEarly = n, stopped
+	res.Planned, res.StoppedEarly, res.BackgroundIngresses = n, stopped, bg
 	return &reports.BenchScenario{Propagation: res}, nil
+}
+
+// backgroundLabel marks the propagation scenario's background Ingresses,
+// so one request removes them all.
+const backgroundLabel = "ingresslab.dev/bench-background"
+
+// backgroundIngress is background Ingress i: one host with one Prefix path
+// to the prop-a backend, labelled backgroundLabel.
+func (e *Env) backgroundIngress(i int) *networkingv1.Ingress {
+	ing := e.ingress(fmt.Sprintf("bg-%d", i), []rule{{Host: backgroundHost(i), Paths: []pathBackend{{"/", "prop-a"}}}}, "")
+	ing.Labels[backgroundLabel] = "propagation"
+	return ing
+}
+
+func backgroundHost(i int) string { return fmt.Sprintf("b%d.background.bench.test", i) }
+
+// createBackground creates n background Ingresses and waits until the
+// controller serves them (observed over HTTP, like scale).
+func (e *Env) createBackground(ctx context.Context, n int) error {
+	start := time.Now()
+	if err := e.createIngresses(ctx, 0, n, e.backgroundIngress); err != nil {
+		return fmt.Errorf("propagation background: %w", err)
+	}
+	p := newProber(e.Ctrl.HTTPAddr, nil, 2*time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
+	for _, i := range scaleSample(n, scaleProbes) {
+		if err := e.waitRoute(ctx, p, "http://"+backgroundHost(i)+"/", "prop-a", 1, time.Until(deadline)); err != nil {
+			return fmt.Errorf("propagation background: %w", err)
+		}
+	}
+	e.Progressf("propagation: %d background Ingresses served %.1f s after the first write", n, time.Since(start).Seconds())
+	return nil
+}
+
+// deleteBackground removes the background Ingresses (one request) and
+// waits until the last one is no longer served, so that later scenarios
+// start without them.
+func (e *Env) deleteBackground(ctx context.Context, n int) error {
+	err := e.Kube.NetworkingV1().Ingresses(Namespace).DeleteCollection(ctx, metav1.DeleteOptions{},
+		metav1.ListOptions{LabelSelector: backgroundLabel + "=propagation"})
+	if err != nil {
+		return fmt.Errorf("delete background Ingresses: %w", err)
+	}
+	p := newProber(e.Ctrl.HTTPAddr, nil, 2*time.Second)
+	url := "http://" + backgroundHost(n-1) + "/"
+	err = poll.Until(ctx, 20*time.Millisecond, time.Minute, func(ctx context.Context) error {
+		if code, svc := p.probe(ctx, url); code != http.StatusNotFound {
+			return fmt.Errorf("last answer: %d from %q", code, svc)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("background Ingresses still served after their deletion: %w", err)
+	}
+	return nil
 }
 
 // timeChange writes one change while probing url every probeInterval, and

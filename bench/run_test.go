@@ -36,7 +36,7 @@ func TestRunQuick(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var progress bytes.Buffer
-	rep, err := Run(ctx, Options{BinDir: bin, ReportDir: dir, Quick: true, Scenarios: []string{"single-route", "propagation"}, Out: &progress})
+	rep, err := Run(ctx, Options{BinDir: bin, ReportDir: dir, Quick: true, Scenarios: []string{"single-route", "propagation"}, PropagationBackground: 20, Out: &progress})
 	if err != nil {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
@@ -75,7 +75,7 @@ func TestRunQuick(t *testing.T) {
 		t.Fatalf("machine lacks the generator limit or binaries: %+v", got.Machine)
 	}
 	pr := got.Scenario("propagation").Propagation
-	if pr.Events != 15 || pr.TimedOut != 0 || pr.FirstCorrectMillis.P50 <= 0 || len(pr.ByKind) != 3 || !pr.Censored {
+	if pr.Events != 15 || pr.TimedOut != 0 || pr.FirstCorrectMillis.P50 <= 0 || len(pr.ByKind) != 3 || !pr.Censored || pr.BackgroundIngresses != 20 {
 		t.Fatalf("propagation %+v", pr)
 	}
 	for _, f := range []string{reports.BenchMarkdownFile, reports.BenchHTMLFile} {
@@ -83,7 +83,7 @@ func TestRunQuick(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
-	if !strings.Contains(progress.String(), "single-route proxied rep 1 closed loop") || rep.DurationSeconds <= 0 {
+	if !strings.Contains(progress.String(), "single-route proxied rep 1 closed loop") || !strings.Contains(progress.String(), "20 background Ingresses served") || rep.DurationSeconds <= 0 {
 		t.Fatalf("no progress lines:\n%s", progress.String())
 	}
 	t.Logf("progress:\n%s", progress.String())

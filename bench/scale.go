@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -123,6 +125,18 @@ func scaleService(i int) string { return fmt.Sprintf("scale-%d", i%scaleBackends
 // createScaleIngresses creates Ingresses from..to-1 with a few concurrent
 // writers (the client's rate limit is raised in Run).
 func (e *Env) createScaleIngresses(ctx context.Context, from, to int) error {
+	err := e.createIngresses(ctx, from, to, func(i int) *networkingv1.Ingress {
+		return e.ingress(fmt.Sprintf("scale-%d", i), []rule{{Host: scaleHost(i), Paths: []pathBackend{{"/", scaleService(i)}}}}, "")
+	})
+	if err != nil {
+		return fmt.Errorf("scale: %w", err)
+	}
+	return nil
+}
+
+// createIngresses applies make(i) for i in from..to-1 with scaleWriters
+// concurrent writers.
+func (e *Env) createIngresses(ctx context.Context, from, to int, build func(i int) *networkingv1.Ingress) error {
 	var next atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
@@ -136,8 +150,7 @@ func (e *Env) createScaleIngresses(ctx context.Context, from, to int) error {
 				if i >= to || ctx.Err() != nil {
 					return
 				}
-				ing := e.ingress(fmt.Sprintf("scale-%d", i), []rule{{Host: scaleHost(i), Paths: []pathBackend{{"/", scaleService(i)}}}}, "")
-				if err := e.apply(ctx, ing); err != nil {
+				if err := e.apply(ctx, build(i)); err != nil {
 					errs <- err
 					return
 				}
@@ -147,7 +160,7 @@ func (e *Env) createScaleIngresses(ctx context.Context, from, to int) error {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		return fmt.Errorf("scale: %w", err)
+		return err
 	}
 	return ctx.Err()
 }

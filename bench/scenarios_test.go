@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
@@ -55,9 +58,35 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatalf("full defaults: %+v", full)
 	}
 	for _, bad := range []Options{{}, {BinDir: "b", Provider: "cloud"}, {BinDir: "b", Provider: "existing"}, {BinDir: "b", Remote: RemoteOptions{Generators: 2}}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}, {BinDir: "b", Connections: []int{16, 4}},
-		{BinDir: "b", Fractions: []float64{1.5}}, {BinDir: "b", CPUPinning: "generator=x"}} {
+		{BinDir: "b", Fractions: []float64{1.5}}, {BinDir: "b", CPUPinning: "generator=x"}, {BinDir: "b", PropagationBackground: -1}} {
 		if err := bad.defaults(); err == nil {
 			t.Errorf("options %+v accepted", bad)
 		}
+	}
+}
+
+// TestBackgroundIngresses: the propagation scenario's background Ingresses
+// are distinct from the timed ones and from scale's, one Prefix route each,
+// and carry the label their removal selects.
+func TestBackgroundIngresses(t *testing.T) {
+	e := &Env{Profile: &profile.Profile{IngressClass: "lab"}}
+	a, b := e.backgroundIngress(0), e.backgroundIngress(9999)
+	if a.Name == b.Name || a.Spec.Rules[0].Host == b.Spec.Rules[0].Host {
+		t.Fatalf("background Ingresses 0 and 9999 collide: %s %s", a.Name, b.Name)
+	}
+	for _, ing := range []*networkingv1.Ingress{a, b} {
+		if strings.HasPrefix(ing.Name, "prop-") || strings.HasPrefix(ing.Name, "scale-") {
+			t.Errorf("%s shares a prefix with the timed or scale Ingresses", ing.Name)
+		}
+		if ing.Labels[backgroundLabel] != "propagation" || ing.Labels["app.kubernetes.io/part-of"] != "ingresslab-bench" {
+			t.Errorf("%s labels %v", ing.Name, ing.Labels)
+		}
+		if len(ing.Spec.Rules) != 1 || len(ing.Spec.Rules[0].HTTP.Paths) != 1 || *ing.Spec.IngressClassName != "lab" ||
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "prop-a" {
+			t.Errorf("%s is not one route to prop-a of class lab: %+v", ing.Name, ing.Spec)
+		}
+	}
+	if e.backgroundIngress(1).Labels[backgroundLabel] == "" || len(e.ingress("x", nil, "").Labels) != 1 {
+		t.Error("the background label leaked into other Ingresses (shared label map)")
 	}
 }

@@ -356,6 +356,9 @@ type PropagationResult struct {
 	// fewer were measured (the scenario's time budget), schema 2.
 	Planned      int    `json:"planned,omitempty"`
 	StoppedEarly string `json:"stoppedEarly,omitempty"`
+	// BackgroundIngresses is how many other Ingresses (one route each) the
+	// controller served while the changes were timed; 0: none.
+	BackgroundIngresses int `json:"backgroundIngresses,omitempty"`
 	// BeyondTimeout names the percentiles of FirstCorrectMillis that lie
 	// past the timeout (too many censored events to know them); those
 	// fields are 0. Known percentiles rank censored events last (schema 2).

@@ -317,6 +317,9 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	for _, s := range r.Scenarios {
 		if pr := s.Propagation; pr != nil {
 			p("## %s\n\n%d events (%s), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.", s.Name, pr.Events, pr.CensoredText(pr.TimedOut, pr.Events), pr.ProbeIntervalMillis)
+			if pr.BackgroundIngresses > 0 {
+				p(" %d other Ingresses (one route each) were present.", pr.BackgroundIngresses)
+			}
 			if pr.Convergence != "" {
 				p(" Convergence: %s.", pr.Convergence)
 			}

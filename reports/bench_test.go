@@ -127,6 +127,9 @@ func TestBenchMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
+	if strings.Contains(md, "other Ingresses") {
+		t.Error("markdown mentions background Ingresses that the run did not have")
+	}
 	for _, want := range []string{
 		"# Benchmark: reference dev",
 		"| Test CPU | 2 | 2 | go1.26 |",
@@ -147,6 +150,27 @@ func TestBenchMarkdown(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(md)
+	}
+}
+
+// TestBenchMarkdownPropagationBackground: a propagation result timed with
+// other Ingresses present says how many, in bench.json and in bench.md.
+func TestBenchMarkdownPropagationBackground(t *testing.T) {
+	r := sampleBench()
+	r.Scenarios[1].Propagation.BackgroundIngresses = 10000
+	var b bytes.Buffer
+	if err := RenderBenchMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "10000 other Ingresses (one route each) were present."; !strings.Contains(b.String(), want) {
+		t.Errorf("markdown lacks %q\n%s", want, b.String())
+	}
+	js, err := json.Marshal(r.Scenarios[1].Propagation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"backgroundIngresses":10000`) {
+		t.Errorf("JSON lacks backgroundIngresses: %s", js)
 	}
 }
 

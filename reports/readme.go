@@ -210,7 +210,11 @@ func readmeBenchReference(m *Matrix) string {
 	}
 	if pf.HasPropagation {
 		p50, p99 := propagationCells(pf)
-		row("propagation p50 / p99", fmt.Sprintf("%s / %s (%d events)", p50, p99, pf.PropagationEvents))
+		events := fmt.Sprintf("%d events", pf.PropagationEvents)
+		if pr := pf.Propagation; pr != nil && pr.BackgroundIngresses > 0 {
+			events += fmt.Sprintf(", %d other Ingresses present", pr.BackgroundIngresses)
+		}
+		row("propagation p50 / p99", fmt.Sprintf("%s / %s (%s)", p50, p99, events))
 	}
 	if pf.HasChurn {
 		row("failed requests under churn", churnCell(pf))

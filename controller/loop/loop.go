@@ -6,10 +6,16 @@
 // After that, each change signal (from the Source, or from Trigger) starts a
 // batch: the loop waits until no further signal arrived for a quiet time,
 // but never longer than Options.MaxDelay after the batch's first event. The
-// quiet time is Options.Settle when the loop was idle (its last build ended
-// at least Options.HoldOff before the batch's first event), so a lone change
-// is published within milliseconds, and Options.HoldOff otherwise, so the
-// rest of a burst is batched behind its first build. Then
+// quiet time is Options.HoldOff when the loop is in a burst, so the rest of
+// the burst is batched behind its first build, and Options.Settle otherwise,
+// so a lone change is published within milliseconds. The loop is in a burst
+// when its last build ended less than HoldOff before the batch's first event
+// and that build was the initial one, or its batch took more than one
+// signal, or the new event came while it was building. A build for a single
+// change therefore does not delay the next single change: the echo of the
+// controller's own status write (one event after the build of a new
+// Ingress) is built alone, and a user's next change right after it still
+// settles in milliseconds. Then
 // it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
 // strictly increasing, one per build), hands the default certificate to the
 // CertificateSink (when set), publishes the table, records metrics
@@ -118,11 +124,12 @@ type Options struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HoldOff is the quiet time after the last event of a burst before the
-	// build, and how long after a build the loop counts as busy (a change
-	// then waits for HoldOff, not Settle). Default DefaultHoldOff (50ms).
+	// build, and how long after a burst's build a change still counts as
+	// part of the burst (it then waits for HoldOff, not Settle; see the
+	// package documentation). Default DefaultHoldOff (50ms).
 	HoldOff time.Duration
-	// Settle is the quiet time before the build of a change that finds the
-	// loop idle. Default DefaultSettle (2ms); it must not exceed HoldOff.
+	// Settle is the quiet time before the build of a change outside a
+	// burst. Default DefaultSettle (2ms); it must not exceed HoldOff.
 	Settle time.Duration
 	// MaxDelay caps the time from a batch's first event to its build.
 	// Default DefaultMaxDelay (250ms).
@@ -149,6 +156,9 @@ type Loop struct {
 	emitted  map[translate.Warning]struct{} // current warnings with an Event
 	certLeaf []byte                         // DER leaf of the last default certificate handed over
 	built    time.Time                      // when the last build ended
+	// burst is set when the last build's batch took more than one signal
+	// (or was the initial build): a change soon after it waits HoldOff.
+	burst bool
 }
 
 // New validates opts.
@@ -237,6 +247,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	default:
 	}
 	l.build(time.Time{})
+	l.burst = true // the initial list is a burst of every object
 	changes := l.opts.Source.Changes()
 	for {
 		var first time.Time
@@ -246,22 +257,26 @@ func (l *Loop) Run(ctx context.Context) error {
 		case first = <-changes:
 		case first = <-l.kick:
 		}
-		if !l.wait(ctx, first, changes) {
+		signals, ok := l.wait(ctx, first, changes)
+		if !ok {
 			return nil
 		}
 		l.build(first)
+		l.burst = signals > 1
 	}
 }
 
-// wait returns once no signal came for the quiet time (Settle when the
-// loop was idle at first, HoldOff otherwise), or MaxDelay after first;
-// false when ctx ended.
-func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Time) bool {
+// wait returns once no signal came for the quiet time (HoldOff in a burst,
+// Settle otherwise: see the package documentation), or MaxDelay after
+// first, with the number of signals the batch took (first included); false
+// when ctx ended.
+func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Time) (int, bool) {
 	deadline := first.Add(l.opts.MaxDelay)
-	quiet := l.opts.HoldOff
-	if first.Sub(l.built) >= l.opts.HoldOff {
-		quiet = l.opts.Settle // idle: publish a lone change at once
+	quiet := l.opts.Settle // a lone change is published at once
+	if first.Sub(l.built) < l.opts.HoldOff && (l.burst || first.Before(l.built)) {
+		quiet = l.opts.HoldOff // a burst: batch the rest behind the last build
 	}
+	signals := 1
 	next := func() time.Duration {
 		return min(quiet, deadline.Sub(l.clock.Now()))
 	}
@@ -270,13 +285,15 @@ func (l *Loop) wait(ctx context.Context, first time.Time, changes <-chan time.Ti
 	for {
 		select {
 		case <-ctx.Done():
-			return false
+			return signals, false
 		case <-changes:
+			signals++
 			timer.Reset(next())
 		case <-l.kick:
+			signals++
 			timer.Reset(next())
 		case <-timer.C():
-			return true
+			return signals, true
 		}
 	}
 }
@@ -312,11 +329,13 @@ func (l *Loop) build(first time.Time) {
 	}
 	l.warnings.Store(&ws)
 	l.report(snap, ws)
+	// Before the status handover: the echo of a status write is an event
+	// after the build, not during it.
+	l.built = l.clock.Now()
 	if l.opts.Status != nil {
 		l.opts.Status.Update(res.Statuses)
 	}
 	l.generation.Store(topts.Generation)
-	l.built = l.clock.Now()
 	l.log.Debug("published routing table", slog.Uint64("generation", topts.Generation),
 		slog.Duration("build", took), slog.Int("ingresses", len(res.Owned)),
 		slog.Int("warnings", len(ws)), slog.Int("statusUpdates", len(res.Statuses)))

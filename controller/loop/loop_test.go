@@ -293,7 +293,9 @@ func TestBurstIsOneBuild(t *testing.T) {
 }
 
 // TestIdleChangeSettles: a change that finds the loop idle is built after
-// Settle, not HoldOff; a change right after that build is batched again.
+// Settle, not HoldOff, and so is a change right after the build of a single
+// change; a change right after the build of a burst (two changes in one
+// batch) waits HoldOff.
 func TestIdleChangeSettles(t *testing.T) {
 	src := newTestSource()
 	close(src.synced)
@@ -312,13 +314,68 @@ func TestIdleChangeSettles(t *testing.T) {
 	}
 	clk.Step(time.Millisecond)
 	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
-	// Busy now: the next change waits for the full hold-off.
+	// That build took one change: the next one, right after it (such as
+	// the echo of the controller's own status write), settles too.
+	clk.Step(time.Millisecond)
 	if e := clk.signal(t, src); e != timerNew {
 		t.Fatalf("second signal: the loop did %q with its timer, want a new batch", e)
 	}
 	clk.Step(settle)
+	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })
+	// Two changes in one batch make a burst: a change right after its
+	// build is batched behind it (HoldOff).
+	clk.Step(time.Millisecond)
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("third signal: the loop did %q with its timer, want a new batch", e)
+	}
+	if e := clk.signal(t, src); e != timerReset {
+		t.Fatalf("fourth signal: the loop did %q with its timer, want a reset", e)
+	}
+	clk.Step(settle)
+	waitFor(t, "generation 4", func() bool { return l.Generation() == 4 })
+	clk.Step(time.Millisecond)
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("fifth signal: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle)
+	if !clk.HasWaiters() || l.Generation() != 4 {
+		t.Fatalf("a change right after a burst's build was built after Settle (generation %d), want HoldOff", l.Generation())
+	}
+	clk.Step(holdOff - settle)
+	waitFor(t, "generation 5", func() bool { return l.Generation() == 5 })
+	// HoldOff after that build, the loop is idle again.
+	clk.Step(holdOff)
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("sixth signal: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle)
+	waitFor(t, "generation 6", func() bool { return l.Generation() == 6 })
+}
+
+// TestChangeDuringBuildIsBurst: a change that came while the loop was
+// building (its event time is before the build ended) is batched (HoldOff),
+// even when that build took a single change.
+func TestChangeDuringBuildIsBurst(t *testing.T) {
+	src := newTestSource()
+	close(src.synced)
+	pub := &tables{}
+	clk := newReportingClock()
+	const holdOff, settle = time.Second, 10 * time.Millisecond
+	l := start(t, Options{Source: src, Publisher: pub, HoldOff: holdOff, Settle: settle, MaxDelay: time.Minute, Clock: clk})
+	waitFor(t, "generation 1", func() bool { return l.Generation() == 1 })
+	clk.Step(holdOff)
+	if e := clk.signal(t, src); e != timerNew {
+		t.Fatalf("signal: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle)
+	waitFor(t, "generation 2", func() bool { return l.Generation() == 2 })
+	src.changes <- clk.Now().Add(-time.Millisecond) // during the build
+	if e := <-clk.events; e != timerNew {
+		t.Fatalf("signal during the build: the loop did %q with its timer, want a new batch", e)
+	}
+	clk.Step(settle)
 	if !clk.HasWaiters() || l.Generation() != 2 {
-		t.Fatalf("a change right after a build was built after Settle (generation %d), want HoldOff", l.Generation())
+		t.Fatalf("a change made during a build was built after Settle (generation %d), want HoldOff", l.Generation())
 	}
 	clk.Step(holdOff - settle)
 	waitFor(t, "generation 3", func() bool { return l.Generation() == 3 })

@@ -49,6 +49,14 @@ type Builder struct {
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder { return &Builder{} }
 
+// Grow makes room for about hosts virtual hosts, so that a large table is
+// built without growing its host map step by step.
+func (b *Builder) Grow(hosts int) {
+	if b.hosts == nil && hosts > 0 {
+		b.hosts = make(map[string]*vhost, hosts)
+	}
+}
+
 // vhost returns the virtual host for a rule host, creating it when create is
 // set; nil for an invalid host or a used Builder.
 func (b *Builder) vhost(host string, create bool) (*vhost, error) {

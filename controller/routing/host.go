@@ -26,8 +26,10 @@ func CanonicalHost(host string) (string, error) {
 	if len(h) > maxHostLen {
 		return "", fmt.Errorf("host %q: longer than %d characters", host, maxHostLen)
 	}
-	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
-		return "", fmt.Errorf("host %q: must be a DNS name, not an IP address", host)
+	if mayBeIP(name) {
+		if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+			return "", fmt.Errorf("host %q: must be a DNS name, not an IP address", host)
+		}
 	}
 	if strings.Contains(name, "*") {
 		return "", fmt.Errorf("host %q: '*' is only allowed as the whole first label of a wildcard host such as \"*.example.com\"", host)
@@ -39,6 +41,22 @@ func CanonicalHost(host string) (string, error) {
 		return "", fmt.Errorf("host %q: %w", host, err)
 	}
 	return h, nil
+}
+
+// mayBeIP reports whether name could parse as an IP address: only digits
+// and dots (IPv4), or a ':', '[' or ']' (IPv6, bracketed or not). Every other name skips
+// netip.ParseAddr, whose failure allocates an error (CanonicalHost runs
+// several times per route on every build).
+func mayBeIP(name string) bool {
+	if strings.ContainsAny(name, ":[]") {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDNSSubdomain checks a lower-case DNS-1123 subdomain: dot-separated

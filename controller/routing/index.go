@@ -105,28 +105,45 @@ func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 		key   string
 		route *Route
 	}
-	entries := make([]entry, 0, len(v.routes))
+	// Built on every table for every host: no allocation but the blob and
+	// the routes (entries stay on the stack for up to smallPaths routes).
+	var buf [smallPaths]entry
+	entries := buf[:0]
+	size := len(key)
 	for k, r := range v.exact {
 		entries = append(entries, entry{entryExact, k, r})
+		size += entryHeader + len(k)
 	}
 	for k, r := range v.prefix {
 		entries = append(entries, entry{entryPrefix, k, r})
+		size += entryHeader + len(k)
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(len(b.key), len(a.key)), cmp.Compare(a.key, b.key))
-	})
+	if len(entries) > 1 {
+		slices.SortFunc(entries, func(a, b entry) int {
+			return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(len(b.key), len(a.key)), cmp.Compare(a.key, b.key))
+		})
+	}
+	for _, e := range entries {
+		if len(e.key) > maxSmallKey {
+			return s
+		}
+	}
 	var sb strings.Builder
+	sb.Grow(size)
 	sb.WriteString(key)
 	s.routes = make([]*Route, 0, len(entries))
 	for i, e := range entries {
-		if len(e.key) > maxSmallKey {
-			return hostSlot{hash: h, blob: key, keyLen: uint16(len(key)), v: v}
-		}
-		sb.Write([]byte{e.kind, byte(i), byte(len(e.key)), byte(len(e.key) >> 8)})
+		sb.WriteByte(e.kind)
+		sb.WriteByte(byte(i))
+		sb.WriteByte(byte(len(e.key)))
+		sb.WriteByte(byte(len(e.key) >> 8))
 		sb.WriteString(e.key)
 		s.routes = append(s.routes, e.route)
 	}
 	s.blob, s.small = sb.String(), true
+	// Match reads the encoding only: the maps would be kept for nothing
+	// (about 250 bytes for a host with one path).
+	v.exact, v.prefix = nil, nil
 	return s
 }
 

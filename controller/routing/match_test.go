@@ -3,6 +3,8 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -213,6 +215,37 @@ func TestCanonicalHost(t *testing.T) {
 			t.Errorf("CanonicalHost(%q) = %q, want error", in, got)
 		} else if !strings.Contains(err.Error(), fmt.Sprintf("%q", in)) {
 			t.Errorf("CanonicalHost(%q) error %q does not name the host", in, err)
+		}
+	}
+}
+
+// TestMayBeIPCoversEveryAddress: CanonicalHost skips netip.ParseAddr for
+// names mayBeIP rules out; no string ParseAddr accepts (after the bracket
+// trim) may be among them, or an IP address would be taken as a host name.
+func TestMayBeIPCoversEveryAddress(t *testing.T) {
+	check := func(s string) {
+		if _, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && !mayBeIP(s) {
+			t.Errorf("mayBeIP(%q) = false, but it parses as an address", s)
+		}
+	}
+	for _, s := range []string{"1.2.3.4", "0.0.0.0", "::", "::1", "[::1]", "]::1[", "fe80::1%eth0", "::ffff:1.2.3.4", "2001:db8::a:b"} {
+		check(s)
+		if !mayBeIP(s) {
+			t.Errorf("mayBeIP(%q) = false", s)
+		}
+	}
+	const alphabet = "0123456789abcdefx.:[]%-"
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		b := make([]byte, 1+rng.IntN(16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+	for _, s := range []string{"foo.com", "a1.example", "1.2.3.com", "x", "1-2.3.4.5"} {
+		if mayBeIP(s) {
+			t.Errorf("mayBeIP(%q) = true: ParseAddr would run for a plain name", s)
 		}
 	}
 }

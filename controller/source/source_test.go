@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -44,6 +46,25 @@ func TestSignalsCoalesceKeepingTheFirstTime(t *testing.T) {
 	}
 	if _, err := New(nil, Options{}); err == nil {
 		t.Error("New(nil) succeeded")
+	}
+}
+
+// TestStripDropsWhatTheControllerNeverReads: managedFields and kubectl's
+// last-applied-configuration go, every other annotation stays.
+func TestStripDropsWhatTheControllerNeverReads(t *testing.T) {
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "a",
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+		Annotations:   map[string]string{LastAppliedAnnotation: `{"kind":"Ingress"}`, "ingresslab.dev/rewrite-target": "/"}}}
+	out, err := stripManagedFields(ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*networkingv1.Ingress)
+	if got.ManagedFields != nil || len(got.Annotations) != 1 || got.Annotations["ingresslab.dev/rewrite-target"] != "/" {
+		t.Errorf("stripped object: managedFields %v, annotations %v", got.ManagedFields, got.Annotations)
+	}
+	if _, err := stripManagedFields(&networkingv1.Ingress{}); err != nil {
+		t.Errorf("object without annotations: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ func (tr *translator) canary(ing *networkingv1.Ingress, ref routing.ObjectRef, p
 			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
 			continue
 		}
-		if tr.foreignHost(host, ref, rf+".host", "canary rule skipped", warn) {
+		if tr.foreignHost(host, ref, func() string { return rf + ".host" }, "canary rule skipped", warn) {
 			continue
 		}
 		if rule.HTTP == nil {
@@ -159,7 +159,7 @@ func (tr *translator) canary(ing *networkingv1.Ingress, ref routing.ObjectRef, p
 				warn(pf, ReasonNoMainIngress, "canary path: host %q %s path %q already has the canary ingress %s; path skipped", host, pt, path, main.Canary.Ingress)
 				continue
 			}
-			be := tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
+			be := tr.backend(ing, ref, &p.Backend, func() string { return pf + ".backend" }, warn)
 			main.Canary = &routing.Canary{Ingress: ref, Backend: be, Rule: cr}
 			if main.Policy == nil {
 				// The data plane chooses canaries on its policy branch.

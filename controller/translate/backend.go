@@ -16,6 +16,13 @@ import (
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
+// backendRef is a Service port as a backend names it (tr.backends); a
+// resource backend has no service and its whole key as port.
+type backendRef struct{ namespace, service, port string }
+
+// key is the Backend.Key of a Service port: "namespace/service:port".
+func (b backendRef) key() string { return b.namespace + "/" + b.service + ":" + b.port }
+
 // resolved is a backend shared by every reference to its key, with the
 // problem each reference reports.
 type resolved struct {
@@ -27,12 +34,12 @@ type resolved struct {
 
 // backend resolves an Ingress backend, reporting its problem (if any) at
 // field. It never returns nil.
-func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, ib *networkingv1.IngressBackend, field string, warn warnFunc) *routing.Backend {
+func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, ib *networkingv1.IngressBackend, field func() string, warn warnFunc) *routing.Backend {
 	ns := ing.Namespace
 	invalid := func(subfield, msg string) *routing.Backend {
-		warn(field+subfield, ReasonInvalidBackend, "%s", msg)
+		warn(field()+subfield, ReasonInvalidBackend, "%s", msg)
 		// One backend per reference: the key names the referring field.
-		return &routing.Backend{Key: "invalid:" + ref.String() + "@" + field, Namespace: ns, Unavailable: "invalid backend: " + msg}
+		return &routing.Backend{Key: "invalid:" + ref.String() + "@" + field(), Namespace: ns, Unavailable: "invalid backend: " + msg}
 	}
 	switch {
 	case ib.Service != nil && ib.Resource != nil:
@@ -44,14 +51,14 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			group = *res.APIGroup
 		}
 		key := ns + "/resource:" + group + "/" + res.Kind + "/" + res.Name
-		r := tr.backends[key]
+		r := tr.backends[backendRef{namespace: ns, port: key}]
 		if r == nil {
 			msg := fmt.Sprintf("resource backend %s %s/%s is not supported", kindText(group, res.Kind), ns, res.Name)
 			r = &resolved{backend: &routing.Backend{Key: key, Namespace: ns, Unavailable: msg},
 				reason: ReasonUnsupportedBackend, subfield: ".resource", message: msg}
-			tr.backends[key] = r
+			tr.backends[backendRef{namespace: ns, port: key}] = r
 		}
-		warn(field+r.subfield, r.reason, "%s", r.message)
+		warn(field()+r.subfield, r.reason, "%s", r.message)
 		return r.backend
 	case ib.Service == nil:
 		return invalid("", "backend has neither service nor resource")
@@ -71,14 +78,14 @@ func (tr *translator) backend(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 	default:
 		return invalid(".service.port", fmt.Sprintf("service port number %d is out of range (and no name is set)", sb.Port.Number))
 	}
-	key := ns + "/" + sb.Name + ":" + port
-	r := tr.backends[key]
+	br := backendRef{namespace: ns, service: sb.Name, port: port}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(ns, sb.Name, sb.Port, port, key)
-		tr.backends[key] = r
+		r = tr.resolveService(ns, sb.Name, sb.Port, port, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
-		warn(field+r.subfield, r.reason, "%s", r.message)
+		warn(field()+r.subfield, r.reason, "%s", r.message)
 	}
 	return r.backend
 }

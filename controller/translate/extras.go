@@ -122,11 +122,11 @@ func (tr *translator) annotationDefaultBackend(ns, name string, ref routing.Obje
 		return nil
 	}
 	p := strconv.Itoa(int(port.Port))
-	key := ns + "/" + name + ":" + p
-	r := tr.backends[key]
+	br := backendRef{namespace: ns, service: name, port: p}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(ns, name, networkingv1.ServiceBackendPort{Number: port.Port}, p, key)
-		tr.backends[key] = r
+		r = tr.resolveService(ns, name, networkingv1.ServiceBackendPort{Number: port.Port}, p, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
 		tr.warn("Ingress", ref, field, r.reason, r.message+"; the default-backend annotation is not applied")
@@ -204,7 +204,7 @@ func (tr *translator) routeExtras(r *routing.Route) {
 // first has each rule host (canary Ingresses, with canary "true" in their
 // dialect, excluded: they add no hosts).
 func (tr *translator) indexRuleHosts(ours []*networkingv1.Ingress) {
-	tr.ruleHosts = make(map[string]routing.ObjectRef)
+	tr.ruleHosts = make(map[string]routing.ObjectRef, len(ours))
 	for _, ing := range ours {
 		if ing.Annotations[tr.dialectOf(ing).Key("canary")] == "true" {
 			continue
@@ -236,9 +236,9 @@ func (tr *translator) aliasRoutes(ing *networkingv1.Ingress, ref routing.ObjectR
 			if _, err := routing.CanonicalHost(rule.Host); err != nil {
 				continue
 			}
-			rf := "spec.rules[" + strconv.Itoa(i) + "]"
 			for j := range rule.HTTP.Paths {
-				tr.path(ing, ref, pol, alias, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+				pf := func() string { return "spec.rules[" + strconv.Itoa(i) + "].http.paths[" + strconv.Itoa(j) + "]" }
+				tr.path(ing, ref, pol, alias, &rule.HTTP.Paths[j], pf, warn)
 			}
 		}
 	}

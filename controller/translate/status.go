@@ -17,13 +17,14 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 	if !managed {
 		return nil
 	}
-	want := StatusKey(IngressStatus(desired))
+	desiredStatus := IngressStatus(desired)
+	want := StatusKey(desiredStatus)
 	mine := make(map[routing.ObjectRef]bool, len(ours))
 	for _, ing := range ours {
 		mine[refOf(&ing.ObjectMeta)] = true
 	}
 	var out []StatusUpdate
-	done := make(map[routing.ObjectRef]bool)
+	done := make(map[routing.ObjectRef]bool, len(all))
 	for _, ing := range all {
 		if ing == nil {
 			continue
@@ -34,7 +35,7 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 		}
 		done[ref] = true
 		current := ing.Status.LoadBalancer.Ingress
-		same := StatusKey(current) == want
+		same := sameStatus(current, desiredStatus, want)
 		switch {
 		case mine[ref] && !same:
 			lb := slices.Clone(desired)
@@ -48,6 +49,20 @@ func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalan
 	}
 	slices.SortFunc(out, func(a, b StatusUpdate) int { return compareRef(a.Ingress, b.Ingress) })
 	return out
+}
+
+// sameStatus reports whether current equals desired as a set (StatusKey of
+// both equal; want is StatusKey(desired)). The common case, current written
+// by us and so in desired's order, is decided without building a key.
+func sameStatus(current, desired []networkingv1.IngressLoadBalancerIngress, want string) bool {
+	if slices.EqualFunc(current, desired, func(a, b networkingv1.IngressLoadBalancerIngress) bool {
+		return a.IP == b.IP && a.Hostname == b.Hostname && slices.EqualFunc(a.Ports, b.Ports, func(p, q networkingv1.IngressPortStatus) bool {
+			return p.Port == q.Port && p.Protocol == q.Protocol && (p.Error == nil) == (q.Error == nil) && (p.Error == nil || *p.Error == *q.Error)
+		})
+	}) {
+		return true
+	}
+	return StatusKey(current) == want
 }
 
 // StatusKey is an order-independent text form of an Ingress status, for

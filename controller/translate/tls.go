@@ -42,7 +42,7 @@ func (tr *translator) tls(ing *networkingv1.Ingress, ref routing.ObjectRef, rule
 			warn(hf, ReasonInvalidHost, "%v; TLS host skipped", err)
 			continue
 		}
-		if tr.foreignHost(ch, ref, hf, "TLS host skipped", warn) {
+		if tr.foreignHost(ch, ref, func() string { return hf }, "TLS host skipped", warn) {
 			continue
 		}
 		hosts = append(hosts, tlsHost{ch, hf})

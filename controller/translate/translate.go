@@ -37,7 +37,7 @@ type translator struct {
 	ruleHosts map[string]routing.ObjectRef
 
 	b        *routing.Builder
-	backends map[string]*resolved
+	backends map[backendRef]*resolved
 	certs    map[routing.ObjectRef]*parsedCert
 	// certSource records which Secret (and Ingress) gave a host its certificate.
 	certSource map[string]certOwner
@@ -53,13 +53,14 @@ func Translate(snap *Snapshot, opts Options) Result {
 	tr := &translator{
 		opts:       opts.withDefaults(),
 		b:          routing.NewBuilder(),
-		backends:   make(map[string]*resolved),
+		backends:   make(map[backendRef]*resolved),
 		certs:      make(map[routing.ObjectRef]*parsedCert),
 		certSource: make(map[string]certOwner),
 	}
 	tr.index(snap)
 	ours := tr.selectOurs(snap)
 	tr.indexRuleHosts(ours)
+	tr.b.Grow(len(tr.ruleHosts) + 1)
 	var canaries []canaryIngress
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
@@ -76,6 +77,9 @@ func Translate(snap *Snapshot, opts Options) Result {
 	tr.configuredDefaultBackend()
 	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
 	tr.opts.CertCache.retain(tr.certs) // keep what this build used (certcache.go)
+	if len(ours) > 0 {
+		res.Owned = make([]routing.ObjectRef, 0, len(ours))
+	}
 	for _, ing := range ours {
 		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
 	}
@@ -143,8 +147,8 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 		}
 	}
 	classDialects := tr.classDialects(ourClasses)
-	var ours []*networkingv1.Ingress
-	seen := make(map[routing.ObjectRef]bool)
+	ours := make([]*networkingv1.Ingress, 0, len(snap.Ingresses))
+	seen := make(map[routing.ObjectRef]bool, len(snap.Ingresses))
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
 			continue
@@ -188,13 +192,15 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 	var hosts []string // valid rule hosts, "" for rules without host
 	for i := range ing.Spec.Rules {
 		rule := &ing.Spec.Rules[i]
-		rf := "spec.rules[" + strconv.Itoa(i) + "]"
+		// Field paths are built only for a warning (every build translates
+		// every Ingress).
+		rf := func() string { return "spec.rules[" + strconv.Itoa(i) + "]" }
 		host, err := routing.CanonicalHost(rule.Host)
 		if err != nil {
-			warn(rf+".host", ReasonInvalidHost, "%v; rule skipped", err)
+			warn(rf()+".host", ReasonInvalidHost, "%v; rule skipped", err)
 			continue
 		}
-		if tr.foreignHost(host, ref, rf+".host", "rule skipped", warn) {
+		if tr.foreignHost(host, ref, func() string { return rf() + ".host" }, "rule skipped", warn) {
 			continue
 		}
 		if !slices.Contains(hosts, host) {
@@ -204,7 +210,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 			continue
 		}
 		for j := range rule.HTTP.Paths {
-			tr.path(ing, ref, pol, host, &rule.HTTP.Paths[j], rf+".http.paths["+strconv.Itoa(j)+"]", warn)
+			tr.path(ing, ref, pol, host, &rule.HTTP.Paths[j], func() string { return rf() + ".http.paths[" + strconv.Itoa(j) + "]" }, warn)
 		}
 	}
 	for _, alias := range tr.aliasRoutes(ing, ref, pol, warn) {
@@ -227,29 +233,29 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 type warnFunc func(field, reason, format string, args ...any)
 
 // path adds one HTTP path of a rule.
-func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, host string, p *networkingv1.HTTPIngressPath, pf string, warn warnFunc) {
+func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, host string, p *networkingv1.HTTPIngressPath, pf func() string, warn warnFunc) {
 	pt, ok := pathType(p.PathType)
 	if !ok {
 		if p.PathType == nil {
-			warn(pf+".pathType", ReasonInvalidPathType, "pathType is required; path skipped")
+			warn(pf()+".pathType", ReasonInvalidPathType, "pathType is required; path skipped")
 		} else {
-			warn(pf+".pathType", ReasonInvalidPathType, "unsupported pathType %q; path skipped", *p.PathType)
+			warn(pf()+".pathType", ReasonInvalidPathType, "unsupported pathType %q; path skipped", *p.PathType)
 		}
 		return
 	}
 	path, err := validatePath(pt, p.Path)
 	if err != nil {
-		warn(pf+".path", ReasonInvalidPath, "%v; path skipped", err)
+		warn(pf()+".path", ReasonInvalidPath, "%v; path skipped", err)
 		return
 	}
 	r := &routing.Route{Ingress: ref, Host: host, Path: path, PathType: pt, Policy: pol,
 		Regex: tr.pathRegex(ref, pt, p.Path), Rewrite: tr.pathRewrite(ref, path)}
 	if old := tr.b.Conflict(r); old != nil {
-		warn(pf, ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
+		warn(pf(), ReasonDuplicatePath, "host %q %s path %q conflicts with %s %q of %s; path skipped",
 			host, pt, path, old.PathType, old.Path, ownerText(old.Ingress, ref))
 		return
 	}
-	r.Backend = tr.backend(ing, ref, &p.Backend, pf+".backend", warn)
+	r.Backend = tr.backend(ing, ref, &p.Backend, func() string { return pf() + ".backend" }, warn)
 	tr.routeExtras(r)
 	tr.routeUpstream(r)
 	if err := tr.b.AddRoute(r); err != nil {
@@ -259,7 +265,7 @@ func (tr *translator) path(ing *networkingv1.Ingress, ref routing.ObjectRef, pol
 		if errors.Is(err, routing.ErrDuplicateRoute) {
 			reason = ReasonDuplicatePath
 		}
-		warn(pf, reason, "%v; path skipped", err)
+		warn(pf(), reason, "%v; path skipped", err)
 	}
 }
 
@@ -282,7 +288,7 @@ func ownerText(owner, self routing.ObjectRef) string {
 // over unmatched requests for every host.
 func (tr *translator) defaultBackend(ing *networkingv1.Ingress, ref routing.ObjectRef, pol *routing.Policy, hosts []string, db *networkingv1.IngressBackend, warn warnFunc) {
 	const field = "spec.defaultBackend"
-	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, field, warn), Policy: pol}
+	r := &routing.Route{Ingress: ref, PathType: routing.PathPrefix, Backend: tr.backend(ing, ref, db, func() string { return field }, warn), Policy: pol}
 	tr.routeExtras(r)
 	tr.routeUpstream(r)
 	tookTable := tr.b.SetDefault(r)
@@ -342,11 +348,11 @@ func (tr *translator) configuredDefaultBackend() {
 		warn(ReasonInvalidBackend, fmt.Sprintf("port number %d is out of range (and no name is set); not used", p.Number))
 		return
 	}
-	key := db.Namespace + "/" + db.Service + ":" + port
-	r := tr.backends[key]
+	br := backendRef{namespace: db.Namespace, service: db.Service, port: port}
+	r := tr.backends[br]
 	if r == nil {
-		r = tr.resolveService(db.Namespace, db.Service, db.Port, port, key)
-		tr.backends[key] = r
+		r = tr.resolveService(db.Namespace, db.Service, db.Port, port, br.key())
+		tr.backends[br] = r
 	}
 	if r.reason != "" {
 		warn(r.reason, r.message)
