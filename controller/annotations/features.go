@@ -479,6 +479,11 @@ func (p *parser) parseCanary(pol *Policy) {
 	}
 	if hasTotal {
 		c.WeightTotal = total
+		if p.d == DialectNginx && total < DefaultCanaryWeightTotal {
+			// ingress-nginx's balancer draws from max(total, 100).
+			c.WeightTotal = DefaultCanaryWeightTotal
+			p.warn("canary-weight-total", ReasonNginxCompat, fmt.Sprintf("%d is below %d: read as %d, as ingress-nginx does", total, DefaultCanaryWeightTotal, DefaultCanaryWeightTotal))
+		}
 	}
 	if hasWeight {
 		if weight > c.WeightTotal {

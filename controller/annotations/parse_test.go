@@ -487,6 +487,35 @@ func TestCanary(t *testing.T) {
 	})
 }
 
+// TestCanaryWeightTotalBelow100: the nginx dialect reads a total below 100
+// as 100 (ingress-nginx's balancer draws from max(total, 100)), with a
+// warning; the ingresslab dialect reads it as written.
+func TestCanaryWeightTotalBelow100(t *testing.T) {
+	c := tc{ann: map[string]string{"canary": "true", "canary-weight": "5", "canary-weight-total": "5"}}
+	for d, want := range map[Dialect]struct {
+		total int
+		warn  []string
+	}{
+		DialectIngressLab: {5, []string{}},
+		DialectNginx:      {100, []string{"canary-weight-total:" + ReasonNginxCompat}},
+	} {
+		p, ws := parseShort(d, c)
+		if p.Canary == nil || p.Canary.Weight != 5 || p.Canary.WeightTotal != want.total {
+			t.Errorf("%s: canary %+v, want 5 of %d", d, p.Canary, want.total)
+		}
+		if got := warnKeys(d, ws); !slices.Equal(got, want.warn) {
+			t.Errorf("%s: warnings %v, want %v", d, got, want.warn)
+		}
+	}
+	// 100 and more are read as written in both.
+	for _, d := range Dialects() {
+		p, ws := parseShort(d, tc{ann: map[string]string{"canary": "true", "canary-weight": "150", "canary-weight-total": "300"}})
+		if p.Canary == nil || p.Canary.WeightTotal != 300 || len(ws) != 0 {
+			t.Errorf("%s: canary %+v, warnings %v; want 150 of 300", d, p.Canary, ws)
+		}
+	}
+}
+
 func TestAffinity(t *testing.T) {
 	runCases(t, []tc{
 		{name: "defaults", ann: map[string]string{"affinity": "cookie"}, check: func(t *testing.T, p Policy) {

@@ -78,6 +78,10 @@ type Policy struct {
 	// HostRedirect, when set, answers every request with 308 to the same
 	// URI on this host (from-to-www-redirect's added host).
 	HostRedirect string `json:"hostRedirect,omitempty"`
+	// HostRedirectServerPort puts the port the request arrived on in the
+	// HostRedirect Location, always (ingress-nginx); without, only the
+	// port the Host header named.
+	HostRedirectServerPort bool `json:"hostRedirectServerPort,omitempty"`
 	// ProxyRedirect rewrites upstream Location and Refresh headers.
 	ProxyRedirect *Rewrite2 `json:"proxyRedirect,omitempty"`
 	// CookiePath and CookieDomain rewrite upstream Set-Cookie attributes.
@@ -245,6 +249,11 @@ type Affinity struct {
 	Expires  Duration `json:"expires,omitempty"`
 	SameSite SameSite `json:"sameSite,omitempty"`
 	Secure   bool     `json:"secure,omitempty"`
+	// HashUnknownCookie makes every cookie value a key: a value that names
+	// no endpoint is hashed onto one (Pick), and the client keeps its
+	// cookie (ingress-nginx's affinity-mode balanced). Without it, such a
+	// request is balanced and gets a new cookie.
+	HashUnknownCookie bool `json:"hashUnknownCookie,omitempty"`
 }
 
 // SameSite is a cookie's SameSite attribute; the zero value sets none.
