@@ -431,6 +431,21 @@ func (p *parser) parseCORS(pol *Policy) {
 		AllowCredentials: true, MaxAge: DefaultCORSMaxAge, Everywhere: p.d == DialectNginx}
 	if p.d == DialectNginx {
 		c.AllowHeaders = NginxDefaultCORSHeaders
+		// ingress-nginx sends the checked lists as written.
+		asWritten := func(name string, v *string) {
+			if raw, ok := p.vals[name]; ok {
+				*v = strings.TrimSpace(raw)
+			}
+		}
+		if hasMethods {
+			asWritten("cors-allow-methods", &methods)
+		}
+		if hasHeaders {
+			asWritten("cors-allow-headers", &headers)
+		}
+		if hasExpose {
+			asWritten("cors-expose-headers", &expose)
+		}
 	}
 	if hasOrig {
 		c.AllowOrigins = orig

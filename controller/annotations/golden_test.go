@@ -141,6 +141,18 @@ func dialectNeutral(pol Policy) Policy {
 		if n.AllowHeaders == NginxDefaultCORSHeaders {
 			n.AllowHeaders = DefaultCORSHeaders
 		}
+		// The nginx dialect keeps the lists as written.
+		list := func(s string, upper bool) string {
+			items := strings.Split(s, ",")
+			for i, it := range items {
+				items[i] = strings.TrimSpace(it)
+				if upper {
+					items[i] = strings.ToUpper(items[i])
+				}
+			}
+			return strings.Join(items, ", ")
+		}
+		n.AllowMethods, n.AllowHeaders, n.ExposeHeaders = list(n.AllowMethods, true), list(n.AllowHeaders, false), list(n.ExposeHeaders, false)
 		pol.CORS = &n
 	}
 	return pol
