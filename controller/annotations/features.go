@@ -328,6 +328,9 @@ func (p *parser) parseBasicAuth(pol *Policy) {
 		return
 	}
 	ba := &BasicAuth{Secret: secret, SecretType: DefaultAuthSecretType, Realm: DefaultAuthRealm}
+	if p.d == DialectNginx {
+		ba.Realm = "" // ingress-nginx's auth_basic "" without auth-realm
+	}
 	if hasSType {
 		ba.SecretType = stype
 	}

@@ -135,6 +135,11 @@ func render(t *testing.T, g golden) []byte {
 // dialect's CORS is ingress-nginx's (routing.CORS.Everywhere, and its
 // spelling of the default cors-allow-headers).
 func dialectNeutral(pol Policy) Policy {
+	if ba := pol.BasicAuth; ba != nil && ba.Realm == "" && pol.Dialect == DialectNginx {
+		n := *ba
+		n.Realm = DefaultAuthRealm
+		pol.BasicAuth = &n
+	}
 	if c := pol.CORS; c != nil {
 		n := *c
 		n.Everywhere = false

@@ -357,7 +357,11 @@ func TestAuth(t *testing.T) {
 			}
 		}},
 		{name: "basic auth-map same namespace", ann: map[string]string{"auth-type": "basic", "auth-secret": "ns/users", "auth-secret-type": "auth-map"}, check: func(t *testing.T, p Policy) {
-			if p.BasicAuth.SecretType != "auth-map" || p.BasicAuth.Realm != DefaultAuthRealm {
+			realm := DefaultAuthRealm
+			if p.Dialect == DialectNginx {
+				realm = "" // as ingress-nginx
+			}
+			if p.BasicAuth.SecretType != "auth-map" || p.BasicAuth.Realm != realm {
 				t.Errorf("%+v", p.BasicAuth)
 			}
 		}},
