@@ -196,6 +196,27 @@ var _ = describe("Annotations: external-auth (more)", Label("annotations", Annot
 	})
 })
 
+// auth-cache-key and auth-cache-duration: the auth service answers with
+// the X-Auth-User the request asked for (X-Echo-Set-Header); a second
+// request with the same cache key ($host) but another user must get the
+// cached answer, so the backend sees the first user.
+var _ = describe("Annotations: external-auth (cache)", Label("annotations", AnnotationLabel("external-auth"), "extended"), func() {
+	It("reuses a cached auth response for the same auth-cache-key within auth-cache-duration", func() {
+		s := framework.NewSpec(env, "ann-authcache")
+		s.Backend("echo", 1)
+		authz := s.Backend("authz", 1)
+		host := s.Host("cached")
+		applyAnnotated(s, annotated{Name: "cached", Host: host, Service: "echo", Annotations: annotationsFor("external-auth", map[string]string{
+			"auth-url": endpointURL(authz, "/check"), "auth-response-headers": "X-Auth-User",
+			"auth-cache-key": "$host", "auth-cache-duration": "200 10m"})})
+		user := func(name string) map[string]string {
+			return map[string]string{"X-Echo-Set-Header": "X-Auth-User:" + name}
+		}
+		see(s, framework.Request{Host: host, Path: "/first", Headers: user("alice")}, framework.Expect{Backend: "echo", Check: echoHeader("X-Auth-User", "alice")})
+		see(s, framework.Request{Host: host, Path: "/second", Headers: user("bob")}, framework.Expect{Backend: "echo", Check: echoHeader("X-Auth-User", "alice")})
+	})
+})
+
 // signinRedirect checks a Location to the sign-in URL whose rd parameter
 // is the original URL (scheme, host and path).
 func signinRedirect(signin, host, path string) func(framework.Response) error {
