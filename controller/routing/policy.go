@@ -236,6 +236,11 @@ type ExternalAuth struct {
 	// SignInRedirectParam is the query parameter carrying the original URL
 	// on the SignIn redirect.
 	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
+	// SignInEscapeURI writes that parameter as ingress-nginx does:
+	// scheme://Host as sent, then the request URI escaped as one URI
+	// component ($pass_access_scheme://$http_host$escaped_request_uri).
+	// Without, the whole original URL is query-escaped.
+	SignInEscapeURI bool `json:"signInEscapeURI,omitempty"`
 }
 
 // Affinity pins a client to an endpoint with a cookie.
