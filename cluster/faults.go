@@ -34,6 +34,8 @@ const (
 	FaultNone FaultMode = ""
 	// FaultHang reads each request and never answers.
 	FaultHang FaultMode = "hang"
+	// FaultStall reads each request's head and then nothing (not the body).
+	FaultStall FaultMode = "stall"
 	// FaultReset reads each request, then resets the connection.
 	FaultReset FaultMode = "reset"
 	// FaultMalformed reads each request and answers bytes that are not HTTP.

@@ -218,7 +218,7 @@ var _ = describe("Annotations: timeouts (over time)", Label("annotations", Annot
 })
 
 // proxy-send-timeout over time: an endpoint that reads the request head
-// and then takes nothing (the hang fault) stalls the upload of a body
+// and then takes nothing (the stall fault) stalls the upload of a body
 // larger than every socket buffer on the way; the controller gives up after
 // proxy-send-timeout and answers 504. ingress-nginx buffers the body first,
 // then retries the timed-out send (proxy-next-upstream "error timeout", 3
@@ -229,7 +229,7 @@ var _ = describe("Annotations: timeouts (send)", Label("annotations", Annotation
 		// proxy-body-size: ingress-nginx's default limit is 1m.
 		b, req := f.route("stall", 1, merge(annotationsFor("timeouts", map[string]string{"proxy-send-timeout": "1", "proxy-read-timeout": "30"}),
 			annotationsFor("body-size", map[string]string{"proxy-body-size": "64m"})))
-		f.fault(b, 0, cluster.Fault{Mode: cluster.FaultHang})
+		f.fault(b, 0, cluster.Fault{Mode: cluster.FaultStall})
 		req.Method, req.Path, req.Body = http.MethodPost, "/upload", bytes.Repeat([]byte("s"), 32<<20)
 		countChecks(2)
 		r, took := f.timed(req)

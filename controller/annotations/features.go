@@ -161,7 +161,8 @@ func (p *parser) parseRateLimit(pol *Policy) {
 		p.unused("limit-rps", "limit-burst-multiplier", "limit-whitelist", "limit-allowlist")
 		return
 	}
-	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
+	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus,
+		BurstExcess: p.d == DialectNginx}
 	if hasBurst {
 		rl.BurstMultiplier = burst
 	}

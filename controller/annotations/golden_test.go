@@ -135,6 +135,11 @@ func render(t *testing.T, g golden) []byte {
 // dialect's CORS is ingress-nginx's (routing.CORS.Everywhere, and its
 // spelling of the default cors-allow-headers).
 func dialectNeutral(pol Policy) Policy {
+	if rl := pol.RateLimit; rl != nil && rl.BurstExcess {
+		n := *rl
+		n.BurstExcess = false
+		pol.RateLimit = &n
+	}
 	if ba := pol.BasicAuth; ba != nil && ba.Realm == "" && pol.Dialect == DialectNginx {
 		n := *ba
 		n.Realm = DefaultAuthRealm

@@ -168,6 +168,10 @@ type RateLimit struct {
 	Connections int `json:"connections,omitempty"`
 	// BurstMultiplier multiplies RPS and RPM into burst sizes.
 	BurstMultiplier int `json:"burstMultiplier"`
+	// BurstExcess counts a burst as nginx's limit_req (nodelay) does: the
+	// requests allowed in excess of the first, so one more passes at once
+	// (ingress-nginx). Without, a burst is the whole bucket.
+	BurstExcess bool `json:"burstExcess,omitempty"`
 	// Exempt client ranges are not limited.
 	Exempt Prefixes `json:"exempt,omitempty"`
 	// RejectStatus is the status of refused requests.
