@@ -56,9 +56,9 @@ type Fault struct {
 // Check validates f.
 func (f Fault) Check() error {
 	switch f.Mode {
-	case FaultNone, FaultHang, FaultReset, FaultMalformed:
+	case FaultNone, FaultHang, FaultStall, FaultReset, FaultMalformed:
 	default:
-		return fmt.Errorf("fault mode %q is not one of hang, reset, malformed (or empty)", f.Mode)
+		return fmt.Errorf("fault mode %q is not one of hang, stall, reset, malformed (or empty)", f.Mode)
 	}
 	if f.LossPercent < 0 || f.LossPercent > 100 {
 		return fmt.Errorf("fault loss %d%% is not within 0..100", f.LossPercent)
