@@ -232,18 +232,25 @@ var _ = describe("Annotations: timeouts (send)", Label("annotations", Annotation
 		f.fault(b, 0, cluster.Fault{Mode: cluster.FaultStall})
 		req.Method, req.Path, req.Body = http.MethodPost, "/upload", bytes.Repeat([]byte("s"), 32<<20)
 		countChecks(2)
+		// A client still uploading may not get to read the 504: the
+		// controller may close the connection under it at the timeout
+		// (the reference cuts the stalled body's connection). Either
+		// ends the request; the time it ends is what is checked.
 		r, took := f.timed(req)
+		ended := "504"
 		switch {
-		case r.Err != nil:
-			Fail(fmt.Sprintf("no answer from the controller after %v: %v", took, r.Err))
+		case r.Err != nil && r.StatusCode == 0:
+			ended = "connection closed"
 		case r.StatusCode != http.StatusGatewayTimeout:
-			Fail(fmt.Sprintf("status %d after %v, want 504", r.StatusCode, took))
-		case within("504", took, time.Second-faultEarly, time.Second+faultTolerance) == nil:
-			framework.RecordVariant("one timeout")
-		case within("504", took, 3*time.Second-faultEarly, 3*time.Second+faultTolerance) == nil:
-			framework.RecordVariant("retried: three timeouts")
+			Fail(fmt.Sprintf("status %d after %v, want 504 (or the connection closed)", r.StatusCode, took))
+		}
+		switch {
+		case within(ended, took, time.Second-faultEarly, time.Second+faultTolerance) == nil:
+			framework.RecordVariant(ended + " after one timeout")
+		case within(ended, took, 3*time.Second-faultEarly, 3*time.Second+faultTolerance) == nil:
+			framework.RecordVariant(ended + " after three timeouts (retried)")
 		default:
-			Fail(fmt.Sprintf("504 after %v, want after one 1s send timeout or three (tolerance %v)", took, faultTolerance))
+			Fail(fmt.Sprintf("%s after %v (%v), want after one 1s send timeout or three (tolerance %v)", ended, took, r.Err, faultTolerance))
 		}
 	})
 })
