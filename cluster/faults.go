@@ -34,6 +34,8 @@ const (
 	FaultNone FaultMode = ""
 	// FaultHang reads each request and never answers.
 	FaultHang FaultMode = "hang"
+	// FaultStall reads each request's head and then nothing (not the body).
+	FaultStall FaultMode = "stall"
 	// FaultReset reads each request, then resets the connection.
 	FaultReset FaultMode = "reset"
 	// FaultMalformed reads each request and answers bytes that are not HTTP.
@@ -54,9 +56,9 @@ type Fault struct {
 // Check validates f.
 func (f Fault) Check() error {
 	switch f.Mode {
-	case FaultNone, FaultHang, FaultReset, FaultMalformed:
+	case FaultNone, FaultHang, FaultStall, FaultReset, FaultMalformed:
 	default:
-		return fmt.Errorf("fault mode %q is not one of hang, reset, malformed (or empty)", f.Mode)
+		return fmt.Errorf("fault mode %q is not one of hang, stall, reset, malformed (or empty)", f.Mode)
 	}
 	if f.LossPercent < 0 || f.LossPercent > 100 {
 		return fmt.Errorf("fault loss %d%% is not within 0..100", f.LossPercent)

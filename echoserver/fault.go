@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Fault makes a server misbehave on purpose, for reliability tests of the
@@ -22,6 +23,11 @@ const (
 	// FaultHang accepts the request and never answers: the connection stays
 	// open until the client closes it or the server stops.
 	FaultHang Fault = "hang"
+	// FaultStall reads the request head and then nothing, not even the
+	// body, so that a client sending one stalls once the socket buffers
+	// are full; the connection is closed after StallLimit or when the
+	// server stops.
+	FaultStall Fault = "stall"
 	// FaultReset reads the request head, then closes the connection with a
 	// TCP reset (SO_LINGER 0) without answering.
 	FaultReset Fault = "reset"
@@ -32,7 +38,11 @@ const (
 )
 
 // Faults lists the faults other than FaultNone.
-var Faults = []Fault{FaultHang, FaultReset, FaultMalformed}
+var Faults = []Fault{FaultHang, FaultStall, FaultReset, FaultMalformed}
+
+// StallLimit bounds how long FaultStall holds a connection (it does not
+// read, so it cannot see the client close).
+const StallLimit = 2 * time.Minute
 
 // ParseFault checks a fault name ("" is FaultNone).
 func ParseFault(s string) (Fault, error) {
@@ -113,6 +123,14 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) int
 		case <-gone:
 		case <-s.faultStop:
 		}
+		_ = conn.Close()
+	case FaultStall:
+		t := time.NewTimer(StallLimit)
+		select {
+		case <-t.C:
+		case <-s.faultStop:
+		}
+		t.Stop()
 		_ = conn.Close()
 	case FaultReset:
 		if tc, ok := conn.(*net.TCPConn); ok {

@@ -3,6 +3,7 @@ package echoserver
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -113,5 +114,41 @@ func TestParseFault(t *testing.T) {
 	}
 	if _, err := New(Options{Fault: "nope"}); err == nil || !strings.Contains(err.Error(), "Fault") {
 		t.Errorf("New with a bad fault = %v, want an error naming Options.Fault", err)
+	}
+}
+
+// TestFaultStallTakesNoBody: with FaultStall the server reads the request
+// head and no body byte, so a client writing a large body blocks once the
+// socket buffers are full (here: a write deadline expires).
+func TestFaultStallTakesNoBody(t *testing.T) {
+	s := start(t, Options{Fault: FaultStall})
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const size = 64 << 20
+	if _, err := fmt.Fprintf(conn, "POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	chunk := make([]byte, 1<<20)
+	written := 0
+	for written < size {
+		n, err := conn.Write(chunk)
+		written += n
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("write after %d bytes: %v, want a write timeout", written, err)
+			}
+			break
+		}
+	}
+	if written >= size {
+		t.Errorf("the whole %d-byte body was taken, want the writes to stall", size)
+	}
+	if got := s.FaultedRequests(); len(got) != 1 || got[0] != "/stall" {
+		t.Errorf("FaultedRequests = %q, want [/stall]", got)
 	}
 }

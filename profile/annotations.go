@@ -140,7 +140,7 @@ var AnnotationFeatures = map[string][]string{
 	"upstream-tls":         {"proxy-ssl-verify", "proxy-ssl-secret", "proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-verify-depth"},
 	"source-range":         {"whitelist-source-range", "denylist-source-range"},
 	"basic-auth":           {"auth-type", "auth-secret", "auth-realm", "auth-secret-type"},
-	"external-auth":        {"auth-url", "auth-response-headers", "auth-signin"},
+	"external-auth":        {"auth-url", "auth-response-headers", "auth-signin", "auth-cache-key", "auth-cache-duration"},
 	"cors":                 {"enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age", "cors-expose-headers"},
 	"canary":               {"canary", "canary-weight", "canary-weight-total", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie"},
 	"affinity":             {"affinity", "session-cookie-name", "session-cookie-path", "session-cookie-max-age", "session-cookie-samesite", "session-cookie-secure", "session-cookie-expires"},

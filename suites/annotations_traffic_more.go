@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best dot-imported
@@ -174,9 +175,33 @@ var _ = describe("Annotations: timeouts (over time)", Label("annotations", Annot
 		})
 	}
 
+	// One read timeout ends the request, or (ingress-nginx: proxy-next-upstream
+	// "error timeout" with proxy-next-upstream-tries 3, on the same endpoint
+	// when it is the only one) three do: 504 after 1 s or after 3 s, never
+	// before 1 s, nor in between, nor much later.
 	It("answers 504 when proxy-read-timeout (1s) passes, not before and not much later", func() {
 		see(s, framework.Request{Host: short, Path: "/fast"}, framework.Expect{Backend: "echo"})
-		timedOutcome("504 after the 1s read timeout", framework.Request{Host: short, Path: "/slow?delay=4s"}, 504, 900*time.Millisecond, time.Second+timingSlack)
+		countChecks(2)
+		slow := framework.Request{Host: short, Path: "/slow?delay=4s"}
+		s.Poll("504 after one or three 1s read timeouts", env.Timeouts.MaxTimeToConsistency, func() error {
+			r, took := timed(s, slow)
+			if r.Err != nil {
+				return r.Err
+			}
+			if r.StatusCode != 504 {
+				return fmt.Errorf("status %d after %v, want 504", r.StatusCode, took.Round(time.Millisecond))
+			}
+			// The windows do not overlap: slack 1.5 s < 3 s - 1 s.
+			if within("504", took, 900*time.Millisecond, time.Second+timingSlack) == nil {
+				framework.RecordVariant("one timeout")
+				return nil
+			}
+			if within("504", took, 2900*time.Millisecond, 3*time.Second+timingSlack) == nil {
+				framework.RecordVariant("retried: three timeouts")
+				return nil
+			}
+			return fmt.Errorf("504 after %v, want between 0.9 and %v (one timeout) or between 2.9 and %v (three)", took.Round(time.Millisecond), time.Second+timingSlack, 3*time.Second+timingSlack)
+		})
 	})
 	It("serves a backend slower than the default but within proxy-read-timeout", func() {
 		timedOutcome("200 after the backend's 1.5s", framework.Request{Host: long, Path: "/slow?delay=1500ms"}, 200, 1500*time.Millisecond, 1500*time.Millisecond+timingSlack)
@@ -189,6 +214,44 @@ var _ = describe("Annotations: timeouts (over time)", Label("annotations", Annot
 	})
 	It("sends a request body to a backend with proxy-send-timeout set", func() {
 		see(s, framework.Request{Host: long, Path: "/up", Method: http.MethodPut, Body: bytes.Repeat([]byte("y"), 64<<10)}, framework.Expect{Backend: "echo", Check: bodyLength(64 << 10)})
+	})
+})
+
+// proxy-send-timeout over time: an endpoint that reads the request head
+// and then takes nothing (the stall fault) stalls the upload of a body
+// larger than every socket buffer on the way; the controller gives up after
+// proxy-send-timeout and answers 504. ingress-nginx buffers the body first,
+// then retries the timed-out send (proxy-next-upstream "error timeout", 3
+// tries), so 504 after one or three timeouts.
+var _ = describe("Annotations: timeouts (send)", Label("annotations", AnnotationLabel("timeouts"), "extended"), func() {
+	It("answers 504 when the backend takes no request body for proxy-send-timeout (1s)", func() {
+		f := newFaultSpec("ann-sendtimeout")
+		// proxy-body-size: ingress-nginx's default limit is 1m.
+		b, req := f.route("stall", 1, merge(annotationsFor("timeouts", map[string]string{"proxy-send-timeout": "1", "proxy-read-timeout": "30"}),
+			annotationsFor("body-size", map[string]string{"proxy-body-size": "64m"})))
+		f.fault(b, 0, cluster.Fault{Mode: cluster.FaultStall})
+		req.Method, req.Path, req.Body = http.MethodPost, "/upload", bytes.Repeat([]byte("s"), 32<<20)
+		countChecks(2)
+		// A client still uploading may not get to read the 504: the
+		// controller may close the connection under it at the timeout
+		// (the reference cuts the stalled body's connection). Either
+		// ends the request; the time it ends is what is checked.
+		r, took := f.timed(req)
+		ended := "504"
+		switch {
+		case r.Err != nil && r.StatusCode == 0:
+			ended = "connection closed"
+		case r.StatusCode != http.StatusGatewayTimeout:
+			Fail(fmt.Sprintf("status %d after %v, want 504 (or the connection closed)", r.StatusCode, took))
+		}
+		switch {
+		case within(ended, took, time.Second-faultEarly, time.Second+faultTolerance) == nil:
+			framework.RecordVariant(ended + " after one timeout")
+		case within(ended, took, 3*time.Second-faultEarly, 3*time.Second+faultTolerance) == nil:
+			framework.RecordVariant(ended + " after three timeouts (retried)")
+		default:
+			Fail(fmt.Sprintf("%s after %v (%v), want after one 1s send timeout or three (tolerance %v)", ended, took, r.Err, faultTolerance))
+		}
 	})
 })
 
@@ -239,7 +302,8 @@ var _ = describe("Annotations: canary (more)", Label("annotations", AnnotationLa
 		"pattern": {"canary-by-header": "X-Version", "canary-by-header-pattern": "^(blue|green)$"},
 		"cookie":  {"canary-by-cookie": "beta", "canary-weight": "100"},
 		"both":    {"canary-by-header": "X-Canary", "canary-by-cookie": "beta"},
-		"total":   {"canary-weight": "5", "canary-weight-total": "5"},
+		"total":   {"canary-weight": "100", "canary-weight-total": "200"},
+		"small":   {"canary-weight": "5", "canary-weight-total": "5"},
 		"half":    {"canary-weight": "50"},
 	}
 	BeforeAll(func() {
@@ -295,9 +359,44 @@ var _ = describe("Annotations: canary (more)", Label("annotations", AnnotationLa
 		see(s, framework.Request{Host: hosts["both"], Headers: map[string]string{"Cookie": "beta=always"}}, framework.Expect{Backend: "both-canary"})
 		see(s, framework.Request{Host: hosts["both"]}, framework.Expect{Backend: "both-stable"})
 	})
+	// split counts which backends answer n requests to host; one check.
+	split := func(host string, n int, ok func(seen map[string]int) error) {
+		GinkgoHelper()
+		countChecks(1)
+		s.Poll(fmt.Sprintf("the split of %d requests", n), env.Timeouts.MaxTimeToConsistency, func() error {
+			seen := map[string]int{}
+			for range n {
+				seen[s.Do(framework.Request{Host: host}).Backend()]++
+			}
+			return ok(seen)
+		})
+	}
 	It("reads canary-weight against canary-weight-total", func() {
-		see(s, framework.Request{Host: hosts["total"]}, framework.Expect{Backend: "total-canary"})
-		all20(framework.Request{Host: hosts["total"]}, "total-canary")
+		// 100 of 200: half. Read against the default total 100, it would
+		// be every request.
+		split(hosts["total"], 60, func(seen map[string]int) error {
+			// Binomial(60, 0.5): fewer than 12 on one side is under 1e-5.
+			if seen["total-stable"] < 12 || seen["total-canary"] < 12 {
+				return fmt.Errorf("60 requests went to %v, want each side at least 12", seen)
+			}
+			return nil
+		})
+	})
+	// ingress-nginx's balancer draws from max(canary-weight-total, 100), so
+	// 5 of 5 is 5 of 100 there; read as written it is every request.
+	It("reads a canary-weight-total below 100 as written or as 100", func() {
+		split(hosts["small"], 200, func(seen map[string]int) error {
+			switch c := seen["small-canary"]; {
+			case c == 200:
+				framework.RecordVariant("as written")
+			case c >= 1 && c <= 30 && c+seen["small-stable"] == 200:
+				// Binomial(200, 0.05): none is 3.5e-5, more than 30 under 1e-6.
+				framework.RecordVariant("as 100")
+			default:
+				return fmt.Errorf("200 requests went to %v, want all to small-canary (5 of 5) or 1 to 30 (5 of 100)", seen)
+			}
+			return nil
+		})
 	})
 	It("splits traffic with canary-weight 50", func() {
 		req := framework.Request{Host: hosts["half"]}
@@ -370,29 +469,91 @@ var _ = describe("Annotations: affinity (cookie attributes)", Label("annotations
 			Fail(fmt.Sprintf("9 requests with the session cookie reached %v, want one endpoint", slices.Sorted(mapKeys(pods))))
 		}
 	})
-	It("answers a request with an unknown cookie value and sets a fresh cookie", func() {
+	// Two sane answers to a cookie value that names no endpoint: a fresh
+	// cookie, or (ingress-nginx's balanced mode, whose cookie value is a key
+	// on a consistent-hash ring) no new cookie, the value itself keeping the
+	// client on one endpoint. Wrong: a 5xx, the bogus value echoed back in
+	// Set-Cookie, or no cookie and no stickiness.
+	It("answers a request with an unknown cookie value, then keeps it on one endpoint", func() {
+		countChecks(3) // status, backend, the cookie
+		bogus := framework.Request{Host: plain, Headers: map[string]string{"Cookie": "INGRESSCOOKIE=bogus"}}
+		variant, _ := s.EventuallyOutcome(bogus,
+			framework.OutcomeOf("fresh cookie", framework.Expect{Backend: "plain", Check: func(r framework.Response) error {
+				if c := cookieNamed(r, "INGRESSCOOKIE"); c == nil || c.Value == "bogus" {
+					return fmt.Errorf("Set-Cookie %v, want a new INGRESSCOOKIE", r.Header.Values("Set-Cookie"))
+				}
+				return nil
+			}}),
+			framework.OutcomeOf("value kept as a key", framework.Expect{Backend: "plain", Check: func(r framework.Response) error {
+				if c := cookieNamed(r, "INGRESSCOOKIE"); c != nil {
+					return fmt.Errorf("Set-Cookie %v, want none", r.Header.Values("Set-Cookie"))
+				}
+				return nil
+			}}))
+		if variant != "value kept as a key" {
+			return
+		}
 		countChecks(1)
-		see(s, framework.Request{Host: plain, Headers: map[string]string{"Cookie": "INGRESSCOOKIE=bogus"}}, framework.Expect{Backend: "plain", Check: func(r framework.Response) error {
-			if c := cookieNamed(r, "INGRESSCOOKIE"); c == nil || c.Value == "bogus" {
-				return fmt.Errorf("Set-Cookie %v, want a new INGRESSCOOKIE", r.Header.Values("Set-Cookie"))
-			}
-			return nil
-		}})
+		pods := map[string]bool{}
+		for range 9 {
+			r := s.Do(bogus)
+			pods[r.Backend()+"/"+podOf(r)] = true
+		}
+		if len(pods) != 1 {
+			Fail(fmt.Sprintf("9 requests with the kept cookie value reached %v, want one endpoint", slices.Sorted(mapKeys(pods))))
+		}
 	})
 	It("applies session-cookie-secure and session-cookie-expires", func() {
 		countChecks(2)
 		see(s, framework.Request{Host: secure}, framework.Expect{Backend: "secure", Check: func(r framework.Response) error {
-			c := cookieNamed(r, "sid")
-			if c == nil {
+			attrs, ok := setCookieAttributes(r, "sid")
+			if !ok {
 				return fmt.Errorf("no Set-Cookie sid in %v", r.Header.Values("Set-Cookie"))
 			}
-			if !c.Secure || c.Expires.IsZero() {
-				return fmt.Errorf("cookie sid: Secure %v, Expires %v; want Secure and an Expires (%v)", c.Secure, c.Expires, r.Header.Values("Set-Cookie"))
+			if _, secure := attrs["secure"]; !secure {
+				return fmt.Errorf("cookie sid without Secure (%v)", r.Header.Values("Set-Cookie"))
+			}
+			// ingress-nginx writes Expires with a two-digit year
+			// (ngx.cookie_time), which net/http does not parse.
+			exp, err := cookieTime(attrs["expires"])
+			if want := time.Now().Add(172800 * time.Second); err != nil || exp.Before(want.Add(-5*time.Minute)) || exp.After(want.Add(5*time.Minute)) {
+				return fmt.Errorf("cookie sid: Expires %q (%v), want about 48 h from now (%v)", attrs["expires"], err, r.Header.Values("Set-Cookie"))
 			}
 			return nil
 		}})
 	})
 })
+
+// setCookieAttributes returns the attributes (lower-case names, values as
+// sent) of the Set-Cookie named name in r.
+func setCookieAttributes(r framework.Response, name string) (map[string]string, bool) {
+	for _, line := range r.Header.Values("Set-Cookie") {
+		parts := strings.Split(line, ";")
+		if n, _, _ := strings.Cut(strings.TrimSpace(parts[0]), "="); n != name {
+			continue
+		}
+		attrs := map[string]string{}
+		for _, p := range parts[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			attrs[strings.ToLower(k)] = v
+		}
+		return attrs, true
+	}
+	return nil, false
+}
+
+// cookieTime parses a cookie's Expires in the forms servers send (RFC 1123,
+// and Netscape's with a four- or two-digit year).
+func cookieTime(s string) (time.Time, error) {
+	var err error
+	for _, layout := range []string{time.RFC1123, "Mon, 02-Jan-2006 15:04:05 MST", "Mon, 02-Jan-06 15:04:05 MST"} {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
 
 // podOf is the pod that answered ("" when not an echo answer).
 func podOf(r framework.Response) string {
@@ -418,10 +579,15 @@ var _ = describe("Annotations: backend-protocol (more)", Label("annotations", An
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-proto2")
 		secureBackend(s, "secure")
+		// A Service of its own: nginx keeps idle upstream connections per
+		// endpoint address, TLS or not, so after an HTTPS request to the
+		// same endpoint ingress-nginx sends a plain-HTTP location's request
+		// over the pooled TLS connection (and it is served).
+		secureBackend(s, "secure-plain")
 		s.Backend("echo", 1)
 		https, none, plainHTTP = s.Host("https"), s.Host("none"), s.Host("http")
 		applyAnnotated(s, annotated{Name: "https", Host: https, Service: "secure", Port: 443, Annotations: annotationsFor("backend-protocol", map[string]string{"backend-protocol": "HTTPS"})})
-		applyAnnotated(s, annotated{Name: "none", Host: none, Service: "secure", Port: 443})
+		applyAnnotated(s, annotated{Name: "none", Host: none, Service: "secure-plain", Port: 443})
 		applyAnnotated(s, annotated{Name: "http", Host: plainHTTP, Service: "echo", Annotations: annotationsFor("backend-protocol", map[string]string{"backend-protocol": "HTTP"})})
 	})
 

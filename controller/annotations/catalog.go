@@ -93,7 +93,7 @@ const (
 	diffNoVars   = "nginx variables are not expanded; values are literal"
 	diffSameNS   = "a namespace other than the Ingress's is refused unless the controller allows cross-namespace references"
 	snippetNote  = "raw proxy configuration (CVE-2025-1974 / CVE-2021-25742 class): refused"
-	diffRedirect = "only the $request_uri variable is expanded, and only at the end of the URL"
+	diffRedirect = "only the $request_uri variable is expanded, and only at the end of the URL (ingress-nginx controller-v1.15.1 refuses a \"$\" in the URL and drops the whole Ingress)"
 	diffStreams  = "checked, then without effect: the data plane streams request and response bodies (as with ingress-nginx's proxy-buffering off and proxy-request-buffering off)"
 )
 
@@ -112,7 +112,7 @@ var specs = []spec{
 	{"permanent-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
 	{"temporal-redirect", FeatureRedirect, StatusSupported, ScopePath, diffRedirect},
 	{"temporal-redirect-code", FeatureRedirect, StatusSupported, ScopePath, ""},
-	{"from-to-www-redirect", FeatureFromToWWW, StatusSupported, ScopeHost, "the redirect host is added only when no Ingress has it as a rule host; the Location keeps the request's port only when the Host header names one"},
+	{"from-to-www-redirect", FeatureFromToWWW, StatusSupported, ScopeHost, "the redirect host is added only when no Ingress has it as a rule host"},
 	{"use-port-in-redirects", FeatureRedirect, StatusUnsupported, ScopePath, ""},
 	// Rate limiting.
 	{"limit-rps", FeatureRateLimit, StatusSupported, ScopePath, ""},
@@ -188,7 +188,7 @@ var specs = []spec{
 	// Canary.
 	{"canary", FeatureCanary, StatusSupported, ScopeIngress, ""},
 	{"canary-weight", FeatureCanary, StatusSupported, ScopeIngress, ""},
-	{"canary-weight-total", FeatureCanary, StatusSupported, ScopeIngress, ""},
+	{"canary-weight-total", FeatureCanary, StatusSupported, ScopeIngress, "in the nginx dialect a total below 100 is read as 100, as ingress-nginx does"},
 	{"canary-by-header", FeatureCanary, StatusSupported, ScopeIngress, ""},
 	{"canary-by-header-value", FeatureCanary, StatusSupported, ScopeIngress, ""},
 	{"canary-by-header-pattern", FeatureCanary, StatusSupported, ScopeIngress, diffRE2},

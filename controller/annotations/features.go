@@ -161,7 +161,8 @@ func (p *parser) parseRateLimit(pol *Policy) {
 		p.unused("limit-rps", "limit-burst-multiplier", "limit-whitelist", "limit-allowlist")
 		return
 	}
-	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus}
+	rl := &routing.RateLimit{RPS: rps, RPM: rpm, Connections: conns, BurstMultiplier: DefaultBurstMultiplier, RejectStatus: DefaultLimitStatus,
+		BurstExcess: p.d == DialectNginx}
 	if hasBurst {
 		rl.BurstMultiplier = burst
 	}
@@ -328,6 +329,9 @@ func (p *parser) parseBasicAuth(pol *Policy) {
 		return
 	}
 	ba := &BasicAuth{Secret: secret, SecretType: DefaultAuthSecretType, Realm: DefaultAuthRealm}
+	if p.d == DialectNginx {
+		ba.Realm = "" // ingress-nginx's auth_basic "" without auth-realm
+	}
 	if hasSType {
 		ba.SecretType = stype
 	}
@@ -431,6 +435,21 @@ func (p *parser) parseCORS(pol *Policy) {
 		AllowCredentials: true, MaxAge: DefaultCORSMaxAge, Everywhere: p.d == DialectNginx}
 	if p.d == DialectNginx {
 		c.AllowHeaders = NginxDefaultCORSHeaders
+		// ingress-nginx sends the checked lists as written.
+		asWritten := func(name string, v *string) {
+			if raw, ok := p.vals[name]; ok {
+				*v = strings.TrimSpace(raw)
+			}
+		}
+		if hasMethods {
+			asWritten("cors-allow-methods", &methods)
+		}
+		if hasHeaders {
+			asWritten("cors-allow-headers", &headers)
+		}
+		if hasExpose {
+			asWritten("cors-expose-headers", &expose)
+		}
 	}
 	if hasOrig {
 		c.AllowOrigins = orig
@@ -479,6 +498,11 @@ func (p *parser) parseCanary(pol *Policy) {
 	}
 	if hasTotal {
 		c.WeightTotal = total
+		if p.d == DialectNginx && total < DefaultCanaryWeightTotal {
+			// ingress-nginx's balancer draws from max(total, 100).
+			c.WeightTotal = DefaultCanaryWeightTotal
+			p.warn("canary-weight-total", ReasonNginxCompat, fmt.Sprintf("%d is below %d: read as %d, as ingress-nginx does", total, DefaultCanaryWeightTotal, DefaultCanaryWeightTotal))
+		}
 	}
 	if hasWeight {
 		if weight > c.WeightTotal {

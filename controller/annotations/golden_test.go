@@ -135,12 +135,34 @@ func render(t *testing.T, g golden) []byte {
 // dialect's CORS is ingress-nginx's (routing.CORS.Everywhere, and its
 // spelling of the default cors-allow-headers).
 func dialectNeutral(pol Policy) Policy {
+	if rl := pol.RateLimit; rl != nil && rl.BurstExcess {
+		n := *rl
+		n.BurstExcess = false
+		pol.RateLimit = &n
+	}
+	if ba := pol.BasicAuth; ba != nil && ba.Realm == "" && pol.Dialect == DialectNginx {
+		n := *ba
+		n.Realm = DefaultAuthRealm
+		pol.BasicAuth = &n
+	}
 	if c := pol.CORS; c != nil {
 		n := *c
 		n.Everywhere = false
 		if n.AllowHeaders == NginxDefaultCORSHeaders {
 			n.AllowHeaders = DefaultCORSHeaders
 		}
+		// The nginx dialect keeps the lists as written.
+		list := func(s string, upper bool) string {
+			items := strings.Split(s, ",")
+			for i, it := range items {
+				items[i] = strings.TrimSpace(it)
+				if upper {
+					items[i] = strings.ToUpper(items[i])
+				}
+			}
+			return strings.Join(items, ", ")
+		}
+		n.AllowMethods, n.AllowHeaders, n.ExposeHeaders = list(n.AllowMethods, true), list(n.AllowHeaders, false), list(n.ExposeHeaders, false)
 		pol.CORS = &n
 	}
 	return pol

@@ -47,6 +47,9 @@ const (
 	// ReasonFeatureDisabled: valid, but its feature was not applied
 	// because another annotation of the same feature is invalid.
 	ReasonFeatureDisabled = "FeatureDisabled"
+	// ReasonNginxCompat: valid, and read the way ingress-nginx reads it
+	// in the nginx dialect (e.g. a canary-weight-total below 100 is 100).
+	ReasonNginxCompat = "ReadAsIngressNginx"
 )
 
 // Options configure Parse. The zero value is usable.

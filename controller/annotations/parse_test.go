@@ -357,7 +357,11 @@ func TestAuth(t *testing.T) {
 			}
 		}},
 		{name: "basic auth-map same namespace", ann: map[string]string{"auth-type": "basic", "auth-secret": "ns/users", "auth-secret-type": "auth-map"}, check: func(t *testing.T, p Policy) {
-			if p.BasicAuth.SecretType != "auth-map" || p.BasicAuth.Realm != DefaultAuthRealm {
+			realm := DefaultAuthRealm
+			if p.Dialect == DialectNginx {
+				realm = "" // as ingress-nginx
+			}
+			if p.BasicAuth.SecretType != "auth-map" || p.BasicAuth.Realm != realm {
 				t.Errorf("%+v", p.BasicAuth)
 			}
 		}},
@@ -427,8 +431,13 @@ func TestCORS(t *testing.T) {
 						t.Errorf("AllowsOrigin(%q) = %v", o, got)
 					}
 				}
-				if c.AllowMethods != "GET, POST" || c.ExposeHeaders != "*, X-Resp" || c.AllowCredentials || c.MaxAge != 600 {
-					t.Errorf("%+v", c)
+				// The nginx dialect keeps the lists as written (as ingress-nginx).
+				methods, headers := "GET, POST", "X-Forwarded-For, X-app123-XPTO"
+				if p.Dialect == DialectNginx {
+					methods = "get, post"
+				}
+				if c.AllowMethods != methods || c.AllowHeaders != headers || c.ExposeHeaders != "*, X-Resp" || c.AllowCredentials || c.MaxAge != 600 {
+					t.Errorf("%s dialect: %+v", p.Dialect, c)
 				}
 			}},
 		{name: "bad origin disables", ann: map[string]string{"enable-cors": "true", "cors-allow-origin": "https://a.example/path"},
@@ -485,6 +494,35 @@ func TestCanary(t *testing.T) {
 		{name: "header name with colon", ann: map[string]string{"canary": "true", "canary-by-header": "X-Canary: always"},
 			warn: []string{"canary-by-header:InvalidAnnotation", "canary:FeatureDisabled"}},
 	})
+}
+
+// TestCanaryWeightTotalBelow100: the nginx dialect reads a total below 100
+// as 100 (ingress-nginx's balancer draws from max(total, 100)), with a
+// warning; the ingresslab dialect reads it as written.
+func TestCanaryWeightTotalBelow100(t *testing.T) {
+	c := tc{ann: map[string]string{"canary": "true", "canary-weight": "5", "canary-weight-total": "5"}}
+	for d, want := range map[Dialect]struct {
+		total int
+		warn  []string
+	}{
+		DialectIngressLab: {5, []string{}},
+		DialectNginx:      {100, []string{"canary-weight-total:" + ReasonNginxCompat}},
+	} {
+		p, ws := parseShort(d, c)
+		if p.Canary == nil || p.Canary.Weight != 5 || p.Canary.WeightTotal != want.total {
+			t.Errorf("%s: canary %+v, want 5 of %d", d, p.Canary, want.total)
+		}
+		if got := warnKeys(d, ws); !slices.Equal(got, want.warn) {
+			t.Errorf("%s: warnings %v, want %v", d, got, want.warn)
+		}
+	}
+	// 100 and more are read as written in both.
+	for _, d := range Dialects() {
+		p, ws := parseShort(d, tc{ann: map[string]string{"canary": "true", "canary-weight": "150", "canary-weight-total": "300"}})
+		if p.Canary == nil || p.Canary.WeightTotal != 300 || len(ws) != 0 {
+			t.Errorf("%s: canary %+v, warnings %v; want 150 of 300", d, p.Canary, ws)
+		}
+	}
 }
 
 func TestAffinity(t *testing.T) {

@@ -125,7 +125,11 @@ func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *routin
 		if strings.Contains(ea.SignIn, "?") {
 			sep = "&"
 		}
-		w.Header()["Location"] = []string{ea.SignIn + sep + ea.SignInRedirectParam + "=" + url.QueryEscape(original)}
+		rd := url.QueryEscape(original)
+		if ea.SignInEscapeURI {
+			rd = scheme + "://" + r.Host + strings.ReplaceAll(url.QueryEscape(r.URL.RequestURI()), "+", "%20")
+		}
+		w.Header()["Location"] = []string{ea.SignIn + sep + ea.SignInRedirectParam + "=" + rd}
 		w.WriteHeader(http.StatusFound)
 		return r, http.StatusFound
 	case code == http.StatusUnauthorized:

@@ -99,6 +99,8 @@ func TestExternalAuth(t *testing.T) {
 		policyRoute("ns/signin-param", "signin-param.example", "/", be, policy(t, "auth-url", auth.URL+"/check",
 			"auth-signin", "https://login.example/start", "auth-signin-redirect-param", "return_to")),
 		policyRoute("ns/down", "down.example", "/", be, policy(t, "auth-url", "http://"+closedAddr(t)+"/check")),
+		policyRoute("ns/signin-nginx", "signin-nginx.example", "/", be, nginxSignIn(policy(t, "auth-url", auth.URL+"/check",
+			"auth-signin", "https://login.example/start"))),
 	)
 	s := startServer(t, Options{ExternalAuthTimeout: 300 * time.Millisecond}, table)
 	c := clientTo(t, s.HTTPAddr(), nil)
@@ -159,6 +161,8 @@ func TestExternalAuth(t *testing.T) {
 		{"signin.example", "401", 302, "https://login.example/start?app=1&rd=" + url.QueryEscape("http://signin.example/p?a=b"), ""},
 		{"signin-param.example", "401", 302, "https://login.example/start?return_to=" + url.QueryEscape("http://signin-param.example/p?a=b"), ""},
 		{"signin.example", "403", 403, "", ""},
+		// The nginx dialect: only the request URI is escaped, as ingress-nginx.
+		{"signin-nginx.example", "401", 302, "https://login.example/start?rd=http://signin-nginx.example%2Fp%3Fa%3Db", ""},
 	} {
 		resp, raw := do(t, c, http.MethodGet, "http://"+tc.host+"/p?a=b", nil, http.Header{"X-Test-Auth": {tc.mode}})
 		if resp.StatusCode != tc.code || resp.Header.Get("Location") != tc.location || resp.Header.Get("Www-Authenticate") != tc.wwwAuth {
@@ -258,4 +262,13 @@ func TestPolicyCheckOrder(t *testing.T) {
 	if resp, _ := do(t, tc, http.MethodGet, "https://tls.example/a", nil, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("GET https://tls.example/a: %d, want 403", resp.StatusCode)
 	}
+}
+
+// nginxSignIn is pol with the nginx dialect's sign-in redirect parameter.
+func nginxSignIn(pol *routing.Policy) *routing.Policy {
+	ea := *pol.ExternalAuth
+	ea.SignInEscapeURI = true
+	p := *pol
+	p.ExternalAuth = &ea
+	return &p
 }

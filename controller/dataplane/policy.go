@@ -108,7 +108,7 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 		return r, http.StatusServiceUnavailable
 	}
 	if to := pol.HostRedirect; to != "" {
-		w.Header()["Location"] = []string{hostRedirect(r, to)}
+		w.Header()["Location"] = []string{hostRedirect(r, to, pol.HostRedirectServerPort)}
 		w.WriteHeader(http.StatusPermanentRedirect)
 		return r, http.StatusPermanentRedirect
 	}
@@ -168,6 +168,9 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 			writePlain(w, http.StatusUnauthorized, "authentication required\n")
 			return r, http.StatusUnauthorized
 		}
+		if ba.RemoveCredentials {
+			r.Header.Del("Authorization")
+		}
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		var code int
@@ -197,11 +200,16 @@ func (s *Server) applyPolicy(w http.ResponseWriter, r *http.Request, pol *routin
 	if a := pol.Affinity; a != nil && rs.ri.backend != nil {
 		if ck, err := r.Cookie(a.CookieName); err == nil {
 			rs.cookie = ck.Value
-			for i, ep := range rs.ri.backend.be.Endpoints {
+			eps := rs.ri.backend.be.Endpoints
+			for i, ep := range eps {
 				if affinityValue(ep.Address) == ck.Value {
 					rs.pin = i + 1
 					break
 				}
+			}
+			if rs.pin == 0 && a.HashUnknownCookie && len(eps) > 0 {
+				rs.pin = routing.Pick(ck.Value, eps) + 1
+				rs.keyed = eps[rs.pin-1].Address
 			}
 		}
 	}
@@ -340,14 +348,15 @@ func affinityValue(addr string) string {
 
 // affinityCookie sets the affinity cookie on an upstream response h when the
 // request did not carry the value of the endpoint that served it (first
-// request, or the pinned endpoint changed).
+// request, or the pinned endpoint changed), nor an unknown value hashed onto
+// that endpoint (Affinity.HashUnknownCookie).
 func (rs *reqState) affinityCookie(h http.Header) {
 	a := rs.ri.policy.Affinity
 	if a == nil || rs.endpoint == "" {
 		return
 	}
 	v := affinityValue(rs.endpoint)
-	if v == rs.cookie {
+	if v == rs.cookie || rs.keyed == rs.endpoint {
 		return
 	}
 	c := http.Cookie{Name: a.CookieName, Value: v, Path: a.CookiePath, Domain: a.CookieDomain,

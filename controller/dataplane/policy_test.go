@@ -3,6 +3,7 @@ package dataplane
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
@@ -423,6 +424,37 @@ func TestPolicyBasicAuth(t *testing.T) {
 	}
 }
 
+// TestPolicyBasicAuthRemovesCredentials: with RemoveCredentials (the nginx
+// dialect), a request that passed reaches the backend without
+// Authorization; without, the backend gets it as sent.
+func TestPolicyBasicAuthRemovesCredentials(t *testing.T) {
+	up := newEcho(t, "up")
+	be := backend("ns/up:80", up.addr())
+	pol := policy(t, "auth-type", "basic", "auth-secret", "users")
+	route := func(name, host string, remove bool) *routing.Route {
+		users, err := routing.NewBasicAuth("r", []byte("alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		users.RemoveCredentials = remove
+		p := *pol
+		p.BasicAuth = users
+		return policyRoute(name, host, "/", be, &p)
+	}
+	s := startServer(t, Options{}, buildTable(t, 1, nil, route("ns/keep", "keep.example", false), route("ns/drop", "drop.example", true)))
+	c := clientTo(t, s.HTTPAddr(), nil)
+	sent := http.Header{"Authorization": {"Basic YWxpY2U6c2VjcmV0"}} // alice:secret
+	for host, want := range map[string]string{"keep.example": sent.Get("Authorization"), "drop.example": ""} {
+		resp, raw := do(t, c, http.MethodGet, "http://"+host+"/", nil, sent)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d, want 200", host, resp.StatusCode)
+		}
+		if got := decodeEcho(t, raw).Header.Get("Authorization"); got != want {
+			t.Errorf("%s: backend got Authorization %q, want %q", host, got, want)
+		}
+	}
+}
+
 func TestPolicyCanary(t *testing.T) {
 	stable, canary := newEcho(t, "stable"), newEcho(t, "canary")
 	mk := func(host string, kv ...string) *routing.Route {
@@ -500,6 +532,67 @@ func TestPolicyAffinity(t *testing.T) {
 		}
 		if !seen["a"] || !seen["b"] {
 			t.Errorf("fast %v: without a valid cookie reached %v, want both endpoints", fast, seen)
+		}
+	}
+}
+
+// TestPolicyAffinityHashesUnknownCookie: with HashUnknownCookie (the nginx
+// dialect's balanced mode), an unknown cookie value is kept and hashed onto
+// one endpoint; a known one still names its endpoint.
+func TestPolicyAffinityHashesUnknownCookie(t *testing.T) {
+	a, b := newEcho(t, "a"), newEcho(t, "b")
+	pol := policy(t, "affinity", "cookie", "session-cookie-name", "route")
+	keyed := *pol
+	aff := *pol.Affinity
+	aff.HashUnknownCookie = true
+	keyed.Affinity = &aff
+	table := buildTable(t, 1, nil, policyRoute("ns/sticky", "sticky.example", "/", backend("ns/ab:80", a.addr(), b.addr()), &keyed))
+	for _, fast := range []bool{true, false} {
+		s := startServer(t, Options{DisableFastPath: !fast}, table)
+		c := clientTo(t, s.HTTPAddr(), nil)
+		reached := map[string]map[string]bool{}
+		for i := range 20 {
+			value := fmt.Sprintf("bogus%d", i)
+			reached[value] = map[string]bool{}
+			for range 3 {
+				resp, raw := do(t, c, http.MethodGet, "http://sticky.example/", nil, http.Header{"Cookie": {"route=" + value}})
+				reached[value][decodeEcho(t, raw).ID] = true
+				if sc := resp.Header["Set-Cookie"]; len(sc) != 0 {
+					t.Errorf("fast %v: cookie %q replaced: %v", fast, value, sc)
+				}
+			}
+			if len(reached[value]) != 1 {
+				t.Errorf("fast %v: cookie %q reached %v, want one endpoint", fast, value, reached[value])
+			}
+		}
+		// Twenty keys over two endpoints: both used (all on one side has
+		// probability 2^-19 with the process's random hash seed).
+		ends := map[string]bool{}
+		for _, r := range reached {
+			for id := range r {
+				ends[id] = true
+			}
+		}
+		if len(ends) != 2 {
+			t.Errorf("fast %v: twenty cookie values reached only %v", fast, ends)
+		}
+		// A client without the cookie gets one, which keeps it where it is.
+		resp, raw := do(t, c, http.MethodGet, "http://sticky.example/", nil, nil)
+		first := decodeEcho(t, raw).ID
+		var value string
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "route" {
+				value = ck.Value
+			}
+		}
+		if value == "" {
+			t.Fatalf("fast %v: no cookie for a new client: %v", fast, resp.Header["Set-Cookie"])
+		}
+		for range 4 {
+			_, raw := do(t, c, http.MethodGet, "http://sticky.example/", nil, http.Header{"Cookie": {"route=" + value}})
+			if id := decodeEcho(t, raw).ID; id != first {
+				t.Errorf("fast %v: with its cookie reached %s, want %s", fast, id, first)
+			}
 		}
 	}
 }

@@ -39,9 +39,12 @@ type reqState struct {
 	retries  int
 	ov       overrides // annotation overrides of the upstream request
 	// pin is 1 + the endpoint index named by the affinity cookie, 0 for
-	// none; cookie is that cookie's value as received.
+	// none; cookie is that cookie's value as received. keyed is the
+	// address of the endpoint an unknown cookie value was hashed onto
+	// (Affinity.HashUnknownCookie), "" otherwise.
 	pin    int
 	cookie string
+	keyed  string
 	// limited is the client address counted by limit-connections, to
 	// release when the request ends (valid when ri.limiter is set).
 	limited netip.Addr

@@ -22,8 +22,9 @@ import (
 // Requests over a limit get Policy.RateLimit.RejectStatus (503, as
 // ingress-nginx's limit-req-status-code default) without reaching the
 // backend. Token buckets refill continuously: limit-rps r allows bursts of
-// r*multiplier requests and then r per second; limit-rpm likewise per
-// minute; both apply when both are set.
+// r*multiplier requests (one more with RateLimit.BurstExcess, as nginx's
+// limit_req burst counts the requests beyond the first) and then r per
+// second; limit-rpm likewise per minute; both apply when both are set.
 
 // limitIdle is how long a client's counters are kept without requests.
 const limitIdle = 2 * time.Minute
@@ -35,6 +36,7 @@ const limitShards = 16
 type limitKey struct {
 	ingress                   routing.ObjectRef
 	rps, rpm, conns, burstMul int
+	burstExcess               bool
 }
 
 // limitPool holds the limiters across tables.
@@ -50,7 +52,7 @@ func keyOf(r *routing.Route) (limitKey, bool) {
 		return limitKey{}, false
 	}
 	rl := r.Policy.RateLimit
-	return limitKey{ingress: r.Ingress, rps: rl.RPS, rpm: rl.RPM, conns: rl.Connections, burstMul: rl.BurstMultiplier}, true
+	return limitKey{ingress: r.Ingress, rps: rl.RPS, rpm: rl.RPM, conns: rl.Connections, burstMul: rl.BurstMultiplier, burstExcess: rl.BurstExcess}, true
 }
 
 // resolve returns the limiter of a route with a rate limit.
@@ -140,11 +142,15 @@ func (b *tokenBucket) refill(now int64, rate, burst float64) {
 func newLimiter(rl *routing.RateLimit) *limiter {
 	l := &limiter{conns: rl.Connections}
 	mul := float64(max(rl.BurstMultiplier, 1))
+	extra := 0.0
+	if rl.BurstExcess {
+		extra = 1
+	}
 	if rl.RPS > 0 {
-		l.secRate, l.secBurst = float64(rl.RPS)/1e9, float64(rl.RPS)*mul
+		l.secRate, l.secBurst = float64(rl.RPS)/1e9, float64(rl.RPS)*mul+extra
 	}
 	if rl.RPM > 0 {
-		l.minRate, l.minBur = float64(rl.RPM)/60e9, float64(rl.RPM)*mul
+		l.minRate, l.minBur = float64(rl.RPM)/60e9, float64(rl.RPM)*mul+extra
 	}
 	for i := range l.shards {
 		l.shards[i].clients = map[netip.Addr]*clientLimit{}

@@ -63,6 +63,17 @@ func TestLimiterRefill(t *testing.T) {
 			{0, 5, 3},
 			{time.Second + time.Millisecond, 5, 3},
 		}},
+		// nginx's limit_req burst counts the requests beyond the first
+		// (the nginx dialect): one more passes at once, the rate is the same.
+		{"burst excess, per second", routing.RateLimit{RPS: 1, BurstMultiplier: 1, BurstExcess: true}, []step{
+			{0, 6, 2},
+			{1001 * time.Millisecond, 3, 1},
+			{10 * time.Second, 6, 2},
+		}},
+		{"burst excess, per minute", routing.RateLimit{RPM: 6, BurstMultiplier: 2, BurstExcess: true}, []step{
+			{0, 20, 13},
+			{10010 * time.Millisecond, 3, 1},
+		}},
 		{"both: the smaller budget applies", routing.RateLimit{RPS: 4, RPM: 6, BurstMultiplier: 1}, []step{
 			{0, 10, 4},                       // per second bucket first
 			{1001 * time.Millisecond, 10, 2}, // per minute bucket: 6 in all

@@ -3,20 +3,29 @@ package dataplane
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // hostRedirect is the Location of from-to-www-redirect: the request's
-// scheme and URI on host to, with the port the Host header named (if any)
-// and without a trailing slash (as ingress-nginx's ngx_srv_redirect.lua).
-func hostRedirect(r *http.Request, to string) string {
+// scheme and URI on host to, without a trailing slash (as ingress-nginx's
+// ngx_srv_redirect.lua), with a port: with serverPort the one the request
+// arrived on, always (as that script's $server_port), else the one the Host
+// header named, if any.
+func hostRedirect(r *http.Request, to string, serverPort bool) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" {
+	port := ""
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && serverPort {
+		port = strconv.Itoa(a.Port)
+	} else if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = p
+	}
+	if port != "" {
 		to = net.JoinHostPort(to, port)
 	}
 	return scheme + "://" + to + strings.TrimSuffix(r.URL.RequestURI(), "/")

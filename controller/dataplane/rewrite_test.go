@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,15 +11,24 @@ import (
 )
 
 func TestHostRedirect(t *testing.T) {
-	for _, c := range []struct{ host, uri, want string }{
-		{"www.shop.example", "/a/b?x=1", "http://shop.example/a/b?x=1"},
-		{"www.shop.example:8080", "/dir/", "http://shop.example:8080/dir"},
-		{"www.shop.example", "/", "http://shop.example"},
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}
+	for _, c := range []struct {
+		host, uri  string
+		serverPort bool
+		want       string
+	}{
+		{"www.shop.example", "/a/b?x=1", false, "http://shop.example/a/b?x=1"},
+		{"www.shop.example:8080", "/dir/", false, "http://shop.example:8080/dir"},
+		{"www.shop.example", "/", false, "http://shop.example"},
+		// The nginx dialect: the port the request arrived on, always.
+		{"www.shop.example", "/a?x=1", true, "http://shop.example:8081/a?x=1"},
+		{"www.shop.example:8080", "/dir/", true, "http://shop.example:8081/dir"},
 	} {
 		r := httptest.NewRequest(http.MethodGet, c.uri, nil)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.Addr(local)))
 		r.Host = c.host
-		if got := hostRedirect(r, "shop.example"); got != c.want {
-			t.Errorf("%s%s: %q, want %q", c.host, c.uri, got, c.want)
+		if got := hostRedirect(r, "shop.example", c.serverPort); got != c.want {
+			t.Errorf("%s%s (server port %v): %q, want %q", c.host, c.uri, c.serverPort, got, c.want)
 		}
 	}
 }

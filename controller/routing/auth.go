@@ -29,7 +29,11 @@ import (
 // not reveal which users exist.
 type BasicAuth struct {
 	Realm string
-	users map[string]string // user -> hash as written
+	// RemoveCredentials drops the Authorization header from a request
+	// that passed, before it goes upstream (ingress-nginx's
+	// proxy_set_header Authorization "" after auth_basic).
+	RemoveCredentials bool
+	users             map[string]string // user -> hash as written
 	// decoy is a listed bcrypt hash checked for unknown users ("" without
 	// bcrypt users).
 	decoy string
@@ -170,9 +174,10 @@ func (a *BasicAuth) Users() []string {
 // MarshalJSON renders the realm and user names (never the hashes).
 func (a *BasicAuth) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Realm string   `json:"realm"`
-		Users []string `json:"users"`
-	}{a.Realm, a.Users()})
+		Realm             string   `json:"realm"`
+		Users             []string `json:"users"`
+		RemoveCredentials bool     `json:"removeCredentials,omitempty"`
+	}{a.Realm, a.Users(), a.RemoveCredentials})
 }
 
 const itoa64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -78,6 +78,10 @@ type Policy struct {
 	// HostRedirect, when set, answers every request with 308 to the same
 	// URI on this host (from-to-www-redirect's added host).
 	HostRedirect string `json:"hostRedirect,omitempty"`
+	// HostRedirectServerPort puts the port the request arrived on in the
+	// HostRedirect Location, always (ingress-nginx); without, only the
+	// port the Host header named.
+	HostRedirectServerPort bool `json:"hostRedirectServerPort,omitempty"`
 	// ProxyRedirect rewrites upstream Location and Refresh headers.
 	ProxyRedirect *Rewrite2 `json:"proxyRedirect,omitempty"`
 	// CookiePath and CookieDomain rewrite upstream Set-Cookie attributes.
@@ -164,6 +168,10 @@ type RateLimit struct {
 	Connections int `json:"connections,omitempty"`
 	// BurstMultiplier multiplies RPS and RPM into burst sizes.
 	BurstMultiplier int `json:"burstMultiplier"`
+	// BurstExcess counts a burst as nginx's limit_req (nodelay) does: the
+	// requests allowed in excess of the first, so one more passes at once
+	// (ingress-nginx). Without, a burst is the whole bucket.
+	BurstExcess bool `json:"burstExcess,omitempty"`
 	// Exempt client ranges are not limited.
 	Exempt Prefixes `json:"exempt,omitempty"`
 	// RejectStatus is the status of refused requests.
@@ -232,6 +240,11 @@ type ExternalAuth struct {
 	// SignInRedirectParam is the query parameter carrying the original URL
 	// on the SignIn redirect.
 	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
+	// SignInEscapeURI writes that parameter as ingress-nginx does:
+	// scheme://Host as sent, then the request URI escaped as one URI
+	// component ($pass_access_scheme://$http_host$escaped_request_uri).
+	// Without, the whole original URL is query-escaped.
+	SignInEscapeURI bool `json:"signInEscapeURI,omitempty"`
 }
 
 // Affinity pins a client to an endpoint with a cookie.
@@ -245,6 +258,11 @@ type Affinity struct {
 	Expires  Duration `json:"expires,omitempty"`
 	SameSite SameSite `json:"sameSite,omitempty"`
 	Secure   bool     `json:"secure,omitempty"`
+	// HashUnknownCookie makes every cookie value a key: a value that names
+	// no endpoint is hashed onto one (Pick), and the client keeps its
+	// cookie (ingress-nginx's affinity-mode balanced). Without it, such a
+	// request is balanced and gets a new cookie.
+	HashUnknownCookie bool `json:"hashUnknownCookie,omitempty"`
 }
 
 // SameSite is a cookie's SameSite attribute; the zero value sets none.

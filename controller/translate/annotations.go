@@ -39,6 +39,10 @@ func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (
 	var auth *routing.BasicAuth
 	if pol.BasicAuth != nil {
 		auth = tr.basicAuth(&pol, ref)
+		if auth != nil && d == annotations.DialectNginx {
+			// As ingress-nginx: the backend does not see the credentials.
+			auth.RemoveCredentials = true
+		}
 	}
 	// External auth (auth-url) needs nothing resolved.
 	tr.resolveUpstream(&pol, ref)    // backend-protocol and upstream TLS (upstream.go)

@@ -269,7 +269,7 @@ func (tr *translator) wwwRoutes(ing *networkingv1.Ingress, ref routing.ObjectRef
 			continue
 		}
 		r := &routing.Route{Ingress: ref, Host: w, Path: "/", PathType: routing.PathPrefix,
-			Policy: &routing.Policy{HostRedirect: h}, Backend: &routing.Backend{Key: "redirect/" + w, Namespace: ref.Namespace, Unavailable: "from-to-www-redirect"}}
+			Policy: &routing.Policy{HostRedirect: h, HostRedirectServerPort: tr.dialectOf(ing) == annotations.DialectNginx}, Backend: &routing.Backend{Key: "redirect/" + w, Namespace: ref.Namespace, Unavailable: "from-to-www-redirect"}}
 		if tr.b.Conflict(r) != nil {
 			continue
 		}

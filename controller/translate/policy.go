@@ -55,13 +55,16 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
-			SignInRedirectParam: ea.SignInRedirectParam}
+			SignInRedirectParam: ea.SignInRedirectParam, SignInEscapeURI: pol.Dialect == annotations.DialectNginx}
 		for _, h := range ea.ResponseHeaders {
 			p.ExternalAuth.ResponseHeaders = append(p.ExternalAuth.ResponseHeaders, http.CanonicalHeaderKey(h))
 		}
 	}
 	if a := pol.Affinity; a != nil {
 		p.Affinity = affinity(a)
+		// ingress-nginx's balanced mode hashes any cookie value onto an
+		// endpoint (a consistent-hash ring); persistent mode does not.
+		p.Affinity.HashUnknownCookie = pol.Dialect == annotations.DialectNginx && a.Mode != "persistent"
 	}
 	if s := pol.CustomHTTPErrors; s != nil {
 		p.ErrorPages = &routing.ErrorPages{Codes: s}
@@ -80,7 +83,8 @@ func clone[T any](v *T) *T {
 
 // affinity converts cookie affinity; affinity-mode (balanced or
 // persistent) and session-cookie-change-on-failure are accepted but behave
-// alike in the data plane, so they are not carried.
+// alike in the data plane, so they are not carried, except for the nginx
+// dialect's cookie values (RoutePolicy).
 func affinity(a *annotations.Affinity) *routing.Affinity {
 	out := &routing.Affinity{CookieName: a.CookieName, CookiePath: a.CookiePath, CookieDomain: a.CookieDomain,
 		MaxAge: a.MaxAge, Expires: routing.Duration(time.Duration(a.Expires) * time.Second), Secure: a.Secure}
