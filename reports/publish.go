@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +31,12 @@ type PublishOptions struct {
 	// Build says how the controller under test was built or installed
 	// (machine.json "controllerBuild"), for third-party controllers.
 	Build string
+	// Merge adds the conformance run to the report already published for
+	// the same controller and version instead of replacing it: its tests
+	// replace those of the same name, the others stay, both commands are
+	// kept, and so are the bench files. For a partial run (say
+	// --label-filter reliability) on top of a full one.
+	Merge bool
 }
 
 // publishedFiles are copied when present.
@@ -63,6 +70,26 @@ func Publish(o PublishOptions) (string, error) {
 		version = "unknown"
 	}
 	dir := filepath.Join(o.Root, unsafeName.ReplaceAllString(rep.Implementation.Name, "-"), unsafeName.ReplaceAllString(version, "-"))
+	machine := map[string]any{}
+	if o.Merge {
+		if rep, err = mergeInto(dir, rep); err != nil {
+			return "", err
+		}
+		tmp, err := os.MkdirTemp("", "ingresslab-publish-")
+		if err != nil {
+			return "", fmt.Errorf("publish: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := WriteConformance(tmp, rep); err != nil {
+			return "", fmt.Errorf("publish: %w", err)
+		}
+		o.ConformanceDir = tmp
+		if b, err := os.ReadFile(filepath.Join(dir, "machine.json")); err == nil {
+			if err := json.Unmarshal(b, &machine); err != nil {
+				return "", fmt.Errorf("publish: %s: %w", filepath.Join(dir, "machine.json"), err)
+			}
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("publish: %w", err)
 	}
@@ -73,6 +100,9 @@ func Publish(o PublishOptions) (string, error) {
 	}
 	for _, f := range publishedFiles["bench"] {
 		dst := filepath.Join(dir, f)
+		if bench == nil && o.Merge {
+			continue // the published bench stays with the merged report
+		}
 		if bench == nil {
 			if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return "", fmt.Errorf("publish: %w", err)
@@ -83,9 +113,12 @@ func Publish(o PublishOptions) (string, error) {
 			return "", err
 		}
 	}
-	m := map[string]any{
+	m := machine
+	for k, v := range map[string]any{
 		"cpuModel": o.Host.CPUModel, "cores": o.Host.Cores, "platform": o.Host.Platform, "kernel": o.Host.Kernel,
 		"memTotalBytes": o.Host.MemTotalBytes, "goVersion": o.Host.GoVersion, "os": osRelease(),
+	} {
+		m[k] = v
 	}
 	for k, v := range rep.Machine {
 		m[k] = v
@@ -168,4 +201,36 @@ func isEmpty(v any) bool {
 		return x == nil
 	}
 	return v == nil
+}
+
+// mergeInto merges add into the conformance report published in dir: the
+// tests of add replace those of the same name and the others are kept.
+func mergeInto(dir string, add *ConformanceReport) (*ConformanceReport, error) {
+	old, err := ReadConformance(filepath.Join(dir, ConformanceJSONFile))
+	if err != nil {
+		return nil, fmt.Errorf("publish --merge: nothing to merge into: %w", err)
+	}
+	if old.Implementation.Name != add.Implementation.Name || old.Implementation.Version != add.Implementation.Version {
+		return nil, fmt.Errorf("publish --merge: %s holds %s %s, the new report is of %s %s", dir,
+			old.Implementation.Name, old.Implementation.Version, add.Implementation.Name, add.Implementation.Version)
+	}
+	out := *old
+	out.Tests = slices.Clone(old.Tests)
+	at := map[string]int{}
+	for i, t := range out.Tests {
+		at[t.Name] = i
+	}
+	for _, t := range add.Tests {
+		if i, ok := at[t.Name]; ok {
+			out.Tests[i] = t
+			continue
+		}
+		at[t.Name] = len(out.Tests)
+		out.Tests = append(out.Tests, t)
+	}
+	out.Command = strings.TrimSpace(old.Command + "\n" + add.Command)
+	if add.Date.After(old.Date) {
+		out.Date = add.Date
+	}
+	return &out, nil
 }

@@ -82,3 +82,66 @@ func TestPublishMachineRecordsBenchConditions(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishMerge: a partial run merged into the published report
+// replaces the tests it re-ran, adds its new ones, keeps the rest, both
+// commands and the bench files; a report of another version is refused.
+func TestPublishMerge(t *testing.T) {
+	root := t.TempDir()
+	write := func(version string, date time.Time, cmd string, tests ...TestResult) string {
+		src := t.TempDir()
+		rep := &ConformanceReport{Implementation: Implementation{Name: "peer", Version: version}, Date: date, Command: cmd, Tests: tests}
+		rep.Finalize()
+		if err := WriteConformance(src, rep); err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, time.UTC) }
+	full := write("v1", day(1), "ingresslab conformance --controller peer",
+		TestResult{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Passed},
+		TestResult{Name: "Reliability CL+TE", Features: []string{"smuggling"}, Level: Extended, Result: Failed})
+	bsrc := t.TempDir()
+	br := sampleBench()
+	br.Controller.Name = "peer"
+	if err := WriteBench(bsrc, br); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(PublishOptions{ConformanceDir: full, BenchDir: bsrc, Root: root, Note: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	partial := write("v1", day(5), "ingresslab conformance --controller peer --label-filter reliability",
+		TestResult{Name: "Reliability CL+TE", Features: []string{"smuggling"}, Level: Extended, Result: Passed, Variant: "400"},
+		TestResult{Name: "Reliability slowloris", Features: []string{"timeouts"}, Level: Extended, Result: Passed})
+	dir, err := Publish(PublishOptions{ConformanceDir: partial, Root: root, Merge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConformance(filepath.Join(dir, ConformanceJSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tr := range got.Tests {
+		names = append(names, tr.Name+"="+string(tr.Result))
+	}
+	if want := "Paths Prefix=passed,Reliability CL+TE=passed,Reliability slowloris=passed"; strings.Join(names, ",") != want {
+		t.Errorf("merged tests %s, want %s", strings.Join(names, ","), want)
+	}
+	if got.Summary.Passed != 3 || !got.Date.Equal(day(5)) || !strings.Contains(got.Command, "--controller peer\n") || !strings.Contains(got.Command, "--label-filter reliability") {
+		t.Errorf("merged report: summary %+v, date %v, command %q", got.Summary, got.Date, got.Command)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bench.json")); err != nil {
+		t.Errorf("the bench was not kept: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "machine.json")); !strings.Contains(string(b), `"note": "first"`) {
+		t.Errorf("machine.json lost the first run's note:\n%s", b)
+	}
+	other := write("v2", day(5), "x", TestResult{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Passed})
+	if _, err := Publish(PublishOptions{ConformanceDir: other, Root: root, Merge: true}); err == nil || !strings.Contains(err.Error(), "nothing to merge into") {
+		t.Errorf("merge into a version never published: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "peer", "v2")); err == nil {
+		t.Error("a refused merge left a folder behind")
+	}
+}
