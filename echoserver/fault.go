@@ -144,10 +144,37 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) int
 	return 0
 }
 
-// CloseIdleConnections closes the server's idle HTTP/1 keep-alive
-// connections (clients then need a new connection for their next request),
-// e.g. before the path to the server is made lossy.
-func (s *Server) CloseIdleConnections() {
+// CloseConnections closes every HTTP connection of the server, idle or
+// not (clients then need a new connection for their next request), before
+// the path to the server is made lossy. Closing only those marked idle
+// raced with a response just written: its connection is marked idle a
+// moment after the client has the answer, so a proxy could keep it and
+// stall on the lossy path until its read timeout instead of meeting the
+// loss on connect. A request still in flight is cut. Hijacked connections
+// (WebSockets) are left alone.
+func (s *Server) CloseConnections() {
 	s.srv.SetKeepAlivesEnabled(false) // closes idle connections
 	s.srv.SetKeepAlivesEnabled(true)
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c, st := range s.conns {
+		if st == http.StateIdle || st == http.StateActive || st == http.StateNew {
+			_ = c.Close()
+		}
+	}
+}
+
+// trackConn is the server's ConnState hook.
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	default:
+		if s.conns == nil {
+			s.conns = map[net.Conn]http.ConnState{}
+		}
+		s.conns[c] = st
+	}
 }

@@ -152,3 +152,37 @@ func TestFaultStallTakesNoBody(t *testing.T) {
 		t.Errorf("FaultedRequests = %q, want [/stall]", got)
 	}
 }
+
+// TestCloseConnectionsClosesActive: before a path is made lossy, every
+// connection is closed, not only those already marked idle: one whose
+// response is still being produced (here a delayed answer) is closed
+// too, so no client keeps a connection into the lossy path.
+func TestCloseConnectionsClosesActive(t *testing.T) {
+	s := start(t, Options{})
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /slow?delay=3s HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The connection is active once the server has read the request.
+	gomega.NewWithT(t).Eventually(func() bool {
+		s.connMu.Lock()
+		defer s.connMu.Unlock()
+		for _, st := range s.conns {
+			if st == http.StateActive {
+				return true
+			}
+		}
+		return false
+	}).WithTimeout(5 * time.Second).Should(gomega.BeTrue())
+	s.CloseConnections()
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = bufio.NewReader(conn).ReadByte()
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Fatalf("the active connection was left open: %v", err)
+	}
+}

@@ -115,6 +115,11 @@ type Server struct {
 	faulted   []string
 	faultStop chan struct{}
 	faultOnce sync.Once
+
+	// conns are the open HTTP connections (ConnState), so that
+	// CloseIdleConnections can close those not yet marked idle too.
+	connMu sync.Mutex
+	conns  map[net.Conn]http.ConnState
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -188,6 +193,7 @@ func New(opts Options) (*Server, error) {
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		ConnState:         s.trackConn,
 	}
 	if s.cert != nil {
 		s.srv.TLSConfig = &tls.Config{

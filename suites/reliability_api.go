@@ -98,6 +98,9 @@ var _ = describe("Reliability: hostile API data", Label(ReliabilityLabel, "api-d
 	It("keeps serving with a 10,000-character path in an Ingress", func() {
 		host := s.Host("long")
 		long := "/" + strings.Repeat("p", 9999)
+		// Removed after this spec, so that one hostile object cannot fail the
+		// later specs too (ingress-nginx cannot reload while it exists).
+		DeferCleanup(s.DeleteIngress, "long-path")
 		createIngress(s, ingressObject(s.Controller.IngressClass, "long-path", [][5]string{
 			{host, long, "Prefix", "svc-a", "80"}, {host, "/short", "Prefix", "svc-a", "80"},
 		}))
@@ -129,6 +132,7 @@ var _ = describe("Reliability: hostile API data", Label(ReliabilityLabel, "api-d
 		for i := range rules {
 			rules[i] = [5]string{s.Host("r" + strconv.Itoa(i)), "/", "Prefix", "svc-a", "80"}
 		}
+		DeferCleanup(s.DeleteIngress, "many-rules")
 		createIngress(s, ingressObject(s.Controller.IngressClass, "many-rules", rules))
 		start := time.Now()
 		for _, i := range []int{0, 999, 1999} {
@@ -149,6 +153,7 @@ var _ = describe("Reliability: hostile API data", Label(ReliabilityLabel, "api-d
 			Fail(err.Error())
 		}
 		createTLSSecretPEM(s, "mismatch", cert.CertPEM, other.KeyPEM, nil)
+		DeferCleanup(s.DeleteIngress, "mismatch")
 		createIngress(s, ingressObject(s.Controller.IngressClass, "mismatch", [][5]string{{host, "/", "Prefix", "svc-a", "80"}}, []string{"mismatch", host}))
 		caughtUp()
 		v, _ := s.EventuallyOutcome(framework.Request{HTTPS: true, Host: host},
@@ -167,6 +172,7 @@ var _ = describe("Reliability: hostile API data", Label(ReliabilityLabel, "api-d
 		}
 		padding := []byte(strings.Repeat("x", 900<<10))
 		createTLSSecretPEM(s, "huge", cert.CertPEM, cert.KeyPEM, map[string][]byte{"padding": padding})
+		DeferCleanup(s.DeleteIngress, "huge")
 		createIngress(s, ingressObject(s.Controller.IngressClass, "huge", [][5]string{{host, "/", "Prefix", "svc-a", "80"}}, []string{"huge", host}))
 		s.Eventually(framework.Request{HTTPS: true, Host: host}, framework.Expect{Backend: "svc-a", Check: framework.ServedBy(cert)})
 		caughtUp()
@@ -174,6 +180,7 @@ var _ = describe("Reliability: hostile API data", Label(ReliabilityLabel, "api-d
 
 	It("serves the valid paths of an Ingress with dangling Service names and ports, and says what is wrong", func() {
 		host := s.Host("refs")
+		DeferCleanup(s.DeleteIngress, "broken-refs")
 		createIngress(s, ingressObject(s.Controller.IngressClass, "broken-refs", [][5]string{
 			{host, "/ok", "Prefix", "svc-a", "80"},
 			{host, "/no-port-name", "Prefix", "svc-a", "no-such-port"},

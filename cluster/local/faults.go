@@ -49,7 +49,7 @@ func (p *Provider) SetEndpointFault(ctx context.Context, b *cluster.Backend, i i
 			// Connections the proxy holds would otherwise stall until its
 			// read timeout instead of meeting the loss on connect.
 			for _, s := range ep.servers {
-				s.CloseIdleConnections()
+				s.CloseConnections()
 			}
 		}
 		if err := p.network.SetLoss(ctx, ep.addr, f.LossPercent); err != nil {
