@@ -146,6 +146,9 @@ func Publish(o PublishOptions) (string, error) {
 		}
 	}
 	if o.Note != "" {
+		if prev, ok := m["note"].(string); ok && o.Merge && prev != "" {
+			o.Note = prev + "; merged later: " + o.Note // the first run's conditions stay stated
+		}
 		m["note"] = o.Note
 	}
 	if o.Build != "" {

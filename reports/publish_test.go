@@ -113,7 +113,7 @@ func TestPublishMerge(t *testing.T) {
 	partial := write("v1", day(5), "ingresslab conformance --controller peer --label-filter reliability",
 		TestResult{Name: "Reliability CL+TE", Features: []string{"smuggling"}, Level: Extended, Result: Passed, Variant: "400"},
 		TestResult{Name: "Reliability slowloris", Features: []string{"timeouts"}, Level: Extended, Result: Passed})
-	dir, err := Publish(PublishOptions{ConformanceDir: partial, Root: root, Merge: true})
+	dir, err := Publish(PublishOptions{ConformanceDir: partial, Root: root, Merge: true, Note: "second"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestPublishMerge(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "bench.json")); err != nil {
 		t.Errorf("the bench was not kept: %v", err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "machine.json")); !strings.Contains(string(b), `"note": "first"`) {
+	if b, _ := os.ReadFile(filepath.Join(dir, "machine.json")); !strings.Contains(string(b), `"note": "first; merged later: second"`) {
 		t.Errorf("machine.json lost the first run's note:\n%s", b)
 	}
 	other := write("v2", day(5), "x", TestResult{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Passed})
