@@ -18,9 +18,9 @@ type FaultInjector interface {
 	// did not answer because of its Mode (oldest first).
 	FaultedRequests(b *Backend, i int) ([]string, error)
 	// SetLinkDelay holds every packet sent to any backend of the provider
-	// for d (tc netem on the backend veth); 0 removes the delay. It needs a
-	// kernel with sch_netem, otherwise the error wraps
-	// errors.ErrUnsupported.
+	// for d (tc netem on the backend veth, or an NFQUEUE hold where the
+	// kernel has no netem); 0 removes the delay. With neither the error
+	// wraps errors.ErrUnsupported.
 	SetLinkDelay(ctx context.Context, d time.Duration) error
 }
 

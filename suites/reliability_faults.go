@@ -171,6 +171,8 @@ var _ = describe("Reliability: backend faults", Label(ReliabilityLabel, faultsFe
 		faultExpect(counts[http.StatusOK]).To(Equal(40), "statuses %v", counts)
 	})
 
+	// The name predates the NFQUEUE hold used where the kernel has no netem;
+	// it stays, as reports are compared by spec name.
 	It("adds the link delay to each answer (tc netem on the backend veth)", func() {
 		f := newFaultSpec("rel-delay")
 		_, req := f.route("slowlink", 1, nil)

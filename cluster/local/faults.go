@@ -75,7 +75,8 @@ func (p *Provider) FaultedRequests(b *cluster.Backend, i int) ([]string, error) 
 	return out, nil
 }
 
-// SetLinkDelay delays every packet into the backend namespace (tc netem).
+// SetLinkDelay delays every packet into the backend namespace (tc netem, or
+// an NFQUEUE hold where the kernel has no netem).
 func (p *Provider) SetLinkDelay(ctx context.Context, d time.Duration) error {
 	if p.network == nil {
 		return fmt.Errorf("a link delay needs the netns backend network (run as root with iproute2): %w", errors.ErrUnsupported)

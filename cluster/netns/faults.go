@@ -14,8 +14,8 @@ import (
 
 // Network faults for reliability tests. Packet loss towards one address is
 // an nftables rule in the namespace's input hook (numgen random), so it
-// drops SYNs and data alike; a delay is tc netem on the host end of the veth
-// and holds every packet sent to the namespace.
+// drops SYNs and data alike; a delay holds every packet sent to the
+// namespace (tc netem on the host end of the veth, or an NFQUEUE rule).
 
 // faultTable is the nftables table (family ip) holding the loss rules.
 const faultTable = "ingresslab_faults"
@@ -87,36 +87,70 @@ func (n *Network) applyLoss(ctx context.Context) error {
 }
 
 // SetDelay holds every packet the root namespace sends into the namespace
-// for d (tc netem on the host end of the veth); 0 removes it. A kernel
-// without sch_netem gives an error wrapping errors.ErrUnsupported.
+// for d; 0 removes the delay. It is tc netem on the host end of the veth
+// or, on a kernel without sch_netem, an NFQUEUE rule inside the namespace
+// whose packets this process accepts d after they arrived (delay_linux.go).
+// With neither, the error wraps errors.ErrUnsupported.
 func (n *Network) SetDelay(ctx context.Context, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("network %s: delay %v is negative", n.Name, d)
 	}
-	if _, err := exec.LookPath("tc"); err != nil {
-		return fmt.Errorf("network %s: a delay needs iproute2's tc (apt-get install iproute2): %w", n.Name, errors.Join(err, errors.ErrUnsupported))
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if d == 0 {
-		if !n.delayed {
-			return nil
-		}
-		if err := tc(ctx, "qdisc", "del", "dev", n.HostLink, "root"); err != nil {
-			return fmt.Errorf("network %s: remove delay: %w", n.Name, err)
-		}
-		n.delayed = false
+		return n.removeDelay(ctx)
+	}
+	if n.queue != nil {
+		n.queue.setDelay(d)
 		return nil
+	}
+	netemErr := n.setNetem(ctx, d)
+	if netemErr == nil {
+		n.delayed = true
+		return nil
+	}
+	if !errors.Is(netemErr, errors.ErrUnsupported) {
+		return fmt.Errorf("network %s: add delay %v: %w", n.Name, d, netemErr)
+	}
+	q, err := n.startDelayQueue(ctx, d)
+	if err != nil {
+		return fmt.Errorf("network %s: no delay can be added: %w", n.Name, errors.Join(netemErr, err))
+	}
+	n.queue, n.delayed = q, true
+	return nil
+}
+
+// setNetem sets the netem qdisc; an error wraps errors.ErrUnsupported
+// when tc or the kernel's netem is missing.
+func (n *Network) setNetem(ctx context.Context, d time.Duration) error {
+	if _, err := exec.LookPath("tc"); err != nil {
+		return fmt.Errorf("tc netem needs iproute2's tc (apt-get install iproute2): %w", errors.Join(err, errors.ErrUnsupported))
 	}
 	us := fmt.Sprintf("%dus", d.Microseconds())
 	err := tc(ctx, "qdisc", "replace", "dev", n.HostLink, "root", "netem", "delay", us)
-	if err != nil {
-		if strings.Contains(err.Error(), "qdisc kind is unknown") {
-			return fmt.Errorf("network %s: this kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM), so no delay can be added: %w", n.Name, errors.Join(err, errors.ErrUnsupported))
-		}
-		return fmt.Errorf("network %s: add delay %v: %w", n.Name, d, err)
+	if err != nil && strings.Contains(err.Error(), "qdisc kind is unknown") {
+		return fmt.Errorf("this kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM): %w", errors.Join(err, errors.ErrUnsupported))
 	}
-	n.delayed = true
+	return err
+}
+
+// removeDelay undoes SetDelay (n.mu held).
+func (n *Network) removeDelay(ctx context.Context) error {
+	if !n.delayed {
+		return nil
+	}
+	if n.queue != nil {
+		q := n.queue
+		n.queue, n.delayed = nil, false
+		if err := n.stopDelayQueue(ctx, q); err != nil {
+			return fmt.Errorf("network %s: remove delay: %w", n.Name, err)
+		}
+		return nil
+	}
+	if err := tc(ctx, "qdisc", "del", "dev", n.HostLink, "root"); err != nil {
+		return fmt.Errorf("network %s: remove delay: %w", n.Name, err)
+	}
+	n.delayed = false
 	return nil
 }
 

@@ -3,10 +3,15 @@ package netns
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
 // TestLossBlackHoleAndBack checks that 100 % loss to an address makes
@@ -75,9 +80,10 @@ func TestLossBlackHoleAndBack(t *testing.T) {
 	}
 }
 
-// TestDelay adds and removes a link delay where the kernel has netem; where
-// it has not, SetDelay must say so with errors.ErrUnsupported (and nothing
-// is left behind).
+// TestDelay adds, changes and removes a link delay: netem where the kernel
+// has it, otherwise the NFQUEUE queue. Where neither works, SetDelay must
+// say so with errors.ErrUnsupported and leave nothing behind (a failure
+// under INGRESSLAB_REQUIRE_TOOLS=1).
 func TestDelay(t *testing.T) {
 	requireSupported(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -96,37 +102,89 @@ func TestDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	go func() {
+	go func() { // echoes each connection's bytes
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			c.Close()
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
 		}
 	}()
+	// roundTrip connects, then sends one line and reads it back.
+	roundTrip := func() (connect, exchange time.Duration) {
+		t.Helper()
+		start := time.Now()
+		c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		connect = time.Since(start)
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		start = time.Now()
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+			t.Fatal(err)
+		}
+		return connect, time.Since(start)
+	}
 	const delay = 150 * time.Millisecond
 	err = n.SetDelay(ctx, delay)
 	if errors.Is(err, errors.ErrUnsupported) {
-		t.Logf("no netem here: %v", err)
 		if n.delayed {
 			t.Fatal("a failed SetDelay left the network marked delayed")
 		}
-		return
+		if testtools.Required() {
+			t.Fatalf("no delay possible (neither netem nor NFQUEUE): %v", err)
+		}
+		t.Skipf("skipping: no delay possible here: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// The SYN and the request are each held for the delay; the answers
+	// leave the namespace undelayed, as with netem on the host end.
+	for range 3 {
+		connect, exchange := roundTrip()
+		if connect < delay || exchange < delay {
+			t.Fatalf("connect %v and exchange %v under a %v delay", connect, exchange, delay)
+		}
+	}
+	// A longer delay applies to what is sent next.
+	if err := n.SetDelay(ctx, 2*delay); err != nil {
+		t.Fatal(err)
+	}
+	if _, exchange := roundTrip(); exchange < 2*delay {
+		t.Fatalf("exchange %v under a %v delay", exchange, 2*delay)
+	}
+	// A connection open while the delay goes away keeps working.
 	c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
-	if rtt := time.Since(start); rtt < delay {
-		t.Fatalf("connecting took %v under a %v delay", rtt, delay)
-	}
+	defer c.Close()
 	if err := n.SetDelay(ctx, 0); err != nil {
 		t.Fatal(err)
+	}
+	if n.delayed || n.queue != nil {
+		t.Fatal("SetDelay(0) left the network delayed")
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 6)); err != nil {
+		t.Fatalf("a connection made under the delay broke when it was removed: %v", err)
+	}
+	// Nothing is held any more: far quicker than the delay.
+	if connect, exchange := roundTrip(); connect >= delay || exchange >= delay {
+		t.Fatalf("connect %v and exchange %v after the delay was removed", connect, exchange)
+	}
+	out, err := exec.Command("ip", "netns", "exec", n.Name, "iptables", "-w", "-t", "mangle", "-S", "PREROUTING").CombinedOutput()
+	if err == nil && strings.Contains(string(out), "NFQUEUE") {
+		t.Fatalf("the queue rule is left behind:\n%s", out)
 	}
 }

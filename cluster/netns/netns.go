@@ -83,9 +83,11 @@ type Network struct {
 	free   []netip.Addr
 	inUse  map[netip.Addr]bool
 	closed bool
-	// loss and delayed are the network faults set (faults.go).
+	// loss and delayed are the network faults set (faults.go); queue
+	// holds the packets of a delay made without netem (delay_linux.go).
 	loss    map[netip.Addr]int
 	delayed bool
+	queue   *delayQueue
 }
 
 // allocMu serialises subnet allocation between Networks of one process; a
@@ -246,7 +248,13 @@ func (n *Network) Close(ctx context.Context) error {
 		return nil
 	}
 	n.closed = true
+	q := n.queue
+	n.queue, n.delayed = nil, false
 	n.mu.Unlock()
+	if q != nil {
+		// The namespace and its rule go next; only the socket needs closing.
+		q.close()
+	}
 	return n.destroy(ctx)
 }
 
