@@ -337,7 +337,14 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		if cmd == "" {
 			cmd = "(not recorded)"
 		}
-		p("- %s: `%s`", labels[indexOf(m, c)], codeCell(cmd))
+		// A merged report (publish --merge) has one command a line.
+		var spans []string
+		for _, line := range strings.Split(cmd, "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				spans = append(spans, "`"+codeCell(line)+"`")
+			}
+		}
+		p("- %s: %s", labels[indexOf(m, c)], strings.Join(spans, ", then "))
 		if c.Bench != nil && c.Bench.Command != "" {
 			p("  and `%s`", codeCell(c.Bench.Command))
 		}

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -136,6 +137,18 @@ func TestPublishMerge(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "machine.json")); !strings.Contains(string(b), `"note": "first; merged later: second"`) {
 		t.Errorf("machine.json lost the first run's note:\n%s", b)
+	}
+	// The matrix gives each merged run's command on its own.
+	m, err := LoadMatrix([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := RenderMatrixMarkdown(&md, m); err != nil {
+		t.Fatal(err)
+	}
+	if want := "- peer v1: `ingresslab conformance --controller peer`, then `ingresslab conformance --controller peer --label-filter reliability`"; !strings.Contains(md.String(), want) {
+		t.Errorf("matrix lacks %q:\n%s", want, md.String())
 	}
 	other := write("v2", day(5), "x", TestResult{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Passed})
 	if _, err := Publish(PublishOptions{ConformanceDir: other, Root: root, Merge: true}); err == nil || !strings.Contains(err.Error(), "nothing to merge into") {
