@@ -32,6 +32,10 @@ type Options struct {
 	// CA marks the certificate as its own CA, so that clients can add it to
 	// a pool and verify it.
 	CA bool
+	// Client adds client authentication to the certificate's extended key
+	// usage (server authentication is always there), for TLS client
+	// certificates.
+	Client bool
 }
 
 // Certificate is a generated certificate with its key, in every form callers
@@ -80,7 +84,13 @@ func Issue(parent *tls.Certificate, o Options) (*Certificate, error) {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 	}
+	if o.Client {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	}
 	if o.CA {
+		// No extended key usage: a CA may sign server and client
+		// certificates alike (an EKU on a CA restricts its chains).
+		tmpl.ExtKeyUsage = nil
 		tmpl.IsCA = true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
 	}

@@ -321,6 +321,10 @@ var _ = describe("Annotations: ssl-passthrough", Label("annotations", Annotation
 var _ = describe("Annotations: client-cert-auth", Label("annotations", AnnotationLabel("client-cert-auth"), "extended"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	var required, optional string
+	// alice: signed by the Secret's CA; mallory: by another CA; carol: by
+	// an intermediate CA the Secret's CA signed, sent with its chain (two
+	// above the client certificate).
+	var alice, mallory, carol *certs.Certificate
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-mtls")
 		s.Backend("echo", 1)
@@ -328,6 +332,27 @@ var _ = describe("Annotations: client-cert-auth", Label("annotations", Annotatio
 		if err != nil {
 			Fail(err.Error())
 		}
+		alice, err = certs.Issue(ca.TLS, certs.Options{CommonName: "alice", Client: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		other, err := certs.SelfSigned(certs.Options{CommonName: "another CA", CA: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		mallory, err = certs.Issue(other.TLS, certs.Options{CommonName: "mallory", Client: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		inter, err := certs.Issue(ca.TLS, certs.Options{CommonName: "intermediate CA", CA: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		carol, err = certs.Issue(inter.TLS, certs.Options{CommonName: "carol", Client: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		carol.TLS.Certificate = append(carol.TLS.Certificate, inter.TLS.Certificate[0])
 		caSecret(s, "client-ca", ca.CertPEM)
 		required, optional = s.Host("required"), s.Host("optional")
 		s.TLSSecret("required-tls", required)
@@ -344,7 +369,45 @@ var _ = describe("Annotations: client-cert-auth", Label("annotations", Annotatio
 	It("serves a client without a certificate with auth-tls-verify-client optional, and sends no certificate upstream", func() {
 		see(s, framework.Request{Host: optional, Path: "/o", HTTPS: true}, framework.Expect{Backend: "echo", Path: "/o", Check: echoHeaderAbsent("ssl-client-cert")})
 	})
+	It("serves a client with a certificate of the CA, and tells the backend it was verified and whose it is", func() {
+		see(s, framework.Request{Host: required, Path: "/alice", HTTPS: true, ClientCert: alice.TLS}, framework.Expect{Backend: "echo", Path: "/alice",
+			Check: all(echoHeader("ssl-client-verify", "SUCCESS"), echoHeader("ssl-client-subject-dn", "CN=alice,O=ingresslab"),
+				echoHeader("ssl-client-issuer-dn", "CN=ingresslab client CA,O=ingresslab"), echoHeaderAbsent("ssl-client-cert"))})
+	})
+	It("refuses a client whose certificate another CA signed, also with auth-tls-verify-client optional", func() {
+		seeStatusIn(s, framework.Request{Host: required, Path: "/", HTTPS: true, ClientCert: mallory.TLS}, 400)
+		seeStatusIn(s, framework.Request{Host: optional, Path: "/", HTTPS: true, ClientCert: mallory.TLS}, 400)
+	})
+	It("refuses a certificate chain longer than auth-tls-verify-depth", func() {
+		seeStatusIn(s, framework.Request{Host: required, Path: "/", HTTPS: true, ClientCert: carol.TLS}, 400)
+	})
+	It("passes the client certificate upstream, URL-encoded PEM, with auth-tls-pass-certificate-to-upstream", func() {
+		see(s, framework.Request{Host: optional, Path: "/pass", HTTPS: true, ClientCert: alice.TLS}, framework.Expect{Backend: "echo", Path: "/pass",
+			Check: all(echoHeader("ssl-client-verify", "SUCCESS"), echoCertificate("ssl-client-cert", alice.CertPEM))})
+	})
 })
+
+// echoCertificate checks that the backend got header name with pem,
+// URL-encoded (nginx's $ssl_client_escaped_cert).
+func echoCertificate(name string, pem []byte) func(framework.Response) error {
+	countChecks(1)
+	return func(r framework.Response) error {
+		if r.Echo == nil {
+			return fmt.Errorf("response is not from an echo backend")
+		}
+		for k, vs := range r.Echo.Headers {
+			if !strings.EqualFold(k, name) || len(vs) != 1 {
+				continue
+			}
+			got, err := url.QueryUnescape(vs[0])
+			if err != nil || strings.ContainsAny(vs[0], "\n ") || strings.TrimSpace(got) != strings.TrimSpace(string(pem)) {
+				return fmt.Errorf("backend got %s = %.80q..., want the client's certificate as URL-encoded PEM", k, vs[0])
+			}
+			return nil
+		}
+		return fmt.Errorf("backend got no %s header", name)
+	}
+}
 
 var _ = describe("Annotations: digest-auth", Label("annotations", AnnotationLabel("digest-auth"), "extended"), func() {
 	It("challenges with a Digest realm and refuses requests without credentials", func() {

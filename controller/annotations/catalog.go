@@ -78,6 +78,7 @@ const (
 	FeatureSourceRange      = "source-range"
 	FeatureBasicAuth        = "basic-auth"
 	FeatureExternalAuth     = "external-auth"
+	FeatureClientCertAuth   = "client-cert-auth"
 	FeatureCORS             = "cors"
 	FeatureCanary           = "canary"
 	FeatureAffinity         = "affinity"
@@ -171,12 +172,12 @@ var specs = []spec{
 	{"auth-always-set-cookie", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
 	{"enable-global-auth", FeatureExternalAuth, StatusUnsupported, ScopePath, ""},
 	// Client certificates.
-	{"auth-tls-secret", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
-	{"auth-tls-verify-depth", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
-	{"auth-tls-verify-client", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
-	{"auth-tls-error-page", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
-	{"auth-tls-pass-certificate-to-upstream", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
-	{"auth-tls-match-cn", "client-cert-auth", StatusUnsupported, ScopeHost, ""},
+	{"auth-tls-secret", FeatureClientCertAuth, StatusSupported, ScopeHost, diffSameNS + "; the CA is the Secret's ca.crt; the first Ingress (oldest) of a host with the annotation sets it for the whole host"},
+	{"auth-tls-verify-depth", FeatureClientCertAuth, StatusSupported, ScopeHost, ""},
+	{"auth-tls-verify-client", FeatureClientCertAuth, StatusSupported, ScopeHost, ""},
+	{"auth-tls-error-page", FeatureClientCertAuth, StatusSupported, ScopeHost, "an absolute http(s) URL; refused clients are redirected there with 302"},
+	{"auth-tls-pass-certificate-to-upstream", FeatureClientCertAuth, StatusSupported, ScopeHost, ""},
+	{"auth-tls-match-cn", FeatureClientCertAuth, StatusSupported, ScopeHost, diffRE2 + "; matched against the subject DN (RFC 2253)"},
 	// CORS.
 	{"enable-cors", FeatureCORS, StatusSupported, ScopePath, ""},
 	{"cors-allow-origin", FeatureCORS, StatusSupported, ScopePath, ""},

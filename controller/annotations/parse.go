@@ -139,6 +139,7 @@ func Parse(in Input, opts Options) (Policy, []Warning) {
 	p.parseSourceRange(&pol)
 	p.parseBasicAuth(&pol)
 	p.parseExternalAuth(&pol)
+	p.parseClientAuth(&pol)
 	p.parseCORS(&pol)
 	p.parseMisc(&pol)
 	p.parseMore(&pol)

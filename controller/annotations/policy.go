@@ -68,6 +68,9 @@ type Policy struct {
 
 	BasicAuth    *BasicAuth    `json:"basicAuth,omitempty"`
 	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
+	// ClientAuth is auth-tls-*: client certificates for the Ingress's
+	// hosts (host scope: the translation moves it to the hosts).
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
 	// CORS is enable-cors with its cors-* options (defaults as
 	// ingress-nginx's), compiled by routing.NewCORS.
 	CORS     *routing.CORS `json:"cors,omitempty"`

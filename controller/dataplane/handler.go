@@ -38,6 +38,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := snap.table.Match(r.Host, r.URL.Path)
+	if m.ClientAuth != nil && !s.checkClientCert(w, r, m.ClientAuth, start) {
+		return
+	}
 	if m.Route != nil && m.Route.Policy != nil {
 		// The policy decides where the HTTPS redirect comes (policy.go).
 		s.servePolicy(w, r, start, snap.route(m.Route), m.HTTPSRedirect)

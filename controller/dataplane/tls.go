@@ -32,6 +32,14 @@ func (s *Server) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 }
 
 func (s *Server) tlsConfig() *tls.Config {
+	c := s.baseTLSConfig()
+	c.GetConfigForClient = s.configForClient // client certificates (clientauth.go)
+	return c
+}
+
+// baseTLSConfig is the listener's TLS configuration without client
+// certificates.
+func (s *Server) baseTLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: s.getCertificate,

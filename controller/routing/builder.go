@@ -248,6 +248,22 @@ func (b *Builder) AddCertificate(host string, cert *tls.Certificate) bool {
 	return true
 }
 
+// SetClientAuth sets host's client certificate authentication ("a.b",
+// "*.b" or "" for the rules without host). The first call for a host wins;
+// it reports whether this call took effect (also when ca is the one
+// already set).
+func (b *Builder) SetClientAuth(host string, ca *ClientAuth) bool {
+	if ca == nil {
+		return false
+	}
+	v, err := b.vhost(host, true)
+	if err != nil || v.clientAuth != nil && v.clientAuth != ca {
+		return false
+	}
+	v.clientAuth = ca
+	return true
+}
+
 // Build returns the immutable table. The Builder must not be used afterwards:
 // later calls fail (AddRoute returns an error, the setters take no effect).
 func (b *Builder) Build(generation uint64) *Table {

@@ -29,6 +29,8 @@ type HostDump struct {
 	Default       *RouteDump       `json:"default,omitempty"`
 	HTTPSRedirect bool             `json:"httpsRedirect,omitempty"`
 	Certificate   *CertificateDump `json:"certificate,omitempty"`
+	// ClientAuth is the host's client certificate authentication.
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
 }
 
 // RouteDump is one route. Path and PathType are empty for default routes;
@@ -147,6 +149,7 @@ func (t *Table) Dump() Dump {
 			Default:       dumpDefault(v.def),
 			HTTPSRedirect: v.redirect,
 			Certificate:   DumpCertificate(v.cert),
+			ClientAuth:    v.clientAuth,
 		}
 		routes := slices.Clone(v.routes)
 		slices.SortFunc(routes, func(a, b *Route) int {

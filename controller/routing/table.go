@@ -49,6 +49,9 @@ type vhost struct {
 	def      *Route
 	redirect bool
 	cert     *tls.Certificate
+	// clientAuth is the host's client certificate authentication; nil
+	// without.
+	clientAuth *ClientAuth
 	// slot is this host's entry in the table's index (set by Build).
 	slot *hostSlot
 	// wildcard is, for an exact host, the wildcard host that also matches
@@ -151,15 +154,15 @@ func (t *Table) Match(host, path string) Match {
 	var m Match
 	switch {
 	case ex != nil:
-		m.HTTPSRedirect = ex.redirect
+		m.HTTPSRedirect, m.ClientAuth = ex.redirect, ex.v.clientAuth
 		if m.Route = ex.match(path); m.Route != nil {
 			return m
 		}
 		wc = ex.v.wildcard
 	case wc != nil:
-		m.HTTPSRedirect = wc.redirect
+		m.HTTPSRedirect, m.ClientAuth = wc.redirect, wc.v.clientAuth
 	case ah != nil:
-		m.HTTPSRedirect = ah.redirect
+		m.HTTPSRedirect, m.ClientAuth = ah.redirect, ah.v.clientAuth
 	}
 	if wc != nil {
 		if m.Route = wc.match(path); m.Route != nil {
@@ -199,6 +202,23 @@ func (t *Table) Certificate(serverName string) *tls.Certificate {
 	}
 	if wc != nil {
 		return wc.v.cert
+	}
+	return nil
+}
+
+// ClientAuth returns the client certificate authentication of the host a
+// TLS server name selects (the exact host, else its one-label wildcard),
+// or nil.
+func (t *Table) ClientAuth(serverName string) *ClientAuth {
+	if t == nil {
+		return nil
+	}
+	ex, wc := t.hosts(serverName)
+	switch {
+	case ex != nil:
+		return ex.v.clientAuth
+	case wc != nil:
+		return wc.v.clientAuth
 	}
 	return nil
 }

@@ -147,4 +147,8 @@ type Match struct {
 	// HTTPSRedirect is true when the request's host is listed in an Ingress's
 	// spec.tls, so a plain-HTTP request should be redirected to HTTPS.
 	HTTPSRedirect bool
+	// ClientAuth is the client certificate authentication of the
+	// request's host (the exact host, else its wildcard, else the rules
+	// without host: not inherited from a less specific host), or nil.
+	ClientAuth *ClientAuth
 }

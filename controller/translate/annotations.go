@@ -45,6 +45,9 @@ func (tr *translator) policy(ing *networkingv1.Ingress, ref routing.ObjectRef) (
 		}
 	}
 	// External auth (auth-url) needs nothing resolved.
+	if pol.ClientAuth != nil {
+		tr.resolveClientAuth(&pol, ref) // auth-tls-* (clientauth.go)
+	}
 	tr.resolveUpstream(&pol, ref)    // backend-protocol and upstream TLS (upstream.go)
 	tr.resolveExtras(&pol, ing, ref) // regex paths, server-alias, default-backend, custom-headers
 	if reflect.DeepEqual(pol, annotations.Policy{Dialect: pol.Dialect}) {

@@ -136,12 +136,12 @@ func materializeSecret(t testing.TB, s *corev1.Secret) {
 		if hosts, ok := strings.CutPrefix(v, "GENERATED:"); ok {
 			crt, key := testCertPEM(t, hosts)
 			switch k {
-			case corev1.TLSCertKey:
+			case corev1.TLSCertKey, corev1.ServiceAccountRootCAKey: // tls.crt; ca.crt (a CA for auth-tls)
 				b = crt
 			case corev1.TLSPrivateKeyKey:
 				b = key
 			default:
-				t.Fatalf("secret %s/%s: GENERATED only for %s and %s", s.Namespace, s.Name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)
+				t.Fatalf("secret %s/%s: GENERATED only for %s, %s and ca.crt", s.Namespace, s.Name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)
 			}
 		}
 		s.Data[k] = b

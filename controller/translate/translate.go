@@ -31,6 +31,9 @@ type translator struct {
 	// extras are the resolved routing parts of each Ingress's annotations;
 	// ruleHosts the first Ingress of every rule host (extras.go).
 	extras map[routing.ObjectRef]*extras
+	// clientAuths are the resolved auth-tls-* of each Ingress that sets
+	// them (clientauth.go).
+	clientAuths map[routing.ObjectRef]clientAuth
 	// upstreams is the backend-protocol of each Ingress that sets one
 	// (upstream.go).
 	upstreams map[routing.ObjectRef]*routing.Upstream
@@ -219,6 +222,7 @@ func (tr *translator) ingress(ing *networkingv1.Ingress, ref routing.ObjectRef, 
 		}
 	}
 	tr.wwwRoutes(ing, ref, hosts)
+	tr.setClientAuth(ref, hosts, warn)
 	if db := ing.Spec.DefaultBackend; db != nil {
 		tr.defaultBackend(ing, ref, pol, hosts, db, warn)
 	} else if len(ing.Spec.Rules) == 0 {

@@ -66,6 +66,9 @@ var UpstreamHeaders = []string{
 	"Authorization", "Cookie", "Forwarded", "Via",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Proto", "X-Forwarded-Scheme", "X-Forwarded-Uri",
 	"X-Original-Forwarded-For", "X-Original-Method", "X-Original-Uri", "X-Original-Url", "X-Real-Ip", "X-Request-Id", "X-Scheme",
+	// Client certificate authentication (auth-tls-*); Ssl-Client-Cert
+	// differs in every run (a new key), so the specs check it themselves.
+	"Ssl-Client-Verify", "Ssl-Client-Subject-Dn", "Ssl-Client-Issuer-Dn",
 }
 
 // IDHeaders carry per-request identifiers: observations keep only that
@@ -226,6 +229,9 @@ func (n *normaliser) signature(r Request) string {
 	}
 	if r.HTTP2 {
 		b.WriteString(" h2")
+	}
+	if c := r.ClientCert; c != nil && c.Leaf != nil {
+		fmt.Fprintf(&b, " client-cert=%s", n.text(c.Leaf.Subject.String()))
 	}
 	if len(r.Headers) > 0 {
 		hs := make([]string, 0, len(r.Headers))

@@ -28,8 +28,11 @@ type Request struct {
 	// SNI is the TLS server name; default Host without port.
 	SNI string
 	// HTTP2 negotiates h2 over TLS (ALPN) instead of HTTP/1.1.
-	HTTP2   bool
-	Headers map[string]string
+	HTTP2 bool
+	// ClientCert is sent when the server asks for a client certificate
+	// (HTTPS only), even when its CA is not one the server names.
+	ClientCert *tls.Certificate
+	Headers    map[string]string
 	// Body is sent as the request body (with its Content-Length).
 	Body []byte
 }
@@ -205,7 +208,7 @@ func (c *Client) client(r Request) *http.Client {
 		}
 		return c.http1
 	}
-	key := r.sni() + "|" + fmt.Sprint(r.HTTP2)
+	key := r.sni() + "|" + fmt.Sprint(r.HTTP2) + fmt.Sprintf("|%p", r.ClientCert)
 	if cl, ok := c.tlsPerCN[key]; ok {
 		return cl
 	}
@@ -213,6 +216,9 @@ func (c *Client) client(r Request) *http.Client {
 	tlsConf := &tls.Config{ServerName: r.sni(), InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}} //nolint:gosec // the suites inspect the certificate themselves
 	if r.HTTP2 {
 		tlsConf.NextProtos = []string{"h2", "http/1.1"}
+	}
+	if cert := r.ClientCert; cert != nil {
+		tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	tr := &http.Transport{
 		DisableKeepAlives: true,
