@@ -271,3 +271,29 @@ func ReadRecording(dir string) (*Recording, error) {
 	}
 	return rec, nil
 }
+
+// MergeRecording adds a partial run's specs to an earlier recording of the
+// same implementation and version: a spec recorded again replaces its old
+// file, the others are kept, and the index keeps both commands and filters
+// (one a line) with the newer date. It returns what WriteRecording writes.
+func MergeRecording(old *Recording, idx RecordingIndex, specs []*SpecRecording) (RecordingIndex, []*SpecRecording, error) {
+	oi := old.Index.Implementation
+	if oi.Name != idx.Implementation.Name || oi.Version != idx.Implementation.Version {
+		return idx, nil, fmt.Errorf("recording %s is of %s %s, not %s %s: nothing to merge into", old.Dir, oi.Name, oi.Version, idx.Implementation.Name, idx.Implementation.Version)
+	}
+	ran := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		ran[s.Spec] = true
+	}
+	out := slices.Clone(specs)
+	for name, s := range old.Specs {
+		if !ran[name] {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *SpecRecording) int { return cmp.Compare(a.Spec, b.Spec) })
+	join := func(a, b string) string { return strings.TrimSpace(a + "\n" + b) }
+	idx.Command = join(old.Index.Command, idx.Command)
+	idx.Filter = join(old.Index.Filter, idx.Filter)
+	return idx, out, nil
+}

@@ -265,3 +265,46 @@ func TestMatrixBehavesColumn(t *testing.T) {
 		t.Errorf("matrix.html lacks the behaves table:\n%s", html.String())
 	}
 }
+
+func TestMergeRecording(t *testing.T) {
+	dir := t.TempDir()
+	idx, specs := sampleRecording()
+	idx.Command, idx.Filter = "ingresslab conformance --record x", "annotations"
+	if err := WriteRecording(dir, idx, specs); err != nil {
+		t.Fatal(err)
+	}
+	old, err := ReadRecording(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A partial run re-records the canary spec (now passed) and adds one.
+	part := RecordingIndex{Implementation: idx.Implementation, Date: idx.Date.Add(time.Hour), Command: "ingresslab conformance --record x --record-merge", Filter: "annotations.canary"}
+	again := []*SpecRecording{
+		{Spec: "Annotations: canary routes by canary-weight", Features: []string{"annotations.canary"}, Level: Extended, Result: Passed,
+			Observations: []Observation{{Key: "GET http://canary.{ns}.test/", Fields: map[string]string{"status": "200"}}}},
+		{Spec: "Annotations: canary routes by header", Features: []string{"annotations.canary"}, Level: Extended, Result: Passed,
+			Observations: []Observation{{Key: "GET http://canary.{ns}.test/ [X-Canary: always]", Fields: map[string]string{"status": "200"}}}},
+	}
+	mi, merged, err := MergeRecording(old, part, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRecording(dir, mi, merged); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ReadRecording(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Specs) != 4 || rec.Specs[again[0].Spec].Result != Passed || rec.Specs[specs[0].Spec] == nil || rec.ObservationCount() != 5 {
+		t.Errorf("merged recording: %d specs, %d observations, canary %+v", len(rec.Specs), rec.ObservationCount(), rec.Specs[again[0].Spec])
+	}
+	if rec.Index.Command != idx.Command+"\n"+part.Command || rec.Index.Filter != "annotations\nannotations.canary" || !rec.Index.Date.Equal(part.Date) {
+		t.Errorf("merged index: command %q filter %q date %v", rec.Index.Command, rec.Index.Filter, rec.Index.Date)
+	}
+	other := part
+	other.Implementation.Version = "controller-v1.16.0"
+	if _, _, err := MergeRecording(old, other, again); err == nil || !strings.Contains(err.Error(), "nothing to merge into") {
+		t.Errorf("merge into another version's recording: %v", err)
+	}
+}

@@ -63,6 +63,10 @@ type Options struct {
 	// Record, when set, is a folder that receives the run's recording:
 	// every spec's normalised observations (reports.WriteRecording).
 	Record string
+	// RecordMerge adds the run's specs to the recording already in Record
+	// (reports.MergeRecording) instead of replacing it, to re-record some
+	// specs.
+	RecordMerge bool
 	// CompareTo, when set, is a recording to compare the run with; the
 	// comparison goes into the reports (ConformanceReport.Golden), with
 	// differences classified by the profile's documented variants.
@@ -319,7 +323,17 @@ func Run(ctx context.Context, o Options) (*reports.ConformanceReport, error) {
 			Implementation: rep.Implementation, KubernetesVersion: rep.KubernetesVersion, Provider: rep.Provider,
 			Date: rep.Date, Command: rep.Command, Filter: filter, Normalisation: framework.NormalisationRules,
 		}
-		if err := reports.WriteRecording(o.Record, idx, recordings); err != nil {
+		specs := recordings
+		if o.RecordMerge {
+			old, err := reports.ReadRecording(o.Record)
+			if err != nil {
+				return rep, err
+			}
+			if idx, specs, err = reports.MergeRecording(old, idx, recordings); err != nil {
+				return rep, err
+			}
+		}
+		if err := reports.WriteRecording(o.Record, idx, specs); err != nil {
 			return rep, err
 		}
 	}

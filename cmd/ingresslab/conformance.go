@@ -24,6 +24,7 @@ type conformanceFlags struct {
 	parallel                                       int
 	shard                                          string
 	record, compareTo                              string
+	recordMerge                                    bool
 	failOnDifference                               bool
 	multiClass, verbose, reuse, keep               bool
 	kindImages                                     []string
@@ -69,6 +70,7 @@ core only, so a third-party controller's extended results are reported, not fata
 	fl.StringVar(&f.controllerBinary, "controller-binary", "", "path of the controller's program, for profiles with local.binary (default: the profile's env var, then PATH)")
 	fl.StringVar(&f.secondBinary, "second-binary", "", "path of the second controller's program, for profiles with local.binary")
 	fl.StringVar(&f.record, "record", "", "write the run's normalised observations to this folder (index.yaml and one file per spec), to compare other runs with")
+	fl.BoolVar(&f.recordMerge, "record-merge", false, "with --record: add this run's specs to the recording already in the folder (same controller and version) instead of replacing it, e.g. to re-record one feature's specs")
 	fl.StringVar(&f.compareTo, "compare-to", "", "compare the run with a recording (a --record folder, e.g. fixtures/golden/ingress-nginx-v1.15.1): per spec and field same, different or not applicable, in the reports")
 	fl.BoolVar(&f.failOnDifference, "fail-on-difference", false, "with --compare-to: exit non-zero when a difference is not documented as a variant in the profile")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every spec as it runs")
@@ -99,6 +101,9 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 	}
 	if f.parallel > 1 && (f.record != "" || f.compareTo != "") {
 		return fmt.Errorf("--parallel %d: --record and --compare-to need one process (drop --parallel)", f.parallel)
+	}
+	if f.recordMerge && f.record == "" {
+		return fmt.Errorf("--record-merge goes with --record DIR (the recording to add to)")
 	}
 	if f.failOnDifference && f.compareTo == "" {
 		return fmt.Errorf("--fail-on-difference: needs --compare-to")
@@ -142,7 +147,7 @@ func runConformance(cmd *cobra.Command, f conformanceFlags) (err error) {
 			Address: f.address, HTTPSAddress: f.httpsAddress, LabelFilter: f.labelFilter, Features: f.features,
 			Timeouts: f.timeouts, ReportDir: f.reportDir, Verbose: f.verbose, Out: cmd.OutOrStdout(),
 			Command: "ingresslab " + strings.Join(os.Args[1:], " "), Shard: shard,
-			Record: f.record, CompareTo: f.compareTo,
+			Record: f.record, RecordMerge: f.recordMerge, CompareTo: f.compareTo,
 		})
 	}
 	if err != nil {
