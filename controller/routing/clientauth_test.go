@@ -156,8 +156,11 @@ func TestTableClientAuthPerHost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !b.SetClientAuth("mtls.example", ca) || !b.SetClientAuth("mtls.example", ca) {
-		t.Fatal("SetClientAuth refused the first (or the same) authentication")
+	if !b.SetClientAuth("mtls.example", ca) {
+		t.Fatal("SetClientAuth refused the first authentication")
+	}
+	if again := b.SetClientAuth("mtls.example", ca); !again {
+		t.Fatal("SetClientAuth refused the same authentication again")
 	}
 	if b.SetClientAuth("mtls.example", other) {
 		t.Error("a second authentication replaced the first")
