@@ -639,27 +639,41 @@ var _ = describe("Annotations: backend-protocol (more)", Label("annotations", An
 var _ = describe("Annotations: upstream-tls (more)", Label("annotations", AnnotationLabel("upstream-tls"), "extended"), Ordered, ContinueOnFailure, func() {
 	var s *framework.Spec
 	hosts := map[string]string{}
+	// Every verified host has a Service (endpoint) of its own: nginx keeps
+	// idle upstream connections per endpoint address whatever the
+	// location's TLS settings, so on a shared endpoint ingress-nginx sends
+	// a request over a connection another location opened (without
+	// verification, or without SNI), and what is checked depends on the
+	// order of the specs.
+	service := func(name string) string {
+		if name == "noverify" {
+			return "secure"
+		}
+		return "secure-" + name
+	}
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-upstls2")
-		secure := secureBackend(s, "secure")
-		caSecret(s, "backend-ca", backendCertificatePEM(secure, 8443))
+		secureBackend(s, "secure")
 		other, err := certs.SelfSigned(certs.Options{Hosts: []string{"secure." + s.Namespace + ".svc"}})
 		if err != nil {
 			Fail(err.Error())
 		}
 		caSecret(s, "other-ca", other.CertPEM)
-		svcName := "secure." + s.Namespace + ".svc"
+		for _, name := range []string{"wrongname", "sni", "depth"} {
+			caSecret(s, name+"-ca", backendCertificatePEM(secureBackend(s, service(name)), 8443))
+		}
+		svcName := func(name string) string { return service(name) + "." + s.Namespace + ".svc" }
 		proto := map[string]string{"backend-protocol": "HTTPS"}
 		for name, ann := range map[string]map[string]string{
 			"noverify":  {"proxy-ssl-verify": "off", "proxy-ssl-secret": s.Namespace + "/other-ca"},
-			"wrongname": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/backend-ca", "proxy-ssl-name": "wrong.example.org"},
-			"sni": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/backend-ca", "proxy-ssl-name": svcName,
+			"wrongname": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/wrongname-ca", "proxy-ssl-name": "wrong.example.org"},
+			"sni": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/sni-ca", "proxy-ssl-name": svcName("sni"),
 				"proxy-ssl-server-name": "on"},
-			"depth": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/backend-ca", "proxy-ssl-name": svcName,
+			"depth": {"proxy-ssl-verify": "on", "proxy-ssl-secret": s.Namespace + "/depth-ca", "proxy-ssl-name": svcName("depth"),
 				"proxy-ssl-verify-depth": "2"},
 		} {
 			hosts[name] = s.Host(name)
-			applyAnnotated(s, annotated{Name: name, Host: hosts[name], Service: "secure", Port: 443,
+			applyAnnotated(s, annotated{Name: name, Host: hosts[name], Service: service(name), Port: 443,
 				Annotations: merge(annotationsFor("backend-protocol", proto), annotationsFor("upstream-tls", ann))})
 		}
 	})
@@ -672,15 +686,15 @@ var _ = describe("Annotations: upstream-tls (more)", Label("annotations", Annota
 	})
 	It("sends proxy-ssl-name as SNI with proxy-ssl-server-name on", func() {
 		countChecks(1)
-		see(s, framework.Request{Host: hosts["sni"], Path: "/sni"}, framework.Expect{Backend: "secure", Check: func(r framework.Response) error {
-			if want := "secure." + s.Namespace + ".svc"; r.Echo.TLS == nil || r.Echo.TLS.ServerName != want {
+		see(s, framework.Request{Host: hosts["sni"], Path: "/sni"}, framework.Expect{Backend: service("sni"), Check: func(r framework.Response) error {
+			if want := service("sni") + "." + s.Namespace + ".svc"; r.Echo.TLS == nil || r.Echo.TLS.ServerName != want {
 				return fmt.Errorf("backend TLS %+v, want server name %s", r.Echo.TLS, want)
 			}
 			return nil
 		}})
 	})
 	It("verifies within proxy-ssl-verify-depth", func() {
-		see(s, framework.Request{Host: hosts["depth"], Path: "/d"}, framework.Expect{Backend: "secure", Path: "/d", Check: servedOverTLS()})
+		see(s, framework.Request{Host: hosts["depth"], Path: "/d"}, framework.Expect{Backend: service("depth"), Path: "/d", Check: servedOverTLS()})
 	})
 })
 

@@ -91,7 +91,8 @@
 // Policy.Denied (503), limit-rps/-rpm/-connections with
 // limit-burst-multiplier and limit-whitelist (503, counters kept outside the
 // table: ratelimit.go), proxy-body-size (413), proxy-connect-timeout,
-// proxy-send-timeout (sendtimeout.go) and proxy-read-timeout (504),
+// proxy-send-timeout (sendtimeout.go: 504, the rest of the upload read and
+// discarded as nginx's lingering close does) and proxy-read-timeout (504),
 // backend-protocol with upstream TLS, proxy-next-upstream-tries, canary by header,
 // cookie or weight (routing.Route.Canary), cookie session affinity,
 // custom-http-errors (the proxy's own error page), and CORS (preflight

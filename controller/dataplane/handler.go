@@ -207,12 +207,16 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		return
 	}
 	if d := time.Duration(ri.policy.Timeouts.Send); d > 0 && r.Body != nil && r.Body != http.NoBody {
+		body := r.Body
 		r2, sb, cancel := withSendTimeout(w, r, rs, d)
 		defer cancel(nil)
 		defer sb.stop()
 		rs.send = sb
 		s.wrapBody(w, r2, rs)
 		s.reverseProxy(w, r2, rs)
+		if sendTimedOut(r2) {
+			lingerDiscard(w, body) // the 504 is written
+		}
 		return
 	}
 	s.wrapBody(w, r, rs)

@@ -414,6 +414,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 	switch {
 	case errors.Is(context.Cause(r.Context()), errSendTimeout):
 		code, reason, body = http.StatusGatewayTimeout, "timeout", "upstream send timeout\n"
+		w.Header()["Connection"] = valClose // the rest of the body is discarded (lingerDiscard)
 		if !errors.Is(err, errSendTimeout) {
 			err = fmt.Errorf("%w: %w", errSendTimeout, err)
 		}

@@ -62,9 +62,12 @@ func (b *sendBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close stops the watchdog and leaves the client's body open: after a
+// send timeout's 504 the handler reads and discards the rest of it
+// (lingerDiscard); the server closes it when the handler returns.
 func (b *sendBody) Close() error {
 	b.stop()
-	return b.body.Close()
+	return nil
 }
 
 // arm restarts the watchdog unless it was stopped for good.
@@ -74,6 +77,53 @@ func (b *sendBody) arm() {
 		b.t.Reset(b.d)
 	}
 	b.mu.Unlock()
+}
+
+// Lingering after a send timeout's 504: the rest of the upload is read
+// and discarded, as nginx's lingering_close does, until the client's body
+// ends, no byte came for lingerIdle, or lingerTime passed. A client still
+// sending then reads the 504; closing the connection under it instead
+// resets the connection, and the client may see the reset first.
+const (
+	lingerIdle = 2 * time.Second
+	lingerTime = 10 * time.Second
+)
+
+// sendTimedOut reports whether r (from withSendTimeout) was canceled by
+// its proxy-send-timeout watchdog, and so answered 504.
+func sendTimedOut(r *http.Request) bool {
+	return errors.Is(context.Cause(r.Context()), errSendTimeout)
+}
+
+// lingerDiscard flushes the answer already written to w, then reads and
+// discards body (the client's request body) as described above.
+func lingerDiscard(w http.ResponseWriter, body io.Reader) {
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	end := time.Now().Add(lingerTime)
+	// The last word on the deadline, whatever a body wrapper's cleanup
+	// sets meanwhile.
+	t := time.AfterFunc(lingerTime, func() { _ = rc.SetReadDeadline(time.Unix(1, 0)) })
+	defer t.Stop()
+	buf := make([]byte, 32<<10)
+	for {
+		now := time.Now()
+		if !now.Before(end) {
+			return
+		}
+		dl := now.Add(lingerIdle)
+		if dl.After(end) {
+			dl = end
+		}
+		if rc.SetReadDeadline(dl) != nil {
+			return
+		}
+		if _, err := body.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // stop turns the watchdog off for good.

@@ -134,3 +134,71 @@ func TestPolicyConnectTimeout(t *testing.T) {
 		}
 	}
 }
+
+// eofSignal is a request body of n bytes that closes done when it has been
+// read to its end.
+type eofSignal struct {
+	n    int
+	done chan struct{}
+}
+
+func (b *eofSignal) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		select {
+		case <-b.done:
+		default:
+			close(b.done)
+		}
+		return 0, io.EOF
+	}
+	k := min(len(p), b.n)
+	clear(p[:k])
+	b.n -= k
+	return k, nil
+}
+
+// TestPolicySendTimeoutLinger: an upstream that takes no body stalls a
+// 32 MiB upload; the answer is 504, and the rest of the upload is read
+// and discarded (nginx's lingering close) so the client, still sending,
+// finishes its body and reads the 504 instead of a connection reset.
+func TestPolicySendTimeoutLinger(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts and never reads
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	pol := policy(t, "proxy-send-timeout", "1")
+	pol.Timeouts.Send = routing.Duration(300 * time.Millisecond)
+	s := startServer(t, Options{}, buildTable(t, 1, nil,
+		policyRoute("ns/stall", "stall.example", "/", backend("ns/stall:80", ln.Addr().String()), pol)))
+	body := &eofSignal{n: 32 << 20, done: make(chan struct{})}
+	c := clientTo(t, s.HTTPAddr(), nil)
+	req, err := http.NewRequest(http.MethodPost, "http://stall.example/up", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(body.n)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("stalled upstream: %v, want a 504", err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(raw), "send timeout") {
+		t.Errorf("stalled upstream: %d %q, want 504 upstream send timeout", resp.StatusCode, raw)
+	}
+	select {
+	case <-body.done:
+	case <-time.After(lingerTime):
+		t.Errorf("the client could not send the rest of its body: the proxy stopped reading it")
+	}
+}
