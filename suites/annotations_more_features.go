@@ -322,9 +322,9 @@ var _ = describe("Annotations: client-cert-auth", Label("annotations", Annotatio
 	var s *framework.Spec
 	var required, optional string
 	// alice: signed by the Secret's CA; mallory: by another CA; carol: by
-	// an intermediate CA the Secret's CA signed, sent with its chain (two
-	// above the client certificate).
-	var alice, mallory, carol *certs.Certificate
+	// an intermediate CA the Secret's CA signed; dave: by a second
+	// intermediate below that one. carol and dave send their chains.
+	var alice, mallory, carol, dave *certs.Certificate
 	BeforeAll(func() {
 		s = framework.NewSpec(env, "ann-mtls")
 		s.Backend("echo", 1)
@@ -353,6 +353,15 @@ var _ = describe("Annotations: client-cert-auth", Label("annotations", Annotatio
 			Fail(err.Error())
 		}
 		carol.TLS.Certificate = append(carol.TLS.Certificate, inter.TLS.Certificate[0])
+		inter2, err := certs.Issue(inter.TLS, certs.Options{CommonName: "second intermediate CA", CA: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		dave, err = certs.Issue(inter2.TLS, certs.Options{CommonName: "dave", Client: true})
+		if err != nil {
+			Fail(err.Error())
+		}
+		dave.TLS.Certificate = append(dave.TLS.Certificate, inter2.TLS.Certificate[0], inter.TLS.Certificate[0])
 		caSecret(s, "client-ca", ca.CertPEM)
 		required, optional = s.Host("required"), s.Host("optional")
 		s.TLSSecret("required-tls", required)
@@ -383,11 +392,15 @@ var _ = describe("Annotations: client-cert-auth", Label("annotations", Annotatio
 		seeStatusIn(s, framework.Request{Host: required, Path: "/", HTTPS: true, ClientCert: mallory.TLS}, 400)
 		seeStatusIn(s, framework.Request{Host: optional, Path: "/", HTTPS: true, ClientCert: mallory.TLS}, 400)
 	})
+	// The depth counts intermediate CAs, as OpenSSL does (nginx's
+	// ssl_verify_depth): 1 allows one between the client and the CA.
 	It("refuses a certificate chain longer than auth-tls-verify-depth", func() {
 		if !annotationKeySupported("client-cert-auth", "auth-tls-verify-depth") {
 			Skip(unsupportedPrefix + "the profile has no auth-tls-verify-depth")
 		}
-		seeStatusIn(s, framework.Request{Host: required, Path: "/", HTTPS: true, ClientCert: carol.TLS}, 400)
+		see(s, framework.Request{Host: required, Path: "/carol", HTTPS: true, ClientCert: carol.TLS}, framework.Expect{Backend: "echo", Path: "/carol",
+			Check: echoHeader("ssl-client-subject-dn", "CN=carol,O=ingresslab")})
+		seeStatusIn(s, framework.Request{Host: required, Path: "/", HTTPS: true, ClientCert: dave.TLS}, 400)
 	})
 	It("passes the client certificate upstream, URL-encoded PEM, with auth-tls-pass-certificate-to-upstream", func() {
 		see(s, framework.Request{Host: optional, Path: "/pass", HTTPS: true, ClientCert: alice.TLS}, framework.Expect{Backend: "echo", Path: "/pass",

@@ -47,8 +47,10 @@ type ClientAuth struct {
 	// Secret is the CA Secret (for dumps and messages).
 	Secret ObjectRef    `json:"secret"`
 	Verify ClientVerify `json:"verify"`
-	// Depth is the longest chain above the client certificate accepted
-	// (auth-tls-verify-depth; 1: signed by a CA of the Secret).
+	// Depth is the most intermediate CAs accepted between the client
+	// certificate and a CA of the Secret (auth-tls-verify-depth, with
+	// OpenSSL's meaning: neither the client certificate nor the trust
+	// anchor counts; default 1).
 	Depth int `json:"depth"`
 	// PassCertificate sends the client certificate upstream, URL-encoded
 	// PEM in Ssl-Client-Cert (auth-tls-pass-certificate-to-upstream).
@@ -183,7 +185,8 @@ func (c *ClientAuth) matchCN(subject string, h http.Header) ClientCertResult {
 }
 
 // verify checks the chain the client sent against the CA pool, for client
-// authentication, no longer than Depth above the client certificate.
+// authentication, with at most Depth intermediate CAs (a chain of Depth+2
+// certificates with the trust anchor, as OpenSSL counts since 1.1.0).
 func (c *ClientAuth) verify(certs []*x509.Certificate) error {
 	inter := x509.NewCertPool()
 	for _, ic := range certs[1:] {
@@ -194,7 +197,7 @@ func (c *ClientAuth) verify(certs []*x509.Certificate) error {
 		return errors.New("unable to verify the client certificate")
 	}
 	for _, ch := range chains {
-		if len(ch)-1 <= c.Depth {
+		if len(ch)-2 <= c.Depth {
 			return nil
 		}
 	}

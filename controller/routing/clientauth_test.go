@@ -11,11 +11,12 @@ import (
 )
 
 // clientPKI is a CA, a client certificate it signed, an intermediate CA it
-// signed with a client certificate below it, and a client certificate of
-// another CA.
+// signed with a client certificate below it (deep), a second intermediate
+// below that one with a client certificate below it (deeper), and a client
+// certificate of another CA.
 type clientPKI struct {
-	ca, inter             *certs.Certificate
-	client, deep, foreign *certs.Certificate
+	ca, inter, inter2             *certs.Certificate
+	client, deep, deeper, foreign *certs.Certificate
 }
 
 func newClientPKI(t *testing.T) clientPKI {
@@ -32,6 +33,8 @@ func newClientPKI(t *testing.T) clientPKI {
 	p.inter = must(certs.Issue(p.ca.TLS, certs.Options{CommonName: "intermediate CA", CA: true}))
 	p.client = must(certs.Issue(p.ca.TLS, certs.Options{CommonName: "alice", Organization: "team", Client: true}))
 	p.deep = must(certs.Issue(p.inter.TLS, certs.Options{CommonName: "bob", Client: true}))
+	p.inter2 = must(certs.Issue(p.inter.TLS, certs.Options{CommonName: "second intermediate CA", CA: true}))
+	p.deeper = must(certs.Issue(p.inter2.TLS, certs.Options{CommonName: "carol", Client: true}))
 	other := must(certs.SelfSigned(certs.Options{CommonName: "other CA", CA: true}))
 	p.foreign = must(certs.Issue(other.TLS, certs.Options{CommonName: "mallory", Client: true}))
 	return p
@@ -78,13 +81,15 @@ func TestClientAuthCheck(t *testing.T) {
 		{"on, no TLS state", on, nil, 400, "NONE", ""},
 		{"on, signed by the CA", on, state(p.client), 0, "SUCCESS", "CN=alice,O=team"},
 		{"on, another CA", on, state(p.foreign), 400, "FAILED:", ""},
-		{"on, chain deeper than 1", on, state(p.deep, p.inter), 400, "FAILED:", ""},
-		{"depth 2, chain of 2", deep, state(p.deep, p.inter), 0, "SUCCESS", "CN=bob,O=ingresslab"},
+		// Depth counts intermediate CAs (OpenSSL): 1 allows one.
+		{"on, one intermediate", on, state(p.deep, p.inter), 0, "SUCCESS", "CN=bob,O=ingresslab"},
+		{"on, two intermediates", on, state(p.deeper, p.inter2, p.inter), 400, "FAILED:", ""},
+		{"depth 2, two intermediates", deep, state(p.deeper, p.inter2, p.inter), 0, "SUCCESS", "CN=carol,O=ingresslab"},
 		{"optional, no certificate", deep, state(), 0, "NONE", ""},
 		{"optional, another CA", deep, state(p.foreign), 400, "FAILED:", ""},
 		{"optional_no_ca, another CA", noCA, state(p.foreign), 0, "FAILED:", "CN=mallory,O=ingresslab"},
 		{"match-cn, matching", cn, state(p.client), 0, "SUCCESS", "CN=alice,O=team"},
-		{"match-cn, not matching", cn, state(p.deep, p.inter), 400, "FAILED:", ""},
+		{"match-cn, not matching", cn, state(p.deep, p.inter), 403, "SUCCESS", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := tc.ca.Check(tc.cs)
@@ -111,9 +116,9 @@ func TestClientAuthCheck(t *testing.T) {
 	if res := on.Check(state(p.client)); res.Header.Get(HeaderClientCert) != "" {
 		t.Error("certificate passed upstream without PassCertificate")
 	}
-	res := deep.Check(state(p.deep, p.inter))
+	res := deep.Check(state(p.deeper, p.inter2, p.inter))
 	raw, err := url.QueryUnescape(res.Header.Get(HeaderClientCert))
-	if err != nil || strings.Contains(res.Header.Get(HeaderClientCert), "\n") || raw != string(p.deep.CertPEM) {
+	if err != nil || strings.Contains(res.Header.Get(HeaderClientCert), "\n") || raw != string(p.deeper.CertPEM) {
 		t.Errorf("escaped certificate %q (%v) does not decode to the client's PEM", res.Header.Get(HeaderClientCert), err)
 	}
 	off := mk(ClientAuthOptions{Verify: ClientVerifyOff})
