@@ -107,6 +107,11 @@ type Options struct {
 	// ChurnScaleChanges is the number of changes of churn-scale. Default
 	// 1,000 (quick 40).
 	ChurnScaleChanges int
+	// ChurnScaleBudget bounds churn-scale's changes: when it is reached,
+	// fewer changes are made and the report says so (a controller that
+	// reloads for every change can take seconds each). Default 4m (quick
+	// 30s).
+	ChurnScaleBudget time.Duration
 	// ScaleSizes are the Ingress counts of the scale scenario. Default 100,
 	// 1,000, 10,000 (quick 50, 100, 200): at least 3 sizes for a fit.
 	ScaleSizes []int
@@ -210,6 +215,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PropagationBudget <= 0 {
 		o.PropagationBudget = time.Duration(q(180, 30)) * time.Second
+	}
+	if o.ChurnScaleBudget <= 0 {
+		o.ChurnScaleBudget = time.Duration(q(240, 30)) * time.Second
 	}
 	if o.SLO.MinSuccessRatio <= 0 {
 		o.SLO.MinSuccessRatio = 0.999

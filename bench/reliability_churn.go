@@ -67,7 +67,15 @@ func runChurnScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 
 	ready := map[string][]float64{}
 	timedOut := map[string]int{}
+	deadline := time.Now().Add(o.ChurnScaleBudget)
+	planned, stopped := changes, ""
 	for i := 0; i < changes && ctx.Err() == nil; i++ {
+		if i > 0 && !time.Now().Before(deadline) {
+			changes = i
+			stopped = fmt.Sprintf("time budget of %s reached after %d of %d changes", o.ChurnScaleBudget, i, planned)
+			e.Progressf("churn-scale: %s", stopped)
+			break
+		}
 		kind := changeKinds[i%len(changeKinds)]
 		took, ok, err := c.change(ctx, kind, i/len(changeKinds))
 		if err != nil {
@@ -90,7 +98,7 @@ func runChurnScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 	if err := <-loadErr; err != nil {
 		return nil, fmt.Errorf("churn-scale load: %w", err)
 	}
-	res := &reports.ChurnScaleResult{Traffic: tl.result(rate, basis), Changes: changes, TimeoutSeconds: c.timeout.Seconds(), Ready: churnScaleReady}
+	res := &reports.ChurnScaleResult{Traffic: tl.result(rate, basis), Changes: changes, Planned: planned, Stopped: stopped, TimeoutSeconds: c.timeout.Seconds(), Ready: churnScaleReady}
 	var all []float64
 	allTimedOut := 0
 	for _, k := range changeKinds {

@@ -58,7 +58,11 @@ type ChurnScaleResult struct {
 	Traffic StableTraffic `json:"traffic"`
 	// Changes is how many changes were made; ByKind and All their time from
 	// the API write to the first correct answer.
-	Changes        int          `json:"changes"`
+	Changes int `json:"changes"`
+	// Planned is how many changes were asked for; Stopped says why fewer
+	// were made (the time budget), empty when all were.
+	Planned        int          `json:"planned,omitempty"`
+	Stopped        string       `json:"stopped,omitempty"`
 	TimeoutSeconds float64      `json:"timeoutSeconds"`
 	All            ChangeStat   `json:"all"`
 	ByKind         []ChangeStat `json:"byKind"`
@@ -169,6 +173,9 @@ func reliabilityMarkdown(name string, r *ReliabilityResult) string {
 		c := r.ChurnScale
 		traffic(c.Traffic)
 		p("%d changes, one after another, each timed from its API write to the first correct answer over HTTP (%s; censored after %.0f s).\n\n", c.Changes, benchCell(c.Ready), c.TimeoutSeconds)
+		if c.Stopped != "" {
+			p("Fewer changes than planned: %s.\n\n", benchCell(c.Stopped))
+		}
 		p("| change | count | timed out | ready p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n")
 		for _, k := range append([]ChangeStat{c.All}, c.ByKind...) {
 			p("| %s | %d | %d | %.1f | %.1f | %.1f | %.1f |\n", k.Kind, k.Changes, k.TimedOut, k.ReadyMillis.P50, k.ReadyMillis.P90, k.ReadyMillis.P99, k.ReadyMillis.Max)

@@ -265,7 +265,7 @@ func TestCompareBench(t *testing.T) {
 
 func TestReliabilityScenarioValidatesAndRenders(t *testing.T) {
 	traffic := StableTraffic{RateRPS: 1000, RateBasis: "configured", DurationSeconds: 10, Requests: 10000, Valid: true}
-	churn := &ReliabilityResult{ChurnScale: &ChurnScaleResult{Traffic: traffic, Changes: 8, TimeoutSeconds: 30, Ready: "seen in traffic",
+	churn := &ReliabilityResult{ChurnScale: &ChurnScaleResult{Traffic: traffic, Changes: 8, Planned: 1000, Stopped: "time budget of 4m0s reached after 8 of 1000 changes", TimeoutSeconds: 30, Ready: "seen in traffic",
 		All:    ChangeStat{Kind: "all", Changes: 8, TimedOut: 1, ReadyMillis: Percentiles{P50: 31, P99: 90}},
 		ByKind: []ChangeStat{{Kind: "secret", Changes: 2, TimedOut: 1, ReadyMillis: Percentiles{P50: 40}}}}}
 	drain := &ReliabilityResult{Drain: &DrainResult{RateRPS: 1000, RequestMillis: 100, Runs: []DrainRun{{InFlight: 97, ExitMillis: 120}},
@@ -284,7 +284,7 @@ func TestReliabilityScenarioValidatesAndRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := buf.String()
-	for _, want := range []string{"## churn-scale", "| secret | 2 | 1 | 40.0 |", "In flight at the signal: 97 (97..97)", "| 1 | 97 | 0 |"} {
+	for _, want := range []string{"## churn-scale", "| secret | 2 | 1 | 40.0 |", "Fewer changes than planned: time budget of 4m0s reached after 8 of 1000 changes.", "In flight at the signal: 97 (97..97)", "| 1 | 97 | 0 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

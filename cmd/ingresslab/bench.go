@@ -114,6 +114,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.Float64Var(&o.ReliabilityRPS, "reliability-rps", 0, "load of churn-scale, drain and failover when single-route did not measure the maximum first (then half of it; default 1000)")
 	fl.Float64Var(&o.ReliabilityMaxRPS, "reliability-max-rps", 0, "upper bound of that load (default 2000)")
 	fl.IntVar(&o.ChurnScaleChanges, "churn-scale-changes", 0, "changes made by churn-scale (default 1000, 40 with --quick)")
+	fl.DurationVar(&o.ChurnScaleBudget, "churn-scale-budget", 0, "time budget of churn-scale's changes; fewer changes are made when reached, and the report says so (default 4m, 30s with --quick)")
 	fl.DurationVar(&sloP99, "slo-p99", 25*time.Millisecond, "SLO: p99 latency bound of a load fraction (and of the capacity plan)")
 	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
 	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
