@@ -84,8 +84,12 @@ type Options struct {
 	PropagationEvents int
 	// PropagationBackground is how many other Ingresses (one host x path
 	// route each) are present while propagation is timed: the scenario
-	// creates them, waits until they are served, times the changes and
-	// removes them again. Default 0: only the changed Ingress.
+	// creates them, waits until they are served and (with a status
+	// address in the profile) until each carries it in its status, so the
+	// controller's status writes do not compete with the timed changes (the
+	// report says how many were pending when the wait's bound ran out),
+	// times the changes and removes them again. Default 0: only the changed
+	// Ingress.
 	PropagationBackground int
 	// ChurnDuration, ChurnRPS and ChurnEvery shape the churn scenario: a
 	// phase (one change and the traffic after it) lasts at least ChurnEvery

@@ -34,10 +34,13 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		return nil, err
 	}
 	bg := e.Opts.PropagationBackground
+	var bgStatus *reports.BackgroundStatus
 	if bg > 0 {
+		bgStart := time.Now()
 		if err := e.createBackground(ctx, bg); err != nil {
 			return nil, err
 		}
+		bgStatus = e.waitBackgroundStatus(ctx, bg, bgStart)
 		defer func() {
 			if err := e.deleteBackground(context.WithoutCancel(ctx), bg); err != nil {
 				e.Progressf("propagation: %v", err)
@@ -95,7 +98,7 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		}
 	}
 	res := summarizePropagation(events, timeout)
-	res.Planned, res.StoppedEarly, res.BackgroundIngresses = n, stopped, bg
+	res.Planned, res.StoppedEarly, res.BackgroundIngresses, res.BackgroundStatus = n, stopped, bg, bgStatus
 	return &reports.BenchScenario{Propagation: res}, nil
 }
 

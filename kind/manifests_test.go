@@ -60,7 +60,7 @@ func TestManifestsAsShipped(t *testing.T) {
 	wantGrants := map[string][]string{
 		"networking.k8s.io/ingresses":        read,
 		"networking.k8s.io/ingressclasses":   read,
-		"networking.k8s.io/ingresses/status": {"update"},
+		"networking.k8s.io/ingresses/status": {"patch"}, // merge patches of status (controller/status)
 		"/services":                          read,
 		"/secrets":                           read,
 		"/configmaps":                        read, // custom-headers and IngressClass parameters

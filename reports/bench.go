@@ -359,6 +359,11 @@ type PropagationResult struct {
 	// BackgroundIngresses is how many other Ingresses (one route each) the
 	// controller served while the changes were timed; 0: none.
 	BackgroundIngresses int `json:"backgroundIngresses,omitempty"`
+	// BackgroundStatus says whether the controller had written the
+	// background Ingresses' statuses before the changes were timed (status
+	// writes compete with the changes for the API server); nil when not
+	// waited for (no background, or no status address in the profile).
+	BackgroundStatus *BackgroundStatus `json:"backgroundStatus,omitempty"`
 	// BeyondTimeout names the percentiles of FirstCorrectMillis that lie
 	// past the timeout (too many censored events to know them); those
 	// fields are 0. Known percentiles rank censored events last (schema 2).
@@ -702,4 +707,21 @@ func ParseBench(data []byte) (*BenchReport, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// BackgroundStatus is the state of the background Ingresses' statuses when
+// the propagation scenario began timing changes.
+type BackgroundStatus struct {
+	// Address is the status address waited for (the profile's).
+	Address string `json:"address"`
+	// Ingresses is the number of background Ingresses; WithStatus of them
+	// carried Address, Pending did not.
+	Ingresses  int `json:"ingresses"`
+	WithStatus int `json:"withStatus"`
+	Pending    int `json:"pending"`
+	// SettledMillis is the time from the first background write until the
+	// last status was written; 0 when TimedOut (the wait's bound reached:
+	// the changes were timed with Pending statuses still to write).
+	SettledMillis float64 `json:"settledMillis,omitempty"`
+	TimedOut      bool    `json:"timedOut,omitempty"`
 }

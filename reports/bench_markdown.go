@@ -319,6 +319,11 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			p("## %s\n\n%d events (%s), probe every %.1f ms; times from the API write to the first correct response and to the last stale one.", s.Name, pr.Events, pr.CensoredText(pr.TimedOut, pr.Events), pr.ProbeIntervalMillis)
 			if pr.BackgroundIngresses > 0 {
 				p(" %d other Ingresses (one route each) were present.", pr.BackgroundIngresses)
+				if bs := pr.BackgroundStatus; bs != nil && bs.TimedOut {
+					p(" %d of their statuses were still unwritten when timing began.", bs.Pending)
+				} else if bs != nil {
+					p(" Timing began after the controller had written all their statuses (%.1f s after the first write).", bs.SettledMillis/1000)
+				}
 			}
 			if pr.Convergence != "" {
 				p(" Convergence: %s.", pr.Convergence)

@@ -53,6 +53,13 @@ func annotationsFor(feature string, canonical map[string]string) map[string]stri
 	return a
 }
 
+// annotationKeySupported says whether the profile expresses the canonical
+// key name of feature, for keys a spec can do without.
+func annotationKeySupported(feature, name string) bool {
+	_, err := env.Controller.Profile.AnnotationKeys(feature, map[string]string{name: ""})
+	return err == nil
+}
+
 // skipUnsupportedAnnotations skips specs of annotation features the
 // profile declares unsupported (called from the suite's BeforeEach).
 func skipUnsupportedAnnotations(labels []string) {

@@ -155,5 +155,6 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.DurationVar(&o.BatchHoldOff, "batch-holdoff", loop.DefaultHoldOff, "rebuild this long after the last change of a burst")
 	f.DurationVar(&o.BatchSettle, "batch-settle", 0, "rebuild this long after a change that finds the controller idle (no build within --batch-holdoff); 0: 2ms, or --batch-holdoff if shorter")
 	f.DurationVar(&o.BatchMaxDelay, "batch-max-delay", loop.DefaultMaxDelay, "rebuild at most this long after the first change of a burst")
+	f.Float32Var(&o.StatusQPS, "status-qps", app.DefaultStatusQPS, "Ingress status writes per second (burst twice that), through their own API client apart from the watches")
 	return cmd
 }

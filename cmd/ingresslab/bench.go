@@ -110,7 +110,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.StringVar(&o.CPUPinning, "cpus", "", "pin the harness and the controller's process tree: generator=CPUS,target=CPUS (e.g. generator=1,target=0)")
 	fl.DurationVar(&o.PropagationTimeout, "propagation-timeout", 0, "a change not seen in traffic by then is censored (default 30s, 5s with --quick)")
 	fl.DurationVar(&o.PropagationBudget, "propagation-budget", 0, "time budget of the propagation scenario; fewer events are measured when reached (default 3m, 30s with --quick)")
-	fl.IntVar(&o.PropagationBackground, "propagation-background", 0, "other Ingresses (one route each) present while propagation is timed, created before and removed after (default 0)")
+	fl.IntVar(&o.PropagationBackground, "propagation-background", 0, "other Ingresses (one route each) present while propagation is timed, created before (timing begins once they are served and carry the profile's status address) and removed after (default 0)")
 	fl.Float64Var(&o.ReliabilityRPS, "reliability-rps", 0, "load of churn-scale, drain and failover when single-route did not measure the maximum first (then half of it; default 1000)")
 	fl.Float64Var(&o.ReliabilityMaxRPS, "reliability-max-rps", 0, "upper bound of that load (default 2000)")
 	fl.IntVar(&o.ChurnScaleChanges, "churn-scale-changes", 0, "changes made by churn-scale (default 1000, 40 with --quick)")

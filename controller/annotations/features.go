@@ -354,7 +354,9 @@ func parseRealm(s string) (string, error) {
 }
 
 func (p *parser) parseExternalAuth(pol *Policy) {
-	names := []string{"auth-url", "auth-method", "auth-response-headers", "auth-signin", "auth-signin-redirect-param"}
+	names := []string{"auth-url", "auth-method", "auth-response-headers", "auth-signin", "auth-signin-redirect-param", "auth-cache-key", "auth-cache-duration"}
+	cacheKey, hasCacheKey := get(p, "auth-cache-key", routing.ParseCacheKey)
+	cacheValid, hasCacheValid := get(p, "auth-cache-duration", parseCacheDurations)
 	u, _ := get(p, "auth-url", parseHTTPURL)
 	method, hasMethod := get(p, "auth-method", func(s string) (string, error) {
 		switch m := strings.ToUpper(s); m {
@@ -408,6 +410,15 @@ func (p *parser) parseExternalAuth(pol *Policy) {
 		} else {
 			ea.SignInRedirectParam = param
 		}
+	}
+	switch {
+	case hasCacheKey:
+		ea.Cache = &routing.AuthCache{Key: cacheKey, Valid: DefaultAuthCacheDuration}
+		if hasCacheValid {
+			ea.Cache.Valid = cacheValid
+		}
+	case hasCacheValid:
+		p.unused("auth-cache-key", "auth-cache-duration")
 	}
 	pol.ExternalAuth = ea
 }

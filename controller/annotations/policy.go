@@ -259,6 +259,9 @@ type ExternalAuth struct {
 	// SignInRedirectParam is the query parameter carrying the original URL
 	// on the SignIn redirect (default "rd").
 	SignInRedirectParam string `json:"signInRedirectParam,omitempty"`
+	// Cache is auth-cache-key with auth-cache-duration (default
+	// DefaultAuthCacheDuration); nil without a key.
+	Cache *routing.AuthCache `json:"cache,omitempty"`
 }
 
 // Canary makes the Ingress an alternative backend for the same host and

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -74,17 +75,19 @@ const apiCheckTimeout = 15 * time.Second
 
 // Controller is a running controller.
 type Controller struct {
-	cfg       *config
-	log       *slog.Logger
-	client    kubernetes.Interface
-	metrics   *metrics.Metrics
-	dp        *dataplane.Server
-	admin     *admin.Server
-	src       *source.Source
-	loop      *loop.Loop
-	writer    *status.Writer
-	addresses *status.ServiceAddresses // nil without --publish-service
-	events    record.EventBroadcaster
+	cfg    *config
+	log    *slog.Logger
+	client kubernetes.Interface
+	// statusClient writes Ingress statuses, with its own rate limiter.
+	statusClient kubernetes.Interface
+	metrics      *metrics.Metrics
+	dp           *dataplane.Server
+	admin        *admin.Server
+	src          *source.Source
+	loop         *loop.Loop
+	writer       *status.Writer
+	addresses    *status.ServiceAddresses // nil without --publish-service
+	events       record.EventBroadcaster
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -138,6 +141,14 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 	}
 	if c.client, err = kubernetes.NewForConfig(restCfg); err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", restCfg.Host, err)
+	}
+	// Status writes have a rate limiter of their own: a backlog of them
+	// never delays the informers' requests or the Lease renewals.
+	statusCfg := rest.CopyConfig(restCfg)
+	statusCfg.QPS, statusCfg.Burst = cfg.StatusQPS, int(2*cfg.StatusQPS)
+	statusCfg.RateLimiter = nil
+	if c.statusClient, err = kubernetes.NewForConfig(statusCfg); err != nil {
+		return nil, fmt.Errorf("kubernetes status client for %s: %w", restCfg.Host, err)
 	}
 	if err := checkAPIServer(ctx, c.client, restCfg.Host); err != nil {
 		return nil, err
@@ -238,10 +249,13 @@ func (c *Controller) build() error {
 	if c.src, err = source.New(c.client, source.Options{
 		Namespace: cfg.WatchNamespace, WatchOpaqueSecrets: cfg.WatchOpaqueSecrets,
 		Logger: c.log.With(slog.String("component", "source")),
+		// Set before the informers start (run); called from them.
+		OnIngressStatus: func(ing *networkingv1.Ingress) { c.writer.Observe(ing) },
 	}); err != nil {
 		return err
 	}
-	sopts := status.Options{Client: c.client, Metrics: c.metrics, Logger: c.log.With(slog.String("component", "status"))}
+	sopts := status.Options{Client: c.client, StatusClient: c.statusClient, Ingresses: c.src,
+		Metrics: c.metrics, Logger: c.log.With(slog.String("component", "status"))}
 	if cfg.leaderElect {
 		sopts.LeaderElection = &status.LeaderElectionOptions{
 			Namespace: cfg.LeaderElectionNamespace, Name: cfg.LeaderElectionName,

@@ -171,7 +171,14 @@ type Options struct {
 	// BatchSettle is the quiet time before building a change that finds
 	// the loop idle. Default loop.DefaultSettle (2ms).
 	BatchSettle time.Duration
+	// StatusQPS is the rate of Ingress status writes, through a client of
+	// their own (burst 2 x StatusQPS), apart from the client of the
+	// informers and the Lease. Default DefaultStatusQPS (50).
+	StatusQPS float32
 }
+
+// DefaultStatusQPS is the default Options.StatusQPS.
+const DefaultStatusQPS = 50
 
 // config is Options validated and parsed.
 type config struct {
@@ -221,6 +228,12 @@ func (o Options) complete() (*config, error) {
 	}
 	if settle := cmpOr(c.BatchSettle, min(loop.DefaultSettle, hold)); settle > hold {
 		return nil, fmt.Errorf("--batch-settle %v is longer than --batch-holdoff %v", settle, hold)
+	}
+	if c.StatusQPS < 0 {
+		return nil, fmt.Errorf("--status-qps %v is negative", c.StatusQPS)
+	}
+	if c.StatusQPS == 0 {
+		c.StatusQPS = DefaultStatusQPS
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
@@ -41,7 +42,9 @@ import (
 //   - anything else, a redirect included, and any error (connection,
 //     TLS, Options.ExternalAuthTimeout): 500, logged.
 //
-// Auth responses are not cached. The subrequest uses its own transport
+// With auth-cache-key, answers are cached (authcache.go): per host, path
+// rule and key, for the time auth-cache-duration gives their status. The
+// subrequest uses its own transport
 // (keep-alive pool, HTTP/2 over TLS when offered), verifying https auth
 // URLs against Options.ExternalAuthRootCAs (default: the system roots).
 
@@ -95,14 +98,25 @@ func (s *Server) externalAuth(w http.ResponseWriter, r *http.Request, ea *routin
 		h["X-Request-Id"] = genID
 	}
 
-	resp, err := s.authTransport.RoundTrip(areq)
-	if err != nil {
-		return r, s.authError(w, r, rs, ea, err)
+	var cacheKey string
+	if ea.Cache != nil {
+		cacheKey = authCacheKey(r, rs, ea)
 	}
-	defer func() {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxAuthDrain)
-		resp.Body.Close()
-	}()
+	resp, cached := s.authCache.get(cacheKey, time.Now())
+	if !cached {
+		fresh, err := s.authTransport.RoundTrip(areq)
+		if err != nil {
+			return r, s.authError(w, r, rs, ea, err)
+		}
+		_, _ = io.CopyN(io.Discard, fresh.Body, maxAuthDrain)
+		fresh.Body.Close()
+		resp = authAnswer{StatusCode: fresh.StatusCode, Status: fresh.Status, Header: fresh.Header}
+		if ea.Cache != nil {
+			if ttl := ea.Cache.TTL(resp.StatusCode); ttl > 0 {
+				s.authCache.put(cacheKey, resp, time.Now().Add(ttl))
+			}
+		}
+	}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		if genID == nil && len(ea.ResponseHeaders) == 0 {

@@ -44,6 +44,8 @@ type Server struct {
 	upstreams *transportPool
 	// authTransport sends external auth subrequests (extauth.go).
 	authTransport *http.Transport
+	// authCache keeps external auth answers (authcache.go).
+	authCache authCache
 
 	cur       atomic.Pointer[snapshot]
 	published atomic.Bool

@@ -12,10 +12,9 @@
 // when its last build ended less than HoldOff before the batch's first event
 // and that build was the initial one, or its batch took more than one
 // signal, or the new event came while it was building. A build for a single
-// change therefore does not delay the next single change: the echo of the
-// controller's own status write (one event after the build of a new
-// Ingress) is built alone, and a user's next change right after it still
-// settles in milliseconds. Then
+// change therefore does not delay the next single change. The echo of the
+// controller's own status write is no event at all: the Source does not
+// signal Ingress updates that changed only the status. Then
 // it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
 // strictly increasing, one per build), hands the default certificate to the
 // CertificateSink (when set), publishes the table, records metrics
@@ -23,8 +22,8 @@
 // stores the warnings for the admin server (Warnings, lock-free: an immutable
 // slice behind an atomic pointer), reports warnings that are new since the
 // previous build (one log line each and, when a Recorder is set, one
-// Kubernetes Event on the object), and hands the status updates to the
-// StatusSink.
+// Kubernetes Event on the object), and hands the status plan to the
+// StatusSink, which writes statuses in its own goroutine.
 //
 // No periodic resync is done: a table only changes when its inputs change.
 package loop
@@ -85,10 +84,11 @@ type CertificateSink interface {
 	SetDefaultCertificate(cert *tls.Certificate)
 }
 
-// StatusSink receives the status updates of each build; it must not block
-// (*status.Writer implements it).
+// StatusSink receives the status plan of each build (Result.StatusPlan:
+// the writes it needs, and the intent to judge later status changes by);
+// it must not block (*status.Writer implements it).
 type StatusSink interface {
-	Update(updates []translate.StatusUpdate)
+	Update(plan *translate.StatusPlan)
 }
 
 // TranslateFunc is the signature of translate.Translate.
@@ -329,11 +329,11 @@ func (l *Loop) build(first time.Time) {
 	}
 	l.warnings.Store(&ws)
 	l.report(snap, ws)
-	// Before the status handover: the echo of a status write is an event
+	// Before the status handover: any event the status writes cause comes
 	// after the build, not during it.
 	l.built = l.clock.Now()
 	if l.opts.Status != nil {
-		l.opts.Status.Update(res.Statuses)
+		l.opts.Status.Update(res.StatusPlan)
 	}
 	l.generation.Store(topts.Generation)
 	l.log.Debug("published routing table", slog.Uint64("generation", topts.Generation),

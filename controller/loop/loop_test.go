@@ -105,10 +105,10 @@ type statuses struct {
 	n    int
 }
 
-func (s *statuses) Update(u []translate.StatusUpdate) {
+func (s *statuses) Update(p *translate.StatusPlan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.last, s.n = u, s.n+1
+	s.last, s.n = p.Updates, s.n+1
 }
 
 // waitFor polls cond every millisecond until it holds; it fails the test

@@ -162,8 +162,7 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 	if h, ok := m.routeHandles.Load(k); ok {
 		return h.(*RouteMetrics)
 	}
-	h := &RouteMetrics{m: m, ingress: ingress, service: service,
-		latency: m.latency.WithLabelValues(ingress, service)}
+	h := &RouteMetrics{m: m, ingress: ingress, service: service}
 	actual, _ := m.routeHandles.LoadOrStore(k, h)
 	return actual.(*RouteMetrics)
 }
@@ -284,13 +283,19 @@ type codeCounter struct {
 }
 
 // RouteMetrics is the per-route handle of the request metrics. Observe is
-// lock-free and allocation-free once a status code has been seen.
+// lock-free and allocation-free once a status code has been seen. The
+// route's latency histogram is created by its first request: a histogram
+// (16 buckets, two copies of the counts, its label pairs) costs about a
+// kilobyte, so routes that see no traffic cost none.
 type RouteMetrics struct {
 	m                *Metrics
 	ingress, service string
-	latency          prometheus.Observer
+	latency          atomic.Pointer[observer]
 	codes            atomic.Pointer[[]codeCounter] // copy-on-write
 }
+
+// observer holds a histogram child for an atomic pointer.
+type observer struct{ prometheus.Observer }
 
 // Observe records one finished request.
 func (r *RouteMetrics) Observe(code int, d time.Duration) {
@@ -298,7 +303,13 @@ func (r *RouteMetrics) Observe(code int, d time.Duration) {
 		return
 	}
 	r.counter(code).Inc()
-	r.latency.Observe(d.Seconds())
+	o := r.latency.Load()
+	if o == nil {
+		// Racing first requests get the same child from the vector.
+		o = &observer{r.m.latency.WithLabelValues(r.ingress, r.service)}
+		r.latency.Store(o)
+	}
+	o.Observe(d.Seconds())
 }
 
 func (r *RouteMetrics) counter(code int) prometheus.Counter {

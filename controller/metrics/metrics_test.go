@@ -52,6 +52,21 @@ func TestRequestMetrics(t *testing.T) {
 	}
 }
 
+// TestRouteWithoutTrafficHasNoHistogram: a route's latency histogram is
+// created by its first request, so thousands of idle routes cost no series.
+func TestRouteWithoutTrafficHasNoHistogram(t *testing.T) {
+	m := New()
+	r := m.Route("ns/idle", "ns/svc")
+	if out := scrape(t, m); strings.Contains(out, `ingress="ns/idle"`) {
+		t.Fatalf("an idle route has series:\n%s", out)
+	}
+	r.Observe(200, 3*time.Millisecond)
+	r.Observe(200, 3*time.Millisecond)
+	if out := scrape(t, m); !strings.Contains(out, `ingresslab_request_duration_seconds_count{ingress="ns/idle",service="ns/svc"} 2`) {
+		t.Errorf("histogram after two requests missing:\n%s", out)
+	}
+}
+
 func TestControllerMetrics(t *testing.T) {
 	m := New()
 	m.SetGeneration(12)

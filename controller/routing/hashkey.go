@@ -29,6 +29,17 @@ var hashVars = []string{"request_uri", "uri", "host", "scheme", "remote_addr", "
 
 // ParseHashKey parses an upstream-hash-by expression.
 func ParseHashKey(s string) (*HashKey, error) {
+	return parseKey(s, "every request would get the same endpoint")
+}
+
+// ParseCacheKey parses an auth-cache-key expression: the same syntax.
+func ParseCacheKey(s string) (*HashKey, error) {
+	return parseKey(s, "every request would share one cached auth answer")
+}
+
+// parseKey parses a key with at least one variable (noVar says why one is
+// needed).
+func parseKey(s, noVar string) (*HashKey, error) {
 	if s == "" || len(s) > 256 {
 		return nil, errors.New("want 1 to 256 characters")
 	}
@@ -68,7 +79,7 @@ func ParseHashKey(s string) (*HashKey, error) {
 		}
 	}
 	if !slices.ContainsFunc(k.parts, func(p hashPart) bool { return p.kind != "" }) {
-		return nil, errors.New("no variable: every request would get the same endpoint")
+		return nil, errors.New("no variable: " + noVar)
 	}
 	return k, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -245,6 +246,9 @@ type ExternalAuth struct {
 	// component ($pass_access_scheme://$http_host$escaped_request_uri).
 	// Without, the whole original URL is query-escaped.
 	SignInEscapeURI bool `json:"signInEscapeURI,omitempty"`
+	// Cache, when set, reuses answers (auth-cache-key); nil: every
+	// request asks the auth service.
+	Cache *AuthCache `json:"cache,omitempty"`
 }
 
 // Affinity pins a client to an endpoint with a cookie.
@@ -349,4 +353,38 @@ type CanaryRule struct {
 	// Cookie routes to the canary when its value is "always", never when
 	// "never".
 	Cookie string `json:"cookie,omitempty"`
+}
+
+// AuthCache caches external auth answers (auth-cache-key,
+// auth-cache-duration): an answer whose status one of Valid lists is reused
+// for requests with the same key, on the same host and route, until it
+// expires.
+type AuthCache struct {
+	Key   *HashKey        `json:"key"`
+	Valid []AuthCacheRule `json:"valid"`
+}
+
+// AuthCacheRule is one proxy_cache_valid entry: Codes (nil: any status)
+// are kept for TTL.
+type AuthCacheRule struct {
+	Codes []int    `json:"codes,omitempty"`
+	TTL   Duration `json:"ttl"`
+}
+
+// TTL is how long an answer with status code is kept (0: not cached). The
+// first rule naming the code wins, then an "any" rule.
+func (c *AuthCache) TTL(code int) time.Duration {
+	var anyTTL time.Duration
+	for _, r := range c.Valid {
+		if r.Codes == nil {
+			if anyTTL == 0 {
+				anyTTL = time.Duration(r.TTL)
+			}
+			continue
+		}
+		if slices.Contains(r.Codes, code) {
+			return time.Duration(r.TTL)
+		}
+	}
+	return anyTTL
 }

@@ -5,7 +5,11 @@
 // annotation and IngressClass parameters (see translate); the controller's
 // RBAC must allow listing and watching them.
 //
-// Every add, update or delete signals Changes() with the time of the event.
+// Every add, update or delete signals Changes() with the time of the event,
+// except an Ingress update that changed only its status (StatusOnly): no
+// table depends on it, and the controller's own status writes come back as
+// such updates, so they must neither cause a build nor extend a batch. It
+// goes to Options.OnIngressStatus instead, for the status writer to judge.
 // The channel has a buffer of one and the send never blocks, so a burst of
 // events coalesces into one pending signal that carries the time of the
 // burst's first event (the control loop measures event-to-publish latency
@@ -31,6 +35,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -66,6 +72,13 @@ type Options struct {
 	// memory (their whole data) and widens what a compromised controller
 	// exposes, so it is opt-in.
 	WatchOpaqueSecrets bool
+	// OnIngressStatus is called, from the informer's goroutine, for every
+	// Ingress update that changed nothing but status (and the
+	// resourceVersion): such an update never signals Changes, as no
+	// routing table depends on an Ingress's status, and the controller's own
+	// status writes come back as such updates. It must not block (the status
+	// writer queues the Ingress to judge it alone). Default nil: ignored.
+	OnIngressStatus func(ing *networkingv1.Ingress)
 }
 
 // Source owns the informers. Create it with New, start it with Start.
@@ -132,12 +145,55 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		DeleteFunc: func(any) { s.signal() },
 	}
 	for name, inf := range informersByName {
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		h := cache.ResourceEventHandler(handler)
+		if name == "ingresses" {
+			h = cache.ResourceEventHandlerFuncs{
+				AddFunc:    handler.AddFunc,
+				UpdateFunc: s.ingressUpdated,
+				DeleteFunc: handler.DeleteFunc,
+			}
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
 			return nil, fmt.Errorf("source: %s informer: add event handler: %w", name, err)
 		}
 		s.synced = append(s.synced, inf.HasSynced)
 	}
 	return s, nil
+}
+
+// ingressUpdated signals an Ingress update unless only its status changed
+// (then it goes to Options.OnIngressStatus).
+func (s *Source) ingressUpdated(oldObj, newObj any) {
+	old, ok1 := oldObj.(*networkingv1.Ingress)
+	ing, ok2 := newObj.(*networkingv1.Ingress)
+	if ok1 && ok2 && StatusOnly(old, ing) {
+		if s.opts.OnIngressStatus != nil {
+			s.opts.OnIngressStatus(ing)
+		}
+		return
+	}
+	s.signal()
+}
+
+// StatusOnly reports whether b differs from a in nothing but status,
+// resourceVersion and managedFields (an update of the status subresource,
+// such as the controller's own status write coming back).
+func StatusOnly(a, b *networkingv1.Ingress) bool {
+	if a.Generation != b.Generation || a.UID != b.UID {
+		return false
+	}
+	x, y := *a, *b
+	x.Status, y.Status = networkingv1.IngressStatus{}, networkingv1.IngressStatus{}
+	x.ResourceVersion, y.ResourceVersion = "", ""
+	x.ManagedFields, y.ManagedFields = nil, nil
+	return equality.Semantic.DeepEqual(&x, &y)
+}
+
+// Ingress returns the cached Ingress namespace/name (shared, read-only);
+// false when it is not in the cache.
+func (s *Source) Ingress(namespace, name string) (*networkingv1.Ingress, bool) {
+	ing, err := s.ingresses.Ingresses(namespace).Get(name)
+	return ing, err == nil && ing != nil
 }
 
 // signal records an event without blocking; a pending signal keeps the

@@ -149,7 +149,7 @@ func (s *ServiceAddresses) set(obj any) {
 	}
 	s.cur.Store(&next)
 	s.opts.Logger.Info("publish service addresses changed", slog.String("service", s.namespace+"/"+s.name),
-		slog.String("addresses", describe(translate.IngressStatus(next))))
+		slog.String("addresses", describe(next)))
 	if s.opts.OnChange != nil {
 		s.opts.OnChange()
 	}

@@ -55,7 +55,7 @@ func RoutePolicy(pol *annotations.Policy) *routing.Policy {
 	}
 	if ea := pol.ExternalAuth; ea != nil {
 		p.ExternalAuth = &routing.ExternalAuth{URL: ea.URL, Method: ea.Method, SignIn: ea.SignIn,
-			SignInRedirectParam: ea.SignInRedirectParam, SignInEscapeURI: pol.Dialect == annotations.DialectNginx}
+			SignInRedirectParam: ea.SignInRedirectParam, SignInEscapeURI: pol.Dialect == annotations.DialectNginx, Cache: ea.Cache}
 		for _, h := range ea.ResponseHeaders {
 			p.ExternalAuth.ResponseHeaders = append(p.ExternalAuth.ResponseHeaders, http.CanonicalHeaderKey(h))
 		}

@@ -85,3 +85,52 @@ func StatusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
 	slices.Sort(keys)
 	return strings.Join(keys, ";")
 }
+
+// StatusPlan is one translation's intent for Ingress statuses: when
+// managed, our Ingresses (Owned) get Addresses and any other Ingress
+// carrying exactly Addresses (not empty) is cleared. Updates are the writes
+// that intent needed against the translation's snapshot (Result.Statuses);
+// Update judges any Ingress, e.g. one whose status changed since, against
+// the same intent. A plan is immutable once returned.
+type StatusPlan struct {
+	Managed   bool
+	Addresses []corev1.LoadBalancerIngress
+	// Owned is sorted by namespace/name.
+	Owned   []routing.ObjectRef
+	Updates []StatusUpdate
+
+	desired    []networkingv1.IngressLoadBalancerIngress
+	desiredKey string
+}
+
+func newStatusPlan(managed bool, addrs []corev1.LoadBalancerIngress, owned []routing.ObjectRef, updates []StatusUpdate) *StatusPlan {
+	p := &StatusPlan{Managed: managed, Addresses: addrs, Owned: owned, Updates: updates}
+	if managed {
+		p.desired = IngressStatus(addrs)
+		p.desiredKey = StatusKey(p.desired)
+	}
+	return p
+}
+
+// Update returns the status write ing needs under the plan, judged on ing's
+// current status; false when it needs none (or the plan is nil).
+func (p *StatusPlan) Update(ing *networkingv1.Ingress) (StatusUpdate, bool) {
+	if p == nil || !p.Managed || ing == nil {
+		return StatusUpdate{}, false
+	}
+	ref := refOf(&ing.ObjectMeta)
+	_, mine := slices.BinarySearchFunc(p.Owned, ref, compareRef)
+	current := ing.Status.LoadBalancer.Ingress
+	same := sameStatus(current, p.desired, p.desiredKey)
+	switch {
+	case mine && !same:
+		lb := slices.Clone(p.Addresses)
+		if lb == nil {
+			lb = []corev1.LoadBalancerIngress{}
+		}
+		return StatusUpdate{Ingress: ref, LoadBalancer: lb}, true
+	case !mine && len(current) > 0 && same:
+		return StatusUpdate{Ingress: ref, LoadBalancer: []corev1.LoadBalancerIngress{}}, true
+	}
+	return StatusUpdate{}, false
+}

@@ -89,6 +89,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	slices.SortFunc(res.Owned, compareRef)
 	managed := tr.opts.ManageStatus || len(tr.opts.StatusAddresses) > 0
 	res.Statuses = statusUpdates(snap.Ingresses, ours, tr.opts.StatusAddresses, managed)
+	res.StatusPlan = newStatusPlan(managed, tr.opts.StatusAddresses, res.Owned, res.Statuses)
 	res.Warnings = sortWarnings(tr.warnings)
 	return res
 }

@@ -241,3 +241,53 @@ func TestCertificateParsedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPlanJudgesAsTheTranslation: the plan's Update for each Ingress
+// of the snapshot is exactly the translation's status write for it; after
+// the writes (an Ingress now carrying what the plan wants) it needs none,
+// and a foreign class given our addresses is cleared.
+func TestStatusPlanJudgesAsTheTranslation(t *testing.T) {
+	snap := snapshot(4)
+	addrs := []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}}
+	snap.Ingresses[0].Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.1"}}
+	snap.Ingresses[3].Spec.IngressClassName = ptr.To("other")
+	snap.Ingresses[3].Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.1"}}
+	res := Translate(snap, Options{StatusAddresses: addrs})
+	plan := res.StatusPlan
+	if plan == nil || !plan.Managed || !reflect.DeepEqual(plan.Updates, res.Statuses) || !reflect.DeepEqual(plan.Owned, res.Owned) {
+		t.Fatalf("plan %+v does not carry the result's statuses %v and owned %v", plan, res.Statuses, res.Owned)
+	}
+	want := map[string]StatusUpdate{}
+	for _, u := range res.Statuses {
+		want[u.Ingress.Name] = u
+	}
+	if len(want) != 3 { // app-1 and app-2 set, app-3 cleared
+		t.Fatalf("statuses %v", res.Statuses)
+	}
+	for _, ing := range snap.Ingresses {
+		got, ok := plan.Update(ing)
+		if w, needed := want[ing.Name]; ok != needed || !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: plan says %v %+v, translation %v %+v", ing.Name, ok, got, needed, w)
+		}
+		// The Ingress after the write needs nothing more.
+		done := ing.DeepCopy()
+		done.Status.LoadBalancer.Ingress = IngressStatus(got.LoadBalancer)
+		if ok {
+			if u, again := plan.Update(done); again {
+				t.Errorf("%s: written status still needs %+v", ing.Name, u)
+			}
+		}
+	}
+	// Someone else overwrites ours: the plan restores it.
+	tampered := snap.Ingresses[0].DeepCopy()
+	tampered.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "198.51.100.7"}}
+	if u, ok := plan.Update(tampered); !ok || u.LoadBalancer[0].IP != "192.0.2.1" {
+		t.Errorf("tampered status: %v %+v", ok, u)
+	}
+	if _, ok := Translate(snap, Options{}).StatusPlan.Update(tampered); ok {
+		t.Error("unmanaged plan wants a write")
+	}
+	if _, ok := (*StatusPlan)(nil).Update(tampered); ok {
+		t.Error("nil plan wants a write")
+	}
+}

@@ -202,6 +202,10 @@ type Result struct {
 	Warnings []Warning
 	// Owned lists the Ingresses we serve, sorted by namespace/name.
 	Owned []routing.ObjectRef
+	// StatusPlan is what this translation wants of every Ingress's status:
+	// the status writer keeps it to judge a later status-only change of one
+	// Ingress without a new translation. Its Updates are Statuses.
+	StatusPlan *StatusPlan
 }
 
 // StatusUpdate is the status.loadBalancer.ingress an Ingress must get; an
