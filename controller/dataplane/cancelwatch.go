@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -30,8 +31,13 @@ type clientConnKey struct{}
 // limitConn. Over TLS the client's close_notify ends the request with no
 // failed read of the limitConn below, so TLS requests keep AfterFunc.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if lc, ok := c.(*limitConn); ok {
-		return context.WithValue(ctx, clientConnKey{}, lc)
+	switch c := c.(type) {
+	case *limitConn:
+		return context.WithValue(ctx, clientConnKey{}, c)
+	case *tls.Conn:
+		// The client certificate of a TLS connection is checked once per
+		// connection (clientauth.go).
+		return context.WithValue(ctx, connCertKey{}, new(connCert))
 	}
 	return ctx
 }

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"crypto/tls"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -48,10 +49,12 @@ func (s *Server) checkClientCert(w http.ResponseWriter, r *http.Request, ca *rou
 	if r.TLS == nil {
 		return true
 	}
-	res := ca.Check(r.TLS)
+	res := checkOnce(r, ca, start)
 	if res.Status == 0 {
 		for k, v := range res.Header {
-			r.Header[k] = v
+			// Shared by the connection's requests: a full slice
+			// expression makes any append copy.
+			r.Header[k] = v[:len(v):len(v)]
 		}
 		return true
 	}
@@ -65,4 +68,53 @@ func (s *Server) checkClientCert(w http.ResponseWriter, r *http.Request, ca *rou
 	}
 	s.finish(r, start, s.notFound, nil, code)
 	return false
+}
+
+// connCertKey finds a TLS connection's connCert in its requests' contexts
+// (connContext).
+type connCertKey struct{}
+
+// connCert caches the result of the last check of a TLS connection's
+// client certificate: a connection's certificates never change (no
+// renegotiation), so x509 verification runs once per connection and host
+// configuration instead of once per request. HTTP/2 streams of one
+// connection share it, hence the atomic pointer.
+type connCert struct {
+	last atomic.Pointer[connCertResult]
+}
+
+type connCertResult struct {
+	ca *routing.ClientAuth // the configuration checked against (one per table build)
+	// The result holds from notBefore to notAfter: the validity of the
+	// certificates the client sent, at most connCertMaxAge after the
+	// check (the CA's own validity is not tracked separately).
+	notBefore, notAfter time.Time
+	res                 routing.ClientCertResult
+}
+
+// connCertMaxAge bounds how long a connection's check result is reused.
+const connCertMaxAge = 5 * time.Minute
+
+// checkOnce returns ca's check of r's connection, from the connection's
+// cache when the same configuration checked it and the result still holds.
+func checkOnce(r *http.Request, ca *routing.ClientAuth, now time.Time) routing.ClientCertResult {
+	cc, _ := r.Context().Value(connCertKey{}).(*connCert)
+	if cc == nil {
+		return ca.Check(r.TLS)
+	}
+	if last := cc.last.Load(); last != nil && last.ca == ca && !now.Before(last.notBefore) && now.Before(last.notAfter) {
+		return last.res
+	}
+	res := ca.Check(r.TLS)
+	e := &connCertResult{ca: ca, notAfter: now.Add(connCertMaxAge), res: res}
+	for _, c := range r.TLS.PeerCertificates {
+		if c.NotBefore.After(e.notBefore) {
+			e.notBefore = c.NotBefore
+		}
+		if c.NotAfter.Before(e.notAfter) {
+			e.notAfter = c.NotAfter
+		}
+	}
+	cc.last.Store(e)
+	return res
 }
