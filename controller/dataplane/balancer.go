@@ -77,8 +77,7 @@ func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
 			}
 		}
 	}
-	st := t.Stats()
-	routes, hosts = st.Routes, st.Hosts
+	hosts, routes = t.Size()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := range p.backends {
@@ -205,15 +204,16 @@ type snapshot struct {
 
 // newSnapshot joins every route of t with its runtime state. Publish calls
 // it, off the request path.
-func (s *Server) newSnapshot(t *routing.Table) *snapshot {
-	b := routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}}
-	snap := &snapshot{table: t, routes: map[*routing.Route]*routeInfo{}, s: s}
+func (s *Server) newSnapshot(t *routing.Table) (*snapshot, map[metrics.RouteLabels]struct{}) {
+	_, n := t.Size()
+	b := routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}, live: make(map[metrics.RouteLabels]struct{}, n)}
+	snap := &snapshot{table: t, routes: make(map[*routing.Route]*routeInfo, n), s: s}
 	for r := range t.Routes() {
 		if _, ok := snap.routes[r]; !ok {
 			snap.routes[r] = b.route(r)
 		}
 	}
-	return snap
+	return snap, b.live
 }
 
 // route returns the routeInfo of r, a route of s.table: a map read.
@@ -232,6 +232,9 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 type routeBuilder struct {
 	s        *Server
 	backends map[*routing.Backend]*backendInfo // nil: not shared
+	// live collects the metric labels of the routes built (nil: not
+	// collected), for Metrics.RetainRoutes.
+	live map[metrics.RouteLabels]struct{}
 }
 
 func (b *routeBuilder) backend(be *routing.Backend) *backendInfo {
@@ -253,6 +256,9 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 		ri.backend = b.backend(be)
 	}
 	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
+	if b.live != nil {
+		b.live[rl] = struct{}{}
+	}
 	if u := r.Upstream; u != nil {
 		ri.up = s.resolveUpstream(u, r.Backend)
 	}
@@ -261,6 +267,9 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 		crl := metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}
 		ci := &routeInfo{route: r, ingress: crl.Ingress, policy: ri.policy, limiter: ri.limiter,
 			metrics: s.metrics.Route(crl.Ingress, crl.Service), backend: b.backend(c.Backend)}
+		if b.live != nil {
+			b.live[crl] = struct{}{}
+		}
 		if u := r.Upstream; u != nil {
 			ci.up = s.resolveUpstream(u, c.Backend)
 		}

@@ -118,23 +118,15 @@ func (s *Server) Publish(t *routing.Table) {
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	s.cur.Store(s.newSnapshot(t))
+	snap, live := s.newSnapshot(t)
+	s.cur.Store(snap)
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)
 	routes, hosts, backends := s.pool.prune(t)
 	s.limits.prune(t)
 	s.upstreams.prune(t)
 	s.metrics.SetTableSize(routes, hosts, backends)
-	if s.metrics != nil {
-		live := make(map[metrics.RouteLabels]struct{})
-		for r := range t.Routes() {
-			live[routeLabels(r)] = struct{}{}
-			if c := r.Canary; c != nil && c.Backend != nil {
-				live[metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}] = struct{}{}
-			}
-		}
-		s.metrics.RetainRoutes(live)
-	}
+	s.metrics.RetainRoutes(live)
 }
 
 // SetDefaultCertificate sets the certificate served for TLS server names

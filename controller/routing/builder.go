@@ -285,8 +285,8 @@ func (b *Builder) Build(generation uint64) *Table {
 			exact = append(exact, v)
 		}
 		t.vhosts = append(t.vhosts, v)
+		t.routes += len(v.routes)
 	}
-	slices.SortFunc(t.vhosts, func(a, b *vhost) int { return cmp.Compare(a.name, b.name) })
 	t.exact = newHostIndex(exact, func(v *vhost) string { return v.name }, limit)
 	t.wildcard = newHostIndex(wild, func(v *vhost) string { return v.name[2:] }, limit)
 	anyRedirect := false

@@ -18,6 +18,14 @@ func CanonicalHost(host string) (string, error) {
 	if host == "" {
 		return "", nil
 	}
+	if plainDNSName(host) {
+		return host, nil // the common case, already canonical, in one pass
+	}
+	return canonicalHost(host)
+}
+
+// canonicalHost is CanonicalHost without the fast path.
+func canonicalHost(host string) (string, error) {
 	h := strings.ToLower(host)
 	name := h
 	if strings.HasPrefix(h, "*.") {
@@ -41,6 +49,46 @@ func CanonicalHost(host string) (string, error) {
 		return "", fmt.Errorf("host %q: %w", host, err)
 	}
 	return h, nil
+}
+
+// plainDNSName reports whether host is already a canonical, valid,
+// non-wildcard rule host that cannot be an IP address: lower-case
+// DNS-1123 labels of 1-63 characters, at most maxHostLen in all, with at
+// least one letter or '-'. CanonicalHost returns such a host as is; every
+// other host (upper case, wildcards, IP-like, invalid) takes the full
+// checks, which also word the errors.
+func plainDNSName(host string) bool {
+	if len(host) > maxHostLen {
+		return false
+	}
+	label, letter := 0, false
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case 'a' <= c && c <= 'z':
+			letter = true
+			label++
+		case '0' <= c && c <= '9':
+			label++
+		case c == '-':
+			if label == 0 || i+1 == len(host) || host[i+1] == '.' {
+				return false
+			}
+			letter = true
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		default:
+			return false
+		}
+		if label > 63 {
+			return false
+		}
+	}
+	return label > 0 && letter
 }
 
 // mayBeIP reports whether name could parse as an IP address: only digits

@@ -19,8 +19,20 @@ type Table struct {
 	anyHost *hostSlot
 	// def is the table-wide default route (spec.defaultBackend).
 	def *Route
-	// vhosts lists every virtual host sorted by name (Dump, Stats).
+	// vhosts lists every virtual host, in no particular order (Routes);
+	// allHosts sorts a copy by name (Dump, Stats).
 	vhosts []*vhost
+	// routes counts the path routes of all hosts (Size).
+	routes int
+}
+
+// Size returns the number of virtual hosts and of path routes (defaults
+// excluded) without walking the table; Stats gives more, at a walk.
+func (t *Table) Size() (hosts, routes int) {
+	if t == nil {
+		return 0, 0
+	}
+	return len(t.vhosts), t.routes
 }
 
 // vhost is one virtual host as the Builder collects it. Build adds the flat
