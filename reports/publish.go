@@ -33,8 +33,9 @@ type PublishOptions struct {
 	Build string
 	// Merge adds the conformance run to the report already published for
 	// the same controller and version instead of replacing it: its tests
-	// replace those of the same name, the others stay, both commands are
-	// kept, and so are the bench files. For a partial run (say
+	// replace those of the same name (a skipped one does not replace a run
+	// one), the others stay, both commands are kept, and so are the bench
+	// files. For a partial run (say
 	// --label-filter reliability) on top of a full one.
 	Merge bool
 }
@@ -207,7 +208,11 @@ func isEmpty(v any) bool {
 }
 
 // mergeInto merges add into the conformance report published in dir: the
-// tests of add replace those of the same name and the others are kept.
+// tests of add replace those of the same name and the others are kept,
+// except that a test add skipped does not replace one the published report
+// ran (passed or failed): a partial run that could not run a test (another
+// flag, a missing tool) says nothing new about it. The merged report's
+// duration is the sum of both runs'.
 func mergeInto(dir string, add *ConformanceReport) (*ConformanceReport, error) {
 	old, err := ReadConformance(filepath.Join(dir, ConformanceJSONFile))
 	if err != nil {
@@ -225,13 +230,16 @@ func mergeInto(dir string, add *ConformanceReport) (*ConformanceReport, error) {
 	}
 	for _, t := range add.Tests {
 		if i, ok := at[t.Name]; ok {
-			out.Tests[i] = t
+			if t.Result != Skipped || out.Tests[i].Result == Skipped {
+				out.Tests[i] = t
+			}
 			continue
 		}
 		at[t.Name] = len(out.Tests)
 		out.Tests = append(out.Tests, t)
 	}
 	out.Command = strings.TrimSpace(old.Command + "\n" + add.Command)
+	out.DurationSeconds = old.DurationSeconds + add.DurationSeconds
 	if add.Date.After(old.Date) {
 		out.Date = add.Date
 	}

@@ -85,13 +85,15 @@ func TestPublishMachineRecordsBenchConditions(t *testing.T) {
 }
 
 // TestPublishMerge: a partial run merged into the published report
-// replaces the tests it re-ran, adds its new ones, keeps the rest, both
-// commands and the bench files; a report of another version is refused.
+// replaces the tests it re-ran (but a skip does not replace a result), adds
+// its new ones, keeps the rest, both commands, the sum of the durations and
+// the bench files; a report of another version is refused.
 func TestPublishMerge(t *testing.T) {
 	root := t.TempDir()
 	write := func(version string, date time.Time, cmd string, tests ...TestResult) string {
 		src := t.TempDir()
-		rep := &ConformanceReport{Implementation: Implementation{Name: "peer", Version: version}, Date: date, Command: cmd, Tests: tests}
+		rep := &ConformanceReport{Implementation: Implementation{Name: "peer", Version: version}, Date: date, Command: cmd, Tests: tests,
+			DurationSeconds: float64(10 * (date.Day() + 2))}
 		rep.Finalize()
 		if err := WriteConformance(src, rep); err != nil {
 			t.Fatal(err)
@@ -113,7 +115,9 @@ func TestPublishMerge(t *testing.T) {
 	}
 	partial := write("v1", day(5), "ingresslab conformance --controller peer --label-filter reliability",
 		TestResult{Name: "Reliability CL+TE", Features: []string{"smuggling"}, Level: Extended, Result: Passed, Variant: "400"},
-		TestResult{Name: "Reliability slowloris", Features: []string{"timeouts"}, Level: Extended, Result: Passed})
+		TestResult{Name: "Reliability slowloris", Features: []string{"timeouts"}, Level: Extended, Result: Passed},
+		// Skipped by the partial run (another flag): the published pass stays.
+		TestResult{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Skipped, Message: "not run with --multi-class=false"})
 	dir, err := Publish(PublishOptions{ConformanceDir: partial, Root: root, Merge: true, Note: "second"})
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +132,9 @@ func TestPublishMerge(t *testing.T) {
 	}
 	if want := "Paths Prefix=passed,Reliability CL+TE=passed,Reliability slowloris=passed"; strings.Join(names, ",") != want {
 		t.Errorf("merged tests %s, want %s", strings.Join(names, ","), want)
+	}
+	if got.DurationSeconds != 30+70 {
+		t.Errorf("merged duration %v s, want the sum of both runs (100 s)", got.DurationSeconds)
 	}
 	if got.Summary.Passed != 3 || !got.Date.Equal(day(5)) || !strings.Contains(got.Command, "--controller peer\n") || !strings.Contains(got.Command, "--label-filter reliability") {
 		t.Errorf("merged report: summary %+v, date %v, command %q", got.Summary, got.Date, got.Command)

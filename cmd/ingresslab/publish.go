@@ -40,6 +40,6 @@ Go and Kubernetes versions, provider and backend network), which 'report matrix'
 	fl.StringVar(&o.Root, "root", "reports/published", "published tree")
 	fl.StringVar(&o.Note, "note", "", "a note for machine.json (e.g. what else ran on the machine)")
 	fl.StringVar(&o.Build, "build", "", "how the controller was built or installed (machine.json controllerBuild)")
-	fl.BoolVar(&o.Merge, "merge", false, "add this run's tests to the report already published for the controller and version (same-named tests replaced, the rest and the bench kept), e.g. for a --label-filter reliability run")
+	fl.BoolVar(&o.Merge, "merge", false, "add this run's tests to the report already published for the controller and version (same-named tests replaced, but a skip keeps a published result; the rest and the bench kept), e.g. for a --label-filter reliability run")
 	return cmd
 }
