@@ -128,6 +128,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.StringVar(&o.HTTPAddr, "http-addr", app.DefaultHTTPAddr, "plain HTTP listen address")
 	f.StringVar(&o.HTTPSAddr, "https-addr", app.DefaultHTTPSAddr, "HTTPS listen address")
 	f.StringVar(&o.AdminAddr, "admin-addr", app.DefaultAdminAddr, "admin listen address (probes, metrics, debug); use :10254 in a Pod")
+	f.BoolVar(&o.Profiling, "profiling", false, "serve Go profiles (net/http/pprof) under /debug/pprof/ on --admin-addr")
 	f.StringVar(&o.DefaultCertificate, "default-certificate", "", "namespace/name of a kubernetes.io/tls Secret served for unknown SNI, watched for rotation (default, and while it is missing or invalid: generated self-signed)")
 	f.StringVar(&o.DefaultBackendService, "default-backend-service", "", "namespace/name:port of the Service for requests no rule matches (default: built-in 404)")
 	f.BoolVar(&httpsRedirect, "https-redirect", true, "redirect plain HTTP to HTTPS (308) for hosts listed in an Ingress's spec.tls")

@@ -191,6 +191,7 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 		Ready:    c.dp.Ready,
 		Warnings: c.loop,
 		Metrics:  c.metrics.Handler(),
+		Pprof:    cfg.Profiling,
 		Logger:   c.log.With(slog.String("component", "admin")),
 	})
 	if err != nil {

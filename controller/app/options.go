@@ -87,6 +87,9 @@ type Options struct {
 	// ":8080", ":8443", "127.0.0.1:10254". Port 0 picks a free port (see
 	// Controller.HTTPAddr).
 	HTTPAddr, HTTPSAddr, AdminAddr string
+	// Profiling serves net/http/pprof under /debug/pprof/ on AdminAddr.
+	// Default false.
+	Profiling bool
 	// HTTPSRedirectPort is the port written into HTTP->HTTPS redirects.
 	// Default 0: the bound HTTPS port (omitted when 443).
 	HTTPSRedirectPort int

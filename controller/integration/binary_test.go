@@ -87,7 +87,7 @@ func TestBinaryHelpAndBadFlags(t *testing.T) {
 		"--http-addr", "--https-addr", "--admin-addr", "--default-certificate", "--default-backend-service",
 		"--https-redirect", "--enable-h2c", "--allow-external-name", "--trusted-proxies", "--publish-status-address",
 		"--publish-service", "--leader-elect", "--leader-election-namespace", "--leader-election-name", "--access-log",
-		"--log-level", "--log-format", "--shutdown-delay", "--shutdown-timeout", "--batch-holdoff", "--batch-max-delay",
+		"--log-level", "--log-format", "--shutdown-delay", "--shutdown-timeout", "--batch-holdoff", "--batch-max-delay", "--profiling",
 		`(default "ingresslab.dev/ingress-controller")`, `(default ":8080")`, `(default "127.0.0.1:10254")`,
 	} {
 		if !strings.Contains(stdout, flag) {
@@ -153,7 +153,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	cmd := exec.Command(controllerBinary(t), "--kubeconfig", cl.KubeconfigPath(),
 		"--controller-name", "ingresslab.dev/binary", "--ingress-class", "binary",
 		"--http-addr", tg.http, "--https-addr", tg.https, "--admin-addr", tg.admin,
-		"--shutdown-timeout", "20s", "--log-format", "json")
+		"--shutdown-timeout", "20s", "--log-format", "json", "--profiling")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -168,6 +168,10 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 
 	createIngress(t, ns, "binary", classAnnotation("binary"), prefix("binary.example", "/", "echo", "80"))
 	tg.expectHTTP(t, "binary.example", "/", want{namespace: ns, service: "echo"})
+	// --profiling serves Go profiles on the admin address.
+	if code, _, err := tg.adminGet("/debug/pprof/heap?debug=1"); err != nil || code != http.StatusOK {
+		t.Errorf("--profiling: /debug/pprof/heap got %d, %v; want 200", code, err)
+	}
 
 	// One slow request is in flight when SIGTERM arrives.
 	slow := make(chan error, 1)
@@ -253,6 +257,10 @@ func TestBinaryDrainsInFlightUnderLoad(t *testing.T) {
 	})
 	createIngress(t, ns, "drain", classAnnotation("drain"), prefix("drain.example", "/", "echo", "80"))
 	tg.expectHTTP(t, "drain.example", "/", want{namespace: ns, service: "echo"})
+	// Without --profiling there are no profiles.
+	if code, _, err := tg.adminGet("/debug/pprof/"); err != nil || code != http.StatusNotFound {
+		t.Errorf("no --profiling: /debug/pprof/ got %d, %v; want 404", code, err)
+	}
 
 	results := make(chan error, inFlight)
 	for range inFlight {
