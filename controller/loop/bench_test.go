@@ -84,7 +84,7 @@ func benchmarkBuild(b *testing.B, n int) {
 // the bench's scale and background Ingresses) over 5 Services with one
 // ready endpoint each.
 func benchSnapshot(n int) *translate.Snapshot {
-	s := &translate.Snapshot{IngressClasses: []*networkingv1.IngressClass{{
+	s := &translate.Snapshot{UniqueIngresses: true, IngressClasses: []*networkingv1.IngressClass{{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		Spec:       networkingv1.IngressClassSpec{Controller: translate.DefaultControllerName},
 	}}}

@@ -252,7 +252,8 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 // Snapshot lists the caches. The objects are shared with the caches and
 // must not be modified. Before HasSynced it may be incomplete.
 func (s *Source) Snapshot() *translate.Snapshot {
-	snap := &translate.Snapshot{}
+	// An informer cache holds one object per namespace/name.
+	snap := &translate.Snapshot{UniqueIngresses: true}
 	// The listers' List never fails for labels.Everything().
 	all := labels.Everything()
 	snap.Ingresses, _ = s.ingresses.List(all)

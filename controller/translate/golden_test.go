@@ -344,6 +344,15 @@ func TestGolden(t *testing.T) {
 			if again := render(t, f, Translate(f.snap, f.opts)); !bytes.Equal(got, again) {
 				t.Fatalf("translation is not deterministic:\n%s\n---\n%s", got, again)
 			}
+			// A snapshot that keeps the UniqueIngresses promise (as the
+			// Source's do) translates the same with it.
+			if uniqueRefs(f.snap.Ingresses) {
+				u := *f.snap
+				u.UniqueIngresses = true
+				if withPromise := render(t, f, Translate(&u, f.opts)); !bytes.Equal(got, withPromise) {
+					t.Fatalf("UniqueIngresses changed the translation:\n%s", diff(string(got), string(withPromise)))
+				}
+			}
 			wantFile := filepath.Join(fixtureDir, name+".want.yaml")
 			if *update {
 				if err := os.WriteFile(wantFile, got, 0o644); err != nil {
@@ -360,6 +369,22 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// uniqueRefs reports whether no two Ingresses share a namespace/name.
+func uniqueRefs(ings []*networkingv1.Ingress) bool {
+	seen := map[routing.ObjectRef]bool{}
+	for _, ing := range ings {
+		if ing == nil {
+			continue
+		}
+		ref := refOf(&ing.ObjectMeta)
+		if seen[ref] {
+			return false
+		}
+		seen[ref] = true
+	}
+	return true
 }
 
 // diff is a small line diff for failure messages.

@@ -12,38 +12,55 @@ import (
 )
 
 // statusUpdates returns the status writes: ours to desired, others carrying
-// exactly desired (and not empty) cleared. Nothing when not managed.
-func statusUpdates(all, ours []*networkingv1.Ingress, desired []corev1.LoadBalancerIngress, managed bool) []StatusUpdate {
+// exactly desired (and not empty) cleared. Nothing when not managed. With
+// unique (no two Ingresses of all share a namespace/name), an Ingress is
+// ours when it is one of ours, by pointer; otherwise by namespace/name, and
+// the first of duplicates is judged alone.
+func statusUpdates(all, ours []*networkingv1.Ingress, unique bool, desired []corev1.LoadBalancerIngress, managed bool) []StatusUpdate {
 	if !managed {
 		return nil
 	}
 	desiredStatus := IngressStatus(desired)
 	want := StatusKey(desiredStatus)
-	mine := make(map[routing.ObjectRef]bool, len(ours))
-	for _, ing := range ours {
-		mine[refOf(&ing.ObjectMeta)] = true
+	var isMine func(*networkingv1.Ingress, routing.ObjectRef) bool
+	var done map[routing.ObjectRef]bool
+	if unique {
+		mine := make(map[*networkingv1.Ingress]struct{}, len(ours))
+		for _, ing := range ours {
+			mine[ing] = struct{}{}
+		}
+		isMine = func(ing *networkingv1.Ingress, _ routing.ObjectRef) bool { _, ok := mine[ing]; return ok }
+	} else {
+		mine := make(map[routing.ObjectRef]bool, len(ours))
+		for _, ing := range ours {
+			mine[refOf(&ing.ObjectMeta)] = true
+		}
+		isMine = func(_ *networkingv1.Ingress, ref routing.ObjectRef) bool { return mine[ref] }
+		done = make(map[routing.ObjectRef]bool, len(all))
 	}
 	var out []StatusUpdate
-	done := make(map[routing.ObjectRef]bool, len(all))
 	for _, ing := range all {
 		if ing == nil {
 			continue
 		}
 		ref := refOf(&ing.ObjectMeta)
-		if done[ref] {
-			continue
+		if done != nil {
+			if done[ref] {
+				continue
+			}
+			done[ref] = true
 		}
-		done[ref] = true
 		current := ing.Status.LoadBalancer.Ingress
 		same := sameStatus(current, desiredStatus, want)
+		mine := isMine(ing, ref)
 		switch {
-		case mine[ref] && !same:
+		case mine && !same:
 			lb := slices.Clone(desired)
 			if lb == nil {
 				lb = []corev1.LoadBalancerIngress{}
 			}
 			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: lb})
-		case !mine[ref] && len(current) > 0 && same:
+		case !mine && len(current) > 0 && same:
 			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: []corev1.LoadBalancerIngress{}})
 		}
 	}

@@ -88,7 +88,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	}
 	slices.SortFunc(res.Owned, compareRef)
 	managed := tr.opts.ManageStatus || len(tr.opts.StatusAddresses) > 0
-	res.Statuses = statusUpdates(snap.Ingresses, ours, tr.opts.StatusAddresses, managed)
+	res.Statuses = statusUpdates(snap.Ingresses, ours, snap.UniqueIngresses, tr.opts.StatusAddresses, managed)
 	res.StatusPlan = newStatusPlan(managed, tr.opts.StatusAddresses, res.Owned, res.Statuses)
 	res.Warnings = sortWarnings(tr.warnings)
 	return res
@@ -152,14 +152,19 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 	}
 	classDialects := tr.classDialects(ourClasses)
 	ours := make([]*networkingv1.Ingress, 0, len(snap.Ingresses))
-	seen := make(map[routing.ObjectRef]bool, len(snap.Ingresses))
+	var seen map[routing.ObjectRef]bool // the first of duplicates wins
+	if !snap.UniqueIngresses {
+		seen = make(map[routing.ObjectRef]bool, len(snap.Ingresses))
+	}
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
 			continue
 		}
-		ref := refOf(&ing.ObjectMeta)
-		if seen[ref] {
-			continue
+		var ref routing.ObjectRef
+		if seen != nil {
+			if ref = refOf(&ing.ObjectMeta); seen[ref] {
+				continue
+			}
 		}
 		var mine bool
 		class := "" // the IngressClass whose parameters apply
@@ -171,7 +176,9 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 			mine, class = haveDefault || tr.opts.WatchWithoutClass, defaultClass
 		}
 		if mine {
-			seen[ref] = true
+			if seen != nil {
+				seen[ref] = true
+			}
 			ours = append(ours, ing)
 			if d, ok := classDialects[class]; ok {
 				if tr.dialects == nil {

@@ -107,6 +107,12 @@ type Snapshot struct {
 	// ConfigMaps are read for custom-headers and for IngressClass
 	// parameters (annotation dialect).
 	ConfigMaps []*corev1.ConfigMap
+	// UniqueIngresses promises that no two entries of Ingresses share a
+	// namespace/name, as an informer cache guarantees. Translate then
+	// skips the bookkeeping that makes the first of such duplicates win
+	// (maps of every Ingress, on every build). The result is the same
+	// either way for a snapshot that keeps the promise. Default false.
+	UniqueIngresses bool
 }
 
 // Options configure Translate. The zero value of a string field means its
