@@ -17,7 +17,10 @@
 //
 // Snapshot lists the informer caches into a translate.Snapshot. The objects
 // are the caches' own pointers, shared and read-only: translate never
-// modifies its input, and nothing else may.
+// modifies its input, and nothing else may. Its Ingresses come in
+// translation order (translate.CompareIngresses), from a copy of the cache
+// that the Ingress event handlers keep sorted, and are unique by
+// namespace/name, so a build neither sorts nor deduplicates them.
 //
 // To save memory, only Secrets of type kubernetes.io/tls are watched (field
 // selector type=kubernetes.io/tls) unless Options.WatchOpaqueSecrets adds
@@ -100,6 +103,8 @@ type Source struct {
 
 	synced  []cache.InformerSynced
 	changes chan time.Time
+	// ordered is the Ingress cache in translation order (ordered.go).
+	ordered *orderedIngresses
 }
 
 // New creates the informers (nothing runs until Start).
@@ -110,7 +115,7 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Source{opts: opts, log: opts.Logger, changes: make(chan time.Time, 1)}
+	s := &Source{opts: opts, log: opts.Logger, changes: make(chan time.Time, 1), ordered: newOrderedIngresses()}
 	s.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields))
 	ing := s.factory.Networking().V1().Ingresses()
@@ -147,11 +152,7 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	for name, inf := range informersByName {
 		h := cache.ResourceEventHandler(handler)
 		if name == "ingresses" {
-			h = cache.ResourceEventHandlerFuncs{
-				AddFunc:    handler.AddFunc,
-				UpdateFunc: s.ingressUpdated,
-				DeleteFunc: handler.DeleteFunc,
-			}
+			h = s.ordered.handler(s.signal, s.ingressUpdated)
 		}
 		if _, err := inf.AddEventHandler(h); err != nil {
 			return nil, fmt.Errorf("source: %s informer: add event handler: %w", name, err)
@@ -256,7 +257,7 @@ func (s *Source) Snapshot() *translate.Snapshot {
 	snap := &translate.Snapshot{UniqueIngresses: true}
 	// The listers' List never fails for labels.Everything().
 	all := labels.Everything()
-	snap.Ingresses, _ = s.ingresses.List(all)
+	snap.Ingresses = s.ordered.snapshot() // sorted: translation need not sort
 	snap.IngressClasses, _ = s.ingressClasses.List(all)
 	snap.Services, _ = s.services.List(all)
 	snap.EndpointSlices, _ = s.slices.List(all)

@@ -188,11 +188,18 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 			}
 		}
 	}
-	slices.SortFunc(ours, func(a, b *networkingv1.Ingress) int {
-		return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
-			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	if !slices.IsSortedFunc(ours, CompareIngresses) { // the Source's snapshots are sorted
+		slices.SortFunc(ours, CompareIngresses)
+	}
 	return ours
+}
+
+// CompareIngresses is the order in which Translate takes Ingresses, and so
+// which of two conflicting ones wins: the older first, as old ones by
+// namespace/name.
+func CompareIngresses(a, b *networkingv1.Ingress) int {
+	return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
+		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 // ingress adds one Ingress's rules, default backend and TLS.
