@@ -198,8 +198,13 @@ func (tr *translator) selectOurs(snap *Snapshot) []*networkingv1.Ingress {
 // which of two conflicting ones wins: the older first, as old ones by
 // namespace/name.
 func CompareIngresses(a, b *networkingv1.Ingress) int {
-	return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
-		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	if c := a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 // ingress adds one Ingress's rules, default backend and TLS.
@@ -470,7 +475,10 @@ func compareField(a, b string) int {
 }
 
 func compareRef(a, b routing.ObjectRef) int {
-	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func refOf(m interface {

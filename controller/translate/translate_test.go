@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -289,5 +290,22 @@ func TestStatusPlanJudgesAsTheTranslation(t *testing.T) {
 	}
 	if _, ok := (*StatusPlan)(nil).Update(tampered); ok {
 		t.Error("nil plan wants a write")
+	}
+}
+
+// TestCompareIngresses: older first; as old, by namespace, then name.
+func TestCompareIngresses(t *testing.T) {
+	at := func(ns, name string, sec int) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC))}}
+	}
+	ordered := []*networkingv1.Ingress{at("b", "z", 1), at("a", "y", 2), at("a", "z", 2), at("b", "a", 2), at("a", "a", 3)}
+	for i := range ordered {
+		for j := range ordered {
+			if got, want := CompareIngresses(ordered[i], ordered[j]), cmp.Compare(i, j); got != want {
+				t.Errorf("CompareIngresses(%s/%s, %s/%s) = %d, want %d", ordered[i].Namespace, ordered[i].Name,
+					ordered[j].Namespace, ordered[j].Name, got, want)
+			}
+		}
 	}
 }
