@@ -104,7 +104,7 @@ func binaryDigests(ctx context.Context, ctrl *launch.Controller) []reports.Binar
 		add("controller program", prog)
 	}
 	if procs, err := allProcs(); err == nil {
-		tree := treeOf(procs, ctrl.PID())
+		tree := controllerTree(procs, ctrl.PID())
 		for _, p := range tree {
 			if exe, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(p.PID), "exe")); err == nil {
 				add("controller process tree", strings.TrimSuffix(exe, " (deleted)"))

@@ -91,7 +91,7 @@ func (p pinning) apply(ctrlPID int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		tree := treeOf(procs, ctrlPID)
+		tree := controllerTree(procs, ctrlPID)
 		for _, s := range tree {
 			if err := pinTasks(s.PID, p.Target); err != nil {
 				return "", err

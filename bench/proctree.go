@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ var procRoot = "/proc"
 // procStat is what the harness needs from one /proc/PID/stat.
 type procStat struct {
 	PID, PPID int
+	// PGID is the process group (field 5).
+	PGID int
 	// OwnMicros is utime+stime; ChildMicros cutime+cstime (children that
 	// exited and were reaped by this process).
 	OwnMicros, ChildMicros int64
@@ -52,6 +55,7 @@ func parseProcStat(b []byte) (procStat, error) {
 	}
 	s.PID = pid
 	s.PPID = int(n(4))
+	s.PGID = int(n(5))
 	s.OwnMicros = (n(14) + n(15)) * 1e6 / clockTicks
 	s.ChildMicros = (n(16) + n(17)) * 1e6 / clockTicks
 	s.RSSPages = n(24)
@@ -103,6 +107,26 @@ func treeOf(procs map[int]procStat, roots ...int) []procStat {
 		queue = append(queue, children[pid]...)
 	}
 	return out
+}
+
+// controllerTree is the controller's process tree: its descendants, and
+// the descendants of every process still in its process group (the
+// harness starts it as the leader of a group of its own). A data plane
+// that daemonizes (a wrapper starts haproxy's master in the background and
+// exits, as the haproxy-tech profile does) is re-parented away from the
+// controller but stays in its group, and is the controller's all the same.
+func controllerTree(procs map[int]procStat, ctrlPID int) []procStat {
+	if ctrlPID <= 0 {
+		return nil
+	}
+	roots := []int{ctrlPID}
+	for pid, s := range procs {
+		if s.PGID == ctrlPID && pid != ctrlPID {
+			roots = append(roots, pid)
+		}
+	}
+	slices.Sort(roots[1:])
+	return treeOf(procs, roots...)
 }
 
 // treeCPU is the CPU time of a process tree: every live member's own time
@@ -199,12 +223,18 @@ func snapCPU(ctrlPID int) cpuSnap {
 	if p, ok := procs[self]; ok {
 		s.harness = p.OwnMicros
 	}
-	run := treeOf(procs, self, ctrlPID)
+	ctrl := controllerTree(procs, ctrlPID)
+	run := treeOf(procs, self)
+	for _, p := range ctrl {
+		if !slices.ContainsFunc(run, func(r procStat) bool { return r.PID == p.PID }) {
+			run = append(run, p)
+		}
+	}
 	// Children the harness reaped (a restarted controller, the API server
 	// of an earlier cluster) were part of the run too: cutime stays in.
 	s.run = treeCPU(run)
 	if ctrlPID > 0 {
-		t := treeOf(procs, ctrlPID)
+		t := ctrl
 		s.ctrl, s.ctrlProcs, s.ctrlRSS = treeCPU(t), len(t), treeRSS(t)
 	}
 	s.machine, err = readMachineStat()

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,6 +75,54 @@ func TestTreeCPUCountsEveryDescendant(t *testing.T) {
 	}
 	if got := treeRSS(tree); got != 3500*uint64(os.Getpagesize()) {
 		t.Fatalf("tree RSS %d", got)
+	}
+}
+
+// TestControllerTreeKeepsItsDaemonizedDataPlane is the haproxy-tech case:
+// the controller runs a wrapper that starts haproxy's master in the
+// background and exits, so the master is re-parented to init, but it stays
+// in the controller's process group and is charged to the controller, with
+// its workers. A process of another group that init adopted is not.
+func TestControllerTreeKeepsItsDaemonizedDataPlane(t *testing.T) {
+	group := func(line string, pgid int) string {
+		// statLine writes pgrp (field 5, the third after the command) as 1.
+		i := strings.LastIndexByte(line, ')')
+		f := strings.Fields(line[i+1:])
+		f[2] = strconv.Itoa(pgid)
+		return line[:i+1] + " " + strings.Join(f, " ") + "\n"
+	}
+	fakeProc(t, map[int]string{
+		1:   statLine(1, 0, "init", 1000, 1000, 0, 0, 10),
+		50:  group(statLine(50, 1, "ingresslab", 10, 10, 0, 0, 10), 50),
+		100: group(statLine(100, 50, "controller", 100, 100, 0, 0, 1000), 100),     // 2 s
+		101: group(statLine(101, 1, "haproxy master", 100, 100, 0, 0, 2000), 100),  // 2 s, adopted by init
+		102: group(statLine(102, 101, "haproxy worker", 200, 100, 0, 0, 500), 100), // 3 s
+		103: group(statLine(103, 101, "haproxy worker 2", 50, 50, 0, 0, 500), 103), // 1 s, its own group: still a descendant
+		200: group(statLine(200, 1, "unrelated daemon", 9999, 9999, 0, 0, 10), 200),
+	}, "cpu  100 0 100 800 0 0 0 0 0 0\n")
+	procs, err := allProcs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := controllerTree(procs, 100)
+	var pids []int
+	for _, p := range tree {
+		pids = append(pids, p.PID)
+	}
+	slices.Sort(pids)
+	if fmt.Sprint(pids) != "[100 101 102 103]" {
+		t.Fatalf("controller tree %v, want [100 101 102 103]", pids)
+	}
+	if got := treeCPU(tree); got != 8_000_000 {
+		t.Fatalf("tree CPU %d µs, want 8 s", got)
+	}
+	if controllerTree(procs, 0) != nil {
+		t.Fatal("no controller: a tree")
+	}
+	// The run's CPU has the harness and the whole controller tree.
+	s := snapCPU(100)
+	if s.ctrl != 8_000_000 || s.ctrlProcs != 4 {
+		t.Fatalf("snapshot: controller %d µs in %d processes", s.ctrl, s.ctrlProcs)
 	}
 }
 

@@ -127,7 +127,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers) at %v of each target's own maximum (%v for secondary targets), %d ms windows",
 			o.Connections, o.ClosedLoopDuration.Milliseconds(), o.Repetitions, o.Fractions, o.SecondaryFractions, o.WindowDuration.Milliseconds()),
 		fmt.Sprintf("load generator (vegeta) and echo backends run in the harness process (GOMAXPROCS %d); the controller is a separate process tree; a maximum within %.0f %% of the generator's own (null target) is generator-bound and capped", runtime.GOMAXPROCS(0), o.GeneratorMargin*100),
-		"controller CPU is its whole process tree (every descendant, plus reaped children via cutime/cstime) from /proc (10 ms resolution) around each window; backend CPU is the harness process minus the generator's calibrated CPU per request",
+		"controller CPU is its whole process tree (every descendant, every process left in its process group such as a data plane that daemonized, plus reaped children via cutime/cstime) from /proc (10 ms resolution) around each window; backend CPU is the harness process minus the generator's calibrated CPU per request",
 		fmt.Sprintf("a window during which processes outside the run used more than %.2f cores is noisy and measured again (at most %d repeats per run); all processes share the same cores", o.NoiseMaxExternalCores, o.NoiseRetries),
 	)
 	rep.Notes = append(rep.Notes, e.notes...)

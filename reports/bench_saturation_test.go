@@ -52,43 +52,50 @@ func TestLegacyUnboundedSearchIsCapped(t *testing.T) {
 	}
 }
 
-// TestPublishedLegacyReportsShowNoCappedRatio reads the published v1 bench
-// reports: none of the "1.00 = both reached 8,000" ratios may survive.
+// TestPublishedLegacyReportsShowNoCappedRatio reads a schema-1 bench report
+// as once published (haproxy-tech v3.2.11, kept in testdata since its
+// republication) and the published tree: none of the "1.00 = both reached
+// 8,000" ratios may survive, and no capped maximum becomes a ratio.
 func TestPublishedLegacyReportsShowNoCappedRatio(t *testing.T) {
-	m, err := LoadMatrix([]string{"published"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := RenderMatrixMarkdown(&b, m); err != nil {
-		t.Fatal(err)
-	}
-	md := b.String()
-	seen, legacy := 0, 0
-	for i, c := range m.Columns {
-		p, ok := m.Perf(i)
-		if !ok || !p.HasLoad {
+	for _, dir := range []string{"testdata/legacy-published", "published"} {
+		m, err := LoadMatrix([]string{dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := RenderMatrixMarkdown(&b, m); err != nil {
+			t.Fatal(err)
+		}
+		md := b.String()
+		seen, legacy := 0, 0
+		for i, c := range m.Columns {
+			p, ok := m.Perf(i)
+			if !ok || !p.HasLoad {
+				continue
+			}
+			seen++
+			if (p.Proxied.Capped() || p.Direct.Capped()) && (p.RatioRefused == "" || p.ThroughputRatio != 0) {
+				t.Errorf("%s: %s: capped maxima (%s, %s) rendered as ratio %.2f", dir, c.Label, p.Proxied, p.Direct, p.ThroughputRatio)
+			}
+			if p.Legacy {
+				legacy++
+			}
+		}
+		if seen == 0 {
+			t.Fatalf("%s: no bench reports read", dir)
+		}
+		if strings.Contains(md, "| 1.00 |") {
+			t.Errorf("%s: matrix shows 1.00 ratios:\n%s", dir, md)
+		}
+		if dir != "testdata/legacy-published" {
 			continue
 		}
-		seen++
-		if (p.Proxied.Capped() || p.Direct.Capped()) && (p.RatioRefused == "" || p.ThroughputRatio != 0) {
-			t.Errorf("%s: capped maxima (%s, %s) rendered as ratio %.2f", c.Label, p.Proxied, p.Direct, p.ThroughputRatio)
+		if legacy == 0 {
+			t.Fatal("no schema-1 bench report read")
 		}
-		if p.Legacy {
-			legacy++
+		if !strings.Contains(md, "no ratio: proxied ≥ 8000, direct ≥ 8000 (legacy unbounded search)") {
+			t.Errorf("matrix does not say what is known of capped maxima:\n%s", md)
 		}
-	}
-	if legacy == 0 {
-		t.Fatal("no published schema-1 bench report read")
-	}
-	if seen == 0 {
-		t.Fatal("no published bench reports read")
-	}
-	if strings.Contains(md, "| 1.00 |") {
-		t.Errorf("matrix still shows 1.00 ratios:\n%s", md)
-	}
-	if !strings.Contains(md, "no ratio: proxied ≥ 8000, direct ≥ 8000 (legacy unbounded search)") {
-		t.Errorf("matrix does not say what is known of capped maxima:\n%s", md)
 	}
 }
 

@@ -72,7 +72,17 @@ func Publish(o PublishOptions) (string, error) {
 	}
 	dir := filepath.Join(o.Root, unsafeName.ReplaceAllString(rep.Implementation.Name, "-"), unsafeName.ReplaceAllString(version, "-"))
 	machine := map[string]any{}
-	if o.Merge {
+	// --merge with --conformance naming the published folder itself adds
+	// only the bench: the published conformance files stay byte for byte.
+	inPlace := o.Merge && sameFolder(o.ConformanceDir, dir)
+	if inPlace {
+		if b, err := os.ReadFile(filepath.Join(dir, "machine.json")); err == nil {
+			if err := json.Unmarshal(b, &machine); err != nil {
+				return "", fmt.Errorf("publish: %s: %w", filepath.Join(dir, "machine.json"), err)
+			}
+		}
+	}
+	if o.Merge && !inPlace {
 		if rep, err = mergeInto(dir, rep); err != nil {
 			return "", err
 		}
@@ -95,6 +105,9 @@ func Publish(o PublishOptions) (string, error) {
 		return "", fmt.Errorf("publish: %w", err)
 	}
 	for _, f := range publishedFiles["conformance"] {
+		if inPlace {
+			break
+		}
 		if err := copyFile(filepath.Join(o.ConformanceDir, f), filepath.Join(dir, f)); err != nil {
 			return "", err
 		}
@@ -163,6 +176,16 @@ func Publish(o PublishOptions) (string, error) {
 		return "", fmt.Errorf("publish: %w", err)
 	}
 	return dir, nil
+}
+
+// sameFolder reports whether a and b name one folder.
+func sameFolder(a, b string) bool {
+	ai, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	bi, err := os.Stat(b)
+	return err == nil && os.SameFile(ai, bi)
 }
 
 func copyFile(src, dst string) error {
@@ -238,8 +261,19 @@ func mergeInto(dir string, add *ConformanceReport) (*ConformanceReport, error) {
 		at[t.Name] = len(out.Tests)
 		out.Tests = append(out.Tests, t)
 	}
-	out.Command = strings.TrimSpace(old.Command + "\n" + add.Command)
-	out.DurationSeconds = old.DurationSeconds + add.DurationSeconds
+	out.Command = old.Command
+	// A run merged again (or a report merged into itself) adds its command
+	// once, and its duration only when it brought a new command.
+	newRun := false
+	for _, line := range strings.Split(add.Command, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !slices.Contains(strings.Split(out.Command, "\n"), line) {
+			out.Command = strings.TrimSpace(out.Command + "\n" + line)
+			newRun = true
+		}
+	}
+	if newRun {
+		out.DurationSeconds = old.DurationSeconds + add.DurationSeconds
+	}
 	if add.Date.After(old.Date) {
 		out.Date = add.Date
 	}

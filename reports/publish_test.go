@@ -165,3 +165,58 @@ func TestPublishMerge(t *testing.T) {
 		t.Error("a refused merge left a folder behind")
 	}
 }
+
+// TestPublishBenchIntoPublishedFolder: --merge with --conformance naming
+// the published folder adds the bench and leaves the conformance files
+// byte for byte; machine.json keeps what it said and gains the bench's
+// conditions. Merging a run again does not repeat its command.
+func TestPublishBenchIntoPublishedFolder(t *testing.T) {
+	src, root := t.TempDir(), t.TempDir()
+	rep := &ConformanceReport{Implementation: Implementation{Name: "peer", Version: "v1"}, Date: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+		Command: "ingresslab conformance --controller peer", Machine: map[string]string{"backendNetwork": "netns"},
+		Tests: []TestResult{{Name: "Paths Prefix", Features: []string{"path-rules"}, Level: Core, Result: Passed}}}
+	rep.Finalize()
+	if err := WriteConformance(src, rep); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Publish(PublishOptions{ConformanceDir: src, Root: root, Note: "first", Build: "v1 from the tag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, f := range publishedFiles["conformance"] {
+		if before[f], err = os.ReadFile(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same run merged again: nothing to add, its command not repeated.
+	if _, err := Publish(PublishOptions{ConformanceDir: src, Root: root, Merge: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ReadConformance(filepath.Join(dir, ConformanceJSONFile)); got.Command != rep.Command {
+		t.Errorf("merged twice: command %q", got.Command)
+	}
+	bsrc := t.TempDir()
+	br := sampleBenchV2()
+	br.Controller.Name = "peer"
+	if err := WriteBench(bsrc, br); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(PublishOptions{ConformanceDir: dir, BenchDir: bsrc, Root: root, Merge: true, Note: "bench"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range publishedFiles["conformance"] {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); !bytes.Equal(b, before[f]) {
+			t.Errorf("%s changed:\n%s", f, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bench.json")); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "machine.json"))
+	for _, want := range []string{`"note": "first; merged later: bench"`, `"controllerBuild": "v1 from the tag"`, `"backendNetwork": "netns"`, `"benchSchemaVersion": 2`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("machine.json lacks %s:\n%s", want, b)
+		}
+	}
+}

@@ -19,6 +19,7 @@ func newReportPublishCommand() *cobra.Command {
 ROOT/<name>/<version>/ and write machine.json (this machine's CPU, cores, memory, kernel, OS,
 Go and Kubernetes versions, provider and backend network), which 'report matrix' reads.`,
 		Example: `  ingresslab report publish --conformance out/traefik --bench out/traefik-bench --note "2 shared cores"
+  ingresslab report publish --merge --conformance reports/published/traefik/v3.7.13 --bench out/traefik-bench  # the bench only
   ingresslab report matrix reports/published --markdown reports/published/matrix.md --html reports/published/matrix.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -40,6 +41,6 @@ Go and Kubernetes versions, provider and backend network), which 'report matrix'
 	fl.StringVar(&o.Root, "root", "reports/published", "published tree")
 	fl.StringVar(&o.Note, "note", "", "a note for machine.json (e.g. what else ran on the machine)")
 	fl.StringVar(&o.Build, "build", "", "how the controller was built or installed (machine.json controllerBuild)")
-	fl.BoolVar(&o.Merge, "merge", false, "add this run's tests to the report already published for the controller and version (same-named tests replaced, but a skip keeps a published result; the rest and the bench kept), e.g. for a --label-filter reliability run")
+	fl.BoolVar(&o.Merge, "merge", false, "add this run's tests to the report already published for the controller and version (same-named tests replaced, but a skip keeps a published result; the rest and the bench kept), e.g. for a --label-filter reliability run; with --conformance naming the published folder itself, only --bench is added and the conformance files stay as they are")
 	return cmd
 }
