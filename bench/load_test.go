@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,5 +204,42 @@ func TestCalibrateGenerator(t *testing.T) {
 	}
 	if s := e.noise.summary(); s == nil || s.Windows != len(g.Points)+1 {
 		t.Fatalf("noise summary %+v for %d windows", s, len(g.Points))
+	}
+}
+
+// TestRunStepStopsAtTheInFlightBound: against a target that accepts and
+// never answers, an open-loop window stops once its in-flight bound is
+// reached (it is invalid from then on) instead of offering its rate for
+// the whole window, each request abandoned at the timeout.
+func TestRunStepStopsAtTheInFlightBound(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { close(release); _ = srv.Close() })
+	tr := &Traffic{Name: "t", Dial: l.Addr().String(), KeepAlive: true, Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://stall.invalid/"}}}
+	cfg := loose
+	cfg.Rate, cfg.Duration, cfg.Timeout, cfg.Phase, cfg.MaxInFlight = 400, 8*time.Second, time.Second, "step", 20
+	began := time.Now()
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("the window ran %v of its 8 s after reaching the bound", took)
+	}
+	if st.Valid || !strings.Contains(st.InvalidReason, "in-flight bound") || !strings.Contains(st.InvalidReason, "stopped there") {
+		t.Errorf("valid %v, reason %q", st.Valid, st.InvalidReason)
+	}
+	if st.PeakInFlight != 20 || st.Requests > 40 {
+		t.Errorf("peak in flight %d, %d requests sent", st.PeakInFlight, st.Requests)
 	}
 }
