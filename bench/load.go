@@ -105,7 +105,17 @@ func (t *Traffic) clientConns(timeout time.Duration, conns int) *http.Client {
 	dial := t.Dial
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, dial)
+			c, err := d.DialContext(ctx, network, dial)
+			if tc, ok := c.(*net.TCPConn); ok {
+				// Closed with a reset, leaving no TIME_WAIT socket: a window
+				// that opens thousands of connections (an open loop against
+				// a target that slows down) would otherwise use up the
+				// source ports towards that endpoint for a minute, and every
+				// later connect to it, the controller's upstream ones
+				// included, would pay for the kernel's search for a free one.
+				_ = tc.SetLinger(0)
+			}
+			return c, err
 		},
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 10000,

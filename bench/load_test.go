@@ -3,10 +3,13 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +244,40 @@ func TestRunStepStopsAtTheInFlightBound(t *testing.T) {
 	}
 	if st.PeakInFlight != 20 || st.Requests > 40 {
 		t.Errorf("peak in flight %d, %d requests sent", st.PeakInFlight, st.Requests)
+	}
+}
+
+// TestGeneratorConnectionsLeaveNoTimeWait: the generator closes its
+// connections with a reset, so a window leaves no TIME_WAIT socket towards
+// the target (they would use up the source ports to that endpoint).
+func TestGeneratorConnectionsLeaveNoTimeWait(t *testing.T) {
+	addr := startEcho(t, "svc-a")
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	tr := &Traffic{Name: "t", Dial: addr, KeepAlive: true, Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://x.invalid/"}}, Expect: []string{"svc-a"}}
+	cfg := loose
+	cfg.Connections, cfg.Duration, cfg.Phase = 8, 200*time.Millisecond, "closed"
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests == 0 || st.Errors != 0 {
+		t.Fatalf("%d requests, %d errors", st.Requests, st.Errors)
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("no /proc/net/tcp: %v", err)
+	}
+	tw := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		// local_address rem_address st: TIME_WAIT is 06; the generator's
+		// sockets have the echo server's port as their remote port.
+		if len(f) > 3 && f[3] == "06" && strings.HasSuffix(f[2], fmt.Sprintf(":%04X", port)) {
+			tw++
+		}
+	}
+	if tw != 0 {
+		t.Errorf("%d generator sockets in TIME_WAIT towards the target", tw)
 	}
 }
