@@ -35,6 +35,11 @@ func openLoopMaxInFlight(rate float64, timeout time.Duration, fdLimit int) int {
 type inFlightCounter struct {
 	rt        http.RoundTripper
 	cur, peak atomic.Int64
+	// bound, when > 0, makes the first request that reaches it call
+	// atBound (once, on its own goroutine).
+	bound   int64
+	atBound func()
+	fired   atomic.Bool
 }
 
 // RoundTrip implements http.RoundTripper. The count covers the round trip
@@ -49,6 +54,9 @@ func (c *inFlightCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	defer c.cur.Add(-1)
+	if c.bound > 0 && n >= c.bound && c.atBound != nil && c.fired.CompareAndSwap(false, true) {
+		go c.atBound()
+	}
 	return c.rt.RoundTrip(r)
 }
 

@@ -3,10 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,5 +207,77 @@ func TestCalibrateGenerator(t *testing.T) {
 	}
 	if s := e.noise.summary(); s == nil || s.Windows != len(g.Points)+1 {
 		t.Fatalf("noise summary %+v for %d windows", s, len(g.Points))
+	}
+}
+
+// TestRunStepStopsAtTheInFlightBound: against a target that accepts and
+// never answers, an open-loop window stops once its in-flight bound is
+// reached (it is invalid from then on) instead of offering its rate for
+// the whole window, each request abandoned at the timeout.
+func TestRunStepStopsAtTheInFlightBound(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { close(release); _ = srv.Close() })
+	tr := &Traffic{Name: "t", Dial: l.Addr().String(), KeepAlive: true, Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://stall.invalid/"}}}
+	cfg := loose
+	cfg.Rate, cfg.Duration, cfg.Timeout, cfg.Phase, cfg.MaxInFlight = 400, 8*time.Second, time.Second, "step", 20
+	began := time.Now()
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("the window ran %v of its 8 s after reaching the bound", took)
+	}
+	if st.Valid || !strings.Contains(st.InvalidReason, "in-flight bound") || !strings.Contains(st.InvalidReason, "stopped there") {
+		t.Errorf("valid %v, reason %q", st.Valid, st.InvalidReason)
+	}
+	if st.PeakInFlight != 20 || st.Requests > 40 {
+		t.Errorf("peak in flight %d, %d requests sent", st.PeakInFlight, st.Requests)
+	}
+}
+
+// TestGeneratorConnectionsLeaveNoTimeWait: the generator closes its
+// connections with a reset, so a window leaves no TIME_WAIT socket towards
+// the target (they would use up the source ports to that endpoint).
+func TestGeneratorConnectionsLeaveNoTimeWait(t *testing.T) {
+	addr := startEcho(t, "svc-a")
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	tr := &Traffic{Name: "t", Dial: addr, KeepAlive: true, Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://x.invalid/"}}, Expect: []string{"svc-a"}}
+	cfg := loose
+	cfg.Connections, cfg.Duration, cfg.Phase = 8, 200*time.Millisecond, "closed"
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests == 0 || st.Errors != 0 {
+		t.Fatalf("%d requests, %d errors", st.Requests, st.Errors)
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("no /proc/net/tcp: %v", err)
+	}
+	tw := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		// local_address rem_address st: TIME_WAIT is 06; the generator's
+		// sockets have the echo server's port as their remote port.
+		if len(f) > 3 && f[3] == "06" && strings.HasSuffix(f[2], fmt.Sprintf(":%04X", port)) {
+			tw++
+		}
+	}
+	if tw != 0 {
+		t.Errorf("%d generator sockets in TIME_WAIT towards the target", tw)
 	}
 }
