@@ -14,7 +14,8 @@ import (
 )
 
 // Process is a child process in its own process group with its output in a
-// log file. Stop ends the whole group.
+// log file. Stop ends the whole group (SIGTERM to the process, then SIGKILL
+// to the group).
 type Process struct {
 	Name    string
 	LogPath string
@@ -75,15 +76,20 @@ func (p *Process) Exited() (bool, error) {
 	}
 }
 
-// Stop sends SIGTERM to the process group, waits until ctx is done, then
-// sends SIGKILL. It returns once the process has exited.
+// Stop stops the process as the kubelet stops a container: SIGTERM to the
+// process alone (a controller's proxy children, such as haproxy or nginx,
+// are for the controller to stop gracefully, not signalled behind its
+// back), then, once it has exited or ctx is done, SIGKILL to whatever is
+// left of its process group. It returns once the process has exited.
 func (p *Process) Stop(ctx context.Context) error {
 	if exited, _ := p.Exited(); exited {
+		_ = killGroup(p.cmd.Process) // leftovers of the group, if any
 		return nil
 	}
-	_ = terminateGroup(p.cmd.Process)
+	_ = terminate(p.cmd.Process)
 	select {
 	case <-p.done:
+		_ = killGroup(p.cmd.Process) // as a container's other processes die with it
 		return nil
 	case <-ctx.Done():
 	}

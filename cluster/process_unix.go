@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// terminateGroup sends SIGTERM to p's process group.
-func terminateGroup(p *os.Process) error { return syscall.Kill(-p.Pid, syscall.SIGTERM) }
+// terminate sends SIGTERM to p alone.
+func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
 
 // killGroup sends SIGKILL to p's process group.
 func killGroup(p *os.Process) error { return syscall.Kill(-p.Pid, syscall.SIGKILL) }
