@@ -258,3 +258,24 @@ func TestCPUCellFromSweeps(t *testing.T) {
 		t.Fatalf("no CPU: %q", got)
 	}
 }
+
+// TestThroughputCellNamesEachCeiling: two capped maxima with different
+// ceilings each carry their own; one reason is given once.
+func TestThroughputCellNamesEachCeiling(t *testing.T) {
+	capped := func(rps float64, ceiling string) Maximum { return Maximum{RPS: rps, Ceiling: ceiling} }
+	for _, c := range []struct {
+		p    Perf
+		want string
+	}{
+		{Perf{HasLoad: true, RatioRefused: "x", Proxied: capped(22600, "configured"), Direct: capped(52898, "generator")},
+			"no ratio: proxied ≥ 22600 (configured), direct ≥ 52898 (generator)"},
+		{Perf{HasLoad: true, RatioRefused: "x", Proxied: capped(8000, "configured"), Direct: capped(8000, "configured")},
+			"no ratio: proxied ≥ 8000, direct ≥ 8000 (configured)"},
+		{Perf{HasLoad: true, RatioRefused: "x", Proxied: Maximum{RPS: 11136}, Direct: capped(26926, "generator")},
+			"no ratio: proxied 11136, direct ≥ 26926 (generator)"},
+	} {
+		if got := throughputCell(c.p); got != c.want {
+			t.Errorf("throughputCell = %q, want %q", got, c.want)
+		}
+	}
+}

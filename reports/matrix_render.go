@@ -98,6 +98,12 @@ func throughputCell(p Perf) string {
 	var s string
 	switch {
 	case p.RatioRefused != "":
+		pc, dc := p.Proxied.Capped(), p.Direct.Capped()
+		if pc && dc && p.Proxied.Ceiling != p.Direct.Ceiling {
+			// Each side its own ceiling.
+			s = "no ratio: proxied " + p.Proxied.Short() + " (" + p.Proxied.Ceiling + "), direct " + p.Direct.Short() + " (" + p.Direct.Ceiling + ")"
+			break
+		}
 		s = "no ratio: proxied " + p.Proxied.Short() + ", direct " + p.Direct.Short()
 		for _, m := range []Maximum{p.Proxied, p.Direct} {
 			if m.Capped() {
