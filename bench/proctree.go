@@ -225,8 +225,12 @@ func snapCPU(ctrlPID int) cpuSnap {
 	}
 	ctrl := controllerTree(procs, ctrlPID)
 	run := treeOf(procs, self)
+	inRun := make(map[int]bool, len(run))
+	for _, p := range run {
+		inRun[p.PID] = true
+	}
 	for _, p := range ctrl {
-		if !slices.ContainsFunc(run, func(r procStat) bool { return r.PID == p.PID }) {
+		if !inRun[p.PID] {
 			run = append(run, p)
 		}
 	}

@@ -61,18 +61,18 @@ const (
 	echoName        = "echo"
 )
 
-// loadBackends is the echo backend of each load scenario that has one. They
-// differ: a controller that opens a new upstream connection per request
-// (NGINX Inc's default, no upstream keep-alive) leaves a TIME_WAIT socket
-// per request towards the endpoint it used, for 60 s; on one endpoint
-// address the next scenario would find the source ports to it nearly used
-// up (28,000 by default, TIME_WAIT reuse on loopback only) and measure the
-// kernel's search for a free one, not its own traffic.
-var loadBackends = map[string]string{
-	"single-route": echoName,
-	"tls":          "echo-tls",
-	"no-keepalive": "echo-nokeepalive",
-}
+// The tls and no-keepalive scenarios have echo backends of their own,
+// apart from single-route's echoName: a controller that opens a new
+// upstream connection per request (NGINX Inc's default, no upstream
+// keep-alive) leaves a TIME_WAIT socket per request towards the endpoint it
+// used, for 60 s; on one endpoint address the next scenario would find the
+// source ports to it nearly used up (28,000 by default, TIME_WAIT reuse on
+// loopback only) and measure the kernel's search for a free one, not its
+// own traffic.
+const (
+	tlsEcho         = "echo-tls"
+	noKeepAliveEcho = "echo-nokeepalive"
+)
 
 // setupSingle publishes the echo backend and the single-route Ingress and
 // waits until the controller serves it.
@@ -160,7 +160,7 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 }
 
 func runNoKeepAlive(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
-	echo := loadBackends["no-keepalive"]
+	echo := noKeepAliveEcho
 	if _, err := e.backend(ctx, echo, 1); err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func runNoKeepAlive(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 }
 
 func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
-	echo := loadBackends["tls"]
+	echo := tlsEcho
 	if _, err := e.backend(ctx, echo, 1); err != nil {
 		return nil, err
 	}
