@@ -61,23 +61,20 @@ func (p *statePool) resolve(be *routing.Backend) *backendInfo {
 	return bi
 }
 
-// prune drops the state of backend keys and endpoint addresses that table t
-// does not reference. It runs at Publish, off the request path; requests
-// still using an older table keep using the pruned state, which is harmless.
-func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
-	keys := map[string]struct{}{}
+// prune drops the state of backend keys and endpoint addresses that the
+// backends of a new table (live) do not reference. It runs at Publish, off
+// the request path; requests still using an older table keep using the
+// pruned state, which is harmless. It returns how many backend keys are
+// live.
+func (p *statePool) prune(live map[*routing.Backend]*backendInfo) int {
+	keys := make(map[string]struct{}, len(live))
 	addrs := map[string]struct{}{}
-	for r := range t.Routes() {
-		for _, b := range []*routing.Backend{r.Backend, canaryBackend(r)} {
-			if b != nil {
-				keys[b.Key] = struct{}{}
-				for _, ep := range b.Endpoints {
-					addrs[ep.Address] = struct{}{}
-				}
-			}
+	for b := range live {
+		keys[b.Key] = struct{}{}
+		for _, ep := range b.Endpoints {
+			addrs[ep.Address] = struct{}{}
 		}
 	}
-	hosts, routes = t.Size()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := range p.backends {
@@ -91,7 +88,7 @@ func (p *statePool) prune(t *routing.Table) (routes, hosts, backends int) {
 			es.pool.sweep(0, true)
 		}
 	}
-	return routes, hosts, len(keys)
+	return len(keys)
 }
 
 // sweepIdle closes fast-path connections idle for longer than maxIdle; with
@@ -203,17 +200,19 @@ type snapshot struct {
 }
 
 // newSnapshot joins every route of t with its runtime state. Publish calls
-// it, off the request path.
-func (s *Server) newSnapshot(t *routing.Table) (*snapshot, map[metrics.RouteLabels]struct{}) {
+// it, off the request path. The routeBuilder it returns holds what the
+// routes use (backends, metric labels, limiters, upstream transports), for
+// pruning the pools.
+func (s *Server) newSnapshot(t *routing.Table) (*snapshot, *routeBuilder) {
 	_, n := t.Size()
-	b := routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}, live: make(map[metrics.RouteLabels]struct{}, n)}
+	b := &routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}, live: make(map[metrics.RouteLabels]struct{}, n)}
 	snap := &snapshot{table: t, routes: make(map[*routing.Route]*routeInfo, n), s: s}
 	for r := range t.Routes() {
 		if _, ok := snap.routes[r]; !ok {
 			snap.routes[r] = b.route(r)
 		}
 	}
-	return snap, b.live
+	return snap, b
 }
 
 // route returns the routeInfo of r, a route of s.table: a map read.
@@ -235,6 +234,11 @@ type routeBuilder struct {
 	// live collects the metric labels of the routes built (nil: not
 	// collected), for Metrics.RetainRoutes.
 	live map[metrics.RouteLabels]struct{}
+	// limits and upstreams collect the rate limiters and upstream TLS
+	// transports the routes use (nil until one does), for the pools'
+	// prune.
+	limits    map[limitKey]struct{}
+	upstreams map[string]struct{}
 }
 
 func (b *routeBuilder) backend(be *routing.Backend) *backendInfo {
@@ -260,9 +264,9 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 		b.live[rl] = struct{}{}
 	}
 	if u := r.Upstream; u != nil {
-		ri.up = s.resolveUpstream(u, r.Backend)
+		ri.up = b.upstream(u, r.Backend)
 	}
-	ri.limiter = s.limits.resolve(r)
+	ri.limiter = b.limiter(r)
 	if c := r.Canary; c != nil && c.Backend != nil {
 		crl := metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}
 		ci := &routeInfo{route: r, ingress: crl.Ingress, policy: ri.policy, limiter: ri.limiter,
@@ -271,11 +275,38 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 			b.live[crl] = struct{}{}
 		}
 		if u := r.Upstream; u != nil {
-			ci.up = s.resolveUpstream(u, c.Backend)
+			ci.up = b.upstream(u, c.Backend)
 		}
 		ri.canary = ci
 	}
 	return ri
+}
+
+// limiter resolves r's rate limiter and records its key as live.
+func (b *routeBuilder) limiter(r *routing.Route) *limiter {
+	k, ok := keyOf(r)
+	if !ok {
+		return nil
+	}
+	if b.limits == nil {
+		b.limits = map[limitKey]struct{}{}
+	}
+	b.limits[k] = struct{}{}
+	return b.s.limits.resolveKey(k, r.Policy.RateLimit)
+}
+
+// upstream resolves upstream u to backend be and records its TLS transport
+// as live.
+func (b *routeBuilder) upstream(u *routing.Upstream, be *routing.Backend) *upstreamRT {
+	up := b.s.resolveUpstream(u, be)
+	if up.tls {
+		if b.upstreams == nil {
+			b.upstreams = map[string]struct{}{}
+		}
+		k, _ := upstreamKey(u, be)
+		b.upstreams[k] = struct{}{}
+	}
+	return up
 }
 
 // routeLabels are the metric labels of a route: its Ingress (NoIngress for

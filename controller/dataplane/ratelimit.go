@@ -55,30 +55,21 @@ func keyOf(r *routing.Route) (limitKey, bool) {
 	return limitKey{ingress: r.Ingress, rps: rl.RPS, rpm: rl.RPM, conns: rl.Connections, burstMul: rl.BurstMultiplier, burstExcess: rl.BurstExcess}, true
 }
 
-// resolve returns the limiter of a route with a rate limit.
-func (p *limitPool) resolve(r *routing.Route) *limiter {
-	k, ok := keyOf(r)
-	if !ok {
-		return nil
-	}
+// resolveKey returns the limiter of key k (made from rl when new).
+func (p *limitPool) resolveKey(k limitKey, rl *routing.RateLimit) *limiter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.limiters[k]
 	if l == nil {
-		l = newLimiter(r.Policy.RateLimit)
+		l = newLimiter(rl)
 		p.limiters[k] = l
 	}
 	return l
 }
 
-// prune drops the limiters no route of t uses.
-func (p *limitPool) prune(t *routing.Table) {
-	live := map[limitKey]struct{}{}
-	for r := range t.Routes() {
-		if k, ok := keyOf(r); ok {
-			live[k] = struct{}{}
-		}
-	}
+// prune drops the limiters whose keys are not live (those a new table's
+// routes use).
+func (p *limitPool) prune(live map[limitKey]struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := range p.limiters {

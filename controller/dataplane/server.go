@@ -110,23 +110,25 @@ func New(opts Options) (*Server, error) {
 // Publish makes t the table for every request that starts from now on and
 // records its generation. A nil table is ignored. It first joins every
 // route of t with its runtime state (newSnapshot), so requests do no lazy
-// work, then drops the runtime state of backends and endpoints t no longer
-// references.
+// work, then drops the runtime state of backends, endpoints, rate limiters
+// and upstream transports t no longer references: what the join found in
+// use, with no second walk over the routes.
 func (s *Server) Publish(t *routing.Table) {
 	if t == nil {
 		return
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	snap, live := s.newSnapshot(t)
+	snap, b := s.newSnapshot(t)
 	s.cur.Store(snap)
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)
-	routes, hosts, backends := s.pool.prune(t)
-	s.limits.prune(t)
-	s.upstreams.prune(t)
+	backends := s.pool.prune(b.backends)
+	s.limits.prune(b.limits)
+	s.upstreams.prune(b.upstreams)
+	hosts, routes := t.Size()
 	s.metrics.SetTableSize(routes, hosts, backends)
-	s.metrics.RetainRoutes(live)
+	s.metrics.RetainRoutes(b.live)
 }
 
 // SetDefaultCertificate sets the certificate served for TLS server names

@@ -87,21 +87,9 @@ func (s *Server) resolveUpstream(u *routing.Upstream, be *routing.Backend) *upst
 	return &upstreamRT{proto: routing.UpstreamHTTP1, rt: s.transport}
 }
 
-// prune drops the transports table t does not use.
-func (p *transportPool) prune(t *routing.Table) {
-	live := map[string]struct{}{}
-	for r := range t.Routes() {
-		u := r.Upstream
-		if u == nil || u.TLS == nil {
-			continue
-		}
-		for _, be := range []*routing.Backend{r.Backend, canaryBackend(r)} {
-			if be != nil {
-				k, _ := upstreamKey(u, be)
-				live[k] = struct{}{}
-			}
-		}
-	}
+// prune drops the transports whose keys are not live (those a new table's
+// routes use) and closes their idle connections.
+func (p *transportPool) prune(live map[string]struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, rt := range p.m {
