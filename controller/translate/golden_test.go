@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,7 +236,10 @@ func describeRoute(r *routing.Route) string {
 
 func render(t testing.TB, f *fixture, res Result) []byte {
 	t.Helper()
-	g := golden{Table: res.Table.Dump(), Owned: res.Owned, Statuses: res.Statuses, Warnings: res.Warnings}
+	// Owned is in translation order; the files list it by name.
+	owned := slices.Clone(res.Owned)
+	slices.SortFunc(owned, compareRef)
+	g := golden{Table: res.Table.Dump(), Owned: owned, Statuses: res.Statuses, Warnings: res.Warnings}
 	for i := range g.Table.Hosts {
 		if c := g.Table.Hosts[i].Certificate; c != nil {
 			c.SHA256 = "" // the test key is random; subject, names and serial are fixed

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -108,16 +109,31 @@ func StatusKey(lbs []networkingv1.IngressLoadBalancerIngress) string {
 // carrying exactly Addresses (not empty) is cleared. Updates are the writes
 // that intent needed against the translation's snapshot (Result.Statuses);
 // Update judges any Ingress, e.g. one whose status changed since, against
-// the same intent. A plan is immutable once returned.
+// the same intent. A plan is immutable once returned (but for a lazily
+// sorted copy of Owned); Update is safe for concurrent use.
 type StatusPlan struct {
 	Managed   bool
 	Addresses []corev1.LoadBalancerIngress
-	// Owned is sorted by namespace/name.
+	// Owned is Result.Owned, in translation order; read-only.
 	Owned   []routing.ObjectRef
 	Updates []StatusUpdate
 
 	desired    []networkingv1.IngressLoadBalancerIngress
 	desiredKey string
+	// sorted is a copy of Owned sorted by namespace/name, made by the first
+	// Update (in the status writer's goroutine, not the build's).
+	sortOnce sync.Once
+	sorted   []routing.ObjectRef
+}
+
+// owns reports whether ref is one of Owned.
+func (p *StatusPlan) owns(ref routing.ObjectRef) bool {
+	p.sortOnce.Do(func() {
+		p.sorted = slices.Clone(p.Owned)
+		slices.SortFunc(p.sorted, compareRef)
+	})
+	_, ok := slices.BinarySearchFunc(p.sorted, ref, compareRef)
+	return ok
 }
 
 func newStatusPlan(managed bool, addrs []corev1.LoadBalancerIngress, owned []routing.ObjectRef, updates []StatusUpdate) *StatusPlan {
@@ -136,7 +152,7 @@ func (p *StatusPlan) Update(ing *networkingv1.Ingress) (StatusUpdate, bool) {
 		return StatusUpdate{}, false
 	}
 	ref := refOf(&ing.ObjectMeta)
-	_, mine := slices.BinarySearchFunc(p.Owned, ref, compareRef)
+	mine := p.owns(ref)
 	current := ing.Status.LoadBalancer.Ingress
 	same := sameStatus(current, p.desired, p.desiredKey)
 	switch {

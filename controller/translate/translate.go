@@ -86,7 +86,6 @@ func Translate(snap *Snapshot, opts Options) Result {
 	for _, ing := range ours {
 		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
 	}
-	slices.SortFunc(res.Owned, compareRef)
 	managed := tr.opts.ManageStatus || len(tr.opts.StatusAddresses) > 0
 	res.Statuses = statusUpdates(snap.Ingresses, ours, snap.UniqueIngresses, tr.opts.StatusAddresses, managed)
 	res.StatusPlan = newStatusPlan(managed, tr.opts.StatusAddresses, res.Owned, res.Statuses)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,8 +75,13 @@ func TestTranslateBasics(t *testing.T) {
 	if got, want := res.Table.Stats(), (routing.Stats{Hosts: 20, Routes: 60, Backends: 20}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
-	if !slices.IsSortedFunc(res.Owned, compareRef) {
-		t.Errorf("owned not sorted: %v", res.Owned)
+	// Owned is in translation order: oldest first, then by namespace/name.
+	byRef := map[routing.ObjectRef]*networkingv1.Ingress{}
+	for _, ing := range snap.Ingresses {
+		byRef[refOf(&ing.ObjectMeta)] = ing
+	}
+	if !slices.IsSortedFunc(res.Owned, func(a, b routing.ObjectRef) int { return CompareIngresses(byRef[a], byRef[b]) }) {
+		t.Errorf("owned not in translation order: %v", res.Owned)
 	}
 	// One *Backend per key, shared by the paths that use it.
 	a, b := res.Table.Match("app-3.example.com", "/api/x").Route, res.Table.Match("APP-3.example.com:80", "/nothing").Route
@@ -290,6 +296,38 @@ func TestStatusPlanJudgesAsTheTranslation(t *testing.T) {
 	}
 	if _, ok := (*StatusPlan)(nil).Update(tampered); ok {
 		t.Error("nil plan wants a write")
+	}
+}
+
+// TestStatusPlanOwnedInTranslationOrder: the newest Ingress has the first
+// name, so Owned is not sorted by name; the plan still knows each of ours,
+// from concurrent callers.
+func TestStatusPlanOwnedInTranslationOrder(t *testing.T) {
+	snap := snapshot(12)
+	for i, ing := range snap.Ingresses { // app-0 newest
+		ing.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 100-i, 0, time.UTC))
+	}
+	addrs := []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}}
+	res := Translate(snap, Options{StatusAddresses: addrs})
+	if len(res.Owned) != 12 || res.Owned[0].Name != snap.Ingresses[11].Name {
+		t.Fatalf("owned %v: want the oldest first", res.Owned)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, ing := range snap.Ingresses {
+				if u, ok := res.StatusPlan.Update(ing); !ok || u.Ingress.Name != ing.Name {
+					t.Errorf("%s: plan wants %v %+v, want its status set", ing.Name, ok, u)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	other := snap.Ingresses[0].DeepCopy()
+	other.Name = "not-ours"
+	other.Status.LoadBalancer.Ingress = IngressStatus(addrs)
+	if u, ok := res.StatusPlan.Update(other); !ok || len(u.LoadBalancer) != 0 {
+		t.Errorf("an Ingress not ours carrying our address: %v %+v, want it cleared", ok, u)
 	}
 }
 
