@@ -114,20 +114,68 @@ func (b *Builder) AddRoute(r *Route) error {
 		v.regexPaths[r.Path] = r
 		v.regex = append(v.regex, r)
 	case r.PathType == PathExact:
-		if v.exact == nil {
-			v.exact = make(map[string]*Route)
-		}
-		v.exact[NormalizePath(r.Path)] = r
+		v.addPath(entryExact, NormalizePath(r.Path), r, b.limit())
 	default:
 		key := prefixKey(NormalizePath(r.Path))
-		if v.prefix == nil {
-			v.prefix = make(map[string]*Route)
-		}
-		v.prefix[key] = r
+		v.addPath(entryPrefix, key, r, b.limit())
 		v.maxPrefix = max(v.maxPrefix, len(key))
 	}
 	v.routes = append(v.routes, r)
 	return nil
+}
+
+// limit is the most paths a host may have for the flat encoding (and the
+// builder's entries).
+func (b *Builder) limit() int {
+	if b.smallLimit != 0 {
+		return b.smallLimit
+	}
+	return smallPaths
+}
+
+// addPath records an Exact or Prefix path: in entries while the host has
+// fewer than limit of them and no maps, else in the maps.
+func (v *vhost) addPath(kind byte, key string, r *Route, limit int) {
+	if v.exact == nil && v.prefix == nil && len(v.entries) < limit {
+		v.entries = append(v.entries, pathEntry{kind, key, r})
+		return
+	}
+	v.useMaps()
+	v.setPath(pathEntry{kind, key, r})
+}
+
+// useMaps moves the entries into the exact and prefix maps.
+func (v *vhost) useMaps() {
+	for _, e := range v.entries {
+		v.setPath(e)
+	}
+	v.entries = nil
+}
+
+// setPath puts e into its map (made when needed).
+func (v *vhost) setPath(e pathEntry) {
+	m := &v.prefix
+	if e.kind == entryExact {
+		m = &v.exact
+	}
+	if *m == nil {
+		*m = make(map[string]*Route)
+	}
+	(*m)[e.key] = e.route
+}
+
+// path returns the route of the Exact or Prefix key, from the entries or
+// the maps, or nil.
+func (v *vhost) path(kind byte, key string) *Route {
+	for i := range v.entries {
+		if e := &v.entries[i]; e.kind == kind && e.key == key {
+			return e.route
+		}
+	}
+	if kind == entryExact {
+		return v.exact[key]
+	}
+	return v.prefix[key]
 }
 
 // conflict returns the route of v that holds r's key, or nil. Exact paths
@@ -142,14 +190,14 @@ func (v *vhost) conflict(r *Route) *Route {
 		if old := v.regexPaths[r.Path]; old != nil {
 			return old
 		}
-		if old := v.prefix[prefixKey(NormalizePath(r.Path))]; old != nil && old.Path == r.Path {
+		if old := v.path(entryPrefix, prefixKey(NormalizePath(r.Path))); old != nil && old.Path == r.Path {
 			return old
 		}
 		return nil
 	case r.PathType == PathExact:
-		return v.exact[NormalizePath(r.Path)]
+		return v.path(entryExact, NormalizePath(r.Path))
 	}
-	if old := v.prefix[prefixKey(NormalizePath(r.Path))]; old != nil {
+	if old := v.path(entryPrefix, prefixKey(NormalizePath(r.Path))); old != nil {
 		return old
 	}
 	return v.regexPaths[r.Path]
@@ -165,12 +213,12 @@ func (b *Builder) Lookup(host string, pt PathType, path string) *Route {
 		return nil
 	}
 	if pt == PathExact {
-		return v.exact[NormalizePath(path)]
+		return v.path(entryExact, NormalizePath(path))
 	}
 	if r := v.regexPaths[path]; r != nil {
 		return r
 	}
-	return v.prefix[prefixKey(NormalizePath(path))]
+	return v.path(entryPrefix, prefixKey(NormalizePath(path)))
 }
 
 // Conflict returns the route that would make AddRoute(r) fail with
@@ -267,10 +315,7 @@ func (b *Builder) SetClientAuth(host string, ca *ClientAuth) bool {
 // Build returns the immutable table. The Builder must not be used afterwards:
 // later calls fail (AddRoute returns an error, the setters take no effect).
 func (b *Builder) Build(generation uint64) *Table {
-	limit := smallPaths
-	if b.smallLimit != 0 {
-		limit = b.smallLimit
-	}
+	limit := b.limit()
 	t := &Table{Generation: generation, def: b.def}
 	var exact, wild []*vhost
 	var anyHost *vhost

@@ -98,33 +98,31 @@ func (ix *hostIndex) lookup(name []byte) *hostSlot {
 func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 	s := hostSlot{hash: h, blob: key, keyLen: uint16(len(key)), v: v}
 	if len(v.routes) > smallLimit || len(v.regex) > 0 {
+		v.useMaps() // matched through the maps
 		return s
-	}
-	type entry struct {
-		kind  byte
-		key   string
-		route *Route
 	}
 	// Built on every table for every host: no allocation but the blob and
 	// the routes (entries stay on the stack for up to smallPaths routes).
-	var buf [smallPaths]entry
-	entries := buf[:0]
-	size := len(key)
+	var buf [smallPaths]pathEntry
+	entries := append(buf[:0], v.entries...)
 	for k, r := range v.exact {
-		entries = append(entries, entry{entryExact, k, r})
-		size += entryHeader + len(k)
+		entries = append(entries, pathEntry{entryExact, k, r})
 	}
 	for k, r := range v.prefix {
-		entries = append(entries, entry{entryPrefix, k, r})
-		size += entryHeader + len(k)
+		entries = append(entries, pathEntry{entryPrefix, k, r})
+	}
+	size := len(key)
+	for _, e := range entries {
+		size += entryHeader + len(e.key)
 	}
 	if len(entries) > 1 {
-		slices.SortFunc(entries, func(a, b entry) int {
+		slices.SortFunc(entries, func(a, b pathEntry) int {
 			return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(len(b.key), len(a.key)), cmp.Compare(a.key, b.key))
 		})
 	}
 	for _, e := range entries {
 		if len(e.key) > maxSmallKey {
+			v.useMaps()
 			return s
 		}
 	}
@@ -141,9 +139,9 @@ func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 		s.routes = append(s.routes, e.route)
 	}
 	s.blob, s.small = sb.String(), true
-	// Match reads the encoding only: the maps would be kept for nothing
-	// (about 250 bytes for a host with one path).
-	v.exact, v.prefix = nil, nil
+	// Match reads the encoding only: the maps or entries would be kept for
+	// nothing (about 250 bytes for a host with one path in maps).
+	v.exact, v.prefix, v.entries = nil, nil, nil
 	return s
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -454,5 +456,50 @@ func TestManyHosts(t *testing.T) {
 	}
 	if got, want := tbl.Stats().Routes, hosts*2+(hosts+6)/7+3*smallPaths; got != want {
 		t.Errorf("routes %d, want %d", got, want)
+	}
+}
+
+// TestBuilderConflictsAcrossTheMapSwitch: a host keeps its first paths in a
+// small list and moves them to maps beyond smallPaths; conflicts, Lookup
+// and matching must not depend on which holds a path.
+func TestBuilderConflictsAcrossTheMapSwitch(t *testing.T) {
+	for _, limit := range []int{0, -1, 3} {
+		b := NewBuilder()
+		b.smallLimit = limit
+		var added []*Route
+		for i := range 2 * smallPaths {
+			pt := PathPrefix
+			if i%3 == 0 {
+				pt = PathExact
+			}
+			r := &Route{Host: "h.test", Path: "/p" + strconv.Itoa(i), PathType: pt, Backend: &Backend{Key: strconv.Itoa(i)}}
+			if err := b.AddRoute(r); err != nil {
+				t.Fatalf("limit %d: AddRoute %s: %v", limit, r.Path, err)
+			}
+			added = append(added, r)
+		}
+		for _, r := range added {
+			dup := &Route{Host: "h.test", Path: r.Path, PathType: r.PathType, Backend: &Backend{Key: "dup"}}
+			if r.PathType == PathPrefix {
+				dup.Path += "/" // the same prefix key
+			}
+			if err := b.AddRoute(dup); !errors.Is(err, ErrDuplicateRoute) {
+				t.Errorf("limit %d: duplicate of %s %s: %v", limit, r.PathType, r.Path, err)
+			}
+			if got := b.Lookup("h.test", r.PathType, r.Path); got != r {
+				t.Errorf("limit %d: Lookup %s = %v", limit, r.Path, got)
+			}
+			// A regex path written as a Prefix path conflicts with it.
+			re := &Route{Host: "h.test", Path: r.Path, PathType: PathPrefix, Regex: regexp.MustCompile("^" + r.Path), Backend: &Backend{Key: "re"}}
+			if old := b.Conflict(re); (old == r) != (r.PathType == PathPrefix) {
+				t.Errorf("limit %d: regex %s conflicts with %v", limit, r.Path, old)
+			}
+		}
+		tbl := b.Build(1)
+		for _, r := range added {
+			if m := tbl.Match("h.test", r.Path); m.Route != r {
+				t.Errorf("limit %d: Match %s = %v", limit, r.Path, m.Route)
+			}
+		}
 	}
 }

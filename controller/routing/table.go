@@ -54,6 +54,13 @@ type vhost struct {
 	// match (never the flat encoding of its slot).
 	regex      []*Route
 	regexPaths map[string]*Route
+	// entries hold the Exact and Prefix paths while the Builder adds them,
+	// as long as there are few (smallPaths): most hosts have one or two
+	// paths, and a linear scan of those is cheaper than two maps built on
+	// every table for every host only to be encoded into the host's slot
+	// (index.go). The maps take over from the first path beyond that, and
+	// for a host with regular-expression routes at Build.
+	entries []pathEntry
 	// routes lists the path routes in insertion order.
 	routes []*Route
 	// def is the host's default route; redirect marks a TLS host; cert is
@@ -69,6 +76,15 @@ type vhost struct {
 	// wildcard is, for an exact host, the wildcard host that also matches
 	// it (set by Build), so Match needs one host lookup.
 	wildcard *hostSlot
+}
+
+// pathEntry is an Exact or Prefix path of a host being built: its kind
+// (entryExact, entryPrefix), its map key (the exact or prefix key) and
+// route.
+type pathEntry struct {
+	kind  byte
+	key   string
+	route *Route
 }
 
 // match returns the route of the longest matching path, Exact first at equal
