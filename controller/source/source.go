@@ -25,7 +25,8 @@
 // To save memory, only Secrets of type kubernetes.io/tls are watched (field
 // selector type=kubernetes.io/tls) unless Options.WatchOpaqueSecrets adds
 // the Opaque ones, and managedFields and kubectl's last-applied-configuration
-// annotation are dropped from every cached object. With Options.Namespace set, namespaced objects are watched
+// annotation are dropped from every cached object, and Ingresses are
+// compacted (labels dropped, repeated strings interned: compact.go). With Options.Namespace set, namespaced objects are watched
 // in that namespace only; IngressClasses are cluster-scoped and always
 // watched cluster-wide.
 package source
@@ -277,13 +278,17 @@ const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // LastAppliedAnnotation before an object is cached: the controller never
 // reads them, and each repeats most of the object (with 10,000 Ingresses
 // written by kubectl apply, they would double the cache). The object is
-// the informer's own freshly decoded copy.
+// the informer's own freshly decoded copy. Ingresses are compacted further
+// (compactIngress).
 func stripManagedFields(obj any) (any, error) {
 	if acc, err := meta.Accessor(obj); err == nil {
 		acc.SetManagedFields(nil)
 		if a := acc.GetAnnotations(); a[LastAppliedAnnotation] != "" {
 			delete(a, LastAppliedAnnotation)
 		}
+	}
+	if ing, ok := obj.(*networkingv1.Ingress); ok {
+		compactIngress(ing)
 	}
 	return obj, nil
 }
