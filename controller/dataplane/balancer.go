@@ -49,7 +49,8 @@ func (p *statePool) resolve(be *routing.Backend) *backendInfo {
 		st = &backendState{key: be.Key}
 		p.backends[be.Key] = st
 	}
-	bi := &backendInfo{be: be, state: st, health: make([]*endpointState, len(be.Endpoints))}
+	bi := &backendInfo{be: be, state: st, health: make([]*endpointState, len(be.Endpoints)),
+		service: be.Namespace + "/" + be.Service}
 	for i, ep := range be.Endpoints {
 		h := p.endpoints[ep.Address]
 		if h == nil {
@@ -117,6 +118,9 @@ type backendInfo struct {
 	be     *routing.Backend
 	state  *backendState
 	health []*endpointState // aligned with be.Endpoints
+	// service is the metric label of the backend's Service
+	// ("namespace/name"), made once per backend and table.
+	service string
 }
 
 // next returns the index of the endpoint to try first: the round-robin
@@ -201,11 +205,12 @@ type snapshot struct {
 
 // newSnapshot joins every route of t with its runtime state. Publish calls
 // it, off the request path. The routeBuilder it returns holds what the
-// routes use (backends, metric labels, limiters, upstream transports), for
-// pruning the pools.
+// routes use (backends, limiters, upstream transports), for pruning the
+// pools; the metric handles it resolves are marked live (BeginRoutes).
 func (s *Server) newSnapshot(t *routing.Table) (*snapshot, *routeBuilder) {
 	_, n := t.Size()
-	b := &routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}, live: make(map[metrics.RouteLabels]struct{}, n)}
+	b := &routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}}
+	s.metrics.BeginRoutes() // the handles route() resolves are the live ones
 	snap := &snapshot{table: t, routes: make(map[*routing.Route]*routeInfo, n), s: s}
 	for r := range t.Routes() {
 		if _, ok := snap.routes[r]; !ok {
@@ -231,9 +236,6 @@ func (s *snapshot) route(r *routing.Route) *routeInfo {
 type routeBuilder struct {
 	s        *Server
 	backends map[*routing.Backend]*backendInfo // nil: not shared
-	// live collects the metric labels of the routes built (nil: not
-	// collected), for Metrics.RetainRoutes.
-	live map[metrics.RouteLabels]struct{}
 	// limits and upstreams collect the rate limiters and upstream TLS
 	// transports the routes use (nil until one does), for the pools'
 	// prune.
@@ -254,26 +256,24 @@ func (b *routeBuilder) backend(be *routing.Backend) *backendInfo {
 
 func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 	s := b.s
-	rl := routeLabels(r)
-	ri := &routeInfo{route: r, ingress: rl.Ingress, policy: r.Policy}
+	ingress, service := r.Ingress.String(), metrics.NoService
+	if ingress == "" {
+		ingress = metrics.NoIngress
+	}
+	ri := &routeInfo{route: r, ingress: ingress, policy: r.Policy}
 	if be := r.Backend; be != nil {
 		ri.backend = b.backend(be)
+		service = ri.backend.service
 	}
-	ri.metrics = s.metrics.Route(rl.Ingress, rl.Service)
-	if b.live != nil {
-		b.live[rl] = struct{}{}
-	}
+	ri.metrics = s.metrics.Route(ingress, service)
 	if u := r.Upstream; u != nil {
 		ri.up = b.upstream(u, r.Backend)
 	}
 	ri.limiter = b.limiter(r)
 	if c := r.Canary; c != nil && c.Backend != nil {
-		crl := metrics.RouteLabels{Ingress: c.Ingress.String(), Service: c.Backend.Namespace + "/" + c.Backend.Service}
-		ci := &routeInfo{route: r, ingress: crl.Ingress, policy: ri.policy, limiter: ri.limiter,
-			metrics: s.metrics.Route(crl.Ingress, crl.Service), backend: b.backend(c.Backend)}
-		if b.live != nil {
-			b.live[crl] = struct{}{}
-		}
+		cb := b.backend(c.Backend)
+		ci := &routeInfo{route: r, ingress: c.Ingress.String(), policy: ri.policy, limiter: ri.limiter, backend: cb}
+		ci.metrics = s.metrics.Route(ci.ingress, cb.service)
 		if u := r.Upstream; u != nil {
 			ci.up = b.upstream(u, c.Backend)
 		}
@@ -307,17 +307,4 @@ func (b *routeBuilder) upstream(u *routing.Upstream, be *routing.Backend) *upstr
 		b.upstreams[k] = struct{}{}
 	}
 	return up
-}
-
-// routeLabels are the metric labels of a route: its Ingress (NoIngress for
-// the configured default backend) and Service (NoService without backend).
-func routeLabels(r *routing.Route) metrics.RouteLabels {
-	rl := metrics.RouteLabels{Ingress: r.Ingress.String(), Service: metrics.NoService}
-	if rl.Ingress == "" {
-		rl.Ingress = metrics.NoIngress
-	}
-	if be := r.Backend; be != nil {
-		rl.Service = be.Namespace + "/" + be.Service
-	}
-	return rl
 }

@@ -128,7 +128,7 @@ func (s *Server) Publish(t *routing.Table) {
 	s.upstreams.prune(b.upstreams)
 	hosts, routes := t.Size()
 	s.metrics.SetTableSize(routes, hosts, backends)
-	s.metrics.RetainRoutes(b.live)
+	s.metrics.RetainRoutes()
 }
 
 // SetDefaultCertificate sets the certificate served for TLS server names

@@ -67,6 +67,9 @@ type Metrics struct {
 	// of a table, where sync.Map's interface keys cost twice as much.
 	handlesMu    sync.Mutex
 	routeHandles map[RouteLabels]*RouteMetrics
+	// epoch counts BeginRoutes calls; a handle records the epoch in which
+	// Route last returned it (both under handlesMu).
+	epoch uint64
 }
 
 // RouteLabels are the ingress and service labels of one route's request
@@ -173,25 +176,41 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 		h = &RouteMetrics{m: m, ingress: ingress, service: service}
 		m.routeHandles[k] = h
 	}
+	h.epoch = m.epoch
 	return h
+}
+
+// BeginRoutes starts the collection of one table's route handles: the
+// handles Route returns from now on are live for the next RetainRoutes.
+// The data plane calls it when it publishes a table, before joining the
+// table's routes with their handles.
+func (m *Metrics) BeginRoutes() {
+	if m == nil {
+		return
+	}
+	m.handlesMu.Lock()
+	m.epoch++
+	m.handlesMu.Unlock()
 }
 
 // RetainRoutes deletes the request series (requests_total and
 // request_duration_seconds) and the cached handles of every ingress and
-// service pair not in live, so that deleted Ingresses and Services do not
-// leave series behind. The data plane calls it when it publishes a table,
-// off the request path. The pair (NoIngress, NoService) is always kept. A
-// request still running on an older table may record into a removed handle
-// (the sample is dropped) or, for a status code new to it, recreate its
-// series until the next call. It returns how many pairs were removed.
-func (m *Metrics) RetainRoutes(live map[RouteLabels]struct{}) int {
+// service pair that Route has not returned since the last BeginRoutes, so
+// that deleted Ingresses and Services do not leave series behind. It
+// needs no set of live pairs: with 10,000 routes, building one per publish
+// cost as much as the rest of the metrics work. The pair (NoIngress,
+// NoService) is always kept. A request still running on an older table may
+// record into a removed handle (the sample is dropped) or, for a status
+// code new to it, recreate its series until the next call. It returns how
+// many pairs were removed.
+func (m *Metrics) RetainRoutes() int {
 	if m == nil {
 		return 0
 	}
 	m.handlesMu.Lock()
 	var gone []RouteLabels
-	for rl := range m.routeHandles {
-		if _, ok := live[rl]; !ok && rl != (RouteLabels{NoIngress, NoService}) {
+	for rl, h := range m.routeHandles {
+		if h.epoch != m.epoch && rl != (RouteLabels{NoIngress, NoService}) {
 			gone = append(gone, rl)
 			delete(m.routeHandles, rl)
 		}
@@ -300,6 +319,7 @@ type codeCounter struct {
 type RouteMetrics struct {
 	m                *Metrics
 	ingress, service string
+	epoch            uint64 // Metrics.epoch when last returned by Route (under handlesMu)
 	latency          atomic.Pointer[observer]
 	codes            atomic.Pointer[[]codeCounter] // copy-on-write
 }

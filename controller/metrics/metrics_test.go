@@ -117,12 +117,18 @@ func BenchmarkRouteObserve(b *testing.B) {
 
 func TestRetainRoutesDeletesStaleSeries(t *testing.T) {
 	m := New()
+	m.Route(NoIngress, NoService).Observe(404, time.Millisecond)
+	m.BeginRoutes() // the first table
 	m.Route("ns/kept", "ns/svc").Observe(200, time.Millisecond)
 	m.Route("ns/gone", "ns/svc").Observe(200, time.Millisecond)
 	m.Route("ns/gone", "ns/svc").Observe(503, time.Millisecond)
 	m.Route("ns/kept", "ns/old-svc").Observe(200, time.Millisecond)
-	m.Route(NoIngress, NoService).Observe(404, time.Millisecond)
-	if n := m.RetainRoutes(map[RouteLabels]struct{}{{"ns/kept", "ns/svc"}: {}}); n != 2 {
+	if n := m.RetainRoutes(); n != 0 {
+		t.Errorf("RetainRoutes after the first table removed %d pairs, want 0", n)
+	}
+	m.BeginRoutes() // the next table has one pair of those
+	m.Route("ns/kept", "ns/svc")
+	if n := m.RetainRoutes(); n != 2 {
 		t.Errorf("RetainRoutes removed %d pairs, want 2", n)
 	}
 	out := scrape(t, m)
@@ -145,7 +151,8 @@ func TestRetainRoutesDeletesStaleSeries(t *testing.T) {
 		t.Error("a removed pair is not recreated from zero")
 	}
 	var nilM *Metrics
-	if nilM.RetainRoutes(nil) != 0 {
+	nilM.BeginRoutes()
+	if nilM.RetainRoutes() != 0 {
 		t.Error("nil Metrics removed something")
 	}
 }

@@ -121,7 +121,8 @@ type StatusPlan struct {
 	desired    []networkingv1.IngressLoadBalancerIngress
 	desiredKey string
 	// sorted is a copy of Owned sorted by namespace/name, made by the first
-	// Update (in the status writer's goroutine, not the build's).
+	// Update (called by the status writer when it judges an Ingress, not by
+	// the build).
 	sortOnce sync.Once
 	sorted   []routing.ObjectRef
 }
