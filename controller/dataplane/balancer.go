@@ -183,14 +183,6 @@ type routeInfo struct {
 	up *upstreamRT
 }
 
-// canaryBackend returns r's canary backend, or nil.
-func canaryBackend(r *routing.Route) *routing.Backend {
-	if r.Canary == nil {
-		return nil
-	}
-	return r.Canary.Backend
-}
-
 // snapshot is what one request loads: a published table and the routeInfo
 // of each of its routes. newSnapshot builds it once per table, when the
 // table is published; afterwards it is read-only, so requests read it
