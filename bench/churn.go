@@ -31,8 +31,18 @@ const minPhaseRequests = 1000
 // if the controller still used it).
 const drainStreak = 20
 
+// drainedAnswer reports whether one answer through the controller shows
+// churn-a's terminating endpoint (churn-a-2) gone: a correct answer from
+// another endpoint of churn-a. A failed answer (a transport error, a 503
+// while the controller reloads) says nothing about where traffic goes and
+// does not count towards the streak: counted, it let the endpoint stop
+// while the controller still sent to it.
+func drainedAnswer(code int, service, pod string) bool {
+	return code == http.StatusOK && service == "churn-a" && pod != "" && pod != "churn-a-2"
+}
+
 // churnTermination describes the protocol, for the report.
-const churnTermination = "every controller the same: a change is applied when HTTP probes see it (new path answers 3 times from its backend, removed path 404 3 times, new endpoint answers, terminating endpoint absent from 20 consecutive answers); the endpoint stops 200 ms after that, or after the timeout"
+const churnTermination = "every controller the same: a change is applied when HTTP probes see it (new path answers 3 times from its backend, removed path 404 3 times, new endpoint answers, terminating endpoint absent from 20 consecutive correct answers from the others); the endpoint stops 200 ms after that, or after the timeout"
 
 // churnPhase is the length of one churn phase: at least ChurnEvery and
 // long enough for minPhaseRequests at ChurnRPS (5 % margin: phase starts
@@ -226,8 +236,7 @@ func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases i
 			idx = begin(reports.ChurnPhase{Kind: "scale-down", Detail: "churn-a 3 -> 2 (terminating first)"})
 			if err = e.Backends.SetEndpointConditions(ctx, c.a, 2, cluster.EndpointConditions{Serving: true, Terminating: true}); err == nil {
 				ok = c.await(ctx, func() bool {
-					_, _, pod := c.prober.probeFull(ctx, "http://"+churnHost+"/a/x")
-					return pod != "churn-a-2"
+					return drainedAnswer(c.prober.probeFull(ctx, "http://"+churnHost+"/a/x"))
 				}, drainStreak)
 				select {
 				case <-ctx.Done():

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ingresslab/ingresslab/profile"
 	"github.com/ingresslab/ingresslab/reports"
@@ -98,5 +100,40 @@ func TestBackgroundIngresses(t *testing.T) {
 func TestLoadScenariosHaveTheirOwnBackends(t *testing.T) {
 	if b := []string{echoName, tlsEcho, noKeepAliveEcho}; len(slices.Compact(slices.Sorted(slices.Values(b)))) != len(b) {
 		t.Errorf("load scenarios share an echo backend: %v", b)
+	}
+}
+
+// TestManyRoutesRemoval: the many-routes table is deleted when the
+// scenario ends (only its own Ingresses; one already gone is fine), and a
+// route counts as gone only on an answer that is not its backend's 200 (a
+// transport error during a reload does not count).
+func TestManyRoutesRemoval(t *testing.T) {
+	e := &Env{Profile: &profile.Profile{IngressClass: "lab"}}
+	kube := fake.NewClientset(e.ingress("many-0", nil, ""), e.ingress("many-1", nil, ""), e.ingress("single", nil, ""))
+	if err := deleteIngresses(t.Context(), kube, []string{"many-0", "many-1", "many-2"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := kube.NetworkingV1().Ingresses(Namespace).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "single" {
+		t.Fatalf("left %v, want only single", list.Items)
+	}
+	for _, tc := range []struct {
+		code    int
+		service string
+		gone    bool
+	}{
+		{200, "mr-3", false}, // still served
+		{404, "", true},      // the default backend
+		{200, "", true},      // another page
+		{200, "mr-4", true},  // another backend (a catch-all)
+		{503, "mr-3", true},
+		{0, "", false}, // a transport error says nothing
+	} {
+		if got := routeGone(tc.code, tc.service, "mr-3"); got != tc.gone {
+			t.Errorf("routeGone(%d, %q) = %t, want %t", tc.code, tc.service, got, tc.gone)
+		}
 	}
 }
