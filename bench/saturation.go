@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -100,30 +101,68 @@ func sweepOnce(ctx context.Context, o SaturationOptions, rep int, measure Closed
 
 // concludeSaturation summarises sweeps (o checked): the median maximum and
 // its ceiling, if any.
+//
+// A repetition still rising at the last connection count gives a lower
+// bound, not a value (a right-censored sample). The median of the
+// repetitions is still exact when every such repetition ranks above the
+// median's position: a censored value can only be larger than recorded,
+// which cannot change the order statistics below it. Only when a censored
+// repetition ranks at or below the median (for an even count, at or below
+// the upper middle) is the median a lower bound, and the maximum capped.
 func concludeSaturation(o SaturationOptions, sweeps []reports.ClosedLoopSweep) reports.Saturation {
 	sat := reports.Saturation{Method: "closed-loop", Sweeps: sweeps}
+	type sample struct {
+		rps      float64
+		censored bool
+	}
+	var samples []sample
 	var maxes []float64
 	configured := 0
 	for _, sw := range sweeps {
-		if sw.Ceiling == reports.CeilingConfigured {
-			configured++
-		}
 		if sw.MaxRPS > 0 {
 			maxes = append(maxes, sw.MaxRPS)
+			samples = append(samples, sample{sw.MaxRPS, sw.Ceiling == reports.CeilingConfigured})
+			if sw.Ceiling == reports.CeilingConfigured {
+				configured++
+			}
+		}
+	}
+	// Ascending; at equal values a censored sample ranks higher (its true
+	// value is at least as large).
+	slices.SortFunc(samples, func(a, b sample) int {
+		if c := cmp.Compare(a.rps, b.rps); c != 0 {
+			return c
+		}
+		return cmp.Compare(boolRank(a.censored), boolRank(b.censored))
+	})
+	medianCensored := false
+	for i, smp := range samples {
+		if smp.censored && i <= len(samples)/2 {
+			medianCensored = true
 		}
 	}
 	sat.MaxRPS = reports.NewStat(maxes)
+	last := o.Connections[len(o.Connections)-1]
 	switch {
 	case sat.MaxRPS.N == 0:
 		// Nothing passed: no maximum (and no ceiling to claim).
 	case o.GeneratorMaxRPS > 0 && sat.MaxRPS.Median >= (1-o.GeneratorMargin)*o.GeneratorMaxRPS:
 		sat.Ceiling = reports.CeilingGenerator
 		sat.CeilingReason = fmt.Sprintf("%.0f rps is within %.0f %% of the load generator's own %.0f rps on this machine", sat.MaxRPS.Median, o.GeneratorMargin*100, o.GeneratorMaxRPS)
-	case configured > 0:
+	case medianCensored:
 		sat.Ceiling = reports.CeilingConfigured
-		sat.CeilingReason = fmt.Sprintf("%d of %d repetitions: throughput still rising at %d connections (the sweep's maximum)", configured, len(sweeps), o.Connections[len(o.Connections)-1])
+		sat.CeilingReason = fmt.Sprintf("%d of %d repetitions: throughput still rising at %d connections (the sweep's maximum), at or below the median", configured, len(samples), last)
+	case configured > 0:
+		sat.Note = fmt.Sprintf("%d of %d repetitions still rising at %d connections (a lower bound each), all above the median: the median is exact", configured, len(samples), last)
 	}
 	return sat
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // summarizePoint summarises the windows of one load fraction.

@@ -56,6 +56,49 @@ func TestFindSaturationCeilingIsNotARatio(t *testing.T) {
 	}
 }
 
+// TestConcludeSaturationCensoredAboveTheMedian: a repetition still rising
+// at the last connection count is a lower bound; above the median it
+// cannot move the median, at or below it the median is a lower bound.
+func TestConcludeSaturationCensoredAboveTheMedian(t *testing.T) {
+	o := SaturationOptions{Connections: []int{4, 16, 64, 256}}
+	if err := o.check(); err != nil {
+		t.Fatal(err)
+	}
+	sw := func(rps float64, capped bool) reports.ClosedLoopSweep {
+		s := reports.ClosedLoopSweep{MaxRPS: rps, Connections: 64}
+		if capped {
+			s.Ceiling, s.Connections = reports.CeilingConfigured, 256
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		sweeps []reports.ClosedLoopSweep
+		capped bool
+	}{
+		{"the highest of 3 capped", []reports.ClosedLoopSweep{sw(19371, false), sw(14825, false), sw(19486, true)}, false},
+		{"the median of 3 capped", []reports.ClosedLoopSweep{sw(19371, true), sw(14825, false), sw(19486, false)}, true},
+		{"the lowest of 3 capped", []reports.ClosedLoopSweep{sw(14825, true), sw(19371, false), sw(19486, false)}, true},
+		{"capped and tied with the median", []reports.ClosedLoopSweep{sw(19000, false), sw(19000, true), sw(15000, false)}, false},
+		{"two of 3 capped", []reports.ClosedLoopSweep{sw(19000, false), sw(19500, true), sw(20000, true)}, true},
+		{"the highest of 2 capped", []reports.ClosedLoopSweep{sw(19000, false), sw(20000, true)}, true},
+		{"the highest of 4 capped", []reports.ClosedLoopSweep{sw(19000, false), sw(18000, false), sw(18500, false), sw(20000, true)}, false},
+		{"none capped", []reports.ClosedLoopSweep{sw(19000, false), sw(18000, false), sw(18500, false)}, false},
+	} {
+		sat := concludeSaturation(o, tc.sweeps)
+		if capped := sat.Ceiling == reports.CeilingConfigured; capped != tc.capped {
+			t.Errorf("%s: ceiling %q (%s), want capped %v", tc.name, sat.Ceiling, sat.CeilingReason, tc.capped)
+		}
+		anyCapped := false
+		for _, s := range tc.sweeps {
+			anyCapped = anyCapped || s.Ceiling != ""
+		}
+		if wantNote := anyCapped && !tc.capped; (sat.Note != "") != wantNote {
+			t.Errorf("%s: note %q, want one: %v", tc.name, sat.Note, wantNote)
+		}
+	}
+}
+
 func TestFindSaturationGeneratorBound(t *testing.T) {
 	var asked []int
 	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16}, GeneratorMaxRPS: 10000}, fakeClosed(func(n int) float64 { return 9000 }, &asked))

@@ -394,6 +394,8 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		series[i].MaxSustainableRPS = sat.MaxRPS
 		if sat.Ceiling != "" {
 			e.Progressf("%s %s: maximum ≥ %.0f rps is a lower bound: %s", scenario, t.Name, sat.MaxRPS.Median, sat.CeilingReason)
+		} else if sat.Note != "" {
+			e.Progressf("%s %s: maximum %.0f rps: %s", scenario, t.Name, sat.MaxRPS.Median, sat.Note)
 		}
 	}
 	windows := make([]map[float64][]reports.StepResult, len(traffic))

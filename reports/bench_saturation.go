@@ -34,6 +34,9 @@ type Saturation struct {
 	// CeilingReason says what was seen ("throughput still rising at 64
 	// connections", "within 15 % of the generator's 41,000 rps").
 	CeilingReason string `json:"ceilingReason,omitempty"`
+	// Note, for a true maximum, says which repetitions were lower bounds
+	// that did not affect the median (they ranked above it).
+	Note string `json:"note,omitempty"`
 	// Sweeps are the repetitions.
 	Sweeps []ClosedLoopSweep `json:"sweeps"`
 }
