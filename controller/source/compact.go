@@ -16,10 +16,12 @@ import (
 //     never reads them (it writes status with a patch, never the whole
 //     object); a Helm chart's labels alone are a map of several hundred
 //     bytes per Ingress. DeletionTimestamp stays.
-//   - strings that repeat across Ingresses (namespace, IngressClass name,
-//     Service and port names, paths, annotation values) are interned
-//     (package unique), and the pathType and ingressClassName pointers of
-//     equal values are shared.
+//   - the namespace is interned (package unique): every Ingress of a
+//     namespace shares one copy; the pathType and ingressClassName
+//     pointers of equal values are shared. Strings that are often unique
+//     (names, hosts, paths, annotation values) are not interned: for a
+//     value held once, interning costs an entry in unique's map and saves
+//     nothing.
 //
 // The cached objects are read-only for everyone (see the package
 // documentation), which is what makes sharing safe.
@@ -31,32 +33,17 @@ func compactIngress(ing *networkingv1.Ingress) {
 	if c := ing.Spec.IngressClassName; c != nil {
 		ing.Spec.IngressClassName = internPtr(*c)
 	}
-	for k, v := range ing.Annotations {
-		ing.Annotations[k] = intern(v)
-	}
-	compactBackend(ing.Spec.DefaultBackend)
 	for i := range ing.Spec.Rules {
 		http := ing.Spec.Rules[i].HTTP
 		if http == nil {
 			continue
 		}
 		for j := range http.Paths {
-			p := &http.Paths[j]
-			p.Path = intern(p.Path)
-			if p.PathType != nil {
+			if p := &http.Paths[j]; p.PathType != nil {
 				p.PathType = pathTypePtr(*p.PathType)
 			}
-			compactBackend(&p.Backend)
 		}
 	}
-}
-
-func compactBackend(b *networkingv1.IngressBackend) {
-	if b == nil || b.Service == nil {
-		return
-	}
-	b.Service.Name = intern(b.Service.Name)
-	b.Service.Port.Name = intern(b.Service.Port.Name)
 }
 
 // intern returns the canonical copy of s.
