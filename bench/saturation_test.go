@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -174,5 +175,26 @@ func TestFitLineMemoryPerRoute(t *testing.T) {
 	}
 	if got := scaleSample(3, 16); len(got) != 3 {
 		t.Fatalf("small sample %v", got)
+	}
+}
+
+// TestScaleFailureKeepsTheMeasuredSizes: a failed scenario keeps only its
+// error in the report, so a scale run that stopped at 10,000 Ingresses
+// names what it measured at 100 and 1,000.
+func TestScaleFailureKeepsTheMeasuredSizes(t *testing.T) {
+	done := []reports.ScalePoint{
+		{Ingresses: 100, Routes: 100, ApplyToSyncMillis: 18292, RestartSyncMillis: 481, TreeRSSBytes: 108 << 20},
+		{Ingresses: 1000, Routes: 1000, ApplyToSyncMillis: 181707, RestartSyncMillis: 1631, TreeRSSBytes: 306 << 20},
+	}
+	msg := scaleFailure(errors.New("route not served"), 10000, "after the writes", done).Error()
+	for _, want := range []string{"10000 Ingresses not served after the writes: route not served",
+		"100 Ingresses synced 18.3 s after the writes and 0.5 s after a restart, process tree RSS 108 MiB",
+		"1000 Ingresses synced 181.7 s after the writes and 1.6 s after a restart, process tree RSS 306 MiB"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if msg := scaleFailure(errors.New("x"), 100, "after a restart", nil).Error(); strings.Contains(msg, "measured before") {
+		t.Errorf("nothing measured, yet %q", msg)
 	}
 }

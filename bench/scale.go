@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +42,7 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		e.Progressf("scale: %d Ingresses written in %.1f s", size, time.Since(start).Seconds())
 		created = size
 		if err := e.waitScaleSynced(ctx, p, size); err != nil {
-			return nil, err
+			return nil, scaleFailure(err, size, "after the writes", res.Points)
 		}
 		// Routes are host x path pairs: each scale Ingress has one host with
 		// one path, whatever the controller counts internally.
@@ -55,7 +57,7 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 			return nil, fmt.Errorf("scale: restart controller with %d Ingresses: %w", size, err)
 		}
 		if err := e.waitScaleSynced(ctx, p, size); err != nil {
-			return nil, err
+			return nil, scaleFailure(err, size, "after a restart", res.Points)
 		}
 		pt.RestartSyncMillis = float64(time.Since(rs)) / 1e6
 		pt.RSSBytes, _ = procRSS(e.Ctrl.PID())
@@ -78,6 +80,22 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	res.RSSBytesPerRoute, res.HeapBytesPerRoute = slope(xs, rss), slope(xs, heap)
 	res.Fit = fitLine(xs, tree)
 	return &reports.BenchScenario{Scale: res}, nil
+}
+
+// scaleFailure is the error of a scale run that stopped at size: a failed
+// scenario keeps only its error in the report, so the error carries the
+// sizes measured before it.
+func scaleFailure(err error, size int, when string, done []reports.ScalePoint) error {
+	msg := fmt.Sprintf("%d Ingresses not served %s: %v", size, when, err)
+	if len(done) > 0 {
+		var parts []string
+		for _, pt := range done {
+			parts = append(parts, fmt.Sprintf("%d Ingresses synced %.1f s after the writes and %.1f s after a restart, process tree RSS %.0f MiB",
+				pt.Ingresses, pt.ApplyToSyncMillis/1000, pt.RestartSyncMillis/1000, float64(pt.TreeRSSBytes)/(1<<20)))
+		}
+		msg += "; measured before: " + strings.Join(parts, "; ")
+	}
+	return errors.New(msg)
 }
 
 // fitLine is the least-squares line through (xs, ys) with its residual
