@@ -295,8 +295,7 @@ func (b *routeBuilder) upstream(u *routing.Upstream, be *routing.Backend) *upstr
 		if b.upstreams == nil {
 			b.upstreams = map[string]struct{}{}
 		}
-		k, _ := upstreamKey(u, be)
-		b.upstreams[k] = struct{}{}
+		b.upstreams[up.key] = struct{}{}
 	}
 	return up
 }

@@ -43,6 +43,8 @@ type upstreamRT struct {
 	proto routing.UpstreamProtocol
 	rt    *http.Transport
 	tls   bool // the URL scheme is https
+	// key is the transportPool key of a TLS upstream ("" otherwise).
+	key string
 }
 
 // transportPool caches the transports of upstream TLS configurations.
@@ -82,7 +84,7 @@ func (s *Server) resolveUpstream(u *routing.Upstream, be *routing.Backend) *upst
 			rt = s.newTLSTransport(u.Protocol, u.TLS, name)
 			p.m[key] = rt
 		}
-		return &upstreamRT{proto: u.Protocol, rt: rt, tls: true}
+		return &upstreamRT{proto: u.Protocol, rt: rt, tls: true, key: key}
 	}
 	return &upstreamRT{proto: routing.UpstreamHTTP1, rt: s.transport}
 }

