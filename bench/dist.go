@@ -116,8 +116,8 @@ func (e *Env) distWindow(ctx context.Context, t *Traffic, cfg stepConfig) (repor
 		c.Windows = []agent.Window{{Phase: cfg.Phase, Workers: max(cfg.Connections, r.Generators), DurationMillis: cfg.Duration.Milliseconds()}}
 	} else {
 		c.Windows = []agent.Window{
-			{Phase: "warm-up", RateRPS: cfg.Rate, DurationMillis: warmUp(cfg.Duration).Milliseconds()},
-			{Phase: cfg.Phase, RateRPS: cfg.Rate, DurationMillis: cfg.Duration.Milliseconds()},
+			{Phase: "warm-up", RateRPS: cfg.Rate, Connections: cfg.PoolConnections, DurationMillis: warmUp(cfg.Duration).Milliseconds()},
+			{Phase: cfg.Phase, RateRPS: cfg.Rate, Connections: cfg.PoolConnections, DurationMillis: cfg.Duration.Milliseconds()},
 		}
 	}
 	c.Start = time.Now().Add(r.GeneratorStartLead)
@@ -135,6 +135,7 @@ func (e *Env) distWindow(ctx context.Context, t *Traffic, cfg stepConfig) (repor
 	if !closed {
 		st.OfferedRPS = cfg.Rate
 		st.Connections = 0
+		st.PoolConnections = cfg.PoolConnections
 	}
 	if cfg.Detail {
 		st.Spectrum = agent.Spectrum(m.Latency, spectrumPercentiles)

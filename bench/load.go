@@ -51,17 +51,23 @@ type Traffic struct {
 
 	// open is the open-loop client, kept across windows so a warm-up's
 	// connections serve the window after it (created on first use).
-	openMu sync.Mutex
-	open   *http.Client
-	openTO time.Duration
+	openMu    sync.Mutex
+	open      *http.Client
+	openTO    time.Duration
+	openConns int
 }
 
-// openClient returns the traffic's open-loop client for timeout.
-func (t *Traffic) openClient(timeout time.Duration) *http.Client {
+// openClient returns the traffic's open-loop client for timeout and a pool
+// of at most conns connections (0: unbounded), made anew when either
+// changes.
+func (t *Traffic) openClient(timeout time.Duration, conns int) *http.Client {
 	t.openMu.Lock()
 	defer t.openMu.Unlock()
-	if t.open == nil || t.openTO != timeout {
-		t.open, t.openTO = t.client(timeout), timeout
+	if t.open == nil || t.openTO != timeout || t.openConns != conns {
+		if t.open != nil {
+			t.open.CloseIdleConnections()
+		}
+		t.open, t.openTO, t.openConns = t.clientConns(timeout, conns), timeout, conns
 	}
 	return t.open
 }
@@ -170,10 +176,19 @@ type stepConfig struct {
 	// NoRepeat keeps a noisy window (marked) instead of measuring it again:
 	// for windows with side effects beside them (churn).
 	NoRepeat bool
-	// MaxInFlight bounds an open-loop window's concurrent requests (and so
-	// its connections); reaching it makes the window invalid. Default:
+	// MaxInFlight bounds an open-loop window's concurrent requests;
+	// reaching it makes the window invalid. Default:
 	// openLoopMaxInFlight(Rate, Timeout, the process's descriptor limit).
 	MaxInFlight int
+	// PoolConnections bounds an open-loop window's connections (0:
+	// unbounded, one per request in flight). The arrivals stay open-loop:
+	// a request that finds every connection busy waits for one, and the
+	// wait counts in its latency, as behind any client's connection pool.
+	// Without the bound, every stall of the target makes the generator
+	// open connections, each of which makes every request dearer: on two
+	// shared cores an open loop at a quarter of a target's closed-loop
+	// maximum ran up thousands of connections and collapsed.
+	PoolConnections int
 }
 
 // outcome classifies one response.
@@ -221,7 +236,7 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 			cfg.MaxInFlight = openLoopMaxInFlight(cfg.Rate, cfg.Timeout, fdLimit())
 		}
 		var client *http.Client
-		client, inFlight = counting(t.openClient(cfg.Timeout))
+		client, inFlight = counting(t.openClient(cfg.Timeout, cfg.PoolConnections))
 		// A window that reaches its in-flight bound is invalid whatever
 		// follows; it stops there. Run on, it would keep the bound's worth
 		// of requests waiting for the request timeout, each abandoned one
@@ -298,6 +313,7 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 	if !closed {
 		st.OfferedRPS = cfg.Rate
 		st.MaxInFlight, st.PeakInFlight = cfg.MaxInFlight, int(inFlight.peak.Load())
+		st.PoolConnections = cfg.PoolConnections
 	}
 	st.DurationMillis = cfg.Duration.Milliseconds()
 	st.StatusCodes = codes

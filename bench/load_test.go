@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,58 @@ func TestGeneratorConnectionsLeaveNoTimeWait(t *testing.T) {
 	}
 	if tw != 0 {
 		t.Errorf("%d generator sockets in TIME_WAIT towards the target", tw)
+	}
+}
+
+// TestOpenLoopPoolBoundsConnections: an open-loop window of 100 rps through
+// a pool of 2 connections, against a target that holds each request 40 ms
+// (4 in flight on average), keeps its arrivals (the rate is offered in
+// full; requests wait for a connection, and the wait counts in their
+// latency) and never opens a third connection; without a pool, the same
+// window opens one per request in flight.
+func TestOpenLoopPoolBoundsConnections(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(40 * time.Millisecond) // the target's service time, what the test is about
+		_, _ = w.Write([]byte(`{"service":"svc-a"}`))
+	}), ConnState: func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	tr := &Traffic{Name: "t", Dial: l.Addr().String(), KeepAlive: true,
+		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://pool.invalid/"}}, Expect: []string{"svc-a"}}
+	cfg := loose
+	cfg.Rate, cfg.Duration, cfg.Phase, cfg.PoolConnections = 100, 500*time.Millisecond, "fraction", 2
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := opened.Load(); n > 2 {
+		t.Errorf("a pool of 2 opened %d connections", n)
+	}
+	if st.PoolConnections != 2 || st.Requests < 35 || st.SuccessRatio != 1 || !st.Valid {
+		t.Errorf("pooled window: pool %d, %d requests, success %v, valid %v (%s)", st.PoolConnections, st.Requests, st.SuccessRatio, st.Valid, st.InvalidReason)
+	}
+	// Two connections serve 50 rps: the rest queue for the pool, and the
+	// wait is in their latency.
+	if st.Latency.Max < 200_000 {
+		t.Errorf("latency max %.0f µs: the wait for a pooled connection is not in it", st.Latency.Max)
+	}
+
+	opened.Store(0)
+	tr.closeIdle()
+	cfg.PoolConnections = 0
+	if _, err := runStep(context.Background(), tr, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := opened.Load(); n < 3 {
+		t.Errorf("without a pool, %d connections for 4 requests in flight on average: the test does not tell the two apart", n)
 	}
 }

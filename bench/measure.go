@@ -134,10 +134,10 @@ func (e *Env) calibrateGenerator(ctx context.Context) (*reports.GeneratorLimit, 
 		return nil, errors.New("generator calibration: the null target answered nothing")
 	}
 	rate := math.Round(g.MaxRPS / 2)
-	if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(e.Opts.WindowDuration), Phase: "warm-up", SLO: e.Opts.SLO, Gates: e.Opts.Gates}); err != nil {
+	if _, err := runStep(ctx, t, stepConfig{Rate: rate, Duration: warmUp(e.Opts.WindowDuration), Phase: "warm-up", SLO: e.Opts.SLO, Gates: e.Opts.Gates, PoolConnections: sw.Connections}); err != nil {
 		return nil, fmt.Errorf("generator calibration: %w", err)
 	}
-	st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: e.Opts.WindowDuration, Phase: "generator open loop"})
+	st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: e.Opts.WindowDuration, Phase: "generator open loop", PoolConnections: sw.Connections})
 	if err != nil {
 		return nil, fmt.Errorf("generator calibration: %w", err)
 	}

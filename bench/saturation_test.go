@@ -198,3 +198,24 @@ func TestScaleFailureKeepsTheMeasuredSizes(t *testing.T) {
 		t.Errorf("nothing measured, yet %q", msg)
 	}
 }
+
+// TestPoolConnections: the open-loop pool is the median connection count
+// at which the sweeps found their maxima; sweeps without one do not count.
+func TestPoolConnections(t *testing.T) {
+	sw := func(rps float64, n int) reports.ClosedLoopSweep { return reports.ClosedLoopSweep{MaxRPS: rps, Connections: n} }
+	for _, c := range []struct {
+		sweeps []reports.ClosedLoopSweep
+		want   int
+	}{
+		{nil, 0},
+		{[]reports.ClosedLoopSweep{sw(0, 0)}, 0},
+		{[]reports.ClosedLoopSweep{sw(10, 64)}, 64},
+		{[]reports.ClosedLoopSweep{sw(10, 64), sw(12, 16), sw(11, 256)}, 64},
+		{[]reports.ClosedLoopSweep{sw(10, 64), sw(12, 16)}, 16},
+		{[]reports.ClosedLoopSweep{sw(10, 64), sw(0, 0), sw(11, 256)}, 64},
+	} {
+		if got := poolConnections(c.sweeps); got != c.want {
+			t.Errorf("poolConnections(%+v) = %d, want %d", c.sweeps, got, c.want)
+		}
+	}
+}

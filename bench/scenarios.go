@@ -399,8 +399,10 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		}
 	}
 	windows := make([]map[float64][]reports.StepResult, len(traffic))
+	pools := make([]int, len(traffic))
 	for i := range windows {
 		windows[i] = map[float64][]reports.StepResult{}
+		pools[i] = poolConnections(sweeps[i])
 	}
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for _, f := range o.Fractions {
@@ -420,10 +422,10 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				// A warm-up at the same rate opens the connections (kept by the
 				// traffic's client) and fills the controller's pools; it is
 				// not measured.
-				if err := e.warmUp(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates}); err != nil {
+				if err := e.warmUp(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates, PoolConnections: pools[i]}); err != nil {
 					return nil, fmt.Errorf("%s %s warm-up at %.0f rps: %w", scenario, t.Name, rate, err)
 				}
-				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true})
+				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true, PoolConnections: pools[i]})
 				if err != nil {
 					return nil, fmt.Errorf("%s %s %.0f %% (%.0f rps): %w", scenario, t.Name, f*100, rate, err)
 				}
@@ -445,6 +447,24 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		series[i].CPUMicrosPerRequest, _ = cpuAtHighestPassing(series[i].AtLoad)
 	}
 	return series, nil
+}
+
+// poolConnections is the connection pool of a target's open-loop windows:
+// the median, over the repetitions, of the connection count at which each
+// sweep found its maximum (0 when no sweep found one: unbounded). The
+// fractions of a maximum are offered through the pool that reached it.
+func poolConnections(sweeps []reports.ClosedLoopSweep) int {
+	var ns []int
+	for _, sw := range sweeps {
+		if sw.MaxRPS > 0 && sw.Connections > 0 {
+			ns = append(ns, sw.Connections)
+		}
+	}
+	if len(ns) == 0 {
+		return 0
+	}
+	slices.Sort(ns)
+	return ns[(len(ns)-1)/2]
 }
 
 // warmUp is the unmeasured lead-in of an open-loop window: a fifth of it,

@@ -248,6 +248,11 @@ type StepResult struct {
 	// had; a window that reached the bound is invalid.
 	MaxInFlight  int `json:"maxInFlight,omitempty"`
 	PeakInFlight int `json:"peakInFlight,omitempty"`
+	// PoolConnections bounds an open-loop window's connections: the
+	// connection count at which the target's closed-loop maximum was
+	// found; requests beyond it wait for a connection (0: unbounded, as in
+	// reports before this field).
+	PoolConnections int `json:"poolConnections,omitempty"`
 	// Fraction is the share of the target's own maximum an open-loop window
 	// offered (schema 2).
 	Fraction float64 `json:"fraction,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -249,8 +250,8 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		for _, ser := range s.Load.Series {
 			for _, pt := range ser.AtLoad {
 				if !atLoad {
-					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process).\n\n")
-					p("| scenario | series | load | rate rps | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers) through a pool of at most the connections shown (those that reached the target's maximum; a request finding every one busy waits, and the wait counts in its latency; \"unbounded\" in reports before the pool); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process).\n\n")
+					p("| scenario | series | load | rate rps | connections | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 					atLoad = true
 				}
 				noisy := 0
@@ -259,7 +260,7 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 						noisy++
 					}
 				}
-				p("| %s | %s | %.0f %% | %.0f | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, pt.Fraction*100, pt.RateRPS,
+				p("| %s | %s | %.0f %% | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, pt.Fraction*100, pt.RateRPS, poolCell(pt),
 					statCell(pt.P50Micros), statCell(pt.P99Micros), statCell(pt.P999Micros), statCell1(pt.ControllerCPUMicrosPerRequest),
 					statCell(pt.RPSPerCore), statCell1(pt.BackendCPUMicrosPerRequest), passFail(pt.PassSLO), len(pt.Windows), noisy)
 			}
@@ -505,4 +506,15 @@ func benchFirstLine(s string) string {
 func benchCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// poolCell is the connection pool of a load point's windows ("unbounded"
+// for windows measured without one).
+func poolCell(pt LoadPoint) string {
+	for _, w := range pt.Windows {
+		if w.PoolConnections > 0 {
+			return strconv.Itoa(w.PoolConnections)
+		}
+	}
+	return "unbounded"
 }

@@ -146,7 +146,15 @@ func runWindow(ctx context.Context, c Config, o Options, client *http.Client, i 
 		// Bounded: enough workers for every request in flight over one
 		// timeout, never more than MaxWorkers.
 		maxW := uint64(min(float64(MaxWorkers), math.Ceil(rate*c.Timeout().Seconds())+16))
-		atk = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(min(16, maxW)), vegeta.MaxWorkers(maxW), vegeta.MaxBody(8192))
+		cl := client
+		if w.Connections > 0 {
+			// This agent's share of the window's connection pool.
+			tr := client.Transport.(*http.Transport).Clone()
+			tr.MaxConnsPerHost = max(1, Share(w.Connections, c.Generators, o.Index))
+			cl = &http.Client{Transport: tr, Timeout: client.Timeout, CheckRedirect: client.CheckRedirect}
+			defer tr.CloseIdleConnections()
+		}
+		atk = vegeta.NewAttacker(vegeta.Client(cl), vegeta.Workers(min(16, maxW)), vegeta.MaxWorkers(maxW), vegeta.MaxBody(8192))
 	}
 	lat, lag := NewHistogram(), NewHistogram()
 	codes := map[string]int64{}

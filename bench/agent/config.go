@@ -88,6 +88,10 @@ type Window struct {
 	// Workers > 0 makes the window closed loop: that many workers (and
 	// connections) in total, split over the agents.
 	Workers int `json:"workers,omitempty"`
+	// Connections bounds an open-loop window's connections in total, split
+	// over the agents like Workers (0: unbounded); a request that finds
+	// them all busy waits for one.
+	Connections int `json:"connections,omitempty"`
 	// DurationMillis is the window's length.
 	DurationMillis int64 `json:"durationMillis"`
 }
