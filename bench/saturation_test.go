@@ -202,7 +202,9 @@ func TestScaleFailureKeepsTheMeasuredSizes(t *testing.T) {
 // TestPoolConnections: the open-loop pool is the median connection count
 // at which the sweeps found their maxima; sweeps without one do not count.
 func TestPoolConnections(t *testing.T) {
-	sw := func(rps float64, n int) reports.ClosedLoopSweep { return reports.ClosedLoopSweep{MaxRPS: rps, Connections: n} }
+	sw := func(rps float64, n int) reports.ClosedLoopSweep {
+		return reports.ClosedLoopSweep{MaxRPS: rps, Connections: n}
+	}
 	for _, c := range []struct {
 		sweeps []reports.ClosedLoopSweep
 		want   int
