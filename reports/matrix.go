@@ -232,6 +232,10 @@ type Perf struct {
 	P99Fraction float64
 	// P99Micros is the proxied latency p99 at the fixed rate (median).
 	P99Micros float64
+	// P99Invalid says why there is no p99 when the load point was measured
+	// but none of its windows was valid (the generator could not offer
+	// the rate, or the target fell behind it).
+	P99Invalid string
 	// AddedP99Micros is proxied minus direct p99 at the fixed rate.
 	AddedP99Micros float64
 	// PropagationP50Millis and P99 are the times from an Ingress write to
@@ -276,8 +280,13 @@ func (m *Matrix) Perf(i int) (Perf, bool) {
 			if ser := s.Load.SeriesNamed(cmp.Series); ser != nil {
 				p.Proxied = ser.Max()
 				p.P99Micros = fixedP99(*ser).Median
-				if pt := ser.PointAt(0.5); pt != nil && pt.P99Micros.N > 0 {
-					p.P99Micros, p.P99Fraction = pt.P99Micros.Median, pt.Fraction
+				if pt := ser.PointAt(0.5); pt != nil {
+					if pt.P99Micros.N > 0 {
+						p.P99Micros, p.P99Fraction = pt.P99Micros.Median, pt.Fraction
+					} else {
+						// Measured, but no window was valid: no latency to show.
+						p.P99Micros, p.P99Invalid = 0, fmt.Sprintf("no valid window at %.0f %% of its max", pt.Fraction*100)
+					}
 				}
 			}
 		case s.Propagation != nil && !p.HasPropagation:

@@ -74,7 +74,9 @@ func perfCells(p Perf) []string {
 	if p.HasLoad {
 		cells[0] = throughputCell(p)
 		cells[1] = fmtFloat(p.P99Micros/1000, 2) + " ms"
-		if p.P99Fraction > 0 {
+		if p.P99Invalid != "" {
+			cells[1] = p.P99Invalid
+		} else if p.P99Fraction > 0 {
 			cells[1] += fmt.Sprintf(" at %.0f %% of its max", p.P99Fraction*100)
 		} else if p.AddedP99Micros != 0 {
 			cells[1] += fmt.Sprintf(" (%+.2f)", p.AddedP99Micros/1000)
@@ -296,7 +298,7 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 		p("")
 		p("## Performance")
 		p("")
-		p("From each controller's bench report: maximum rate relative to sending straight to the backends (no ratio when either maximum is only a lower bound, \"≥ N\": the search hit its ceiling or the load generator's limit), latency p99 at a sub-saturation load (version 1 reports: at half the direct maximum, with what the controller adds; version 2: at 50 %% of the controller's own maximum), time from an Ingress write to the first correct response (timed-out changes censored: \"> 5 s\" when they reach that percentile), and failed requests while Ingresses, Services and endpoints change.")
+		p("From each controller's bench report: maximum rate relative to sending straight to the backends (no ratio when either maximum is only a lower bound, \"≥ N\": the search hit its ceiling or the load generator's limit), latency p99 at a sub-saturation load (version 1 reports: at half the direct maximum, with what the controller adds; version 2: at 50 %% of the controller's own maximum), time from an Ingress write to the first correct response (timed-out changes censored: \"> T\", T the run's propagation timeout, when they reach that percentile), and failed requests while Ingresses, Services and endpoints change.")
 		p("")
 		row(append([]string{"controller"}, perfHeader...))
 		sep(len(perfHeader) + 1)

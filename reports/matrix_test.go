@@ -156,3 +156,34 @@ func TestPublishedResultsRender(t *testing.T) {
 		t.Errorf("matrix of published results lacks %v", m.Columns)
 	}
 }
+
+// TestPerfWithoutAValidWindowAtHalfLoad: a schema-2 series whose 50 % load
+// point was measured but had no valid window shows why, not "0.00 ms".
+func TestPerfWithoutAValidWindowAtHalfLoad(t *testing.T) {
+	ser := func(name string, p99 Stat) LoadSeries {
+		return LoadSeries{Name: name, Via: "controller", MaxSustainableRPS: Stat{N: 3, Median: 1000}, AtLoad: []LoadPoint{
+			{Fraction: 0.25, RateRPS: 250, P99Micros: Stat{N: 3, Median: 900}, PassSLO: true},
+			{Fraction: 0.5, RateRPS: 500, P99Micros: p99},
+		}}
+	}
+	for _, c := range []struct {
+		p99  Stat
+		want string
+	}{
+		{Stat{}, "no valid window at 50 % of its max"},
+		{Stat{N: 2, Median: 4200}, "4.20 ms at 50 % of its max"},
+	} {
+		b := &BenchReport{SchemaVersion: 2, Scenarios: []BenchScenario{{Name: "single-route", Kind: BenchKindLoad, Status: BenchOK, Load: &LoadResult{
+			Series:      []LoadSeries{ser("direct", Stat{N: 3, Median: 300}), ser("proxied", c.p99)},
+			Comparisons: []ABComparison{{Baseline: "direct", Series: "proxied"}},
+		}}}}
+		m := &Matrix{Columns: []MatrixColumn{{Label: "x", Bench: b}}}
+		pf, ok := m.Perf(0)
+		if !ok {
+			t.Fatal("no perf")
+		}
+		if got := perfCells(pf)[1]; got != c.want {
+			t.Errorf("p99 cell %q, want %q", got, c.want)
+		}
+	}
+}

@@ -279,7 +279,7 @@ func readmeLatency(r *BenchReport, pf Perf) string {
 			var parts []string
 			for _, pt := range ser.AtLoad {
 				if pt.P99Micros.N == 0 {
-					parts = append(parts, fmt.Sprintf("no valid window at %.0f %% (the generator could not hold the rate)", pt.Fraction*100))
+					parts = append(parts, fmt.Sprintf("no valid window at %.0f %% (the generator could not hold the rate, or the target fell behind it)", pt.Fraction*100))
 					continue
 				}
 				v := fmt.Sprintf("%.2f ms at %.0f %%", pt.P99Micros.Median/1000, pt.Fraction*100)

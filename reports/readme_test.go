@@ -175,7 +175,7 @@ func TestReadmeLatencyNoValidWindow(t *testing.T) {
 		Comparisons: []ABComparison{{Baseline: "direct", Series: "proxied"}},
 	}}}}
 	got := readmeLatency(r, Perf{LoadScenario: "single-route"})
-	want := "0.80 ms at 25 %, no valid window at 50 % (the generator could not hold the rate) of its own maximum"
+	want := "0.80 ms at 25 %, no valid window at 50 % (the generator could not hold the rate, or the target fell behind it) of its own maximum"
 	if got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
