@@ -6,8 +6,9 @@
 // scenario's proxied traffic) is measured the same way: its maximum is
 // closed-loop (vegeta with a zero pacer and a bounded worker = connection
 // count, swept by FindSaturation), then latency and CPU are open-loop
-// (constant rate, unbounded workers) at fractions of that target's own
-// maximum, each repeated and summarised by median and spread. A maximum
+// (constant rate, unbounded workers, through a pool of as many connections
+// as reached the maximum) at fractions of that target's own maximum, each
+// repeated and summarised by median and spread. A maximum
 // the sweep's configured ceiling or the load generator limited is a lower
 // bound ("≥ N (ceiling)") and is never turned into a ratio. The generator
 // is calibrated against a null in-process target first. Every request goes

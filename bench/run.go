@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	rep.Capacity = reports.PlanCapacity(rep, reports.CapacityOptions{TargetRPS: o.CapacityTargetRPS, CoresPerReplica: o.CapacityCoresPerReplica, Headroom: o.CapacityHeadroom})
 	rep.Goals = Goals(rep)
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers) at %v of each target's own maximum (%v for secondary targets), %d ms windows",
+		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers, through a pool of as many connections as reached the maximum) at %v of each target's own maximum (%v for secondary targets), %d ms windows",
 			o.Connections, o.ClosedLoopDuration.Milliseconds(), o.Repetitions, o.Fractions, o.SecondaryFractions, o.WindowDuration.Milliseconds()),
 		fmt.Sprintf("load generator (vegeta) and echo backends run in the harness process (GOMAXPROCS %d); the controller is a separate process tree; a maximum within %.0f %% of the generator's own (null target) is generator-bound and capped", runtime.GOMAXPROCS(0), o.GeneratorMargin*100),
 		"controller CPU is its whole process tree (every descendant, every process left in its process group such as a data plane that daemonized, plus reaped children via cutime/cstime) from /proc (10 ms resolution) around each window; backend CPU is the harness process minus the generator's calibrated CPU per request",
