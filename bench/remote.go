@@ -216,7 +216,7 @@ func runRemote(ctx context.Context, o Options, prof *profile.Profile, scenarios 
 		e.gen, rep.Machine.Generator = g, g
 		e.Progressf("load generator alone: %.0f rps with %d connections", g.MaxRPS, g.Connections)
 	}
-	if err := e.runScenarios(ctx, rep, scenarios, nil); err != nil {
+	if err := e.runScenarios(ctx, rep, scenarios, nil); err != nil && rep.Interrupted == "" {
 		return nil, err
 	}
 	rep.DurationSeconds = time.Since(e.began).Seconds()
@@ -233,9 +233,5 @@ func runRemote(ctx context.Context, o Options, prof *profile.Profile, scenarios 
 		"controller CPU per request is not measured on this provider (its processes are not on this machine): CPU columns say n/a",
 	)
 	rep.Notes = append(rep.Notes, e.remote.notes...)
-	if err := reports.WriteBench(o.ReportDir, rep); err != nil {
-		return rep, err
-	}
-	e.Progressf("report written to %s (%s, %s, %s) in %.0f s", o.ReportDir, reports.BenchJSONFile, reports.BenchMarkdownFile, reports.BenchHTMLFile, rep.DurationSeconds)
-	return rep, nil
+	return e.write(rep)
 }

@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 			res.Error = fmt.Sprintf("controller exited: %v", proc.ExitError())
 		}
 		return nil
-	}); err != nil {
+	}); err != nil && rep.Interrupted == "" {
 		return nil, err
 	}
 	rep.DurationSeconds = time.Since(e.began).Seconds()
@@ -131,10 +131,20 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 		fmt.Sprintf("a window during which processes outside the run used more than %.2f cores is noisy and measured again (at most %d repeats per run); all processes share the same cores", o.NoiseMaxExternalCores, o.NoiseRetries),
 	)
 	rep.Notes = append(rep.Notes, e.notes...)
-	if err := reports.WriteBench(o.ReportDir, rep); err != nil {
+	return e.write(rep)
+}
+
+// write writes the report to Options.ReportDir. An interrupted run's report
+// is written too (the scenarios that finished), and the error says so.
+func (e *Env) write(rep *reports.BenchReport) (*reports.BenchReport, error) {
+	dir := e.Opts.ReportDir
+	if err := reports.WriteBench(dir, rep); err != nil {
 		return rep, err
 	}
-	e.Progressf("report written to %s (%s, %s, %s) in %.0f s", o.ReportDir, reports.BenchJSONFile, reports.BenchMarkdownFile, reports.BenchHTMLFile, rep.DurationSeconds)
+	e.Progressf("report written to %s (%s, %s, %s) in %.0f s", dir, reports.BenchJSONFile, reports.BenchMarkdownFile, reports.BenchHTMLFile, rep.DurationSeconds)
+	if rep.Interrupted != "" {
+		return rep, fmt.Errorf("bench interrupted (%s): the report of the scenarios that finished is in %s", rep.Interrupted, dir)
+	}
 	return rep, nil
 }
 
@@ -185,8 +195,10 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 	if r.Quick {
 		limit, name = 90, "bench --quick run time"
 	}
-	g = append(g, reports.GoalResult{Name: name, Target: fmt.Sprintf("<= %.0f s", limit), Value: r.DurationSeconds,
-		Measured: fmt.Sprintf("%.0f s", r.DurationSeconds), Met: r.DurationSeconds <= limit})
+	if r.Interrupted == "" { // an interrupted run's time says nothing of a whole run's
+		g = append(g, reports.GoalResult{Name: name, Target: fmt.Sprintf("<= %.0f s", limit), Value: r.DurationSeconds,
+			Measured: fmt.Sprintf("%.0f s", r.DurationSeconds), Met: r.DurationSeconds <= limit})
+	}
 	return g
 }
 

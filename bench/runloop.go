@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ingresslab/ingresslab/cluster"
@@ -37,8 +38,23 @@ func newRun(o Options, prof *profile.Profile, scenarios []Scenario) (*reports.Be
 // with an error).
 func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenarios []Scenario, after func(name string, res *reports.BenchScenario) error) error {
 	deferred := -1
-	for _, s := range scenarios {
+	// The direct series is measured with single-route's (paired); it fills
+	// the deferred direct scenario at the end, interrupted or not.
+	defer func() {
+		if deferred >= 0 && e.pairedDirect != nil {
+			s := &rep.Scenarios[deferred]
+			s.Status, s.Error = reports.BenchOK, ""
+			s.Load = &reports.LoadResult{Series: []reports.LoadSeries{*e.pairedDirect}}
+			if sr := rep.Scenario("single-route"); sr != nil {
+				s.DurationSeconds = sr.DurationSeconds / 2
+			}
+		} else if deferred >= 0 && rep.Interrupted != "" {
+			rep.Scenarios[deferred].Error = "not measured: the run was interrupted before single-route finished"
+		}
+	}()
+	for i, s := range scenarios {
 		if err := ctx.Err(); err != nil {
+			interrupted(ctx, rep, scenarios[i:], "before scenario "+s.Name)
 			return err
 		}
 		if why := e.unsupported(s.Name); why != "" {
@@ -66,6 +82,10 @@ func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenar
 		res.Status = reports.BenchOK
 		if err != nil {
 			if ctx.Err() != nil {
+				res.Status, res.Error = reports.BenchFailed, fmt.Sprintf("interrupted after %.0f s: %v", res.DurationSeconds, err)
+				res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
+				rep.Scenarios = append(rep.Scenarios, *res)
+				interrupted(ctx, rep, scenarios[i+1:], "during scenario "+s.Name)
 				return ctx.Err()
 			}
 			res.Status, res.Error = reports.BenchFailed, err.Error()
@@ -79,13 +99,20 @@ func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenar
 		}
 		rep.Scenarios = append(rep.Scenarios, *res)
 	}
-	if deferred >= 0 && e.pairedDirect != nil {
-		s := &rep.Scenarios[deferred]
-		s.Status = reports.BenchOK
-		s.Load = &reports.LoadResult{Series: []reports.LoadSeries{*e.pairedDirect}}
-		if sr := rep.Scenario("single-route"); sr != nil {
-			s.DurationSeconds = sr.DurationSeconds / 2
-		}
-	}
 	return nil
+}
+
+// interrupted records in rep that ctx ended the run at where, and lists the
+// scenarios that did not run as skipped, so the report of an interrupted
+// run still names every selected scenario.
+func interrupted(ctx context.Context, rep *reports.BenchReport, notRun []Scenario, where string) {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	rep.Interrupted = fmt.Sprintf("%v, %s", cause, where)
+	for _, s := range notRun {
+		rep.Scenarios = append(rep.Scenarios, reports.BenchScenario{Name: s.Name, Description: s.Description, Kind: s.Kind, Status: reports.BenchSkipped,
+			Error: "not run: the run was interrupted"})
+	}
 }

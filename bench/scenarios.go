@@ -467,10 +467,13 @@ func poolConnections(sweeps []reports.ClosedLoopSweep) int {
 	return ns[(len(ns)-1)/2]
 }
 
-// warmUp is the unmeasured lead-in of an open-loop window: a fifth of it,
-// between 200 ms and 2 s.
+// warmUp is the unmeasured lead-in of an open-loop window: a tenth of it,
+// between 200 ms and 1 s. It only has to open the pool's connections (at
+// most the pool's size, which reached the maximum in the closed loop) and
+// fill the controller's upstream pools: a second at the window's rate is
+// thousands of requests.
 func warmUp(window time.Duration) time.Duration {
-	return min(max(window/5, 200*time.Millisecond), 2*time.Second)
+	return min(max(window/10, 200*time.Millisecond), time.Second)
 }
 
 func ceilingNote(c string) string {

@@ -53,19 +53,23 @@ type BenchReport struct {
 	Kind          string `json:"kind"`
 	SchemaVersion int    `json:"schemaVersion"`
 	// Command is the command line that produced the report.
-	Command         string          `json:"command,omitempty"`
-	Started         time.Time       `json:"started"`
-	DurationSeconds float64         `json:"durationSeconds"`
-	Quick           bool            `json:"quick"`
-	Provider        string          `json:"provider"`
-	Network         string          `json:"network,omitempty"`
-	Controller      BenchController `json:"controller"`
-	Machine         Machine         `json:"machine"`
-	Settings        BenchSettings   `json:"settings"`
-	Scenarios       []BenchScenario `json:"scenarios"`
-	Capacity        *CapacityPlan   `json:"capacity,omitempty"`
-	Notes           []string        `json:"notes,omitempty"`
-	Goals           []GoalResult    `json:"goals,omitempty"`
+	Command         string    `json:"command,omitempty"`
+	Started         time.Time `json:"started"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Quick           bool      `json:"quick"`
+	// Interrupted says what ended the run before every selected scenario
+	// finished (a signal or the caller's deadline), and where; empty for a
+	// run that finished. The scenarios after that point are "skipped".
+	Interrupted string          `json:"interrupted,omitempty"`
+	Provider    string          `json:"provider"`
+	Network     string          `json:"network,omitempty"`
+	Controller  BenchController `json:"controller"`
+	Machine     Machine         `json:"machine"`
+	Settings    BenchSettings   `json:"settings"`
+	Scenarios   []BenchScenario `json:"scenarios"`
+	Capacity    *CapacityPlan   `json:"capacity,omitempty"`
+	Notes       []string        `json:"notes,omitempty"`
+	Goals       []GoalResult    `json:"goals,omitempty"`
 }
 
 // BenchController identifies the controller under test.

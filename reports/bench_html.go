@@ -38,6 +38,9 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 	p("<p class=\"note\">Started %s, %.0f s, quick=%t, provider %s. Machine: %s, %d cores, GOMAXPROCS %d, %s, pinning %s, load average %.2f at start.</p>\n",
 		html.EscapeString(r.Started.UTC().Format("2006-01-02 15:04:05 UTC")), r.DurationSeconds, r.Quick, html.EscapeString(r.Provider),
 		html.EscapeString(m.CPUModel), m.Cores, m.GOMAXPROCS, html.EscapeString(m.GoVersion), html.EscapeString(m.CPUPinning), m.LoadAverage1)
+	if r.Interrupted != "" {
+		p("<p class=\"note\"><strong>Interrupted: %s.</strong> The results below are those of the scenarios that finished before it.</p>\n", html.EscapeString(r.Interrupted))
+	}
 	st := r.Settings
 	p("<p class=\"note\">SLO: success &ge; %.1f %%, no misroute, p99 &le; %.0f µs. Runs with achieved/offered &lt; %.2f or generator lag p99 &gt; %.0f µs are invalid and not plotted.</p>\n",
 		st.SLO.MinSuccessRatio*100, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros)

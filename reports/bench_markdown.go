@@ -157,6 +157,9 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		p(" (backend network %s)", r.Network)
 	}
 	p(".\n\n")
+	if r.Interrupted != "" {
+		p("**Interrupted: %s.** The results below are those of the scenarios that finished before it.\n\n", r.Interrupted)
+	}
 	m := r.Machine
 	p("## Machine\n\n| CPU | cores | GOMAXPROCS | Go | platform | kernel | pinning | load avg (1 min) at start |\n|---|---|---|---|---|---|---|---|\n")
 	p("| %s | %d | %d | %s | %s | %s | %s | %.2f |\n\n", benchCell(m.CPUModel), m.Cores, m.GOMAXPROCS, m.GoVersion, m.Platform, benchCell(m.Kernel), benchCell(m.CPUPinning), m.LoadAverage1)
