@@ -81,15 +81,14 @@ func (e *Env) runScenarios(ctx context.Context, rep *reports.BenchReport, scenar
 		res.Name, res.Description, res.Kind, res.DurationSeconds = s.Name, s.Description, s.Kind, time.Since(t0).Seconds()
 		res.Status = reports.BenchOK
 		if err != nil {
+			res.Status, res.Error = reports.BenchFailed, err.Error()
+			res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
 			if ctx.Err() != nil {
-				res.Status, res.Error = reports.BenchFailed, fmt.Sprintf("interrupted after %.0f s: %v", res.DurationSeconds, err)
-				res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
+				res.Error = fmt.Sprintf("interrupted after %.0f s: %v", res.DurationSeconds, err)
 				rep.Scenarios = append(rep.Scenarios, *res)
 				interrupted(ctx, rep, scenarios[i+1:], "during scenario "+s.Name)
 				return ctx.Err()
 			}
-			res.Status, res.Error = reports.BenchFailed, err.Error()
-			res.Load, res.Propagation, res.Churn, res.Scale, res.Reliability = nil, nil, nil, nil, nil
 			e.Progressf("scenario %s FAILED: %v", s.Name, err)
 		}
 		if after != nil {
