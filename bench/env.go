@@ -20,6 +20,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ingresslab/ingresslab/bench/agent"
@@ -148,15 +149,36 @@ func (e *Env) apply(ctx context.Context, ing *networkingv1.Ingress) error {
 	api := e.Kube.NetworkingV1().Ingresses(ing.Namespace)
 	_, err := api.Create(ctx, ing, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		cur, gerr := api.Get(ctx, ing.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return fmt.Errorf("get Ingress %s/%s: %w", ing.Namespace, ing.Name, gerr)
-		}
-		ing.ResourceVersion = cur.ResourceVersion
-		_, err = api.Update(ctx, ing, metav1.UpdateOptions{})
+		return e.replace(ctx, ing)
 	}
 	if err != nil {
 		return fmt.Errorf("apply Ingress %s/%s: %w", ing.Namespace, ing.Name, err)
+	}
+	return nil
+}
+
+// replace overwrites the spec, labels and annotations of the existing
+// Ingress named as ing in one API request (a JSON patch, so no read of the
+// current resourceVersion comes first, and the controller's own status
+// writes cannot make it conflict). A timed update is then one write.
+func (e *Env) replace(ctx context.Context, ing *networkingv1.Ingress) error {
+	labels, annotations := ing.Labels, ing.Annotations
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "add", "path": "/metadata/labels", "value": labels},
+		{"op": "add", "path": "/metadata/annotations", "value": annotations},
+		{"op": "replace", "path": "/spec", "value": ing.Spec},
+	})
+	if err == nil {
+		_, err = e.Kube.NetworkingV1().Ingresses(ing.Namespace).Patch(ctx, ing.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("replace Ingress %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil
 }

@@ -13,8 +13,14 @@ import (
 	"github.com/ingresslab/ingresslab/reports"
 )
 
-// probeInterval is the propagation prober's pace (its time resolution).
+// probeInterval is the pace of the churn and reliability probers.
 const probeInterval = 5 * time.Millisecond
+
+// propagationProbeInterval is the propagation prober's pace, its time
+// resolution: a first correct answer is timed at the send of its probe, so
+// it is late by less than this (the probes are sequential, so at most one
+// per interval reaches the controller).
+const propagationProbeInterval = time.Millisecond
 
 // propagationEvent is one change and how to judge answers after it.
 type propagationEvent struct {
@@ -72,7 +78,7 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 				}},
 			{kind: "update", correct: is("prop-b"), stale: is("prop-a"),
 				write: func(ctx context.Context) error {
-					return e.apply(ctx, e.ingress(name, []rule{{Host: host, Paths: []pathBackend{{"/", "prop-b"}}}}, ""))
+					return e.replace(ctx, e.ingress(name, []rule{{Host: host, Paths: []pathBackend{{"/", "prop-b"}}}}, ""))
 				}},
 			{kind: "delete", correct: func(code int, _ string) bool { return code == http.StatusNotFound },
 				stale: func(code int, _ string) bool { return code == http.StatusOK },
@@ -157,7 +163,8 @@ func (e *Env) deleteBackground(ctx context.Context, n int) error {
 	return nil
 }
 
-// timeChange writes one change while probing url every probeInterval, and
+// timeChange writes one change while probing url every
+// propagationProbeInterval, and
 // returns the times (from just before the write) to the first correct
 // answer and to the last stale one seen within settle after it.
 func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent, timeout, settle time.Duration) (reports.PropagationEvent, error) {
@@ -165,7 +172,7 @@ func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent,
 	start := time.Now()
 	werr := make(chan error, 1)
 	go func() { werr <- ev.write(ctx) }()
-	tick := time.NewTicker(probeInterval)
+	tick := time.NewTicker(propagationProbeInterval)
 	defer tick.Stop()
 	var first time.Duration = -1
 	var writeErr error
@@ -216,14 +223,14 @@ func timeChange(ctx context.Context, p *prober, url string, ev propagationEvent,
 }
 
 // propagationConvergence describes when an event ends, for the report.
-const propagationConvergence = "HTTP only, the same for every controller: the first correct answer ends the wait (probes every 5 ms through the controller's listener), probing continues 100 ms to catch stale answers; no controller endpoint is asked"
+const propagationConvergence = "HTTP only, the same for every controller: each change is one API write, timed from just before it; the first correct answer ends the wait (probes every 1 ms, one at a time, through the controller's listener), probing continues 100 ms to catch stale answers; no controller endpoint is asked"
 
 // summarizePropagation summarises events. Timed-out events are censored:
 // they are only known to exceed timeout, so they are ranked last and a
 // percentile that falls among them is reported as beyond the timeout, never
 // as the timeout's value.
 func summarizePropagation(events []reports.PropagationEvent, timeout time.Duration) *reports.PropagationResult {
-	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(probeInterval) / 1e6, Samples: events,
+	r := &reports.PropagationResult{Events: len(events), ProbeIntervalMillis: float64(propagationProbeInterval) / 1e6, Samples: events,
 		Censored: true, TimeoutMillis: float64(timeout) / 1e6, Convergence: propagationConvergence}
 	byKind := map[string][]reports.PropagationEvent{}
 	var kinds []string
