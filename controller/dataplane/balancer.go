@@ -199,17 +199,53 @@ type snapshot struct {
 // it, off the request path. The routeBuilder it returns holds what the
 // routes use (backends, limiters, upstream transports), for pruning the
 // pools; the metric handles it resolves are marked live (BeginRoutes).
-func (s *Server) newSnapshot(t *routing.Table) (*snapshot, *routeBuilder) {
+//
+// A route of prev (the snapshot served so far, nil for none) keeps its
+// routeInfo: a table patched from the previous one (routing.Table.Patch)
+// shares the routes of every Ingress that did not change, and routes are
+// immutable, so only the changed Ingresses' routes are resolved again.
+func (s *Server) newSnapshot(t *routing.Table, prev *snapshot) (*snapshot, *routeBuilder) {
 	_, n := t.Size()
 	b := &routeBuilder{s: s, backends: map[*routing.Backend]*backendInfo{}}
 	s.metrics.BeginRoutes() // the handles route() resolves are the live ones
 	snap := &snapshot{table: t, routes: make(map[*routing.Route]*routeInfo, n), s: s}
 	for r := range t.Routes() {
-		if _, ok := snap.routes[r]; !ok {
-			snap.routes[r] = b.route(r)
+		if _, ok := snap.routes[r]; ok {
+			continue
 		}
+		if prev != nil {
+			if ri := prev.routes[r]; ri != nil {
+				b.keep(ri)
+				snap.routes[r] = ri
+				continue
+			}
+		}
+		snap.routes[r] = b.route(r)
 	}
 	return snap, b
+}
+
+// keep records what ri, a routeInfo of the previous snapshot, uses as live,
+// as route does for a new one.
+func (b *routeBuilder) keep(ri *routeInfo) {
+	for x := ri; x != nil; x = x.canary {
+		if x.backend != nil {
+			b.backends[x.backend.be] = x.backend
+		}
+		b.s.metrics.KeepRoute(x.metrics)
+		if x.up != nil && x.up.tls {
+			if b.upstreams == nil {
+				b.upstreams = map[string]struct{}{}
+			}
+			b.upstreams[x.up.key] = struct{}{}
+		}
+	}
+	if k, ok := keyOf(ri.route); ok {
+		if b.limits == nil {
+			b.limits = map[limitKey]struct{}{}
+		}
+		b.limits[k] = struct{}{}
+	}
 }
 
 // route returns the routeInfo of r, a route of s.table: a map read.

@@ -119,7 +119,7 @@ func (s *Server) Publish(t *routing.Table) {
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	snap, b := s.newSnapshot(t)
+	snap, b := s.newSnapshot(t, s.cur.Load())
 	s.cur.Store(snap)
 	s.published.Store(true)
 	s.metrics.SetGeneration(t.Generation)

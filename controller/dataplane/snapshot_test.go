@@ -190,3 +190,62 @@ func TestPublishWhileServing(t *testing.T) {
 
 // cached returns the routeInfo snap holds for r, without building one.
 func cached(snap *snapshot, r *routing.Route) *routeInfo { return snap.routes[r] }
+
+// TestPatchedTableKeepsRouteInfo publishes a table patched from the served
+// one (routing.Table.Patch, as translate.Update makes): the routes it
+// shares keep their routeInfo, their backends, limiters and metric handles
+// stay live through the pools' prune, and the replaced host's routes are
+// resolved anew.
+func TestPatchedTableKeepsRouteInfo(t *testing.T) {
+	m := metrics.New()
+	s, err := New(Options{DisableHTTPS: true, Logger: testLogger(t), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := stateTable(t, 1)
+	s.Publish(first)
+	before := s.cur.Load()
+	lim := before.route(first.Match("lim.example", "/").Route)
+	lim.backend.markDown(0, time.Hour)
+
+	add := buildTable(t, 0, nil, route("ns/new", "new.example", "/", routing.PathPrefix, backend("ns/n:80", "127.0.0.1:7")))
+	patched, ok := first.Patch([]string{"plain.example"}, add, 2)
+	if !ok {
+		t.Fatal("Patch refused")
+	}
+	s.Publish(patched)
+	after := s.cur.Load()
+	for r := range patched.Routes() {
+		ri := cached(after, r)
+		if ri == nil {
+			t.Fatalf("route %s %q%s: no routeInfo", r.Ingress, r.Host, r.Path)
+		}
+		if old := cached(before, r); old != nil && old != ri {
+			t.Errorf("route %s %q%s: shared with the first table, but resolved again", r.Ingress, r.Host, r.Path)
+		}
+	}
+	if got := after.route(patched.Match("lim.example", "/").Route); got != lim || got.limiter == nil || got.backend.health[0] != lim.backend.health[0] {
+		t.Errorf("the rate-limited route's state was not kept: %+v", got)
+	}
+	if ri := after.route(patched.Match("new.example", "/").Route); ri == nil || ri.backend == nil || ri.metrics == nil {
+		t.Fatalf("the added host has no runtime state: %+v", ri)
+	}
+	// ns/d:80 (plain.example's default) is gone with its host; the other
+	// four backends and ns/n:80 are live, with their endpoints.
+	if b, e := s.pool.sizes(); b != 5 || e != 6 {
+		t.Errorf("state pool holds %d backends %d endpoints, want 5 and 6", b, e)
+	}
+	// A third publish of the same patched table resolves nothing again
+	// and keeps every metric handle: the shared routes were marked live.
+	s.Publish(patched)
+	for r := range patched.Routes() {
+		ri := cached(s.cur.Load(), r)
+		if ri != cached(after, r) {
+			t.Errorf("route %s %q%s: resolved again on an identical publish", r.Ingress, r.Host, r.Path)
+		}
+		// Route returns the cached handle unless the publish dropped it.
+		if h := m.Route(ri.ingress, ri.backend.service); h != ri.metrics {
+			t.Errorf("route %s %q%s: its metric handle was dropped by the publish", r.Ingress, r.Host, r.Path)
+		}
+	}
+}

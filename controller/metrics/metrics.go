@@ -181,6 +181,18 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 	return h
 }
 
+// KeepRoute marks h live for the next RetainRoutes, as Route returning it
+// would: the data plane calls it for the routes a table shares with the
+// previous one, without looking their labels up again. A nil h is ignored.
+func (m *Metrics) KeepRoute(h *RouteMetrics) {
+	if m == nil || h == nil {
+		return
+	}
+	m.handlesMu.Lock()
+	h.epoch = m.epoch
+	m.handlesMu.Unlock()
+}
+
 // BeginRoutes starts the collection of one table's route handles: the
 // handles Route returns from now on are live for the next RetainRoutes.
 // The data plane calls it when it publishes a table, before joining the

@@ -29,6 +29,9 @@ type extras struct {
 	// aliases are the server-alias hosts that no other Ingress has as a
 	// rule host, canonical.
 	aliases []string
+	// claimed are all the valid server-alias hosts, used or not (Update
+	// must not patch a host an alias names).
+	claimed []string
 	// defaultBackend is the default-backend annotation's Service (first
 	// TCP port), nil without or when it does not exist.
 	defaultBackend *routing.Backend
@@ -67,6 +70,7 @@ func (tr *translator) resolveExtras(pol *annotations.Policy, ing *networkingv1.I
 			tr.warn("Ingress", ref, field("server-alias"), annotations.ReasonInvalid, fmt.Sprintf("alias %q: %v; alias not used", a, err))
 			continue
 		}
+		ex.claimed = append(ex.claimed, h)
 		if slices.Contains(own, h) {
 			continue // already one of the Ingress's hosts
 		}

@@ -62,17 +62,21 @@ func Translate(snap *Snapshot, opts Options) Result {
 	}
 	tr.index(snap)
 	ours := tr.selectOurs(snap)
+	m := tr.newMemo(snap, ours) // for Update (incremental.go)
 	tr.indexRuleHosts(ours)
 	tr.b.Grow(len(tr.ruleHosts) + 1)
 	var canaries []canaryIngress
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
+		from := len(tr.warnings)
 		pol, rp := tr.policy(ing, ref)
+		m.claim(tr, ing, ref, pol != nil && pol.Canary != nil)
 		if pol != nil && pol.Canary != nil {
 			canaries = append(canaries, canaryIngress{ing, ref, pol})
 			continue
 		}
 		tr.ingress(ing, ref, rp)
+		m.noteWarnings(ref, tr.warnings[from:])
 	}
 	for _, c := range canaries {
 		tr.canary(c.ing, c.ref, c.pol)
@@ -90,6 +94,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	res.Statuses = statusUpdates(snap.Ingresses, ours, snap.UniqueIngresses, tr.opts.StatusAddresses, managed)
 	res.StatusPlan = newStatusPlan(managed, tr.opts.StatusAddresses, res.Owned, res.Statuses)
 	res.Warnings = sortWarnings(tr.warnings)
+	res.memo = m
 	return res
 }
 

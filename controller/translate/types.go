@@ -215,6 +215,10 @@ type Result struct {
 	// the status writer keeps it to judge a later status-only change of one
 	// Ingress without a new translation. Its Updates are Statuses.
 	StatusPlan *StatusPlan
+
+	// memo is what Update needs to patch this result (incremental.go); nil
+	// when the translation cannot be patched.
+	memo *memo
 }
 
 // StatusUpdate is the status.loadBalancer.ingress an Ingress must get; an
