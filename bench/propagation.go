@@ -105,6 +105,7 @@ func runPropagation(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 	}
 	res := summarizePropagation(events, timeout)
 	res.Planned, res.StoppedEarly, res.BackgroundIngresses, res.BackgroundStatus = n, stopped, bg, bgStatus
+	res.RequestsPerUpdate = 1 // e.replace: one JSON patch
 	return &reports.BenchScenario{Propagation: res}, nil
 }
 

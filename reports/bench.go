@@ -376,7 +376,12 @@ type PropagationResult struct {
 	// BeyondTimeout names the percentiles of FirstCorrectMillis that lie
 	// past the timeout (too many censored events to know them); those
 	// fields are 0. Known percentiles rank censored events last (schema 2).
-	BeyondTimeout       []string           `json:"beyondTimeout,omitempty"`
+	BeyondTimeout []string `json:"beyondTimeout,omitempty"`
+	// RequestsPerUpdate is how many API requests an update event makes
+	// from the start of its timing: 1 (one patch) since it was recorded;
+	// 0 in older reports, whose updates made 3 (a create refused as
+	// existing, a get, the update) and timed them all.
+	RequestsPerUpdate   int                `json:"requestsPerUpdate,omitempty"`
 	ProbeIntervalMillis float64            `json:"probeIntervalMillis"`
 	FirstCorrectMillis  Percentiles        `json:"firstCorrectMillis"`
 	LastStaleMillis     Percentiles        `json:"lastStaleMillis"`
@@ -734,3 +739,16 @@ type BackgroundStatus struct {
 	SettledMillis float64 `json:"settledMillis,omitempty"`
 	TimedOut      bool    `json:"timedOut,omitempty"`
 }
+
+// OlderMethod reports whether r was measured before propagation events
+// became one API request each, probed every millisecond: its update events
+// also timed two extra API round trips, and its figures could be late by
+// up to its probe interval (5 ms). Such figures are not comparable at the
+// millisecond scale with newer ones.
+func (r *PropagationResult) OlderMethod() bool {
+	return r != nil && (r.RequestsPerUpdate == 0 || r.ProbeIntervalMillis > 1)
+}
+
+// OlderMethodNote explains the mark the matrix and the README put on
+// figures of the older method.
+const OlderMethodNote = "† older method: probes every 5 ms (a figure may be late by up to 5 ms) and each update timed three API requests (a refused create, a get, the update); newer runs time one request and probe every 1 ms"

@@ -148,7 +148,21 @@ func propagationCells(p Perf) (p50, p99 string) {
 	case p.PropagationTimedOut > 0:
 		p99 += fmt.Sprintf(" (%d/%d timed out)", p.PropagationTimedOut, p.PropagationEvents)
 	}
+	if p.Propagation == nil || p.Propagation.OlderMethod() {
+		p50, p99 = p50+" †", p99+" †"
+	}
 	return p50, p99
+}
+
+// anyOlderPropagation reports whether a column's propagation figures carry
+// the older-method mark (propagationCells).
+func (m *Matrix) anyOlderPropagation() bool {
+	for i := range m.Columns {
+		if p, ok := m.Perf(i); ok && p.HasPropagation && (p.Propagation == nil || p.Propagation.OlderMethod()) {
+			return true
+		}
+	}
+	return false
 }
 
 // churnCell is failed / sent requests while objects change.
@@ -310,6 +324,10 @@ func RenderMatrixMarkdown(w io.Writer, m *Matrix) error {
 			}
 			row(append([]string{labels[i]}, perfCells(pf)...))
 		}
+		if m.anyOlderPropagation() {
+			p("")
+			p("%s.", OlderMethodNote)
+		}
 	}
 	p("")
 	p("## Tests")
@@ -410,6 +428,7 @@ type htmlMatrix struct {
 	Variants [][]string
 	Perf     [][]string
 	PerfHead []string
+	PerfNote string
 	Tests    []htmlFeatureTests
 	Commands [][2]string
 }
@@ -461,6 +480,9 @@ func testClass(t TestResult) string {
 // scripts or external resources).
 func RenderMatrixHTML(w io.Writer, m *Matrix) error {
 	v := htmlMatrix{PerfHead: perfHeader, ReliabilityNote: reliabilityNote}
+	if m.anyOlderPropagation() {
+		v.PerfNote = OlderMethodNote + "."
+	}
 	for _, c := range m.Columns {
 		v.Labels = append(v.Labels, c.Label)
 	}
@@ -613,7 +635,7 @@ code,pre{background:#f6f8fa;padding:.1em .3em}
 {{if .Perf}}<h2>Performance</h2>
 <table><tr><th>controller</th>{{range .PerfHead}}<th>{{.}}</th>{{end}}</tr>
 {{range .Perf}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>{{end}}
+{{end}}</table>{{if .PerfNote}}<p>{{.PerfNote}}</p>{{end}}{{end}}
 <h2>Tests</h2>
 {{$labels := .Labels}}{{range .Tests}}<h3>{{.Feature}}</h3>
 <table><tr><th>test</th><th>level</th>{{range $labels}}<th>{{.}}</th>{{end}}</tr>

@@ -41,7 +41,7 @@ func writeMatrixFixture(t *testing.T) string {
 				Series:      []LoadSeries{{Name: "proxied", Via: "controller", Fixed: []StepResult{{Valid: true, Latency: Percentiles{P99: 2500}}}}},
 				Comparisons: []ABComparison{{Baseline: "direct", Series: "proxied", ThroughputRatio: Stat{N: 1, Median: 0.42}, AddedP99Micros: Stat{N: 1, Median: 1500}}},
 			}},
-			{Name: "propagation", Kind: BenchKindPropagation, Status: BenchOK, Propagation: &PropagationResult{Events: 10, TimedOut: 1, FirstCorrectMillis: Percentiles{P50: 1900, P99: 3100}}},
+			{Name: "propagation", Kind: BenchKindPropagation, Status: BenchOK, Propagation: &PropagationResult{Events: 10, TimedOut: 1, ProbeIntervalMillis: 1, RequestsPerUpdate: 1, FirstCorrectMillis: Percentiles{P50: 1900, P99: 3100}}},
 			{Name: "churn", Kind: BenchKindChurn, Status: BenchOK, Churn: &ChurnResult{Requests: 1000, Errors: 2, Non2xx: 3}},
 		},
 	}

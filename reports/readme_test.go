@@ -32,6 +32,11 @@ func writeReadmeFixture(t *testing.T) string {
 	}
 	b := sampleBenchV2()
 	b.Machine.IngresslabCommit = "0123456789abcdef0123+dirty"
+	for _, s := range b.Scenarios {
+		if pr := s.Propagation; pr != nil { // the current method: no † mark
+			pr.RequestsPerUpdate, pr.ProbeIntervalMillis = 1, 1
+		}
+	}
 	if err := WriteBench(filepath.Join(root, "reference/dev"), b); err != nil {
 		t.Fatal(err)
 	}
@@ -178,5 +183,33 @@ func TestReadmeLatencyNoValidWindow(t *testing.T) {
 	want := "0.80 ms at 25 %, no valid window at 50 % (the generator could not hold the rate, or the target fell behind it) of its own maximum"
 	if got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestOlderPropagationMarked checks that propagation figures measured
+// before one-request updates and 1 ms probes carry the † mark and the
+// note, in the README block and the matrix.
+func TestOlderPropagationMarked(t *testing.T) {
+	older := &PropagationResult{Events: 10, ProbeIntervalMillis: 5, FirstCorrectMillis: Percentiles{P50: 11, P99: 30}}
+	newer := &PropagationResult{Events: 10, ProbeIntervalMillis: 1, RequestsPerUpdate: 1, FirstCorrectMillis: Percentiles{P50: 8, P99: 13}}
+	if !older.OlderMethod() || newer.OlderMethod() {
+		t.Fatalf("OlderMethod: older %v, newer %v", older.OlderMethod(), newer.OlderMethod())
+	}
+	for _, c := range []struct {
+		pr   *PropagationResult
+		mark bool
+	}{{older, true}, {newer, false}} {
+		p50, p99 := propagationCells(Perf{HasPropagation: true, Propagation: c.pr, PropagationP50Millis: c.pr.FirstCorrectMillis.P50, PropagationP99Millis: c.pr.FirstCorrectMillis.P99})
+		if got := strings.HasSuffix(p50, " †") && strings.HasSuffix(p99, " †"); got != c.mark {
+			t.Errorf("cells %q, %q: marked %v, want %v", p50, p99, got, c.mark)
+		}
+	}
+	m := &Matrix{Columns: []MatrixColumn{{Label: "a", Conformance: &ConformanceReport{}, Bench: &BenchReport{SchemaVersion: 2, Scenarios: []BenchScenario{{Name: "propagation", Kind: BenchKindPropagation, Status: BenchOK, Propagation: older}}}}}}
+	if !m.anyOlderPropagation() || !strings.Contains(readmeControllers(m), OlderMethodNote) {
+		t.Errorf("the README block lacks the note:\n%s", readmeControllers(m))
+	}
+	m.Columns[0].Bench.Scenarios[0].Propagation = newer
+	if m.anyOlderPropagation() || strings.Contains(readmeControllers(m), "†") {
+		t.Errorf("a current-method column is marked:\n%s", readmeControllers(m))
 	}
 }
