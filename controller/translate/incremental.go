@@ -133,7 +133,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 	for _, c := range changes {
 		changed[c.ref] = true
 	}
-	ws := make([]Warning, 0, len(prev.Warnings)+len(tr.warnings))
+	var ws []Warning // nil when there are none, as Translate's
 	for _, w := range prev.Warnings {
 		if w.Kind != "Ingress" || !changed[w.Object] {
 			ws = append(ws, w)

@@ -2,9 +2,11 @@ package translate
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -239,4 +241,63 @@ func TestUpdateRefusesOtherChanges(t *testing.T) {
 	if _, ok := Update(prev, &reordered, testOptions()); !ok {
 		t.Error("Services listed in another order: not patched")
 	}
+}
+
+// FuzzUpdate adds, changes and removes one Ingress with arbitrary hosts,
+// paths, path types and TLS hosts next to plain Ingresses (one of them on
+// a host the fuzzed one may take): whenever Update patches, its Result
+// must equal Translate's of the same snapshot.
+func FuzzUpdate(f *testing.F) {
+	f.Add("new.test", "/", "Prefix", "", false)
+	f.Add("a0.test", "/x", "Exact", "", false)
+	f.Add("*.test", "/", "Prefix", "", false)
+	f.Add("", "/", "Prefix", "", true)
+	f.Add("FOO.test:80", "/a/../b", "ImplementationSpecific", "foo.test", false)
+	f.Add("b.test", "relative", "Bogus", "*", false)
+	f.Fuzz(func(t *testing.T, host, path, pathType, tlsHost string, defaultBackend bool) {
+		base := snapshot(4)
+		for i, ing := range base.Ingresses {
+			ing.Spec.Rules[0].Host = fmt.Sprintf("a%d.test", i)
+		}
+		base = sortedSnapshot(base, base.Ingresses)
+		pt := networkingv1.PathType(pathType)
+		be := base.Ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend
+		fuzzed := &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns-1", Name: "fuzzed", CreationTimestamp: metav1.NewTime(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))},
+			Spec: networkingv1.IngressSpec{IngressClassName: ptr.To("lab"), Rules: []networkingv1.IngressRule{{Host: host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{Path: path, PathType: &pt, Backend: be}}}}}}},
+		}
+		if tlsHost != "" {
+			fuzzed.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{tlsHost}}}
+		}
+		if defaultBackend {
+			fuzzed.Spec.DefaultBackend = &be
+		}
+		changed := fuzzed.DeepCopy()
+		changed.ResourceVersion = "2"
+		changed.Spec.Rules[0].HTTP.Paths[0].Path += "/v2"
+		steps := [][]*networkingv1.Ingress{
+			append(slices.Clone(base.Ingresses), fuzzed),
+			append(slices.Clone(base.Ingresses), changed),
+			base.Ingresses,
+		}
+		o := testOptions()
+		prev := Translate(base, o)
+		for k, ings := range steps {
+			next := sortedSnapshot(base, ings)
+			o.Generation++
+			want := Translate(next, o)
+			if got, ok := Update(prev, next, o); ok {
+				gd, _ := json.Marshal(got.Table.Dump())
+				wd, _ := json.Marshal(want.Table.Dump())
+				if !bytes.Equal(gd, wd) || !reflect.DeepEqual(got.Warnings, want.Warnings) || !reflect.DeepEqual(got.Statuses, want.Statuses) || !slices.Equal(got.Owned, want.Owned) {
+					t.Fatalf("step %d: Update differs from Translate:\n got %s\n%v\nwant %s\n%v", k, gd, got.Warnings, wd, want.Warnings)
+				}
+				prev = got
+				continue
+			}
+			prev = want
+		}
+	})
 }
