@@ -42,8 +42,12 @@ const MaxPatchChanges = 16
 //
 // Then nothing another Ingress contributes can depend on it, nor it on
 // them, so its translation alone is its part of the full translation.
-// TestUpdateMatchesTranslate checks that against Translate over random
-// changes.
+// TestUpdateMatchesTranslate checks that against Translate for nine kinds
+// of change to every Ingress of every golden fixture, and FuzzUpdate for
+// arbitrary hosts, paths, path types, TLS hosts and default backends.
+//
+// prev's snapshot must not have been modified since (snapshots are
+// read-only): the diff compares it with snap object by object.
 func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 	m := prev.memo
 	if m == nil || snap == nil || prev.Table == nil || !m.compatible(snap, opts) {
