@@ -349,6 +349,12 @@ func (b *Builder) Build(generation uint64) *Table {
 		}
 		v.slot.redirect = v.redirect || v.wildcard != nil && v.wildcard.v.redirect || anyRedirect
 	}
+	// slot served the build only. A vhost outlives its table when a later
+	// table shares it (Table.Patch), and must not keep this table's index
+	// arrays alive then.
+	for _, v := range t.vhosts {
+		v.slot = nil
+	}
 	b.hosts, b.def, b.built = nil, nil, true
 	return t
 }

@@ -53,7 +53,7 @@ func (t *Table) Patch(remove []string, add *Table, generation uint64) (*Table, b
 	nt.exact = t.exact.patched(exact+len(add.vhosts), removed)
 	anyRedirect := t.anyHost != nil && t.anyHost.redirect
 	for _, v := range add.vhosts {
-		s := *v.slot // the encoding Build made for add; only the hash is per index
+		s := *add.exact.lookup([]byte(v.name)) // the encoding Build made; only the hash is per index
 		s.hash = maphash.String(nt.exact.seed, v.name) | 1
 		if i, ok := wildcardSuffix([]byte(v.name)); ok {
 			v.wildcard = nt.wildcard.lookup([]byte(v.name[i:]))
@@ -61,7 +61,7 @@ func (t *Table) Patch(remove []string, add *Table, generation uint64) (*Table, b
 			v.wildcard = nil
 		}
 		s.redirect = v.redirect || v.wildcard != nil && v.wildcard.v.redirect || anyRedirect
-		v.slot = nt.exact.insert(s)
+		nt.exact.insert(s)
 		nt.vhosts = append(nt.vhosts, v)
 	}
 	return nt, true
@@ -69,8 +69,7 @@ func (t *Table) Patch(remove []string, add *Table, generation uint64) (*Table, b
 
 // patched returns a copy of ix, with the same seed, sized for n hosts,
 // without the slots whose key drop reports. The slots of the other hosts
-// are copied as they are (their vhost's slot field keeps pointing into ix:
-// only Build reads it).
+// are copied as they are.
 func (ix *hostIndex) patched(n int, drop func(string) bool) hostIndex {
 	nx := hostIndex{seed: ix.seed}
 	if n == 0 {
@@ -99,14 +98,13 @@ func (ix *hostIndex) patched(n int, drop func(string) bool) hostIndex {
 }
 
 // insert puts s (its hash set for ix's seed) into the first free slot of
-// its probe sequence and returns where. ix must have a free slot.
-func (ix *hostIndex) insert(s hostSlot) *hostSlot {
+// its probe sequence. ix must have a free slot.
+func (ix *hostIndex) insert(s hostSlot) {
 	i := s.hash & ix.mask
 	for ix.slots[i].hash != 0 {
 		i = (i + 1) & ix.mask
 	}
 	ix.slots[i] = s
-	return &ix.slots[i]
 }
 
 // remove empties slot i by backward-shift deletion: each later slot of the

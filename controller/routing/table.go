@@ -71,7 +71,9 @@ type vhost struct {
 	// clientAuth is the host's client certificate authentication; nil
 	// without.
 	clientAuth *ClientAuth
-	// slot is this host's entry in the table's index (set by Build).
+	// slot is this host's entry in the table's index while Build runs
+	// (nil afterwards: a vhost a later table shares must not keep this
+	// table's index alive).
 	slot *hostSlot
 	// wildcard is, for an exact host, the wildcard host that also matches
 	// it (set by Build), so Match needs one host lookup.

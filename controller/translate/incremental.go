@@ -69,7 +69,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 			return Result{}, false
 		}
 		for _, h := range ruleHosts(c.old) {
-			if u := m.hosts[h]; u.n != 1 || u.ref != c.ref {
+			if u := m.hosts[h]; u.n != 1 || !u.is(c.ref) {
 				return Result{}, false
 			}
 			remove = append(remove, h)
@@ -88,7 +88,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 	tr.indexRuleHosts(ours)
 	tr.warnings = nil // IngressClass warnings: prev has them
 	taken := map[string]routing.ObjectRef{}
-	added := map[string]routing.ObjectRef{}
+	added := map[string]*networkingv1.Ingress{}
 	for _, ing := range ours {
 		ref := refOf(&ing.ObjectMeta)
 		if len(ing.Spec.TLS) > 0 || ing.Spec.DefaultBackend != nil {
@@ -98,7 +98,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 			if h == "" || strings.HasPrefix(h, "*.") {
 				return Result{}, false
 			}
-			if u, ok := m.hosts[h]; ok && (u.n != 1 || u.ref != ref) {
+			if u, ok := m.hosts[h]; ok && (u.n != 1 || !u.is(ref)) {
 				return Result{}, false
 			}
 			if owner, ok := taken[h]; ok && owner != ref {
@@ -124,7 +124,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 			}
 		}
 		for _, h := range ruleHosts(ing) {
-			added[h] = ref
+			added[h] = ing
 		}
 	}
 	table, ok := prev.Table.Patch(remove, tr.b.Build(opts.Generation), opts.Generation)
@@ -165,8 +165,8 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 	for _, h := range remove {
 		delete(next.hosts, h)
 	}
-	for h, ref := range added {
-		next.hosts[h] = hostUse{ref: ref, n: 1}
+	for h, ing := range added {
+		next.hosts[h] = hostUse{first: ing, n: 1}
 	}
 	res.memo = &next
 	return res, true
@@ -199,10 +199,16 @@ type memo struct {
 	foreign map[routing.ObjectRef]bool
 }
 
-// hostUse is who names a host: n Ingresses, ref when n is 1.
+// hostUse is who names a host: n Ingresses, the first of them first (16
+// bytes: the map holds one per host).
 type hostUse struct {
-	ref routing.ObjectRef
-	n   int
+	first *networkingv1.Ingress
+	n     int
+}
+
+// is reports whether ref is the first Ingress that names the host.
+func (u hostUse) is(ref routing.ObjectRef) bool {
+	return u.first != nil && u.first.Namespace == ref.Namespace && u.first.Name == ref.Name
 }
 
 // newMemo starts the memo of a translation of snap, after selectOurs; nil
@@ -240,26 +246,26 @@ func (m *memo) claim(tr *translator, ing *networkingv1.Ingress, ref routing.Obje
 	foreign := len(ing.Spec.TLS) > 0 || ing.Spec.DefaultBackend != nil
 	hosts := ruleHosts(ing)
 	for _, h := range hosts {
-		m.use(h, ref)
+		m.use(h, ing)
 		foreign = foreign || h == "" || strings.HasPrefix(h, "*.")
 	}
 	for _, t := range ing.Spec.TLS {
 		for _, th := range t.Hosts {
 			if h, err := routing.CanonicalHost(th); err == nil {
-				m.use(h, ref)
+				m.use(h, ing)
 			}
 		}
 	}
 	if ex := tr.extras[ref]; ex != nil {
 		for _, a := range ex.claimed {
-			m.use(a, ref)
+			m.use(a, ing)
 		}
 		if ex.www {
 			for _, h := range hosts {
 				if w, ok := strings.CutPrefix(h, "www."); ok {
-					m.use(w, ref)
+					m.use(w, ing)
 				} else if h != "" {
-					m.use("www."+h, ref)
+					m.use("www."+h, ing)
 				}
 			}
 		}
@@ -273,14 +279,14 @@ func (m *memo) claim(tr *translator, ing *networkingv1.Ingress, ref routing.Obje
 	}
 }
 
-// use records that ref names host h.
-func (m *memo) use(h string, ref routing.ObjectRef) {
+// use records that ing names host h.
+func (m *memo) use(h string, ing *networkingv1.Ingress) {
 	u, ok := m.hosts[h]
 	switch {
 	case !ok:
-		m.hosts[h] = hostUse{ref: ref, n: 1}
-	case u.ref != ref || u.n > 1:
-		m.hosts[h] = hostUse{ref: u.ref, n: u.n + 1}
+		m.hosts[h] = hostUse{first: ing, n: 1}
+	case u.first != ing || u.n > 1:
+		m.hosts[h] = hostUse{first: u.first, n: u.n + 1}
 	}
 }
 
