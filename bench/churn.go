@@ -209,7 +209,7 @@ func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases i
 			path := fmt.Sprintf("/extra-%d", i)
 			paths := append(append([]pathBackend(nil), c.base...), pathBackend{Path: path, Service: "churn-b"})
 			idx = begin(reports.ChurnPhase{Kind: "ingress-update", Detail: "add path " + path})
-			if err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: paths}}, "")); err == nil {
+			if err = e.replace(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: paths}}, "")); err == nil {
 				ok = c.await(ctx, func() bool {
 					code, svc, _ := c.prober.probeFull(ctx, "http://"+churnHost+path+"/x")
 					return code == http.StatusOK && svc == "churn-b"
@@ -226,7 +226,7 @@ func (c *churnChanger) run(ctx context.Context, phaseLen time.Duration, phases i
 		case 2: // back to the base paths: the extra path must 404
 			path := fmt.Sprintf("/extra-%d", i-2)
 			idx = begin(reports.ChurnPhase{Kind: "ingress-update", Detail: "remove path " + path})
-			if err = e.apply(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: c.base}}, "")); err == nil {
+			if err = e.replace(ctx, e.ingress("churn", []rule{{Host: churnHost, Paths: c.base}}, "")); err == nil {
 				ok = c.await(ctx, func() bool {
 					code, _, _ := c.prober.probeFull(ctx, "http://"+churnHost+path+"/x")
 					return code == http.StatusNotFound

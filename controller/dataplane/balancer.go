@@ -234,17 +234,11 @@ func (b *routeBuilder) keep(ri *routeInfo) {
 		}
 		b.s.metrics.KeepRoute(x.metrics)
 		if x.up != nil && x.up.tls {
-			if b.upstreams == nil {
-				b.upstreams = map[string]struct{}{}
-			}
-			b.upstreams[x.up.key] = struct{}{}
+			b.liveUpstream(x.up.key)
 		}
 	}
 	if k, ok := keyOf(ri.route); ok {
-		if b.limits == nil {
-			b.limits = map[limitKey]struct{}{}
-		}
-		b.limits[k] = struct{}{}
+		b.liveLimit(k)
 	}
 }
 
@@ -316,11 +310,25 @@ func (b *routeBuilder) limiter(r *routing.Route) *limiter {
 	if !ok {
 		return nil
 	}
+	b.liveLimit(k)
+	return b.s.limits.resolveKey(k, r.Policy.RateLimit)
+}
+
+// liveLimit records rate-limit key k as used by this table.
+func (b *routeBuilder) liveLimit(k limitKey) {
 	if b.limits == nil {
 		b.limits = map[limitKey]struct{}{}
 	}
 	b.limits[k] = struct{}{}
-	return b.s.limits.resolveKey(k, r.Policy.RateLimit)
+}
+
+// liveUpstream records the upstream TLS transport key as used by this
+// table.
+func (b *routeBuilder) liveUpstream(key string) {
+	if b.upstreams == nil {
+		b.upstreams = map[string]struct{}{}
+	}
+	b.upstreams[key] = struct{}{}
 }
 
 // upstream resolves upstream u to backend be and records its TLS transport
@@ -328,10 +336,7 @@ func (b *routeBuilder) limiter(r *routing.Route) *limiter {
 func (b *routeBuilder) upstream(u *routing.Upstream, be *routing.Backend) *upstreamRT {
 	up := b.s.resolveUpstream(u, be)
 	if up.tls {
-		if b.upstreams == nil {
-			b.upstreams = map[string]struct{}{}
-		}
-		b.upstreams[up.key] = struct{}{}
+		b.liveUpstream(up.key)
 	}
 	return up
 }

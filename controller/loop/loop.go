@@ -18,8 +18,8 @@
 // it takes a Snapshot, calls translate with the next Generation (1, 2, 3, ...
 // strictly increasing, one per build; translate.Update patches the last
 // build's Result instead when only a few isolated Ingresses changed, so a
-// change among 10,000 Ingresses does not translate the other 9,999), hands the default certificate to the
-// CertificateSink (when set), publishes the table, records metrics
+// change among 10,000 Ingresses does not translate the other 9,999), hands
+// the default certificate to the CertificateSink (when set), publishes the table, records metrics
 // (build duration, event-to-publish latency, generation, warning count),
 // stores the warnings for the admin server (Warnings, lock-free: an immutable
 // slice behind an atomic pointer), reports warnings that are new since the
