@@ -19,7 +19,9 @@ import (
 // parallel clients. Client and upstream are minimal raw-socket loops (no
 // net/http) so that ns/op and allocs/op are mostly the proxy's own; "direct"
 // is the same client against the upstream without the proxy, measured in the
-// same run. "fast" is the default upstream path, "transport" forces
+// same run. "fast" is the default upstream path, served by the connection
+// loop (h1loop.go); "fast-nethttp" the same with net/http's server
+// (Options.DisableConnLoop); "transport" forces
 // http.Transport (Options.DisableFastPath); "fast-policy" is "fast" on a
 // route with an annotation Policy.
 func BenchmarkProxy(b *testing.B) {
@@ -27,6 +29,7 @@ func BenchmarkProxy(b *testing.B) {
 	table := buildTable(b, 1, nil,
 		route("ns/bench", "bench.example", "/", routing.PathPrefix, backend("ns/bench:80", up)))
 	fast := startServer(b, Options{}, table)
+	noLoop := startServer(b, Options{DisableConnLoop: true}, table)
 	slow := startServer(b, Options{DisableFastPath: true}, table)
 	// The same route with an annotation Policy (source range, rewrite,
 	// upstream-vhost): the cost of the policy branch.
@@ -40,6 +43,7 @@ func BenchmarkProxy(b *testing.B) {
 	for _, tc := range []struct{ name, addr string }{
 		{"direct", up},
 		{"fast", fast.HTTPAddr()},
+		{"fast-nethttp", noLoop.HTTPAddr()},
 		{"transport", slow.HTTPAddr()},
 		{"fast-policy", withPolicy.HTTPAddr()},
 	} {

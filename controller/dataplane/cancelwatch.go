@@ -34,6 +34,8 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	switch c := c.(type) {
 	case *limitConn:
 		return context.WithValue(ctx, clientConnKey{}, c)
+	case *handedConn: // from the connection loop (h1loop.go)
+		return context.WithValue(ctx, clientConnKey{}, c.limitConn)
 	case *tls.Conn:
 		// The client certificate of a TLS connection is checked once per
 		// connection (clientauth.go).

@@ -80,7 +80,8 @@ func remoteAddr(c net.Conn) netip.Addr {
 }
 
 // limitConn gives its slot back when closed (once), and tells the fast
-// path when the client is gone (cancelwatch.go).
+// path when the client is gone (cancelwatch.go). The connection loop
+// wraps connections of a listener without limits in one with a nil l.
 type limitConn struct {
 	net.Conn
 	l      *connLimiter
@@ -93,7 +94,7 @@ type limitConn struct {
 }
 
 func (c *limitConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
+	if c.closed.CompareAndSwap(false, true) && c.l != nil {
 		c.l.release(c.addr)
 	}
 	return c.Conn.Close()

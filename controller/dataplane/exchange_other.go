@@ -8,18 +8,23 @@ package dataplane
 // with a response (fastBody.release) or when they are a 408
 // (fastTransport.send retries it).
 type exchange struct {
-	fc   *fastConn
-	werr error // of the write
+	fc     *fastConn
+	werr   error // of the write
+	sent   bool  // the head went out
+	resume bool  // see exchange_unix.go
 }
 
 func (x *exchange) setup(fc *fastConn) { x.fc = fc }
 
 func (x *exchange) run(p []byte) (int, error) {
 	x.werr = nil
-	if err := x.fc.bw.Flush(); err != nil {
-		x.werr = err
-		return 0, err
+	if !x.resume {
+		if err := x.fc.bw.Flush(); err != nil {
+			x.werr = err
+			return 0, err
+		}
 	}
+	x.sent, x.resume = true, false
 	return x.fc.conn.Read(p)
 }
 

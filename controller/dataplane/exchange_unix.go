@@ -25,13 +25,16 @@ type exchange struct {
 	fn func(fd uintptr) bool // x.step, bound once
 
 	// set per exchange
-	p     []byte // where the response's first bytes go (the bufio.Reader's buffer)
-	sent  bool
-	late  bool
-	n     int
-	err   error // of the read
-	werr  error // of the write
-	probe [1]byte
+	p    []byte // where the response's first bytes go (the bufio.Reader's buffer)
+	sent bool
+	// resume: the head was sent by an exchange that timed out waiting
+	// (the connection loop's lazy watch); only wait for the answer.
+	resume bool
+	late   bool
+	n      int
+	err    error // of the read
+	werr   error // of the write
+	probe  [1]byte
 }
 
 func (x *exchange) setup(fc *fastConn) {
@@ -50,13 +53,17 @@ func (x *exchange) run(p []byte) (int, error) {
 	fc := x.fc
 	if x.rc == nil { // not a socket (tests): plain write and read
 		x.werr = nil
-		if err := fc.bw.Flush(); err != nil {
-			x.werr = err
-			return 0, err
+		if !x.resume {
+			if err := fc.bw.Flush(); err != nil {
+				x.werr = err
+				return 0, err
+			}
 		}
+		x.sent, x.resume = true, false
 		return fc.conn.Read(p)
 	}
-	x.p, x.sent, x.late, x.n, x.err, x.werr = p, false, false, 0, nil, nil
+	x.p, x.sent, x.late, x.n, x.err, x.werr = p, x.resume, false, 0, nil, nil
+	x.resume = false
 	err := x.rc.Read(x.fn)
 	x.p = nil
 	switch {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -257,6 +258,9 @@ type fastReq struct {
 	// client watches the client of an HTTP/1.x request (clientConnOf);
 	// nil: the request's context does.
 	client *limitConn
+	// loop is the connection loop's connection of the request, which
+	// starts that watch only for a slow answer (h1loop.go); nil otherwise.
+	loop *h1conn
 }
 
 // maxDirty bounds the idle connections one request drops for late bytes
@@ -333,8 +337,19 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if fr.ov.read > 0 {
 		headerTimeout = fr.ov.read
 	}
+	var headerDeadline time.Time
 	if headerTimeout > 0 {
-		_ = fc.conn.SetReadDeadline(time.Now().Add(headerTimeout)) // a failed deadline shows as a read error
+		headerDeadline = time.Now().Add(headerTimeout)
+	}
+	// A request of the connection loop first waits lazyWatchDelay, then
+	// has its client watched for the rest of the wait (h1loop.go).
+	lazy := fr.loop != nil && (headerTimeout <= 0 || headerTimeout > lazyWatchDelay)
+	switch {
+	case lazy:
+		_ = fc.conn.SetReadDeadline(time.Now().Add(lazyWatchDelay))
+		fc.reabort(ctx, &watch)
+	case headerTimeout > 0:
+		_ = fc.conn.SetReadDeadline(headerDeadline) // a failed deadline shows as a read error
 		fc.reabort(ctx, &watch)
 	}
 	// Peek first: its read sends the head (exchange). An error before the
@@ -342,7 +357,17 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	// (ReadResponse would report io.ErrUnexpectedEOF).
 	fc.lr.arm(t.maxHeaderBytes)
 	fc.lr.send = true
-	if _, err := fc.br.Peek(1); err != nil {
+	_, err = fc.br.Peek(1)
+	if err != nil && lazy && fc.x.sent && fc.x.werr == nil && errors.Is(err, os.ErrDeadlineExceeded) &&
+		!watch.fired(ctx) {
+		fr.loop.watch()
+		_ = fc.conn.SetReadDeadline(headerDeadline)
+		fc.reabort(ctx, &watch)
+		fc.x.resume = true // the head went out: wait for the answer
+		fc.lr.send = true
+		_, err = fc.br.Peek(1)
+	}
+	if err != nil {
 		if fc.x.werr != nil {
 			return fail(fc.x.werr, true)
 		}
@@ -389,7 +414,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		return fail(errors.New("dataplane: upstream switched protocols without an Upgrade request"), false)
 	}
 	fc.lr.disarm()
-	if headerTimeout > 0 {
+	if headerTimeout > 0 || lazy {
 		_ = fc.conn.SetReadDeadline(time.Time{})
 		fc.reabort(ctx, &watch)
 	}

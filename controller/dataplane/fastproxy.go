@@ -34,7 +34,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 		attempts = s.maxAttempts(pol, n)
 	}
 	i := rs.first(bi)
-	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientConnOf(r)}
+	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientConnOf(r), loop: loopConnOf(w)}
 	var resp *http.Response
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -100,6 +100,9 @@ func (s *Server) copyResponse(w http.ResponseWriter, rs *reqState, resp *http.Re
 	w.WriteHeader(resp.StatusCode)
 
 	flush := resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"])
+	if c := loopConnOf(w); c != nil && flush {
+		c.watch() // a stream may pause for long: see the client go away meanwhile
+	}
 	buf := s.buffers.Get()
 	defer s.buffers.Put(buf)
 	for {
@@ -354,4 +357,13 @@ func tokenListed(vv []string, token string) bool {
 // fastBackend reports whether requests to be may use the fast proxy.
 func (s *Server) fastBackend(be *routing.Backend) bool {
 	return s.fast != nil && be.Protocol == routing.ProtocolHTTP1
+}
+
+// loopConnOf returns the connection loop's connection that w answers on,
+// nil for net/http's writers.
+func loopConnOf(w http.ResponseWriter) *h1conn {
+	if hw, ok := w.(*h1writer); ok {
+		return hw.conn
+	}
+	return nil
 }

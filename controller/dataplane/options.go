@@ -149,6 +149,15 @@ type Options struct {
 	// bodiless GET/HEAD/OPTIONS/DELETE requests without Upgrade use the fast
 	// path: pooled HTTP/1.1 connections driven from the handler goroutine.
 	DisableFastPath bool
+	// DisableConnLoop serves every plain-HTTP connection with net/http's
+	// server. By default the connection loop (h1loop.go) serves keep-alive
+	// connections itself while their requests are ones the fast path
+	// proxies, and hands a connection to net/http at its first other
+	// request. It is off with DisableFastPath.
+	DisableConnLoop bool
+	// loopServed, when set (tests), is called for each request the
+	// connection loop serves itself.
+	loopServed func()
 
 	// ShutdownDelay is how long Shutdown keeps accepting and serving after
 	// Ready turned false, before it closes the listeners: time for

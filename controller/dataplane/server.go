@@ -62,6 +62,7 @@ type Server struct {
 	redirectPort              string   // ":8443", or "" for 443
 	cancelBase                context.CancelFunc
 	conns                     *connLimiter // nil without connection limits
+	loop                      *h1loop      // the plain-HTTP connection loop; nil when off (h1loop.go)
 	shutdownOnce              sync.Once
 }
 
@@ -262,7 +263,14 @@ func (s *Server) Start(ctx context.Context) error {
 		p.SetHTTP1(true)
 		p.SetUnencryptedHTTP2(s.opts.H2C)
 		s.httpSrv = newServer(&p)
-		go s.serve("http", func() error { return s.httpSrv.Serve(s.httpLn) })
+		if s.fast != nil && !s.opts.DisableConnLoop {
+			// The connection loop accepts; net/http serves what it hands over.
+			s.loop = newH1Loop(s, s.httpLn, base)
+			go s.serve("http", func() error { return s.httpSrv.Serve(s.loop.hand) })
+			go s.serve("http-loop", s.loop.serve)
+		} else {
+			go s.serve("http", func() error { return s.httpSrv.Serve(s.httpLn) })
+		}
 	}
 	if s.httpsLn != nil {
 		var p http.Protocols
@@ -349,12 +357,15 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.log.Info("data plane shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
 
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
+	errs := make([]error, 3)
 	for i, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
 		if srv == nil {
 			continue
 		}
 		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
+	}
+	if s.loop != nil {
+		wg.Go(func() { errs[2] = s.loop.shutdown(ctx) })
 	}
 	wg.Wait()
 	err := errors.Join(errs...)

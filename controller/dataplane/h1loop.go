@@ -1,0 +1,563 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// The connection loop serves the plain-HTTP listener's keep-alive
+// connections itself for as long as each request is one the fast proxy
+// would serve anyway (fast.go): an HTTP/1.1 GET, HEAD, OPTIONS or DELETE
+// without a body, Upgrade or Expect, whose complete head arrived in one
+// read, to a route without an annotation Policy, client certificate or
+// HTTPS redirect, whose backend is available and speaks HTTP/1.1. Such a
+// request is parsed into a reused http.Request (one string holds the head,
+// its fields are substrings of it), routed with one table load and proxied
+// by serveFast into an h1writer, on the connection's goroutine.
+//
+// Any other request, and anything the loop does not parse as strictly as
+// that (a partial head, obsolete line folding, invalid names or values, a
+// second Host, a body, absolute-form targets, HTTP/1.0, the h2c preface),
+// hands the connection with every byte read so far to net/http's server
+// (handoffListener), which then serves it to the end exactly as it serves
+// every other connection: the loop never answers what it does not fully
+// understand, so its errors, limits and timeouts stay net/http's.
+//
+// What it saves per request over net/http: the background read goroutine
+// (started and stopped for every request, with a read that finds the
+// socket empty and a deadline to wake it), the per-request context, the
+// textproto header parse (one allocation per field) and the sorted header
+// write. A client that goes away while its upstream has not answered is
+// still seen: when the upstream takes longer than lazyWatchDelay, or the
+// response streams, the connection starts the same background read for
+// that request only (watch), and its failure aborts the upstream through
+// the limitConn as before (cancelwatch.go).
+
+// lazyWatchDelay is how long a loop request waits for its upstream before
+// its connection starts watching for the client's close.
+const lazyWatchDelay = 20 * time.Millisecond
+
+// loopHeadSize is the loop's read buffer: a head must fit in it, else the
+// connection goes to net/http (whose limit, MaxHeaderBytes + 4096, is
+// never below it).
+const loopHeadSize = 4096
+
+// h1loop accepts the plain-HTTP listener's connections.
+type h1loop struct {
+	s       *Server
+	ln      net.Listener
+	hand    *handoffListener
+	ctx     context.Context // the servers' base context
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*h1conn]struct{}
+	wg      sync.WaitGroup
+}
+
+// Connection states (h1conn.state).
+const (
+	loopIdle int32 = iota
+	loopActive
+	loopClosed
+	loopHanded // given to net/http
+)
+
+func newH1Loop(s *Server, ln net.Listener, ctx context.Context) *h1loop {
+	return &h1loop{s: s, ln: ln, ctx: ctx, conns: make(map[*h1conn]struct{}),
+		hand: &handoffListener{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})}}
+}
+
+// serve accepts until the listener is closed, retrying temporary errors
+// with net/http's backoff.
+func (l *h1loop) serve() error {
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if l.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				l.s.log.Debug("data plane accept failed; retrying", slog.Any("error", err), slog.Duration("delay", delay))
+				time.Sleep(delay) //nolint:forbidigo // accept backoff, as net/http's Serve
+				continue
+			}
+			return err
+		}
+		delay = 0
+		lc, ok := c.(*limitConn)
+		if !ok {
+			lc = &limitConn{Conn: c}
+		}
+		hc := &h1conn{l: l, lc: lc}
+		l.mu.Lock()
+		if l.closing.Load() {
+			l.mu.Unlock()
+			lc.Close()
+			continue
+		}
+		l.conns[hc] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go hc.serve()
+	}
+}
+
+// isTemporaryAccept reports errors an accept loop waits out (descriptors
+// exhausted, a connection aborted before it was accepted).
+func isTemporaryAccept(err error) bool {
+	var se *os.SyscallError
+	if !errors.As(err, &se) {
+		return false
+	}
+	s := se.Err.Error()
+	return strings.Contains(s, "too many open files") || strings.Contains(s, "connection aborted")
+}
+
+// shutdown stops accepting, closes idle connections and waits for those
+// serving a request until ctx ends, then closes them too.
+func (l *h1loop) shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	l.closing.Store(true)
+	l.mu.Unlock()
+	l.ln.Close()
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		l.closeIdle(false)
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			l.closeIdle(true)
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// closeIdle closes the connections waiting for a request (all: every one).
+func (l *h1loop) closeIdle(all bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		if c.state.CompareAndSwap(loopIdle, loopClosed) || all {
+			c.lc.Close()
+		}
+	}
+}
+
+func (l *h1loop) forget(c *h1conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.wg.Done()
+}
+
+// handoffListener is net/http's listener on the plain-HTTP port: it
+// accepts the connections the loop hands over.
+type handoffListener struct {
+	addr net.Addr
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (h *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.ch:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoffListener) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoffListener) Addr() net.Addr { return h.addr }
+
+// give hands c to net/http; false when its server is closed.
+func (h *handoffListener) give(c net.Conn) bool {
+	select {
+	case h.ch <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// handedConn is a connection handed to net/http: what the loop had read
+// is read again first.
+type handedConn struct {
+	*limitConn
+	pre []byte
+}
+
+func (c *handedConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.limitConn.Read(p)
+}
+
+// h1conn is one client connection of the loop.
+type h1conn struct {
+	l     *h1loop
+	lc    *limitConn
+	state atomic.Int32
+	br    *bufio.Reader // over src
+	src   loopSource
+	bw    *bufio.Writer
+	w     h1writer
+	req   http.Request
+	base  *http.Request // carries the connection's context
+	hdr   http.Header
+	vals  []string
+	// headLen is the length of the parsed head, discarded once served
+	headLen int
+	// the background read of a request being watched (watch)
+	watching  bool
+	watchDone chan struct{}
+	watchN    int
+	watchErr  error
+	watchBuf  [1]byte
+}
+
+// loopSource is the loop's reader: a byte the watch read comes first.
+type loopSource struct {
+	lc  *limitConn
+	pre []byte
+}
+
+func (r *loopSource) Read(p []byte) (int, error) {
+	if len(r.pre) > 0 {
+		n := copy(p, r.pre)
+		r.pre = r.pre[n:]
+		return n, nil
+	}
+	return r.lc.Read(p)
+}
+
+func (c *h1conn) serve() {
+	l, s := c.l, c.l.s
+	handed := false
+	defer func() {
+		if !handed {
+			c.lc.Close()
+		}
+		l.forget(c)
+	}()
+	c.src.lc = c.lc
+	c.br = bufio.NewReaderSize(&c.src, loopHeadSize)
+	c.bw = bufio.NewWriterSize(c.lc, 4096)
+	c.hdr = make(http.Header, 16)
+	c.w.h = make(http.Header, 16)
+	c.w.bw = c.bw
+	c.w.conn = c
+	ctx := context.WithValue(l.ctx, clientConnKey{}, c.lc)
+	c.base = (&http.Request{}).WithContext(ctx)
+	remote := c.lc.RemoteAddr().String()
+
+	deadline := min0(s.opts.ReadHeaderTimeout, s.opts.ReadTimeout)
+	for {
+		if deadline > 0 {
+			_ = c.lc.SetReadDeadline(time.Now().Add(deadline))
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			return // closed, reset, idle or header timeout: as net/http, no answer
+		}
+		r, ok := c.parse(remote)
+		var ri *routeInfo
+		if ok {
+			ri = s.loopRoute(r)
+		}
+		if ri == nil {
+			handed = c.handoff()
+			return
+		}
+		if !c.state.CompareAndSwap(loopIdle, loopActive) {
+			return // Shutdown closed it as idle
+		}
+		_, _ = c.br.Discard(c.headLen)
+		if s.opts.WriteTimeout > 0 {
+			_ = c.lc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+		}
+		if !c.serveOne(r, ri) {
+			return
+		}
+		if l.closing.Load() {
+			return
+		}
+		c.state.Store(loopIdle)
+		deadline = s.opts.IdleTimeout
+		if deadline == 0 {
+			deadline = s.opts.ReadTimeout
+		}
+	}
+}
+
+// min0 is the smaller positive duration (0: none).
+func min0(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// handoff gives the connection and what was read of it to net/http.
+func (c *h1conn) handoff() bool {
+	buf, _ := c.br.Peek(c.br.Buffered())
+	hc := &handedConn{limitConn: c.lc, pre: append([]byte(nil), buf...)}
+	_ = c.lc.SetReadDeadline(time.Time{})
+	return c.state.CompareAndSwap(loopIdle, loopHanded) && c.l.hand.give(hc)
+}
+
+// serveOne proxies one request; false when the connection must close.
+func (c *h1conn) serveOne(r *http.Request, ri *routeInfo) (keep bool) {
+	s := c.l.s
+	s.active.Add(1)
+	defer s.active.Done()
+	s.metrics.InFlightInc()
+	defer s.metrics.InFlightDec()
+	var start time.Time
+	if s.metrics != nil || s.opts.AccessLog {
+		start = time.Now()
+	}
+	c.w.reset(r.Method == http.MethodHead, r.Close || c.l.closing.Load())
+	if s.opts.loopServed != nil {
+		s.opts.loopServed()
+	}
+	if !c.proxy(r, ri, start) {
+		return false
+	}
+	keep = c.w.finish()
+	c.unwatch()
+	return keep && c.state.Load() != loopClosed
+}
+
+// proxy runs serveFast; false when it aborted the response (a panic, as
+// net/http recovers it: the connection closes without completing it).
+func (c *h1conn) proxy(r *http.Request, ri *routeInfo, start time.Time) (ok bool) {
+	s := c.l.s
+	var rs reqState
+	rs.ri = ri
+	defer func() {
+		s.finish(r, start, ri.metrics, &rs, rs.code)
+		if v := recover(); v != nil {
+			ok = false
+			c.unwatch()
+			if v != http.ErrAbortHandler { //nolint:errorlint // the sentinel itself, as net/http
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				s.log.Error("panic serving request", slog.String("remote", r.RemoteAddr),
+					slog.Any("panic", v), slog.String("stack", string(buf)))
+			}
+		}
+	}()
+	s.serveFast(&c.w, r, &rs)
+	return true
+}
+
+// watch starts the background read that sees the client go away while
+// its request waits (for its upstream, or for a streamed response's next
+// bytes): its failure aborts the upstream through the limitConn. Called
+// from the request's goroutine; a no-op when already watching or when
+// the client already sent more (it is then read as the next request).
+func (c *h1conn) watch() {
+	if c.watching || c.br.Buffered() > 0 || len(c.src.pre) > 0 {
+		return
+	}
+	c.watching = true
+	_ = c.lc.SetReadDeadline(time.Time{})
+	done := make(chan struct{})
+	c.watchDone = done
+	go func() {
+		c.watchN, c.watchErr = c.lc.Read(c.watchBuf[:])
+		close(done)
+	}()
+}
+
+// unwatch stops the background read: a byte it read is kept for the next
+// request.
+func (c *h1conn) unwatch() {
+	if !c.watching {
+		return
+	}
+	c.watching = false
+	_ = c.lc.SetReadDeadline(time.Unix(1, 0))
+	<-c.watchDone
+	if c.watchN > 0 {
+		c.src.pre = c.watchBuf[:c.watchN]
+	} else if c.watchErr != nil && !errors.Is(c.watchErr, os.ErrDeadlineExceeded) {
+		c.state.Store(loopClosed) // the client is gone
+	}
+}
+
+// parse reads the buffered head as a request the loop serves; false hands
+// the connection to net/http.
+func (c *h1conn) parse(remote string) (*http.Request, bool) {
+	b, _ := c.br.Peek(c.br.Buffered())
+	end := indexHeadEnd(b)
+	if end < 0 {
+		return nil, false // partial head, or one the buffer cannot hold
+	}
+	head := string(b[:end]) // one allocation: every field below is a substring of it
+	line, rest, _ := strings.Cut(head, "\r\n")
+	method, line, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(line, " ")
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !loopMethod(method) || len(target) == 0 || target[0] != '/' ||
+		!validTarget(target) {
+		return nil, false
+	}
+	h := c.hdr
+	clear(h)
+	vals := c.vals[:0]
+	host, hosts := "", 0
+	closing := false
+	for {
+		var field string
+		field, rest, _ = strings.Cut(rest, "\r\n")
+		if field == "" {
+			break
+		}
+		name, value, ok := strings.Cut(field, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
+			return nil, false // also obsolete folding: a name cannot start with a space
+		}
+		value = strings.Trim(value, " \t")
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, false
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		switch key {
+		case "Host":
+			host, hosts = value, hosts+1
+			continue
+		case "Content-Length":
+			if value != "0" || len(h[key]) > 0 {
+				return nil, false
+			}
+		case "Transfer-Encoding", "Upgrade", "Expect", "Http2-Settings":
+			return nil, false
+		case "Connection":
+			closing = closing || tokenListed([]string{value}, "close")
+		}
+		vals = append(vals, value)
+		v := vals[len(vals)-1 : len(vals) : len(vals)]
+		if old, ok := h[key]; ok {
+			h[key] = append(old, value)
+		} else {
+			h[key] = v
+		}
+	}
+	c.vals = vals[:0]
+	if hosts != 1 || !httpguts.ValidHostHeader(host) {
+		return nil, false
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, false
+	}
+	if len(vals) > 0 && cap(vals) > 64 {
+		c.vals = nil // not kept for ever for one large head
+	}
+	c.req = *c.base
+	r := &c.req
+	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = method, u, "HTTP/1.1", 1, 1
+	r.Header, r.Host, r.RemoteAddr, r.RequestURI = h, host, remote, target
+	r.Body, r.Close = http.NoBody, closing
+	if badTarget(r) {
+		return nil, false
+	}
+	c.headLen = end
+	return r, true
+}
+
+// indexHeadEnd returns the length of the head up to and including its
+// empty line, -1 when it is not all there.
+func indexHeadEnd(b []byte) int {
+	for i := 0; i+3 < len(b); {
+		j := indexByteFrom(b, i, '\n')
+		if j < 0 {
+			return -1
+		}
+		if j >= 1 && b[j-1] == '\r' && j+2 < len(b) && b[j+1] == '\r' && b[j+2] == '\n' {
+			return j + 3
+		}
+		i = j + 1
+	}
+	return -1
+}
+
+func indexByteFrom(b []byte, from int, c byte) int {
+	for i := from; i < len(b); i++ {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func loopMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// validTarget refuses control characters, spaces and fragments in a
+// request target.
+func validTarget(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if b := t[i]; b <= ' ' || b == 0x7f || b == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// loopRoute returns the route of a request the loop may serve: what
+// ServeHTTP would send straight to serveFast; nil for everything else.
+func (s *Server) loopRoute(r *http.Request) *routeInfo {
+	snap := s.cur.Load()
+	if snap == nil {
+		return nil
+	}
+	m := snap.table.Match(r.Host, r.URL.Path)
+	if m.Route == nil || m.ClientAuth != nil || m.Route.Policy != nil || m.HTTPSRedirect && s.needsHTTPS(r) {
+		return nil
+	}
+	ri := snap.route(m.Route)
+	bi := ri.backend
+	if bi == nil || bi.be.Unavailable != "" || len(bi.be.Endpoints) == 0 || !s.fastBackend(bi.be) {
+		return nil
+	}
+	return ri
+}

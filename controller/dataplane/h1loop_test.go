@@ -1,0 +1,263 @@
+package dataplane
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// loopServer starts a server whose connection loop counts what it serves.
+func loopServer(t *testing.T, opts Options, addr string) (*Server, *atomic.Int64) {
+	t.Helper()
+	n := new(atomic.Int64)
+	opts.loopServed = func() { n.Add(1) }
+	return startServer(t, opts, singleRoute(t, addr)), n
+}
+
+// rawResponses writes raw to addr on a new connection and reads one
+// response per method given (HEAD responses have no body).
+func rawResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Response, []string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var resps []*http.Response
+	var bodies []string
+	for _, m := range methods {
+		resp, err := http.ReadResponse(br, &http.Request{Method: m})
+		if err != nil {
+			t.Fatalf("response %d of %q: %v", len(resps)+1, raw, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("body %d of %q: %v", len(resps)+1, raw, err)
+		}
+		resps, bodies = append(resps, resp), append(bodies, string(b))
+	}
+	return resps, bodies
+}
+
+func variedUpstream(w http.ResponseWriter, r *http.Request) {
+	f, _ := w.(http.Flusher)
+	switch r.URL.Path {
+	case "/cl":
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		io.WriteString(w, "hello")
+	case "/chunked":
+		io.WriteString(w, "part one,")
+		f.Flush()
+		io.WriteString(w, "part two")
+	case "/big":
+		io.WriteString(w, strings.Repeat("x", 10<<10))
+	case "/empty":
+	case "/204":
+		w.WriteHeader(http.StatusNoContent)
+	case "/304":
+		w.Header().Set("ETag", `"v1"`)
+		w.WriteHeader(http.StatusNotModified)
+	case "/trailers":
+		w.Header().Set("Trailer", "X-Sum")
+		io.WriteString(w, "body")
+		w.Header().Set("X-Sum", "42")
+	case "/undeclared":
+		io.WriteString(w, "body")
+		f.Flush()
+		w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
+	case "/599":
+		w.WriteHeader(599)
+		io.WriteString(w, "odd")
+	case "/103":
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "final")
+	case "/close":
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	case "/sse":
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		f.Flush()
+		io.WriteString(w, "data: 2\n\n")
+	}
+}
+
+// TestConnLoopMatchesNetHTTP sends the same requests through the
+// connection loop and through net/http's server (Options.DisableConnLoop):
+// status, header fields (but Date), framing, body, trailers and whether
+// the connection stays open must be the same.
+func TestConnLoopMatchesNetHTTP(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	loop, served := loopServer(t, Options{}, addr)
+	plain := startServer(t, Options{DisableConnLoop: true}, singleRoute(t, addr))
+	for _, tc := range []struct{ method, path, extra string }{
+		{"GET", "/cl", ""}, {"HEAD", "/cl", ""}, {"GET", "/chunked", ""}, {"GET", "/big", ""},
+		{"GET", "/empty", ""}, {"HEAD", "/empty", ""}, {"GET", "/204", ""}, {"GET", "/304", ""},
+		{"GET", "/trailers", "TE: trailers\r\n"}, {"GET", "/undeclared", "TE: trailers\r\n"},
+		{"GET", "/599", ""}, {"GET", "/103", ""}, {"GET", "/close", ""}, {"GET", "/sse", ""},
+		{"DELETE", "/cl", "Content-Length: 0\r\n"}, {"OPTIONS", "/cl?q=1", ""},
+		{"GET", "/cl", "Connection: close\r\n"}, {"GET", "/missing-route", "X: y\r\n"},
+	} {
+		t.Run(tc.method+tc.path, func(t *testing.T) {
+			host := "f.example"
+			if tc.path == "/missing-route" {
+				host = "nowhere.example"
+			}
+			raw := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\n" + tc.extra + "\r\n"
+			methods := []string{tc.method}
+			if tc.path == "/103" {
+				methods = []string{"GET", "GET"} // the 103, then the final response
+			}
+			before := served.Load()
+			got, gotBody := rawResponses(t, loop.HTTPAddr(), raw, methods...)
+			if host == "f.example" && served.Load() != before+1 {
+				t.Errorf("the connection loop served %d requests, want 1", served.Load()-before)
+			}
+			want, wantBody := rawResponses(t, plain.HTTPAddr(), raw, methods...)
+			for i := range got {
+				g, w := got[i], want[i]
+				gh, wh := maps.Clone(g.Header), maps.Clone(w.Header)
+				delete(gh, "Date")
+				delete(wh, "Date")
+				if g.StatusCode != w.StatusCode || !equalHeaders(gh, wh) || gotBody[i] != wantBody[i] ||
+					g.ContentLength != w.ContentLength || strings.Join(g.TransferEncoding, ",") != strings.Join(w.TransferEncoding, ",") ||
+					g.Close != w.Close || !equalHeaders(g.Trailer, w.Trailer) {
+					t.Errorf("response %d:\nloop:     %d %v cl=%d te=%v close=%v trailer=%v body=%.40q\nnet/http: %d %v cl=%d te=%v close=%v trailer=%v body=%.40q",
+						i, g.StatusCode, gh, g.ContentLength, g.TransferEncoding, g.Close, g.Trailer, gotBody[i],
+						w.StatusCode, wh, w.ContentLength, w.TransferEncoding, w.Close, w.Trailer, wantBody[i])
+				}
+				if _, ok := g.Header["Date"]; !ok && g.StatusCode >= 200 {
+					t.Errorf("response %d of the loop has no Date", i)
+				}
+			}
+		})
+	}
+}
+
+func equalHeaders(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if strings.Join(v, "\x00") != strings.Join(b[k], "\x00") {
+			return false
+		}
+	}
+	return true
+}
+
+// TestConnLoopHandsOver: on one connection, requests the loop does not
+// serve itself (a body, HTTP/1.0, a malformed field, a partial head) go
+// to net/http with every byte the loop had read, and are answered in
+// order; pipelined requests are answered in order.
+func TestConnLoopHandsOver(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	s, served := loopServer(t, Options{}, addr)
+	get := "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n"
+	for name, tc := range map[string]struct {
+		raw    string
+		codes  []int
+		served int64
+	}{
+		"pipelined":          {get + get + get, []int{200, 200, 200}, 3},
+		"body after loop":    {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 1},
+		"http/1.0":           {"GET /cl HTTP/1.0\r\nHost: f.example\r\n\r\n", []int{200}, 0}, // then closed (ambiguousFraming)
+		"bad field name":     {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nBad Name: x\r\n\r\n", []int{200, 400}, 1},
+		"obsolete folding":   {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nX-A: 1\r\n 2\r\n\r\n", []int{200, 200}, 1}, // net/http joins it
+		"two hosts":          {"GET /cl HTTP/1.1\r\nHost: f.example\r\nHost: g.example\r\n\r\n", []int{400}, 0},
+		"no host":            {"GET /cl HTTP/1.1\r\nX: y\r\n\r\n", []int{400}, 0},
+		"absolute form":      {"GET http://f.example/cl HTTP/1.1\r\nHost: f.example\r\n\r\n", []int{200}, 0},
+		"chunked request":    {"DELETE /cl HTTP/1.1\r\nHost: f.example\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []int{200}, 0}, // then closed
+		"upgrade":            {"GET /cl HTTP/1.1\r\nHost: f.example\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n", []int{200}, 0},
+		"bad content length": {"GET /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: x\r\n\r\n", []int{400}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := served.Load()
+			methods := make([]string, len(tc.codes))
+			for i := range methods {
+				methods[i] = "GET"
+			}
+			resps, _ := rawResponses(t, s.HTTPAddr(), tc.raw, methods...)
+			for i, r := range resps {
+				if r.StatusCode != tc.codes[i] {
+					t.Errorf("response %d: %d, want %d", i+1, r.StatusCode, tc.codes[i])
+				}
+			}
+			if n := served.Load() - before; n != tc.served {
+				t.Errorf("the loop served %d, want %d", n, tc.served)
+			}
+		})
+	}
+}
+
+// TestConnLoopPartialHead: a head that arrives in two writes is served
+// (by net/http, which the loop hands the first part to).
+func TestConnLoopPartialHead(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	s, _ := loopServer(t, Options{}, addr)
+	c, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /cl HTTP/1.1\r\nHo")
+	// The first part is read (and the connection handed over) before the rest.
+	waitFor(t, "the partial head to be handed over", func() bool {
+		s.loop.mu.Lock()
+		defer s.loop.mu.Unlock()
+		return len(s.loop.conns) == 0
+	})
+	io.WriteString(c, "st: f.example\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("response: %v %v", resp, err)
+	}
+}
+
+// TestConnLoopShutdownClosesIdle: Shutdown closes the loop's idle
+// keep-alive connections and returns once they are gone.
+func TestConnLoopShutdownClosesIdle(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	s, served := loopServer(t, Options{}, addr)
+	c, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if served.Load() != 1 {
+		t.Fatalf("the loop served %d, want 1", served.Load())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the idle connection is still open after Shutdown")
+	}
+}
