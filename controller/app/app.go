@@ -160,6 +160,7 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 		NoHTTPSRedirect:   cfg.DisableHTTPSRedirect,
 		HTTPSRedirectPort: cfg.HTTPSRedirectPort,
 		H2C:               cfg.EnableH2C,
+		DisableConnLoop:   cfg.DisableConnLoop,
 		TrustedProxies:    cfg.trusted,
 
 		DialTimeout:             cfg.UpstreamConnectTimeout,

@@ -108,6 +108,10 @@ type Options struct {
 	DisableHTTPSRedirect bool
 	// EnableH2C accepts HTTP/2 without TLS (prior knowledge). Default false.
 	EnableH2C bool
+	// DisableConnLoop serves every plain-HTTP connection with net/http's
+	// server instead of the data plane's connection loop
+	// (dataplane.Options.DisableConnLoop): for comparisons. Default false.
+	DisableConnLoop bool
 	// AllowExternalName routes to ExternalName Services. Default false.
 	AllowExternalName bool
 	// HostOwnership is "any" (the Ingress API's semantics: any Ingress may

@@ -17,17 +17,20 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // The connection loop serves the plain-HTTP listener's keep-alive
 // connections itself for as long as each request is one the fast proxy
-// would serve anyway (fast.go): an HTTP/1.1 GET, HEAD, OPTIONS or DELETE
-// without a body, Upgrade or Expect, whose complete head arrived in one
-// read, to a route without an annotation Policy, client certificate or
-// HTTPS redirect, whose backend is available and speaks HTTP/1.1. Such a
-// request is parsed into a reused http.Request (one string holds the head,
-// its fields are substrings of it), routed with one table load and proxied
-// by serveFast into an h1writer, on the connection's goroutine.
+// serves, or one the data plane answers itself: an HTTP/1.1 GET, HEAD,
+// OPTIONS or DELETE without a body, Upgrade or Expect, whose complete head
+// arrived in one read, routed (loopMatch) to a backend that speaks
+// HTTP/1.1, through a Policy without external auth or custom error pages,
+// or answered 404, 503 or with a redirect. Such a request is parsed into a
+// reused http.Request (one string holds the head, its fields are
+// substrings of it), routed with one table load and served by serveMatch,
+// ServeHTTP's own code, into an h1writer, on the connection's goroutine.
 //
 // Any other request, and anything the loop does not parse as strictly as
 // that (a partial head, obsolete line folding, invalid names or values, a
@@ -290,11 +293,12 @@ func (c *h1conn) serve() {
 			return // closed, reset, idle or header timeout: as net/http, no answer
 		}
 		r, ok := c.parse(remote)
-		var ri *routeInfo
+		var snap *snapshot
+		var m routing.Match
 		if ok {
-			ri = s.loopRoute(r)
+			snap, m, ok = s.loopMatch(r)
 		}
-		if ri == nil {
+		if !ok {
 			handed = c.handoff()
 			return
 		}
@@ -305,7 +309,7 @@ func (c *h1conn) serve() {
 		if s.opts.WriteTimeout > 0 {
 			_ = c.lc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 		}
-		if !c.serveOne(r, ri) {
+		if !c.serveOne(r, snap, m) {
 			return
 		}
 		if l.closing.Load() {
@@ -338,8 +342,8 @@ func (c *h1conn) handoff() bool {
 	return c.state.CompareAndSwap(loopIdle, loopHanded) && c.l.hand.give(hc)
 }
 
-// serveOne proxies one request; false when the connection must close.
-func (c *h1conn) serveOne(r *http.Request, ri *routeInfo) (keep bool) {
+// serveOne serves one request; false when the connection must close.
+func (c *h1conn) serveOne(r *http.Request, snap *snapshot, m routing.Match) (keep bool) {
 	s := c.l.s
 	s.active.Add(1)
 	defer s.active.Done()
@@ -353,7 +357,7 @@ func (c *h1conn) serveOne(r *http.Request, ri *routeInfo) (keep bool) {
 	if s.opts.loopServed != nil {
 		s.opts.loopServed()
 	}
-	if !c.proxy(r, ri, start) {
+	if !c.proxy(r, start, snap, m) {
 		return false
 	}
 	keep = c.w.finish()
@@ -361,14 +365,12 @@ func (c *h1conn) serveOne(r *http.Request, ri *routeInfo) (keep bool) {
 	return keep && c.state.Load() != loopClosed
 }
 
-// proxy runs serveFast; false when it aborted the response (a panic, as
-// net/http recovers it: the connection closes without completing it).
-func (c *h1conn) proxy(r *http.Request, ri *routeInfo, start time.Time) (ok bool) {
+// proxy serves the request as ServeHTTP would; false when it aborted the
+// response (a panic, which net/http would recover: the connection closes
+// without completing the response).
+func (c *h1conn) proxy(r *http.Request, start time.Time, snap *snapshot, m routing.Match) (ok bool) {
 	s := c.l.s
-	var rs reqState
-	rs.ri = ri
 	defer func() {
-		s.finish(r, start, ri.metrics, &rs, rs.code)
 		if v := recover(); v != nil {
 			ok = false
 			c.unwatch()
@@ -380,7 +382,7 @@ func (c *h1conn) proxy(r *http.Request, ri *routeInfo, start time.Time) (ok bool
 			}
 		}
 	}()
-	s.serveFast(&c.w, r, &rs)
+	s.serveMatch(&c.w, r, start, snap, m)
 	return true
 }
 
@@ -543,21 +545,41 @@ func validTarget(t string) bool {
 	return true
 }
 
-// loopRoute returns the route of a request the loop may serve: what
-// ServeHTTP would send straight to serveFast; nil for everything else.
-func (s *Server) loopRoute(r *http.Request) *routeInfo {
+// loopMatch routes a request of the loop: ok when serveMatch will answer
+// it without what only net/http's connection gives (a request context
+// canceled when the client goes away, which ReverseProxy and the external
+// auth subrequest wait on): the route is served by the fast proxy, or the
+// answer is the data plane's own (404, 503, a redirect). A Policy may
+// answer itself (CORS, rate limit, source range, basic auth, redirects) or
+// rewrite before the fast proxy, but not call an external auth service or
+// an error backend.
+func (s *Server) loopMatch(r *http.Request) (*snapshot, routing.Match, bool) {
 	snap := s.cur.Load()
 	if snap == nil {
-		return nil
+		return nil, routing.Match{}, false
 	}
 	m := snap.table.Match(r.Host, r.URL.Path)
-	if m.Route == nil || m.ClientAuth != nil || m.Route.Policy != nil || m.HTTPSRedirect && s.needsHTTPS(r) {
-		return nil
+	if m.ClientAuth != nil {
+		return nil, m, false
+	}
+	if m.Route == nil {
+		return snap, m, true
 	}
 	ri := snap.route(m.Route)
-	bi := ri.backend
-	if bi == nil || bi.be.Unavailable != "" || len(bi.be.Endpoints) == 0 || !s.fastBackend(bi.be) {
-		return nil
+	if !s.loopSafe(ri) || ri.canary != nil && !s.loopSafe(ri.canary) {
+		return nil, m, false
 	}
-	return ri
+	return snap, m, true
+}
+
+// loopSafe reports whether serveMatch serves ri's requests of the loop on
+// the fast proxy, or answers them itself.
+func (s *Server) loopSafe(ri *routeInfo) bool {
+	if bi := ri.backend; bi == nil || bi.be.Unavailable != "" || len(bi.be.Endpoints) == 0 {
+		return ri.route.Policy == nil // a 503 (a Policy may first redirect or refuse)
+	}
+	if pol := ri.policy; pol != nil && (pol.ExternalAuth != nil || pol.ErrorPages != nil) {
+		return false
+	}
+	return s.fastRoute(ri)
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // loopServer starts a server whose connection loop counts what it serves.
@@ -95,6 +97,8 @@ func variedUpstream(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "data: 1\n\n")
 		f.Flush()
 		io.WriteString(w, "data: 2\n\n")
+	default:
+		io.WriteString(w, "uri="+r.URL.RequestURI())
 	}
 }
 
@@ -259,5 +263,55 @@ func TestConnLoopShutdownClosesIdle(t *testing.T) {
 	}
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("the idle connection is still open after Shutdown")
+	}
+}
+
+// TestConnLoopPolicyRoutes: requests to Policy routes that answer
+// themselves or rewrite before the fast proxy are served by the loop,
+// exactly as by net/http's server; external auth goes to net/http.
+func TestConnLoopPolicyRoutes(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	be := backend("ns/f:80", addr)
+	rw := policyRoute("ns/rw", "rw.example", "/", be, policy(t, "rewrite-target", "/y"))
+	rw.Rewrite = rewrite(t, "/", "/y")
+	table := func() *routing.Table {
+		return buildTable(t, 1, nil,
+			policyRoute("ns/cors", "cors.example", "/", be, policy(t, "enable-cors", "true")),
+			policyRoute("ns/src", "src.example", "/", be, policy(t, "whitelist-source-range", "10.0.0.0/8")),
+			policyRoute("ns/redir", "redir.example", "/", be, policy(t, "permanent-redirect", "https://else.example/")),
+			policyRoute("ns/basic", "basic.example", "/", be, policy(t, "auth-type", "basic", "auth-secret", "s")),
+			policyRoute("ns/auth", "auth.example", "/", be, policy(t, "auth-url", "http://"+addr+"/check")),
+			rw)
+	}
+	n := new(atomic.Int64)
+	loop := startServer(t, Options{loopServed: func() { n.Add(1) }}, table())
+	plain := startServer(t, Options{DisableConnLoop: true}, table())
+	for _, tc := range []struct {
+		name, raw string
+		loop      bool
+	}{
+		{"preflight", "OPTIONS /x HTTP/1.1\r\nHost: cors.example\r\nOrigin: https://a.example\r\nAccess-Control-Request-Method: PUT\r\n\r\n", true},
+		{"cors get", "GET /x HTTP/1.1\r\nHost: cors.example\r\nOrigin: https://a.example\r\n\r\n", true},
+		{"source range", "GET /x HTTP/1.1\r\nHost: src.example\r\n\r\n", true},
+		{"redirect", "GET /x?a=b HTTP/1.1\r\nHost: redir.example\r\n\r\n", true},
+		{"basic auth", "GET /x HTTP/1.1\r\nHost: basic.example\r\n\r\n", true},
+		{"rewrite", "GET /x?q=1 HTTP/1.1\r\nHost: rw.example\r\n\r\n", true},
+		{"external auth", "GET /x HTTP/1.1\r\nHost: auth.example\r\n\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := n.Load()
+			got, gotBody := rawResponses(t, loop.HTTPAddr(), tc.raw, "GET")
+			if served := n.Load() - before; served != 0 != tc.loop {
+				t.Errorf("the loop served %d requests, want it to serve: %v", served, tc.loop)
+			}
+			want, wantBody := rawResponses(t, plain.HTTPAddr(), tc.raw, "GET")
+			g, w := got[0], want[0]
+			delete(g.Header, "Date")
+			delete(w.Header, "Date")
+			if g.StatusCode != w.StatusCode || !equalHeaders(g.Header, w.Header) || gotBody[0] != wantBody[0] {
+				t.Errorf("\nloop:     %d %v %q\nnet/http: %d %v %q", g.StatusCode, g.Header, gotBody[0],
+					w.StatusCode, w.Header, wantBody[0])
+			}
+		})
 	}
 }

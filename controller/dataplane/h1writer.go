@@ -22,7 +22,8 @@ import (
 //   - a Date field is added when the handler set none, and Content-Type is
 //     sniffed when the handler did not set the key (a nil value sends none);
 //   - 1xx heads are sent at once without the body fields;
-//   - HEAD, 1xx, 204 and 304 responses carry no body;
+//   - HEAD, 1xx, 204 and 304 responses carry no body, and 204 and 304 no
+//     Content-Length or Content-Type;
 //   - trailers: the keys the Trailer field announced and those with
 //     http.TrailerPrefix, after a chunked body;
 //   - "Connection: close" (from the handler, the client or a Shutdown)
@@ -244,10 +245,15 @@ func (w *h1writer) commit() {
 	}
 	w.statusLine(w.code)
 	hasDate := false
+	noBody := w.code == http.StatusNoContent || w.code == http.StatusNotModified
 	for k, vv := range w.h {
 		switch k {
 		case "Transfer-Encoding":
 			continue // the framing below
+		case "Content-Length", "Content-Type":
+			if noBody {
+				continue // must not be sent (RFC 9110 section 8.6), as net/http
+			}
 		case "Trailer":
 			if !w.chunked {
 				continue

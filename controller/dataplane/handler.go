@@ -37,7 +37,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish(r, start, s.notFound, nil, http.StatusServiceUnavailable)
 		return
 	}
-	m := snap.table.Match(r.Host, r.URL.Path)
+	s.serveMatch(w, r, start, snap, snap.table.Match(r.Host, r.URL.Path))
+}
+
+// serveMatch serves a request with its route match m of snap: ServeHTTP's
+// and the connection loop's (h1loop.go) common part.
+func (s *Server) serveMatch(w http.ResponseWriter, r *http.Request, start time.Time, snap *snapshot, m routing.Match) {
 	if m.ClientAuth != nil && !s.checkClientCert(w, r, m.ClientAuth, start) {
 		return
 	}
