@@ -315,3 +315,48 @@ func TestConnLoopPolicyRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestConnLoopTimeouts: the loop closes a connection that sends no head
+// within ReadHeaderTimeout, and one idle for IdleTimeout after a request.
+func TestConnLoopTimeouts(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	const header, idle = 150 * time.Millisecond, 300 * time.Millisecond
+	s, served := loopServer(t, Options{ReadHeaderTimeout: header, IdleTimeout: idle}, addr)
+	closedAfter := func(c net.Conn, br *bufio.Reader) time.Duration {
+		start := time.Now()
+		_ = c.SetReadDeadline(start.Add(10 * time.Second))
+		if _, err := br.ReadByte(); err == nil {
+			t.Fatal("the server sent a byte instead of closing")
+		}
+		return time.Since(start)
+	}
+	c, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if d := closedAfter(c, bufio.NewReader(c)); d < header-header/64-10*time.Millisecond || d > 5*time.Second {
+		t.Errorf("a silent connection closed after %v, want about ReadHeaderTimeout %v", d, header)
+	}
+
+	c2, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	br := bufio.NewReader(c2)
+	for range 2 {
+		io.WriteString(c2, "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+	}
+	if served.Load() != 2 {
+		t.Fatalf("the loop served %d, want 2", served.Load())
+	}
+	if d := closedAfter(c2, br); d < idle-idle/64-10*time.Millisecond || d > 5*time.Second {
+		t.Errorf("an idle connection closed after %v, want about IdleTimeout %v", d, idle)
+	}
+}
