@@ -231,6 +231,9 @@ func (w *h1writer) hasPrefixTrailer() bool {
 // cl) followed by the held-back body.
 func (w *h1writer) commit() {
 	w.committed = true
+	if !w.closing && w.conn != nil && w.conn.l.closing.Load() {
+		w.closing = true // Shutdown began during the request
+	}
 	if w.chunked {
 		for _, v := range w.announced() {
 			for k := range strings.SplitSeq(v, ",") {
