@@ -35,7 +35,7 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	case *limitConn:
 		return context.WithValue(ctx, clientConnKey{}, c)
 	case *handedConn: // from the connection loop (h1loop.go)
-		return context.WithValue(ctx, clientConnKey{}, c.limitConn)
+		return handedContext(ctx, c)
 	case *tls.Conn:
 		// The client certificate of a TLS connection is checked once per
 		// connection (clientauth.go).

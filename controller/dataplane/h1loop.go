@@ -3,7 +3,9 @@ package dataplane
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,14 +63,21 @@ const loopHeadSize = 4096
 
 // h1loop accepts the plain-HTTP listener's connections.
 type h1loop struct {
-	s       *Server
-	ln      net.Listener
-	hand    *handoffListener
-	ctx     context.Context // the servers' base context
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*h1conn]struct{}
-	wg      sync.WaitGroup
+	s    *Server
+	ln   net.Listener
+	hand *handoffListener // to net/http: plain connections, and TLS ones before any read (HTTP/2)
+	// TLS listener only (h1tls.go): its configuration, the handshake
+	// errors' log, and net/http's HTTP/1.1 server for TLS connections
+	// handed over after a read
+	tlsConf  *tls.Config
+	errLog   *log.Logger
+	handTLS1 *handoffListener
+	ctx      context.Context // the servers' base context
+	closing  atomic.Bool
+	mu       sync.Mutex
+	conns    map[*h1conn]struct{}
+	wg       sync.WaitGroup
+	watches  atomic.Int64 // requests watched (watch): slow or streamed
 }
 
 // Connection states (h1conn.state).
@@ -80,8 +89,11 @@ const (
 )
 
 func newH1Loop(s *Server, ln net.Listener, ctx context.Context) *h1loop {
-	return &h1loop{s: s, ln: ln, ctx: ctx, conns: make(map[*h1conn]struct{}),
-		hand: &handoffListener{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})}}
+	return &h1loop{s: s, ln: ln, ctx: ctx, conns: make(map[*h1conn]struct{}), hand: newHandoff(ln.Addr())}
+}
+
+func newHandoff(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
 }
 
 // serve accepts until the listener is closed, retrying temporary errors
@@ -163,7 +175,7 @@ func (l *h1loop) closeIdle(all bool) {
 	defer l.mu.Unlock()
 	for c := range l.conns {
 		if c.state.CompareAndSwap(loopIdle, loopClosed) || all {
-			c.lc.Close()
+			c.lc.Close() // also under TLS: no close_notify for a connection shut down
 		}
 	}
 }
@@ -211,10 +223,13 @@ func (h *handoffListener) give(c net.Conn) bool {
 }
 
 // handedConn is a connection handed to net/http: what the loop had read
-// is read again first.
+// is read again first. Over TLS, Conn is the *tls.Conn and tls its state
+// (net/http sees a plain connection: serveHandedTLS restores Request.TLS).
 type handedConn struct {
-	*limitConn
+	net.Conn
+	lc  *limitConn
 	pre []byte
+	tls *tls.ConnectionState
 }
 
 func (c *handedConn) Read(p []byte) (int, error) {
@@ -223,13 +238,23 @@ func (c *handedConn) Read(p []byte) (int, error) {
 		c.pre = c.pre[n:]
 		return n, nil
 	}
-	return c.limitConn.Read(p)
+	return c.Conn.Read(p)
+}
+
+// CloseWrite keeps net/http's graceful close (half-close) working.
+func (c *handedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // h1conn is one client connection of the loop.
 type h1conn struct {
 	l     *h1loop
 	lc    *limitConn
+	conn  net.Conn // lc, or the *tls.Conn over it
+	tls   *tls.ConnectionState
 	state atomic.Int32
 	br    *bufio.Reader // over src
 	src   loopSource
@@ -255,8 +280,8 @@ type h1conn struct {
 
 // loopSource is the loop's reader: a byte the watch read comes first.
 type loopSource struct {
-	lc  *limitConn
-	pre []byte
+	conn net.Conn
+	pre  []byte
 }
 
 func (r *loopSource) Read(p []byte) (int, error) {
@@ -265,27 +290,35 @@ func (r *loopSource) Read(p []byte) (int, error) {
 		r.pre = r.pre[n:]
 		return n, nil
 	}
-	return r.lc.Read(p)
+	return r.conn.Read(p)
 }
 
 func (c *h1conn) serve() {
 	l, s := c.l, c.l.s
 	handed := false
+	c.conn = c.lc
 	defer func() {
 		if !handed {
-			c.lc.Close()
+			c.conn.Close()
 		}
 		l.forget(c)
 	}()
-	c.src.lc = c.lc
+	if l.tlsConf != nil {
+		var ok bool
+		if handed, ok = c.handshake(); handed || !ok {
+			return
+		}
+	}
+	c.src.conn = c.conn
 	c.br = bufio.NewReaderSize(&c.src, loopHeadSize)
-	c.bw = bufio.NewWriterSize(c.lc, 4096)
+	c.bw = bufio.NewWriterSize(c.conn, 4096)
 	c.hdr = make(http.Header, 16)
 	c.w.h = make(http.Header, 16)
 	c.w.bw = c.bw
 	c.w.conn = c
 	ctx := context.WithValue(l.ctx, clientConnKey{}, c.lc)
 	c.base = (&http.Request{}).WithContext(ctx)
+	c.base.TLS = c.tls
 	remote := c.lc.RemoteAddr().String()
 
 	deadline := min0(s.opts.ReadHeaderTimeout, s.opts.ReadTimeout)
@@ -295,6 +328,9 @@ func (c *h1conn) serve() {
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return // closed, reset, idle or header timeout: as net/http, no answer
+		}
+		if !c.wholeHead() {
+			return
 		}
 		r, ok := c.parse(remote)
 		var snap *snapshot
@@ -311,7 +347,7 @@ func (c *h1conn) serve() {
 		}
 		_, _ = c.br.Discard(c.headLen)
 		if s.opts.WriteTimeout > 0 {
-			_ = c.lc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+			_ = c.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 		}
 		if !c.serveOne(r, snap, m) {
 			return
@@ -335,7 +371,7 @@ func (c *h1conn) serve() {
 func (c *h1conn) readDeadline(d time.Duration) {
 	now := time.Now()
 	if c.dlDirty || d != c.dlFor || now.Sub(c.dlAt) > d/64 {
-		_ = c.lc.SetReadDeadline(now.Add(d))
+		_ = c.conn.SetReadDeadline(now.Add(d))
 		c.dlFor, c.dlAt, c.dlDirty = d, now, false
 	}
 }
@@ -351,12 +387,42 @@ func min0(a, b time.Duration) time.Duration {
 	return min(a, b)
 }
 
+// maxHeadReads bounds the reads of one head before the loop hands the
+// connection over with what it has.
+const maxHeadReads = 4
+
+// wholeHead reads until the buffer holds a whole head, at most
+// maxHeadReads times within ReadHeaderTimeout; false when the connection
+// failed or timed out meanwhile. A head still incomplete then, or larger
+// than the buffer, is net/http's to read (parse hands it over).
+func (c *h1conn) wholeHead() bool {
+	for reads := 1; ; reads++ {
+		b, _ := c.br.Peek(c.br.Buffered())
+		if indexHeadEnd(b) >= 0 || reads >= maxHeadReads || len(b) >= loopHeadSize {
+			return true
+		}
+		if reads == 1 {
+			if d := min0(c.l.s.opts.ReadHeaderTimeout, c.l.s.opts.ReadTimeout); d > 0 {
+				_ = c.conn.SetReadDeadline(time.Now().Add(d))
+				c.dlDirty = true
+			}
+		}
+		if _, err := c.br.Peek(len(b) + 1); err != nil {
+			return false // as net/http: a head that does not come in time gets no answer
+		}
+	}
+}
+
 // handoff gives the connection and what was read of it to net/http.
 func (c *h1conn) handoff() bool {
 	buf, _ := c.br.Peek(c.br.Buffered())
-	hc := &handedConn{limitConn: c.lc, pre: append([]byte(nil), buf...)}
-	_ = c.lc.SetReadDeadline(time.Time{})
-	return c.state.CompareAndSwap(loopIdle, loopHanded) && c.l.hand.give(hc)
+	hc := &handedConn{Conn: c.conn, lc: c.lc, pre: append([]byte(nil), buf...), tls: c.tls}
+	_ = c.conn.SetReadDeadline(time.Time{})
+	hand := c.l.hand
+	if c.tls != nil {
+		hand = c.l.handTLS1
+	}
+	return c.state.CompareAndSwap(loopIdle, loopHanded) && hand.give(hc)
 }
 
 // serveOne serves one request; false when the connection must close.
@@ -413,11 +479,17 @@ func (c *h1conn) watch() {
 		return
 	}
 	c.watching, c.dlDirty = true, true
-	_ = c.lc.SetReadDeadline(time.Time{})
+	c.l.watches.Add(1)
+	_ = c.conn.SetReadDeadline(time.Time{})
 	done := make(chan struct{})
 	c.watchDone = done
 	go func() {
-		c.watchN, c.watchErr = c.lc.Read(c.watchBuf[:])
+		c.watchN, c.watchErr = c.conn.Read(c.watchBuf[:])
+		if c.watchErr != nil && !errors.Is(c.watchErr, os.ErrDeadlineExceeded) {
+			// Over TLS a close_notify ends the read without a failed read
+			// of the limitConn: the client is gone all the same.
+			c.lc.clientGone()
+		}
 		close(done)
 	}()
 }
@@ -429,7 +501,7 @@ func (c *h1conn) unwatch() {
 		return
 	}
 	c.watching = false
-	_ = c.lc.SetReadDeadline(time.Unix(1, 0))
+	_ = c.conn.SetReadDeadline(time.Unix(1, 0))
 	<-c.watchDone
 	if c.watchN > 0 {
 		c.src.pre = c.watchBuf[:c.watchN]

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -31,6 +33,21 @@ func rawResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Re
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rawOn(t, c, raw, methods...)
+}
+
+// rawTLSResponses is rawResponses over TLS (HTTP/1.1 by ALPN).
+func rawTLSResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Response, []string) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) //nolint:gosec // a test server's generated certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawOn(t, c, raw, methods...)
+}
+
+func rawOn(t *testing.T, c net.Conn, raw string, methods ...string) ([]*http.Response, []string) {
+	t.Helper()
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, raw); err != nil {
@@ -102,8 +119,9 @@ func variedUpstream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// TestConnLoopMatchesNetHTTP sends the same requests through the
-// connection loop and through net/http's server (Options.DisableConnLoop):
+// TestConnLoopMatchesNetHTTP sends the same requests, in plain HTTP and
+// over TLS, through the connection loop and through net/http's server
+// (Options.DisableConnLoop):
 // status, header fields (but Date), framing, body, trailers and whether
 // the connection stays open must be the same.
 func TestConnLoopMatchesNetHTTP(t *testing.T) {
@@ -118,39 +136,45 @@ func TestConnLoopMatchesNetHTTP(t *testing.T) {
 		{"DELETE", "/cl", "Content-Length: 0\r\n"}, {"OPTIONS", "/cl?q=1", ""},
 		{"GET", "/cl", "Connection: close\r\n"}, {"GET", "/missing-route", "X: y\r\n"},
 	} {
-		t.Run(tc.method+tc.path, func(t *testing.T) {
-			host := "f.example"
-			if tc.path == "/missing-route" {
-				host = "nowhere.example"
-			}
-			raw := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\n" + tc.extra + "\r\n"
-			methods := []string{tc.method}
-			if tc.path == "/103" {
-				methods = []string{"GET", "GET"} // the 103, then the final response
-			}
-			before := served.Load()
-			got, gotBody := rawResponses(t, loop.HTTPAddr(), raw, methods...)
-			if host == "f.example" && served.Load() != before+1 {
-				t.Errorf("the connection loop served %d requests, want 1", served.Load()-before)
-			}
-			want, wantBody := rawResponses(t, plain.HTTPAddr(), raw, methods...)
-			for i := range got {
-				g, w := got[i], want[i]
-				gh, wh := maps.Clone(g.Header), maps.Clone(w.Header)
-				delete(gh, "Date")
-				delete(wh, "Date")
-				if g.StatusCode != w.StatusCode || !equalHeaders(gh, wh) || gotBody[i] != wantBody[i] ||
-					g.ContentLength != w.ContentLength || strings.Join(g.TransferEncoding, ",") != strings.Join(w.TransferEncoding, ",") ||
-					g.Close != w.Close || !equalHeaders(g.Trailer, w.Trailer) {
-					t.Errorf("response %d:\nloop:     %d %v cl=%d te=%v close=%v trailer=%v body=%.40q\nnet/http: %d %v cl=%d te=%v close=%v trailer=%v body=%.40q",
-						i, g.StatusCode, gh, g.ContentLength, g.TransferEncoding, g.Close, g.Trailer, gotBody[i],
-						w.StatusCode, wh, w.ContentLength, w.TransferEncoding, w.Close, w.Trailer, wantBody[i])
+		for _, tls := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s%s/tls=%v", tc.method, tc.path, tls), func(t *testing.T) {
+				host := "f.example"
+				if tc.path == "/missing-route" {
+					host = "nowhere.example"
 				}
-				if _, ok := g.Header["Date"]; !ok && g.StatusCode >= 200 {
-					t.Errorf("response %d of the loop has no Date", i)
+				raw := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\n" + tc.extra + "\r\n"
+				methods := []string{tc.method}
+				if tc.path == "/103" {
+					methods = []string{"GET", "GET"} // the 103, then the final response
 				}
-			}
-		})
+				exchange, loopAddr, plainAddr := rawResponses, loop.HTTPAddr(), plain.HTTPAddr()
+				if tls {
+					exchange, loopAddr, plainAddr = rawTLSResponses, loop.HTTPSAddr(), plain.HTTPSAddr()
+				}
+				before := served.Load()
+				got, gotBody := exchange(t, loopAddr, raw, methods...)
+				if host == "f.example" && served.Load() != before+1 {
+					t.Errorf("the connection loop served %d requests, want 1", served.Load()-before)
+				}
+				want, wantBody := exchange(t, plainAddr, raw, methods...)
+				for i := range got {
+					g, w := got[i], want[i]
+					gh, wh := maps.Clone(g.Header), maps.Clone(w.Header)
+					delete(gh, "Date")
+					delete(wh, "Date")
+					if g.StatusCode != w.StatusCode || !equalHeaders(gh, wh) || gotBody[i] != wantBody[i] ||
+						g.ContentLength != w.ContentLength || strings.Join(g.TransferEncoding, ",") != strings.Join(w.TransferEncoding, ",") ||
+						g.Close != w.Close || !equalHeaders(g.Trailer, w.Trailer) {
+						t.Errorf("response %d:\nloop:     %d %v cl=%d te=%v close=%v trailer=%v body=%.40q\nnet/http: %d %v cl=%d te=%v close=%v trailer=%v body=%.40q",
+							i, g.StatusCode, gh, g.ContentLength, g.TransferEncoding, g.Close, g.Trailer, gotBody[i],
+							w.StatusCode, wh, w.ContentLength, w.TransferEncoding, w.Close, w.Trailer, wantBody[i])
+					}
+					if _, ok := g.Header["Date"]; !ok && g.StatusCode >= 200 {
+						t.Errorf("response %d of the loop has no Date", i)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -211,10 +235,11 @@ func TestConnLoopHandsOver(t *testing.T) {
 }
 
 // TestConnLoopPartialHead: a head that arrives in two writes is served
-// (by net/http, which the loop hands the first part to).
+// by the loop (it reads on until the head is whole); one larger than its
+// buffer goes to net/http.
 func TestConnLoopPartialHead(t *testing.T) {
 	addr, _ := countingUpstream(t, variedUpstream)
-	s, _ := loopServer(t, Options{}, addr)
+	s, served := loopServer(t, Options{}, addr)
 	c, err := net.Dial("tcp", s.HTTPAddr())
 	if err != nil {
 		t.Fatal(err)
@@ -222,16 +247,24 @@ func TestConnLoopPartialHead(t *testing.T) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, "GET /cl HTTP/1.1\r\nHo")
-	// The first part is read (and the connection handed over) before the rest.
-	waitFor(t, "the partial head to be handed over", func() bool {
-		s.loop.mu.Lock()
-		defer s.loop.mu.Unlock()
-		return len(s.loop.conns) == 0
-	})
 	io.WriteString(c, "st: f.example\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("response: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if served.Load() != 1 {
+		t.Errorf("the loop served %d, want 1", served.Load())
+	}
+	big := "GET /cl HTTP/1.1\r\nHost: f.example\r\nX-Big: " + strings.Repeat("b", loopHeadSize) + "\r\n\r\n"
+	io.WriteString(c, big)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("response to a large head: %v %v", resp, err)
+	}
+	if served.Load() != 1 {
+		t.Errorf("the loop served a head larger than its buffer")
 	}
 }
 
@@ -358,5 +391,87 @@ func TestConnLoopTimeouts(t *testing.T) {
 	}
 	if d := closedAfter(c2, br); d < idle-idle/64-10*time.Millisecond || d > 5*time.Second {
 		t.Errorf("an idle connection closed after %v, want about IdleTimeout %v", d, idle)
+	}
+}
+
+// TestConnLoopSlowUpstreamWatch: a request whose upstream answers after
+// lazyWatchDelay is watched (a background read); the watch ends cleanly:
+// the connection serves the next request, and a request the client
+// pipelined while the watch read is answered in order.
+func TestConnLoopSlowUpstreamWatch(t *testing.T) {
+	release := make(chan struct{})
+	addr, _ := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "uri="+r.URL.Path)
+	})
+	s, served := loopServer(t, Options{}, addr)
+	c, err := net.Dial("tcp", s.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	read := func(want string) {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != want {
+			t.Fatalf("body %q, want %q", b, want)
+		}
+	}
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: f.example\r\n\r\n")
+	// The watch starts once the upstream took lazyWatchDelay.
+	waitFor(t, "the watch to start", func() bool { return s.loop.watches.Load() == 1 })
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: f.example\r\n\r\n")
+	close(release)
+	read("uri=/slow")
+	read("uri=/next")
+	io.WriteString(c, "GET /third HTTP/1.1\r\nHost: f.example\r\n\r\n")
+	read("uri=/third")
+	if served.Load() != 3 {
+		t.Errorf("the loop served %d of 3", served.Load())
+	}
+}
+
+// TestConnLoopTLS: over TLS the loop serves HTTP/1.1 with Request.TLS set;
+// HTTP/2 goes to net/http at once; an HTTP/1.1 connection handed over
+// after a read keeps its TLS state (X-Forwarded-Proto https); plain HTTP
+// on the TLS port gets net/http's 400.
+func TestConnLoopTLS(t *testing.T) {
+	addr, _ := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Method+" "+r.Header.Get("X-Forwarded-Proto")+" "+r.Header.Get("X-Forwarded-Port"))
+	})
+	s, served := loopServer(t, Options{}, addr)
+	_, port, _ := net.SplitHostPort(s.HTTPSAddr())
+	get := "GET /x HTTP/1.1\r\nHost: f.example\r\n\r\n"
+	post := "POST /x HTTP/1.1\r\nHost: f.example\r\nContent-Length: 2\r\n\r\nhi"
+	resps, bodies := rawTLSResponses(t, s.HTTPSAddr(), get+post+get, "GET", "POST", "GET")
+	for i, want := range []string{"GET https " + port, "POST https " + port, "GET https " + port} {
+		if resps[i].StatusCode != 200 || bodies[i] != want {
+			t.Errorf("response %d: %d %q, want 200 %q", i+1, resps[i].StatusCode, bodies[i], want)
+		}
+	}
+	if served.Load() != 1 {
+		t.Errorf("the loop served %d, want 1 (the first GET; then net/http)", served.Load())
+	}
+
+	c := clientTo(t, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a test server's generated certificate
+	resp, body := do(t, c, "GET", "https://f.example/x", nil, nil)
+	if resp.ProtoMajor != 2 || body != "GET https "+port {
+		t.Errorf("HTTP/2: %s %q", resp.Proto, body)
+	}
+	if served.Load() != 1 {
+		t.Errorf("the loop served an HTTP/2 request")
+	}
+
+	resps, bodies = rawResponses(t, s.HTTPSAddr(), get, "GET")
+	if resps[0].StatusCode != 400 || !strings.Contains(bodies[0], "HTTP request to an HTTPS server") {
+		t.Errorf("plain HTTP on the TLS port: %d %q", resps[0].StatusCode, bodies[0])
 	}
 }

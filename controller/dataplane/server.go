@@ -62,7 +62,8 @@ type Server struct {
 	redirectPort              string   // ":8443", or "" for 443
 	cancelBase                context.CancelFunc
 	conns                     *connLimiter // nil without connection limits
-	loop                      *h1loop      // the plain-HTTP connection loop; nil when off (h1loop.go)
+	loop, tlsLoop             *h1loop      // the connection loops; nil when off (h1loop.go, h1tls.go)
+	httpsH1Srv                *http.Server // HTTP/1.1 over TLS handed over by tlsLoop
 	shutdownOnce              sync.Once
 }
 
@@ -278,7 +279,22 @@ func (s *Server) Start(ctx context.Context) error {
 		p.SetHTTP2(true)
 		s.httpsSrv = newServer(&p)
 		s.httpsSrv.TLSConfig = s.tlsConfig()
-		go s.serve("https", func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
+		if s.fast != nil && !s.opts.DisableConnLoop {
+			// The loop handshakes; net/http serves HTTP/2 and what the
+			// loop hands over after a read (h1tls.go).
+			s.tlsLoop = newH1Loop(s, s.httpsLn, base)
+			s.tlsLoop.tlsConf, s.tlsLoop.errLog = s.httpsSrv.TLSConfig, errLog
+			s.tlsLoop.handTLS1 = newHandoff(s.httpsLn.Addr())
+			var p1 http.Protocols
+			p1.SetHTTP1(true)
+			s.httpsH1Srv = newServer(&p1)
+			s.httpsH1Srv.Handler = http.HandlerFunc(s.serveHandedTLS)
+			go s.serve("https", func() error { return s.httpsSrv.Serve(s.tlsLoop.hand) })
+			go s.serve("https-handed", func() error { return s.httpsH1Srv.Serve(s.tlsLoop.handTLS1) })
+			go s.serve("https-loop", s.tlsLoop.serve)
+		} else {
+			go s.serve("https", func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
+		}
 	}
 	go s.janitor(base)
 	s.started = true
@@ -357,15 +373,18 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.log.Info("data plane shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
 
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+	servers := []*http.Server{s.httpSrv, s.httpsSrv, s.httpsH1Srv}
+	errs := make([]error, len(servers)+2)
+	for i, srv := range servers {
 		if srv == nil {
 			continue
 		}
 		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
 	}
-	if s.loop != nil {
-		wg.Go(func() { errs[2] = s.loop.shutdown(ctx) })
+	for i, l := range []*h1loop{s.loop, s.tlsLoop} {
+		if l != nil {
+			wg.Go(func() { errs[len(servers)+i] = l.shutdown(ctx) })
+		}
 	}
 	wg.Wait()
 	err := errors.Join(errs...)
@@ -388,7 +407,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+		for _, srv := range servers {
 			if srv != nil {
 				srv.Close()
 			}
