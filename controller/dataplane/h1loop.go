@@ -428,14 +428,8 @@ func (c *h1conn) handoff() bool {
 // serveOne serves one request; false when the connection must close.
 func (c *h1conn) serveOne(r *http.Request, snap *snapshot, m routing.Match) (keep bool) {
 	s := c.l.s
-	s.active.Add(1)
-	defer s.active.Done()
-	s.metrics.InFlightInc()
-	defer s.metrics.InFlightDec()
-	var start time.Time
-	if s.metrics != nil || s.opts.AccessLog {
-		start = time.Now()
-	}
+	start := s.enter()
+	defer s.leave()
 	c.w.reset(r.Method == http.MethodHead, r.Close || c.l.closing.Load())
 	if s.opts.loopServed != nil {
 		s.opts.loopServed()

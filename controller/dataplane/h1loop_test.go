@@ -70,6 +70,32 @@ func rawOn(t *testing.T, c net.Conn, raw string, methods ...string) ([]*http.Res
 	return resps, bodies
 }
 
+// dialLoop opens a raw connection to addr with a 10 s deadline.
+func dialLoop(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// readResponse reads one response with its body.
+func readResponse(t *testing.T, br *bufio.Reader) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
 func variedUpstream(w http.ResponseWriter, r *http.Request) {
 	f, _ := w.(http.Flusher)
 	switch r.URL.Path {
@@ -240,28 +266,19 @@ func TestConnLoopHandsOver(t *testing.T) {
 func TestConnLoopPartialHead(t *testing.T) {
 	addr, _ := countingUpstream(t, variedUpstream)
 	s, served := loopServer(t, Options{}, addr)
-	c, err := net.Dial("tcp", s.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c, br := dialLoop(t, s.HTTPAddr())
 	io.WriteString(c, "GET /cl HTTP/1.1\r\nHo")
 	io.WriteString(c, "st: f.example\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("response: %v %v", resp, err)
+	if resp, _ := readResponse(t, br); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
-	io.Copy(io.Discard, resp.Body)
 	if served.Load() != 1 {
 		t.Errorf("the loop served %d, want 1", served.Load())
 	}
 	big := "GET /cl HTTP/1.1\r\nHost: f.example\r\nX-Big: " + strings.Repeat("b", loopHeadSize) + "\r\n\r\n"
 	io.WriteString(c, big)
-	resp, err = http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("response to a large head: %v %v", resp, err)
+	if resp, _ := readResponse(t, br); resp.StatusCode != 200 {
+		t.Fatalf("status %d for a large head", resp.StatusCode)
 	}
 	if served.Load() != 1 {
 		t.Errorf("the loop served a head larger than its buffer")
@@ -273,19 +290,9 @@ func TestConnLoopPartialHead(t *testing.T) {
 func TestConnLoopShutdownClosesIdle(t *testing.T) {
 	addr, _ := countingUpstream(t, variedUpstream)
 	s, served := loopServer(t, Options{}, addr)
-	c, err := net.Dial("tcp", s.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c, br := dialLoop(t, s.HTTPAddr())
 	io.WriteString(c, "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
+	readResponse(t, br)
 	if served.Load() != 1 {
 		t.Fatalf("the loop served %d, want 1", served.Load())
 	}
@@ -363,33 +370,20 @@ func TestConnLoopTimeouts(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	c, err := net.Dial("tcp", s.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if d := closedAfter(c, bufio.NewReader(c)); d < header-header/64-10*time.Millisecond || d > 5*time.Second {
+	c, br := dialLoop(t, s.HTTPAddr())
+	if d := closedAfter(c, br); d < header-header/64-10*time.Millisecond || d > 5*time.Second {
 		t.Errorf("a silent connection closed after %v, want about ReadHeaderTimeout %v", d, header)
 	}
 
-	c2, err := net.Dial("tcp", s.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	br := bufio.NewReader(c2)
+	c2, br2 := dialLoop(t, s.HTTPAddr())
 	for range 2 {
 		io.WriteString(c2, "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n")
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
+		readResponse(t, br2)
 	}
 	if served.Load() != 2 {
 		t.Fatalf("the loop served %d, want 2", served.Load())
 	}
-	if d := closedAfter(c2, br); d < idle-idle/64-10*time.Millisecond || d > 5*time.Second {
+	if d := closedAfter(c2, br2); d < idle-idle/64-10*time.Millisecond || d > 5*time.Second {
 		t.Errorf("an idle connection closed after %v, want about IdleTimeout %v", d, idle)
 	}
 }
@@ -407,21 +401,10 @@ func TestConnLoopSlowUpstreamWatch(t *testing.T) {
 		io.WriteString(w, "uri="+r.URL.Path)
 	})
 	s, served := loopServer(t, Options{}, addr)
-	c, err := net.Dial("tcp", s.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialLoop(t, s.HTTPAddr())
 	read := func(want string) {
 		t.Helper()
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		if string(b) != want {
+		if _, b := readResponse(t, br); b != want {
 			t.Fatalf("body %q, want %q", b, want)
 		}
 	}

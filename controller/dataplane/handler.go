@@ -14,14 +14,8 @@ import (
 
 // ServeHTTP routes one request with the current table.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.active.Add(1)
-	defer s.active.Done()
-	s.metrics.InFlightInc()
-	defer s.metrics.InFlightDec()
-	var start time.Time
-	if s.metrics != nil || s.opts.AccessLog {
-		start = time.Now()
-	}
+	start := s.enter()
+	defer s.leave()
 
 	ambiguousFraming(w, r)
 	dropH2CUpgrade(r.Header)
@@ -84,6 +78,23 @@ func (s *Server) serveMatch(w http.ResponseWriter, r *http.Request, start time.T
 		s.finish(r, start, ri.metrics, rs, rs.code)
 	}()
 	s.reverseProxy(w, r.WithContext(rs), rs)
+}
+
+// enter counts a request in flight (for Shutdown's drain and the
+// in-flight gauge) and returns its start, zero when neither metrics nor
+// the access log need it; leave ends what enter counted.
+func (s *Server) enter() time.Time {
+	s.active.Add(1)
+	s.metrics.InFlightInc()
+	if s.metrics != nil || s.opts.AccessLog {
+		return time.Now()
+	}
+	return time.Time{}
+}
+
+func (s *Server) leave() {
+	s.metrics.InFlightDec()
+	s.active.Done()
 }
 
 // finish records a request's metrics and access log line.
