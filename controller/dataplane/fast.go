@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -343,10 +344,25 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	}
 	// A request of the connection loop first waits lazyWatchDelay, then
 	// has its client watched for the rest of the wait (h1loop.go).
-	lazy := fr.loop != nil && (headerTimeout <= 0 || headerTimeout > lazyWatchDelay)
+	var delay time.Duration
+	if fr.loop != nil {
+		delay = fr.loop.l.lazyDelay
+	}
+	lazy := fr.loop != nil && (headerTimeout <= 0 || headerTimeout > delay)
+	lazyArmed := lazy
+	// relax ends the short wait: the client is watched from now on, and
+	// the deadline is the response header timeout.
+	relax := func() {
+		if lazyArmed {
+			lazyArmed = false
+			fr.loop.watch()
+			_ = fc.conn.SetReadDeadline(headerDeadline)
+			fc.reabort(ctx, &watch)
+		}
+	}
 	switch {
 	case lazy:
-		_ = fc.conn.SetReadDeadline(time.Now().Add(lazyWatchDelay))
+		_ = fc.conn.SetReadDeadline(time.Now().Add(delay))
 		fc.reabort(ctx, &watch)
 	case headerTimeout > 0:
 		_ = fc.conn.SetReadDeadline(headerDeadline) // a failed deadline shows as a read error
@@ -358,12 +374,11 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	fc.lr.arm(t.maxHeaderBytes)
 	fc.lr.send = true
 	_, err = fc.br.Peek(1)
-	if err != nil && lazy && fc.x.sent && fc.x.werr == nil && errors.Is(err, os.ErrDeadlineExceeded) &&
-		!watch.fired(ctx) {
-		fr.loop.watch()
-		_ = fc.conn.SetReadDeadline(headerDeadline)
-		fc.reabort(ctx, &watch)
-		fc.x.resume = true // the head went out: wait for the answer
+	if err != nil && lazyArmed && fc.x.werr == nil && errors.Is(err, os.ErrDeadlineExceeded) && !watch.fired(ctx) {
+		// The short wait passed: before the exchange even began (a
+		// goroutine scheduled late), or with the head sent.
+		relax()
+		fc.x.resume = fc.x.sent // a head that went out is not sent again
 		fc.lr.send = true
 		_, err = fc.br.Peek(1)
 	}
@@ -372,6 +387,9 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 			return fail(fc.x.werr, true)
 		}
 		return fail(err, isNothingReceived(err))
+	}
+	if lazyArmed && !headBuffered(fc.br) {
+		relax() // the rest of the head may come after the short wait
 	}
 	var resp *http.Response
 	for n1xx := 0; ; n1xx++ {
@@ -386,6 +404,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 			return fail(errors.New("dataplane: too many 1xx responses from the upstream"), false)
 		}
 		fc.lr.arm(t.maxHeaderBytes) // each head on its own
+		relax()                     // the final head may come much later
 		// 1xx informational (103 Early Hints): pass it on with its own
 		// headers and go on; headers set before proxying (custom-headers)
 		// are kept for the final response.
@@ -487,4 +506,10 @@ func (t *fastTransport) dial(fr *fastReq) (net.Conn, error) {
 		defer cancel()
 	}
 	return t.dialer.DialContext(ctx, "tcp", fr.addr)
+}
+
+// headBuffered reports whether br holds a whole response head.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }

@@ -78,6 +78,8 @@ type h1loop struct {
 	conns    map[*h1conn]struct{}
 	wg       sync.WaitGroup
 	watches  atomic.Int64 // requests watched (watch): slow or streamed
+	// lazyDelay is lazyWatchDelay (Options.lazyWatchDelay in tests)
+	lazyDelay time.Duration
 }
 
 // Connection states (h1conn.state).
@@ -89,7 +91,12 @@ const (
 )
 
 func newH1Loop(s *Server, ln net.Listener, ctx context.Context) *h1loop {
-	return &h1loop{s: s, ln: ln, ctx: ctx, conns: make(map[*h1conn]struct{}), hand: newHandoff(ln.Addr())}
+	l := &h1loop{s: s, ln: ln, ctx: ctx, conns: make(map[*h1conn]struct{}), hand: newHandoff(ln.Addr()),
+		lazyDelay: lazyWatchDelay}
+	if d := s.opts.lazyWatchDelay; d != 0 {
+		l.lazyDelay = max(d, 0)
+	}
+	return l
 }
 
 func newHandoff(addr net.Addr) *handoffListener {

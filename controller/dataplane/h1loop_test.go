@@ -458,3 +458,78 @@ func TestConnLoopTLS(t *testing.T) {
 		t.Errorf("plain HTTP on the TLS port: %d %q", resps[0].StatusCode, bodies[0])
 	}
 }
+
+// TestConnLoopLateExchange: a short wait that has passed before the
+// exchange with the upstream even began (the request's goroutine
+// scheduled late; here a delay of 0) is not a timeout: the request is
+// sent, watched and answered.
+func TestConnLoopLateExchange(t *testing.T) {
+	addr, _ := countingUpstream(t, variedUpstream)
+	s := startServer(t, Options{lazyWatchDelay: -1}, singleRoute(t, addr))
+	c, br := dialLoop(t, s.HTTPAddr())
+	for range 20 {
+		io.WriteString(c, "GET /cl HTTP/1.1\r\nHost: f.example\r\n\r\n")
+		if resp, body := readResponse(t, br); resp.StatusCode != 200 || body != "hello" {
+			t.Fatalf("%d %q, want 200 hello", resp.StatusCode, body)
+		}
+	}
+	if s.loop.watches.Load() == 0 {
+		t.Error("no request was watched")
+	}
+}
+
+// TestConnLoopSlowResponseHead: a response head whose end, or whose final
+// head after a 103, comes after the short wait is still read whole (not
+// a 504).
+func TestConnLoopSlowResponseHead(t *testing.T) {
+	const pause = 30 * time.Millisecond // the upstream's, longer than the delay below
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if req.URL.Path == "/103" {
+						io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
+					} else {
+						io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+					}
+					time.Sleep(pause) //nolint:forbidigo // the slow upstream under test
+					rest := "Content-Length: 2\r\n\r\nok"
+					if req.URL.Path == "/103" {
+						rest = "HTTP/1.1 200 OK\r\n" + rest
+					}
+					io.WriteString(c, rest)
+				}
+			}()
+		}
+	}()
+	s := startServer(t, Options{lazyWatchDelay: 5 * time.Millisecond}, singleRoute(t, ln.Addr().String()))
+	c, br := dialLoop(t, s.HTTPAddr())
+	for _, path := range []string{"/split", "/103", "/split"} {
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: f.example\r\n\r\n")
+		resp, body := readResponse(t, br)
+		if path == "/103" {
+			if resp.StatusCode != 103 {
+				t.Fatalf("%s: %d, want the 103 first", path, resp.StatusCode)
+			}
+			resp, body = readResponse(t, br)
+		}
+		if resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("%s: %d %q, want 200 ok", path, resp.StatusCode, body)
+		}
+	}
+}

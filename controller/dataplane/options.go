@@ -158,6 +158,9 @@ type Options struct {
 	// loopServed, when set (tests), is called for each request the
 	// connection loop serves itself.
 	loopServed func()
+	// lazyWatchDelay, when set (tests), replaces the connection loop's
+	// lazyWatchDelay; negative: 0.
+	lazyWatchDelay time.Duration
 
 	// ShutdownDelay is how long Shutdown keeps accepting and serving after
 	// Ready turned false, before it closes the listeners: time for
