@@ -37,13 +37,14 @@
 // text/event-stream are flushed as they arrive. Downstream speaks HTTP/1.1
 // and HTTP/2 over TLS, and h2c when Options.H2C is set.
 //
-// Plain-HTTP connections are accepted by the connection loop (h1loop.go),
-// which serves HTTP/1.1 keep-alive requests of the fast path, Policy
-// answers and the data plane's own answers itself (one reused request per
-// connection, no background read goroutine per request, h1writer framing
-// responses as net/http does) and hands a connection to net/http's server,
-// with the bytes it read, at its first other request
-// (Options.DisableConnLoop turns it off).
+// Both listeners are accepted by the connection loop (h1loop.go; on the
+// HTTPS listener it also makes the handshake, h1tls.go), which serves
+// HTTP/1.1 keep-alive requests of the fast path, Policy answers and the
+// data plane's own answers itself (one reused request per connection, no
+// background read goroutine per request, h1writer framing responses as
+// net/http does) and hands a connection to net/http's server, with the
+// bytes it read, at its first other request; HTTP/2 connections go to
+// net/http at once (Options.DisableConnLoop turns the loop off).
 //
 // Upstream connections are HTTP/1.1, or HTTP/2 cleartext with prior
 // knowledge for backends whose routing.Backend.Protocol is ProtocolH2C
