@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -144,12 +145,7 @@ func (l *h1loop) serve() error {
 // isTemporaryAccept reports errors an accept loop waits out (descriptors
 // exhausted, a connection aborted before it was accepted).
 func isTemporaryAccept(err error) bool {
-	var se *os.SyscallError
-	if !errors.As(err, &se) {
-		return false
-	}
-	s := se.Err.Error()
-	return strings.Contains(s, "too many open files") || strings.Contains(s, "connection aborted")
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // shutdown stops accepting, closes idle connections and waits for those
@@ -239,14 +235,7 @@ type handedConn struct {
 	tls *tls.ConnectionState
 }
 
-func (c *handedConn) Read(p []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(p, c.pre)
-		c.pre = c.pre[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
+func (c *handedConn) Read(p []byte) (int, error) { return readPrefixed(c.Conn, &c.pre, p) }
 
 // CloseWrite keeps net/http's graceful close (half-close) working.
 func (c *handedConn) CloseWrite() error {
@@ -291,13 +280,16 @@ type loopSource struct {
 	pre  []byte
 }
 
-func (r *loopSource) Read(p []byte) (int, error) {
-	if len(r.pre) > 0 {
-		n := copy(p, r.pre)
-		r.pre = r.pre[n:]
+func (r *loopSource) Read(p []byte) (int, error) { return readPrefixed(r.conn, &r.pre, p) }
+
+// readPrefixed reads what is left of *pre, then from conn.
+func readPrefixed(conn net.Conn, pre *[]byte, p []byte) (int, error) {
+	if len(*pre) > 0 {
+		n := copy(p, *pre)
+		*pre = (*pre)[n:]
 		return n, nil
 	}
-	return r.conn.Read(p)
+	return conn.Read(p)
 }
 
 func (c *h1conn) serve() {
@@ -423,7 +415,8 @@ func (c *h1conn) wholeHead() bool {
 // handoff gives the connection and what was read of it to net/http.
 func (c *h1conn) handoff() bool {
 	buf, _ := c.br.Peek(c.br.Buffered())
-	hc := &handedConn{Conn: c.conn, lc: c.lc, pre: append([]byte(nil), buf...), tls: c.tls}
+	// buf is the loop's own buffer, which it no longer uses.
+	hc := &handedConn{Conn: c.conn, lc: c.lc, pre: buf, tls: c.tls}
 	_ = c.conn.SetReadDeadline(time.Time{})
 	hand := c.l.hand
 	if c.tls != nil {

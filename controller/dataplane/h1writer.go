@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -268,7 +269,7 @@ func (w *h1writer) commit() {
 				continue // written once below
 			}
 		}
-		if w.chunked && len(w.trailers) > 0 && isTrailerKey(w.trailers, k) || strings.HasPrefix(k, http.TrailerPrefix) {
+		if w.chunked && slices.Contains(w.trailers, k) || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
 		}
 		w.field(k, vv)
@@ -291,15 +292,6 @@ func (w *h1writer) commit() {
 	}
 }
 
-func isTrailerKey(keys []string, k string) bool {
-	for _, t := range keys {
-		if t == k {
-			return true
-		}
-	}
-	return false
-}
-
 // statusLine writes "HTTP/1.1 code text".
 func (w *h1writer) statusLine(code int) {
 	_, _ = w.bw.WriteString("HTTP/1.1 ")
@@ -314,6 +306,8 @@ func (w *h1writer) statusLine(code int) {
 	_, _ = w.bw.WriteString("\r\n")
 }
 
+var newlineToSpace = strings.NewReplacer("\r", " ", "\n", " ")
+
 // field writes one header field per value, as net/http: names that are
 // not tokens are dropped, CR and LF in values become spaces and values
 // are trimmed.
@@ -323,7 +317,7 @@ func (w *h1writer) field(k string, vv []string) {
 	}
 	for _, v := range vv {
 		if strings.ContainsAny(v, "\r\n") {
-			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+			v = newlineToSpace.Replace(v)
 		}
 		v = strings.Trim(v, " \t")
 		_, _ = w.bw.WriteString(k)
