@@ -24,9 +24,11 @@ import (
 // context machinery. Requests with a body, upgrades and non-idempotent
 // methods take the http.Transport path.
 //
-// Request and response framing reuse net/http (Request.Write,
-// http.ReadResponse), so chunked bodies, trailers, HEAD, 204/304 and
-// "Connection: close" are handled as the standard client does.
+// Response framing is net/http's: the common head (HTTP/1.1, one
+// Content-Length, plain lines) is read from the buffer by readHead
+// (resphead.go), held to http.ReadResponse by a fuzz test, and every other
+// head by http.ReadResponse itself, so chunked bodies, trailers, HEAD,
+// 204/304 and "Connection: close" are handled as the standard client does.
 //
 // A pooled connection is never reused with bytes the upstream sent outside
 // a response: bytes that came with a response beyond its end close the
@@ -391,8 +393,8 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if lazyArmed && !headBuffered(fc.br) {
 		relax() // the rest of the head may come after the short wait
 	}
-	var resp *http.Response
-	for n1xx := 0; ; n1xx++ {
+	resp, fb := fc.readHead(req)
+	for n1xx := 0; resp == nil; n1xx++ {
 		var err error
 		if resp, err = http.ReadResponse(fc.br, req); err != nil {
 			return fail(err, false)
@@ -400,6 +402,8 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
+		info := resp
+		resp = nil // the loop reads the next head
 		if n1xx >= max1xx {
 			return fail(errors.New("dataplane: too many 1xx responses from the upstream"), false)
 		}
@@ -415,10 +419,10 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 				pre = maps.Clone(h)
 				clear(h)
 			}
-			for k, vv := range resp.Header {
+			for k, vv := range info.Header {
 				h[k] = vv
 			}
-			fr.w.WriteHeader(resp.StatusCode)
+			fr.w.WriteHeader(info.StatusCode)
 			clear(h) // WriteHeader does not clear the header for 1xx
 			maps.Copy(h, pre)
 		}
@@ -426,7 +430,9 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	if reused && resp.StatusCode == http.StatusRequestTimeout {
 		// The upstream timed the idle connection out just as the request
 		// went out: not an answer to it (see the top of this file).
-		resp.Body.Close()
+		if fb == nil {
+			resp.Body.Close() // readHead's body is not yet tied to fc
+		}
 		return fail(errStaleConn, true)
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -437,7 +443,11 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		_ = fc.conn.SetReadDeadline(time.Time{})
 		fc.reabort(ctx, &watch)
 	}
-	b := &fastBody{body: resp.Body, fc: fc, pool: p, t: t, watch: watch, reusable: !resp.Close}
+	b := fb
+	if b == nil {
+		b = &fastBody{body: resp.Body}
+	}
+	b.fc, b.pool, b.t, b.watch, b.reusable = fc, p, t, watch, !resp.Close
 	if resp.Body == http.NoBody {
 		b.release(true)
 		return resp, nil
@@ -455,7 +465,10 @@ func isNothingReceived(err error) bool {
 // fastBody returns the connection to its pool once the body is read to EOF,
 // and closes it when the body is abandoned.
 type fastBody struct {
+	// body is ReadResponse's body; nil for a head read by readHead, whose
+	// remain bytes are read from the connection's buffer (readCounted).
 	body     io.ReadCloser
+	remain   int64
 	fc       *fastConn
 	pool     *connPool
 	t        *fastTransport
@@ -467,6 +480,9 @@ type fastBody struct {
 func (b *fastBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
+	}
+	if b.body == nil {
+		return b.readCounted(p)
 	}
 	n, err := b.body.Read(p)
 	if err != nil {
@@ -512,4 +528,70 @@ func (t *fastTransport) dial(fr *fastReq) (net.Conn, error) {
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
 	return bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
+// fastResp is a response whose head readHead read, with its body: one
+// allocation.
+type fastResp struct {
+	resp http.Response
+	body fastBody
+}
+
+// readHead reads the response head from the connection's buffer when it
+// is whole and of the common form (parseRespHead); nil, nil leaves it
+// there for http.ReadResponse. A response to HEAD has no body whatever
+// its Content-Length says: ReadResponse's.
+func (fc *fastConn) readHead(req *http.Request) (*http.Response, *fastBody) {
+	if req.Method == http.MethodHead {
+		return nil, nil
+	}
+	buf, _ := fc.br.Peek(fc.br.Buffered())
+	h, n, ok := parseRespHead(buf)
+	if !ok {
+		return nil, nil
+	}
+	_, _ = fc.br.Discard(n) // buffered: cannot fail
+	fr := &fastResp{resp: http.Response{
+		Status:        h.status,
+		StatusCode:    h.code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h.header,
+		Body:          http.NoBody,
+		ContentLength: h.length,
+		Close:         h.close,
+		Request:       req,
+	}}
+	fr.body.remain = h.length
+	if h.length > 0 {
+		fr.resp.Body = &fr.body
+	}
+	return &fr.resp, &fr.body
+}
+
+// readCounted reads a body of remain bytes from the connection's buffer,
+// with net/http's errors: io.ErrUnexpectedEOF when the upstream closes
+// before its end. The last bytes come with io.EOF.
+func (b *fastBody) readCounted(p []byte) (int, error) {
+	if b.remain <= 0 {
+		b.release(true)
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remain {
+		p = p[:b.remain]
+	}
+	n, err := b.fc.br.Read(p)
+	b.remain -= int64(n)
+	switch {
+	case b.remain == 0:
+		b.release(true)
+		return n, io.EOF
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		b.release(false)
+	}
+	return n, err
 }
