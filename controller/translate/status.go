@@ -40,6 +40,9 @@ func statusUpdates(all, ours []*networkingv1.Ingress, unique bool, desired []cor
 		done = make(map[routing.ObjectRef]bool, len(all))
 	}
 	var out []StatusUpdate
+	// Every update of ours sets the same addresses: one read-only copy,
+	// shared (clipped, so an append cannot write into it).
+	var lb []corev1.LoadBalancerIngress
 	for _, ing := range all {
 		if ing == nil {
 			continue
@@ -56,9 +59,8 @@ func statusUpdates(all, ours []*networkingv1.Ingress, unique bool, desired []cor
 		mine := isMine(ing, ref)
 		switch {
 		case mine && !same:
-			lb := slices.Clone(desired)
 			if lb == nil {
-				lb = []corev1.LoadBalancerIngress{}
+				lb = slices.Clip(append([]corev1.LoadBalancerIngress{}, desired...))
 			}
 			out = append(out, StatusUpdate{Ingress: ref, LoadBalancer: lb})
 		case !mine && len(current) > 0 && same:
@@ -158,7 +160,7 @@ func (p *StatusPlan) Update(ing *networkingv1.Ingress) (StatusUpdate, bool) {
 	same := sameStatus(current, p.desired, p.desiredKey)
 	switch {
 	case mine && !same:
-		lb := slices.Clone(p.Addresses)
+		lb := slices.Clip(p.Addresses) // the plan's, read-only and shared
 		if lb == nil {
 			lb = []corev1.LoadBalancerIngress{}
 		}

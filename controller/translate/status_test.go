@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 func TestStatusKeyComparesAsSets(t *testing.T) {
@@ -62,5 +64,35 @@ func TestSameStatusAgreesWithStatusKey(t *testing.T) {
 				t.Errorf("sameStatus(%d, %d) = %v, StatusKey says %v", i, j, got, want)
 			}
 		}
+	}
+}
+
+// TestStatusUpdatesShareAddresses: the updates of one result share one
+// read-only, clipped address list (10,000 new Ingresses are 10,000
+// updates), so appending to one cannot change another.
+func TestStatusUpdatesShareAddresses(t *testing.T) {
+	var ings []*networkingv1.Ingress
+	for _, n := range []string{"a", "b", "c"} {
+		ing := &networkingv1.Ingress{}
+		ing.Namespace, ing.Name = "ns", n
+		ings = append(ings, ing)
+	}
+	desired := []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}}
+	out := statusUpdates(ings, ings, true, desired, true)
+	if len(out) != 3 {
+		t.Fatalf("%d updates, want 3", len(out))
+	}
+	for _, u := range out {
+		if len(u.LoadBalancer) != 1 || &u.LoadBalancer[0] != &out[0].LoadBalancer[0] || cap(u.LoadBalancer) != 1 {
+			t.Fatalf("update %v: not the one shared, clipped list of the result", u)
+		}
+	}
+	if &out[0].LoadBalancer[0] == &desired[0] {
+		t.Fatal("the updates share the caller's slice")
+	}
+	plan := newStatusPlan(true, desired, []routing.ObjectRef{{Namespace: "ns", Name: "a"}}, nil)
+	u, ok := plan.Update(ings[0])
+	if !ok || len(u.LoadBalancer) != 1 || cap(u.LoadBalancer) != 1 {
+		t.Fatalf("plan update %v, %v: want the plan's one address, clipped", u, ok)
 	}
 }

@@ -225,7 +225,9 @@ type Result struct {
 // empty LoadBalancer clears it. IngressStatus converts it to the Ingress API
 // type.
 type StatusUpdate struct {
-	Ingress      routing.ObjectRef            `json:"ingress"`
+	Ingress routing.ObjectRef `json:"ingress"`
+	// LoadBalancer is the status to write: read-only, and shared by the
+	// updates of one Result (thousands of Ingresses, one address list).
 	LoadBalancer []corev1.LoadBalancerIngress `json:"loadBalancer"`
 }
 
