@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,16 +17,20 @@ import (
 	"text/template"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
 // Raw baselines: HAProxy and nginx started by the harness with a generated
-// single-route configuration, measured as extra targets of the single-route
-// scenario beside direct and the controller. They answer "what does the
-// controller's data plane cost over the engine it would wrap?": the same
-// keep-alive load, the same echo backend, the same closed-loop sweep and
-// process-tree CPU accounting as the controller.
+// one-route configuration, measured as extra targets of the single-route
+// scenario (plain HTTP, beside direct and the controller) and of the tls
+// scenario (TLS terminated by the engine with the controller's certificate,
+// keep-alive and new connections). They answer "what does the controller's
+// data plane cost over the engine it would wrap?": the same load, the same
+// echo backend, the same closed-loop sweep and process-tree CPU accounting
+// as the controller.
 //
 // Each engine gets what an Ingress controller's generated configuration
 // does for one Ingress rule: the Host picks the route (other hosts get
@@ -33,7 +40,9 @@ import (
 // request limit. Threads (HAProxy nbthread) and workers (nginx
 // worker_processes) match the CPUs the controller may use: Go's GOMAXPROCS
 // default is the CPU count (or the target CPU set when --cpus pins it), so
-// each engine gets as many.
+// each engine gets as many. With TLS, both offer h2 and http/1.1 by ALPN,
+// as the controller does (the bench's client speaks HTTP/1.1), and keep no
+// session tickets (the client resumes no sessions either way).
 
 // baselineEngine is one raw proxy the bench can start.
 type baselineEngine struct {
@@ -58,6 +67,40 @@ type baselineConfig struct {
 	Host     string // the routed virtual host
 	Threads  int
 	Dir      string // scratch folder (pid, temp paths)
+	// Cert is a PEM file with the certificate and its key when the engine
+	// terminates TLS; "" serves plain HTTP.
+	Cert string
+}
+
+// baselineRoute is the one route the engines serve: the single-route
+// scenario's plain host, or the tls scenario's host with TLS terminated.
+type baselineRoute struct {
+	Host string
+	// Service is the echo Service that answers (the readiness probe).
+	Service string
+	// PEM holds the certificate and its key when the engine terminates
+	// TLS (nil: plain HTTP); Pool trusts the certificate (the probe).
+	PEM  []byte
+	Pool *x509.CertPool
+}
+
+// plainRoute is the single-route scenario's route.
+func plainRoute() baselineRoute { return baselineRoute{Host: singleHost, Service: echoName} }
+
+// scheme is the route's URL scheme.
+func (r baselineRoute) scheme() string {
+	if r.PEM != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// clientTLS is the probe's and the load's TLS configuration (nil: plain).
+func (r baselineRoute) clientTLS() *tls.Config {
+	if r.PEM == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: r.Pool, MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true}
 }
 
 // BaselineNames lists the engines --baselines accepts.
@@ -106,7 +149,7 @@ defaults
     option forwardfor
 
 frontend ingress
-    bind {{.Listen}}
+    bind {{.Listen}}{{if .Cert}} ssl crt {{.Cert}} alpn h2,http/1.1 no-tls-tickets{{end}}
     http-request return status 404 unless { hdr(host) -i {{.Host}} }
     use_backend echo
 
@@ -135,6 +178,12 @@ http {
     fastcgi_temp_path {{.Dir}}/fastcgi;
     uwsgi_temp_path {{.Dir}}/uwsgi;
     scgi_temp_path {{.Dir}}/scgi;
+{{- if .Cert}}
+    ssl_certificate {{.Cert}};
+    ssl_certificate_key {{.Cert}};
+    ssl_session_tickets off;
+    ssl_protocols TLSv1.2 TLSv1.3;
+{{- end}}
 
     upstream echo {
         server {{.Upstream}};
@@ -143,12 +192,12 @@ http {
     }
 
     server {
-        listen {{.Listen}} default_server;
+        listen {{.Listen}}{{if .Cert}} ssl http2{{end}} default_server;
         return 404;
     }
 
     server {
-        listen {{.Listen}};
+        listen {{.Listen}}{{if .Cert}} ssl http2{{end}};
         server_name {{.Host}};
         location / {
             proxy_pass http://echo;
@@ -180,6 +229,7 @@ type runningBaseline struct {
 	version string
 	threads int
 	proc    *cluster.Process
+	route   baselineRoute
 }
 
 // baselineThreads is the thread or worker count of every engine: the CPUs
@@ -196,10 +246,10 @@ func (e *Env) baselineThreads() int {
 	return runtime.NumCPU()
 }
 
-// startBaselines starts the requested engines in front of upstream. An
-// engine whose binary is not on PATH is skipped with a hint (returned in
-// skipped, and printed). The caller stops the started ones.
-func (e *Env) startBaselines(ctx context.Context, upstream string) (started []*runningBaseline, skipped []string, err error) {
+// startBaselines starts the requested engines in front of upstream, serving
+// rt. An engine whose binary is not on PATH is skipped with a hint
+// (returned in skipped, and printed). The caller stops the started ones.
+func (e *Env) startBaselines(ctx context.Context, upstream string, rt baselineRoute) (started []*runningBaseline, skipped []string, err error) {
 	threads := e.baselineThreads()
 	for _, eng := range baselineEngines() {
 		if !slices.Contains(e.Opts.Baselines, eng.Name) {
@@ -212,19 +262,23 @@ func (e *Env) startBaselines(ctx context.Context, upstream string) (started []*r
 			skipped = append(skipped, msg)
 			continue
 		}
-		rb, serr := e.startBaseline(ctx, eng, bin, upstream, threads)
+		rb, serr := e.startBaseline(ctx, eng, bin, upstream, threads, rt)
 		if serr != nil {
 			stopBaselines(ctx, started)
 			return nil, skipped, serr
 		}
-		e.Progressf("baseline %s (%s, %d threads/workers) listening on %s", eng.Name, rb.version, threads, rb.addr)
+		e.Progressf("baseline %s (%s, %d threads/workers) listening on %s://%s", eng.Name, rb.version, threads, rt.scheme(), rb.addr)
 		started = append(started, rb)
 	}
 	return started, skipped, nil
 }
 
-func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstream string, threads int) (*runningBaseline, error) {
-	dir, err := filepath.Abs(filepath.Join(e.Opts.ReportDir, "baselines", eng.Name))
+func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstream string, threads int, rt baselineRoute) (*runningBaseline, error) {
+	name := eng.Name
+	if rt.PEM != nil {
+		name += "-tls"
+	}
+	dir, err := filepath.Abs(filepath.Join(e.Opts.ReportDir, "baselines", name))
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
@@ -235,8 +289,15 @@ func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstre
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
+	c := baselineConfig{Listen: listen, Upstream: upstream, Host: rt.Host, Threads: threads, Dir: dir}
+	if rt.PEM != nil {
+		c.Cert = filepath.Join(dir, "tls.pem")
+		if err := os.WriteFile(c.Cert, rt.PEM, 0o600); err != nil {
+			return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
+		}
+	}
 	conf := filepath.Join(dir, eng.Name+".conf")
-	if err := writeBaselineConfig(conf, eng.config, baselineConfig{Listen: listen, Upstream: upstream, Host: singleHost, Threads: threads, Dir: dir}); err != nil {
+	if err := writeBaselineConfig(conf, eng.config, c); err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
 	version := engineVersion(ctx, bin, eng.version)
@@ -245,9 +306,9 @@ func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstre
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
-	rb := &runningBaseline{engine: eng, addr: listen, version: version, threads: threads, proc: proc}
-	p := newProber(listen, nil, 2*time.Second)
-	if err := e.waitRoute(ctx, p, "http://"+singleHost+"/", echoName, 3, 15*time.Second); err != nil {
+	rb := &runningBaseline{engine: eng, addr: listen, version: version, threads: threads, proc: proc, route: rt}
+	p := newProber(listen, rt.clientTLS(), 2*time.Second)
+	if err := e.waitRoute(ctx, p, rt.scheme()+"://"+rt.Host+"/", rt.Service, 3, 15*time.Second); err != nil {
 		stopBaselines(ctx, []*runningBaseline{rb})
 		return nil, fmt.Errorf("baseline %s (config %s, log %s): %w; log tail:\n%s", eng.Name, conf, proc.LogPath, err, proc.LogTail(10))
 	}
@@ -310,8 +371,12 @@ func freeLoopbackPort() (string, error) {
 func baselineNote(bs []*runningBaseline, skipped []string) []string {
 	var notes []string
 	for _, b := range bs {
-		notes = append(notes, fmt.Sprintf("baseline %s: %s, %d threads/workers (the CPUs the controller may use), generated single-route configuration (Host routing, keep-alive to clients and upstream, X-Forwarded-For, no access log); its CPU is its whole process tree, in the controller CPU columns of its rows",
-			b.engine.Name, b.version, b.threads))
+		what := "single-route scenario"
+		if b.route.PEM != nil {
+			what = "tls scenario: TLS terminated with the controller's certificate, ALPN h2 and http/1.1, no session tickets"
+		}
+		notes = append(notes, fmt.Sprintf("baseline %s (%s): %s, %d threads/workers (the CPUs the controller may use), generated one-route configuration (Host routing, keep-alive to clients and upstream, X-Forwarded-For, no access log); its CPU is its whole process tree, in the controller CPU columns of its rows",
+			b.engine.Name, what, b.version, b.threads))
 	}
 	return append(notes, skipped...)
 }
@@ -323,6 +388,18 @@ func baselineTraffic(b *runningBaseline) *Traffic {
 	t := singleTraffic(b.engine.Name, "baseline", b.addr, true, b.proc.PID())
 	t.Primary = false
 	return t
+}
+
+// tlsBaselineTraffic is the tls scenario's load sent to a raw engine that
+// terminates TLS: keep-alive (series named after the engine) or a new
+// connection per request (engine-new-connection), as secondary series.
+func tlsBaselineTraffic(b *runningBaseline, keepAlive bool) *Traffic {
+	name := b.engine.Name
+	if !keepAlive {
+		name += "-new-connection"
+	}
+	return &Traffic{Name: name, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: keepAlive, PID: b.proc.PID(),
+		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "https://" + b.route.Host + "/bench"}}, Expect: []string{b.route.Service}}
 }
 
 // pinBaseline pins an engine's process tree like the controller's
@@ -341,10 +418,18 @@ func (e *Env) pinBaseline(b *runningBaseline) error {
 
 // baselineGoals compares the controller's CPU per request with each raw
 // engine's, both at 50 % of their own closed-loop maximum (the fraction
-// every series of single-route is measured at): the goal is at most 1.2
-// times HAProxy's (issue 13); nginx is reported beside it.
+// every series is measured at), for plain HTTP (single-route) and TLS
+// keep-alive (tls): the goal is at most 1.2 times HAProxy's (issue 13);
+// nginx is reported beside it.
 func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
-	s := r.Scenario("single-route")
+	g := scenarioBaselineGoals(r, "single-route", "proxied", "")
+	return append(g, scenarioBaselineGoals(r, "tls", "keepalive", "TLS keep-alive ")...)
+}
+
+// scenarioBaselineGoals is baselineGoals for one scenario: the controller's
+// series ctrlName against each engine's (named after the engine).
+func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, label string) []reports.GoalResult {
+	s := r.Scenario(scenario)
 	if s == nil || s.Load == nil {
 		return nil
 	}
@@ -359,7 +444,7 @@ func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
 		}
 		return pt.ControllerCPUMicrosPerRequest.Median, true
 	}
-	ctrl, ok := cpuAt("proxied")
+	ctrl, ok := cpuAt(ctrlName)
 	if !ok {
 		return nil
 	}
@@ -370,7 +455,7 @@ func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
 			continue
 		}
 		ratio := ctrl / base
-		goal := reports.GoalResult{Name: "CPU per request / raw " + eng.Name + "'s (at 50 %)", Value: ratio,
+		goal := reports.GoalResult{Name: label + "CPU per request / raw " + eng.Name + "'s (at 50 %)", Value: ratio,
 			Measured: fmt.Sprintf("%.2f (%.1f / %.1f µs)", ratio, ctrl, base)}
 		if eng.Name == "haproxy" {
 			goal.Target, goal.Met = "<= 1.2", ratio <= 1.2
@@ -380,4 +465,29 @@ func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
 		g = append(g, goal)
 	}
 	return g
+}
+
+// handshakeNote makes one TLS handshake with the load's configuration and
+// says what was negotiated (version, key exchange, ALPN), so the report
+// shows why new connections cost what they do: Go's TLS stack, on both
+// sides, picks the post-quantum hybrid key exchange (X25519MLKEM768) that
+// an engine built on an older OpenSSL does not offer.
+func handshakeNote(ctx context.Context, name, addr, serverName string, conf *tls.Config) string {
+	c := conf.Clone()
+	c.ServerName = serverName
+	d := tls.Dialer{Config: c}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Sprintf("tls handshake with %s: %v", name, err)
+	}
+	defer conn.Close()
+	st := conn.(*tls.Conn).ConnectionState()
+	proto := st.NegotiatedProtocol
+	if proto == "" {
+		proto = "none"
+	}
+	return fmt.Sprintf("tls handshake with %s (the load's client configuration): %s, key exchange %s, ALPN %s",
+		name, tls.VersionName(st.Version), st.CurveID, proto)
 }

@@ -3,6 +3,10 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -14,18 +18,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingresslab/ingresslab/echoserver"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
 // TestBaselinesServeOneRoute starts each raw engine with its generated
-// configuration in front of an echo-like upstream: the routed host reaches
-// the upstream with X-Forwarded-For over reused connections, other hosts
-// get 404, and the process stops. The engines are Debian packages (haproxy,
-// nginx-light); `make test` (INGRESSLAB_REQUIRE_TOOLS) requires them.
+// configuration in front of an echo-like upstream, for plain HTTP and with
+// TLS terminated: the routed host reaches the upstream with
+// X-Forwarded-For over reused connections, other hosts get 404, TLS
+// clients verify the given certificate, and the process stops. The engines
+// are Debian packages (haproxy, nginx-light); `make test`
+// (INGRESSLAB_REQUIRE_TOOLS) requires them.
 func TestBaselinesServeOneRoute(t *testing.T) {
 	var conns atomic.Int64
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Forwarded-For") == "" || r.Host != singleHost {
+		if r.Header.Get("X-Forwarded-For") == "" || r.Host != singleHost && r.Host != tlsHost {
 			http.Error(w, "missing X-Forwarded-For or Host "+r.Host, http.StatusTeapot)
 			return
 		}
@@ -39,9 +46,29 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 	up.Start()
 	defer up.Close()
 	upstream := strings.TrimPrefix(up.URL, "http://")
+	cert, err := echoserver.GenerateCertificate(tlsHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	tlsRoute := baselineRoute{Host: tlsHost, Service: echoName, Pool: pool,
+		PEM: append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
+			pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key})...)}
 
-	for _, eng := range baselineEngines() {
-		t.Run(eng.Name, func(t *testing.T) {
+	for _, c := range []struct {
+		eng baselineEngine
+		rt  baselineRoute
+	}{
+		{baselineEngines()[0], plainRoute()}, {baselineEngines()[1], plainRoute()},
+		{baselineEngines()[0], tlsRoute}, {baselineEngines()[1], tlsRoute},
+	} {
+		eng, rt := c.eng, c.rt
+		t.Run(eng.Name+"-"+rt.scheme(), func(t *testing.T) {
 			if _, err := exec.LookPath(eng.Binary); err != nil {
 				if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
 					t.Fatalf("%s not on PATH (install the Debian package %s): %v", eng.Binary, eng.Package, err)
@@ -52,7 +79,7 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			defer cancel()
 			var progress bytes.Buffer
 			e := &Env{Opts: Options{ReportDir: t.TempDir(), Baselines: []string{eng.Name}, BaselineThreads: 1}, out: &progress, began: time.Now()}
-			started, skipped, err := e.startBaselines(ctx, upstream)
+			started, skipped, err := e.startBaselines(ctx, upstream, rt)
 			if err != nil {
 				t.Fatalf("start: %v\n%s", err, progress.String())
 			}
@@ -63,17 +90,29 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			if b.threads != 1 || b.version == "unknown" || !strings.Contains(strings.ToLower(b.version), eng.Name) {
 				t.Errorf("threads %d, version %q", b.threads, b.version)
 			}
-			p := newProber(b.addr, nil, 2*time.Second)
+			p := newProber(b.addr, rt.clientTLS(), 2*time.Second)
 			before := conns.Load()
 			for range 20 {
-				if code, svc := p.probe(ctx, "http://"+singleHost+"/x"); code != http.StatusOK || svc != echoName {
+				if code, svc := p.probe(ctx, rt.scheme()+"://"+rt.Host+"/x"); code != http.StatusOK || svc != echoName {
 					t.Fatalf("routed host: %d from %q", code, svc)
 				}
 			}
 			if n := conns.Load() - before; n > 2 {
 				t.Errorf("%d new upstream connections for 20 sequential requests: no keep-alive to the upstream", n)
 			}
-			if code, _ := p.probe(ctx, "http://other.bench.test/x"); code != http.StatusNotFound {
+			if rt.PEM != nil {
+				// TLS 1.3, as the controller speaks it (nginx 1.22 does not
+				// enable it by default).
+				if note := handshakeNote(ctx, eng.Name, b.addr, rt.Host, rt.clientTLS()); !strings.Contains(note, "TLS 1.3") {
+					t.Errorf("handshake: %s", note)
+				}
+				// The engine presents the given certificate: a client that
+				// does not trust it fails the handshake.
+				other := newProber(b.addr, &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}, 2*time.Second)
+				if code, _ := other.probe(ctx, "https://"+rt.Host+"/x"); code != 0 {
+					t.Errorf("a client without the certificate's CA got %d, want a failed handshake", code)
+				}
+			} else if code, _ := p.probe(ctx, "http://other.bench.test/x"); code != http.StatusNotFound {
 				t.Errorf("other host: %d, want 404", code)
 			}
 			stopBaselines(ctx, started)
@@ -94,7 +133,7 @@ func TestBaselinesUnknownName(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	o = Options{BinDir: "bin", Scenarios: []string{"propagation"}, Baselines: []string{"haproxy"}}
-	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "single-route scenario, which is not selected") {
+	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "single-route and tls scenarios, neither of which is selected") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -103,7 +142,7 @@ func TestBaselineSkippedWithHint(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	var progress bytes.Buffer
 	e := &Env{Opts: Options{ReportDir: t.TempDir(), Baselines: []string{"haproxy", "nginx"}}, out: &progress, began: time.Now()}
-	started, skipped, err := e.startBaselines(context.Background(), "127.0.0.1:1")
+	started, skipped, err := e.startBaselines(context.Background(), "127.0.0.1:1", plainRoute())
 	if err != nil || len(started) != 0 || len(skipped) != 2 {
 		t.Fatalf("started %d, skipped %v, err %v", len(started), skipped, err)
 	}
@@ -125,7 +164,15 @@ func TestBaselineGoals(t *testing.T) {
 	if len(g) != 2 || g[0].Met || g[0].Value != 1.5 || g[0].Measured != "1.50 (30.0 / 20.0 µs)" || !g[1].Met || g[1].Value != 1 {
 		t.Fatalf("goals %+v", g)
 	}
+	r.Scenarios = append(r.Scenarios, reports.BenchScenario{Name: "tls", Load: &reports.LoadResult{Series: []reports.LoadSeries{
+		at("keepalive", 24), at("new-connection", 900), at("haproxy", 20), at("haproxy-new-connection", 700),
+	}}})
+	g = baselineGoals(r)
+	if len(g) != 3 || g[2].Name != "TLS keep-alive CPU per request / raw haproxy's (at 50 %)" || g[2].Value != 1.2 || !g[2].Met {
+		t.Fatalf("goals with tls baselines %+v", g)
+	}
 	r.Scenarios[0].Load.Series = r.Scenarios[0].Load.Series[:2]
+	r.Scenarios = r.Scenarios[:1]
 	if g := baselineGoals(r); len(g) != 0 {
 		t.Fatalf("goals without baselines: %+v", g)
 	}

@@ -185,29 +185,28 @@ func (e *Env) replace(ctx context.Context, ing *networkingv1.Ingress) error {
 
 // tlsSecret creates a kubernetes.io/tls Secret for hosts and returns a
 // client config that trusts it.
-func (e *Env) tlsSecret(ctx context.Context, name string, hosts ...string) (*x509.CertPool, error) {
+func (e *Env) tlsSecret(ctx context.Context, name string, hosts ...string) (pool *x509.CertPool, certAndKey []byte, err error) {
 	cert, err := echoserver.GenerateCertificate(hosts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: key: %w", name, err)
+		return nil, nil, fmt.Errorf("secret %s: key: %w", name, err)
 	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key})
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace},
 		Type:       corev1.SecretTypeTLS,
-		Data: map[string][]byte{
-			corev1.TLSCertKey:       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
-			corev1.TLSPrivateKeyKey: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key}),
-		},
+		Data:       map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM},
 	}
 	if _, err := e.Kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("create Secret %s/%s: %w", Namespace, name, err)
+		return nil, nil, fmt.Errorf("create Secret %s/%s: %w", Namespace, name, err)
 	}
-	pool := x509.NewCertPool()
+	pool = x509.NewCertPool()
 	pool.AddCert(cert.Leaf)
-	return pool, nil
+	return pool, append(certPEM, keyPEM...), nil
 }
 
 // prober sends single requests through the controller (keeping Host and

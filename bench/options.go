@@ -125,11 +125,12 @@ type Options struct {
 	CapacityCoresPerReplica float64
 	CapacityHeadroom        float64
 	// Baselines are raw engines ("haproxy", "nginx": BaselineNames)
-	// started beside the controller with a generated single-route
+	// started beside the controller with a generated one-route
 	// configuration and measured as extra series of the single-route
-	// scenario (which must be selected; local provider only). An engine not found on PATH is
-	// skipped with a hint in the progress output and the report's notes.
-	// Default none.
+	// scenario (plain HTTP) and of the tls scenario (TLS terminated by the
+	// engine); one of them must be selected; local provider only. An
+	// engine not found on PATH is skipped with a hint in the progress
+	// output and the report's notes. Default none.
 	Baselines []string
 	// BaselineThreads is HAProxy's nbthread and nginx's worker_processes.
 	// Default: the CPUs the controller may use (its GOMAXPROCS default: the
@@ -284,8 +285,8 @@ func (o *Options) defaults() error {
 		if o.Provider != "local" {
 			return fmt.Errorf("bench: baselines %s need --provider local (they run on this machine in front of the echo backend)", strings.Join(o.Baselines, ","))
 		}
-		if !slices.ContainsFunc(sel, func(s Scenario) bool { return s.Name == "single-route" }) {
-			return fmt.Errorf("bench: baselines %s are measured by the single-route scenario, which is not selected", strings.Join(o.Baselines, ","))
+		if !slices.ContainsFunc(sel, func(s Scenario) bool { return s.Name == "single-route" || s.Name == "tls" }) {
+			return fmt.Errorf("bench: baselines %s are measured by the single-route and tls scenarios, neither of which is selected", strings.Join(o.Baselines, ","))
 		}
 	}
 	if o.BaselineThreads < 0 {

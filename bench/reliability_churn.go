@@ -131,7 +131,7 @@ func (e *Env) newChurnScale(ctx context.Context) (*churnScale, error) {
 	if c.eps, err = e.backend(ctx, csEPName, 1); err != nil {
 		return nil, err
 	}
-	if _, err := e.tlsSecret(ctx, csTLSName, csTLSHost); err != nil {
+	if _, _, err := e.tlsSecret(ctx, csTLSName, csTLSHost); err != nil {
 		return nil, err
 	}
 	for _, ing := range []struct {

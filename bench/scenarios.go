@@ -132,7 +132,7 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		traffic = traffic[1:]
 		e.noteOnce("single-route: proxied only, without its direct baseline (the backend Pods are not reachable from this machine; --generators >= 2 measures both)")
 	}
-	baselines, skipped, err := e.startBaselines(ctx, direct)
+	baselines, skipped, err := e.startBaselines(ctx, direct, plainRoute())
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +185,11 @@ func runNoKeepAlive(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 
 func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	echo := tlsEcho
-	if _, err := e.backend(ctx, echo, 1); err != nil {
+	be, err := e.backend(ctx, echo, 1)
+	if err != nil {
 		return nil, err
 	}
-	pool, err := e.tlsSecret(ctx, "bench-tls", tlsHost)
+	pool, certPEM, err := e.tlsSecret(ctx, "bench-tls", tlsHost)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,28 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		return &Traffic{Name: name, Via: "controller", Dial: e.Ctrl.HTTPSAddr, TLS: conf, KeepAlive: keepAlive, PID: e.Ctrl.PID(),
 			Targets: []vegeta.Target{{Method: http.MethodGet, URL: url}}, Expect: []string{echo}}
 	}
-	series, err := e.measureSeries(ctx, "tls", []*Traffic{mk("keepalive", true), mk("new-connection", false)})
+	traffic := []*Traffic{mk("keepalive", true), mk("new-connection", false)}
+	e.notes = append(e.notes, handshakeNote(ctx, "the controller", e.Ctrl.HTTPSAddr, tlsHost, conf))
+	if len(e.Opts.Baselines) > 0 && e.remote == nil {
+		direct, err := e.directAddr(ctx, be, 0)
+		if err != nil {
+			return nil, err
+		}
+		baselines, skipped, err := e.startBaselines(ctx, direct, baselineRoute{Host: tlsHost, Service: echo, PEM: certPEM, Pool: pool})
+		if err != nil {
+			return nil, err
+		}
+		defer stopBaselines(ctx, baselines)
+		e.notes = append(e.notes, baselineNote(baselines, skipped)...)
+		for _, b := range baselines {
+			if err := e.pinBaseline(b); err != nil {
+				return nil, err
+			}
+			traffic = append(traffic, tlsBaselineTraffic(b, true), tlsBaselineTraffic(b, false))
+			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf))
+		}
+	}
+	series, err := e.measureSeries(ctx, "tls", traffic)
 	if err != nil {
 		return nil, err
 	}

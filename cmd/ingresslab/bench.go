@@ -119,7 +119,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
 	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
 	fl.Float64Var(&o.CapacityHeadroom, "capacity-headroom", 0, "share of CPU kept free in the capacity plan (default 0.3)")
-	fl.StringSliceVar(&o.Baselines, "baselines", nil, "raw engines measured beside the controller in single-route, with a generated one-route config: "+strings.Join(bench.BaselineNames(), ",")+" (found on PATH; skipped with a hint when absent)")
+	fl.StringSliceVar(&o.Baselines, "baselines", nil, "raw engines measured beside the controller in single-route (plain HTTP) and tls (TLS terminated by the engine), with a generated one-route config: "+strings.Join(bench.BaselineNames(), ",")+" (found on PATH; skipped with a hint when absent)")
 	fl.IntVar(&o.BaselineThreads, "baseline-threads", 0, "HAProxy nbthread and nginx worker_processes of the baselines (default: the CPUs the controller may use)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "local: write the cluster's admin kubeconfig here; existing: the cluster's kubeconfig (default $KUBECONFIG, ~/.kube/config); kind: default the one 'cluster up --provider kind' wrote")
 	return cmd
