@@ -391,14 +391,18 @@ func baselineTraffic(b *runningBaseline) *Traffic {
 }
 
 // tlsBaselineTraffic is the tls scenario's load sent to a raw engine that
-// terminates TLS: keep-alive (series named after the engine) or a new
-// connection per request (engine-new-connection), as secondary series.
-func tlsBaselineTraffic(b *runningBaseline, keepAlive bool) *Traffic {
+// terminates TLS, as secondary series: keep-alive over HTTP/1.1 (named
+// after the engine) or h2 (engine-h2), or a new connection per request
+// (engine-new-connection).
+func tlsBaselineTraffic(b *runningBaseline, keepAlive, h2 bool) *Traffic {
 	name := b.engine.Name
-	if !keepAlive {
+	switch {
+	case !keepAlive:
 		name += "-new-connection"
+	case h2:
+		name += "-h2"
 	}
-	return &Traffic{Name: name, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: keepAlive, PID: b.proc.PID(),
+	return &Traffic{Name: name, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: keepAlive, HTTP2: h2, PID: b.proc.PID(),
 		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "https://" + b.route.Host + "/bench"}}, Expect: []string{b.route.Service}}
 }
 
@@ -422,13 +426,15 @@ func (e *Env) pinBaseline(b *runningBaseline) error {
 // keep-alive (tls): the goal is at most 1.2 times HAProxy's (issue 13);
 // nginx is reported beside it.
 func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
-	g := scenarioBaselineGoals(r, "single-route", "proxied", "")
-	return append(g, scenarioBaselineGoals(r, "tls", "keepalive", "TLS keep-alive ")...)
+	g := scenarioBaselineGoals(r, "single-route", "proxied", "", "")
+	g = append(g, scenarioBaselineGoals(r, "tls", "keepalive", "", "TLS keep-alive ")...)
+	return append(g, scenarioBaselineGoals(r, "tls", "keepalive-h2", "-h2", "TLS h2 keep-alive ")...)
 }
 
 // scenarioBaselineGoals is baselineGoals for one scenario: the controller's
-// series ctrlName against each engine's (named after the engine).
-func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, label string) []reports.GoalResult {
+// series ctrlName against each engine's (named after the engine, with
+// suffix).
+func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, suffix, label string) []reports.GoalResult {
 	s := r.Scenario(scenario)
 	if s == nil || s.Load == nil {
 		return nil
@@ -450,7 +456,7 @@ func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, label str
 	}
 	var g []reports.GoalResult
 	for _, eng := range baselineEngines() {
-		base, ok := cpuAt(eng.Name)
+		base, ok := cpuAt(eng.Name + suffix)
 		if !ok || base <= 0 {
 			continue
 		}
@@ -465,6 +471,14 @@ func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, label str
 		g = append(g, goal)
 	}
 	return g
+}
+
+// h2Client is conf offering h2 and HTTP/1.1 by ALPN, as the h2 series'
+// client does.
+func h2Client(conf *tls.Config) *tls.Config {
+	c := conf.Clone()
+	c.NextProtos = []string{"h2", "http/1.1"}
+	return c
 }
 
 // handshakeNote makes one TLS handshake with the load's configuration and

@@ -35,6 +35,10 @@ type Traffic struct {
 	TLS *tls.Config
 	// KeepAlive reuses connections; false opens one per request.
 	KeepAlive bool
+	// HTTP2 speaks h2 over TLS (ALPN); the default is HTTP/1.1 only.
+	// Go's client then multiplexes the concurrent requests on as few
+	// connections as the server's stream limit allows.
+	HTTP2 bool
 	// Targets are the requests; Expect[i] is the Service that must answer
 	// Targets[i] ("" accepts any 2xx).
 	Targets []vegeta.Target
@@ -130,8 +134,14 @@ func (t *Traffic) clientConns(timeout time.Duration, conns int) *http.Client {
 		DisableKeepAlives:   !t.KeepAlive,
 		DisableCompression:  true,
 		// HTTP/1.1 only: an empty TLSNextProto disables h2.
-		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
-		TLSClientConfig: t.TLS,
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+		// A copy: h2's setup adds to NextProtos in place, and one
+		// tls.Config serves several traffics (HTTP/1.1 and h2).
+		TLSClientConfig: t.TLS.Clone(),
+	}
+	if t.HTTP2 {
+		tr.TLSNextProto = nil
+		tr.ForceAttemptHTTP2 = true
 	}
 	return &http.Client{
 		Transport: tr,

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"strconv"
@@ -333,5 +335,42 @@ func TestOpenLoopPoolBoundsConnections(t *testing.T) {
 	}
 	if n := opened.Load(); n < 3 {
 		t.Errorf("without a pool, %d connections for 4 requests in flight on average: the test does not tell the two apart", n)
+	}
+}
+
+// TestTrafficProtocolsShareTLSConfig: an h2 traffic and an HTTP/1.1 one
+// built on one tls.Config (as the tls scenario's are) each speak their own
+// protocol to a server that offers both, in either order: setting up h2
+// must not change the shared config's ALPN for the other.
+func TestTrafficProtocolsShareTLSConfig(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	conf := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, MinVersion: tls.VersionTLS12}
+	h1 := &Traffic{Dial: addr, TLS: conf, KeepAlive: true}
+	h2 := &Traffic{Dial: addr, TLS: conf, KeepAlive: true, HTTP2: true}
+	for _, tr := range []*Traffic{h2, h1, h2, h1} {
+		c := tr.client(5 * time.Second)
+		resp, err := c.Get("https://example.com/")
+		if err != nil {
+			t.Fatalf("HTTP2 %v: %v", tr.HTTP2, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := "HTTP/1.1"
+		if tr.HTTP2 {
+			want = "HTTP/2.0"
+		}
+		if string(body) != want || resp.Proto != want {
+			t.Fatalf("HTTP2 %v: the server saw %q, the client %q; want %s", tr.HTTP2, body, resp.Proto, want)
+		}
+		c.CloseIdleConnections()
+	}
+	if len(conf.NextProtos) != 0 {
+		t.Errorf("the shared config's NextProtos became %q", conf.NextProtos)
 	}
 }

@@ -195,11 +195,34 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 	if r.Quick {
 		limit, name = 90, "bench --quick run time"
 	}
-	if r.Interrupted == "" { // an interrupted run's time says nothing of a whole run's
+	switch {
+	case r.Interrupted != "": // an interrupted run's time says nothing of a whole run's
+	case hasBaselines(r):
+		// The raw engines are extra targets (--baselines): the limit is
+		// for the run without them.
+		g = append(g, reports.GoalResult{Name: name + " (with raw baselines)", Target: "(reported)", Value: r.DurationSeconds,
+			Measured: fmt.Sprintf("%.0f s", r.DurationSeconds), Met: true})
+	default:
 		g = append(g, reports.GoalResult{Name: name, Target: fmt.Sprintf("<= %.0f s", limit), Value: r.DurationSeconds,
 			Measured: fmt.Sprintf("%.0f s", r.DurationSeconds), Met: r.DurationSeconds <= limit})
 	}
 	return g
+}
+
+// hasBaselines reports whether r measured raw engines (series via
+// "baseline").
+func hasBaselines(r *reports.BenchReport) bool {
+	for _, sc := range r.Scenarios {
+		if sc.Load == nil {
+			continue
+		}
+		for _, s := range sc.Load.Series {
+			if s.Via == "baseline" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // anyLoad reports whether a load scenario is selected.

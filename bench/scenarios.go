@@ -46,7 +46,7 @@ func Registry() []Scenario {
 		{Name: "many-routes", Kind: reports.BenchKindLoad, Run: runManyRoutes,
 			Description: "hosts x paths spread over 10 backends, uniform and Zipf(1.1) mixes; every response checked for the expected backend (misroutes are errors)"},
 		{Name: "tls", Kind: reports.BenchKindLoad, Run: runTLS,
-			Description: "HTTPS (SNI = virtual host, TLS 1.3, no session resumption) with keep-alive, and with a new connection per request (handshake cost)"},
+			Description: "HTTPS (SNI = virtual host, TLS 1.3, no session resumption) with keep-alive over HTTP/1.1 and over h2, and with a new connection per request (handshake cost)"},
 		{Name: "no-keepalive", Kind: reports.BenchKindLoad, Run: runNoKeepAlive,
 			Description: "HTTP/1.1 with a new connection per request through the controller"},
 		{Name: "propagation", Kind: reports.BenchKindPropagation, Run: runPropagation,
@@ -204,12 +204,13 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	if err := e.waitRoute(ctx, newProber(e.Ctrl.HTTPSAddr, conf, 2*time.Second), url, echo, 3, 30*time.Second); err != nil {
 		return nil, err
 	}
-	mk := func(name string, keepAlive bool) *Traffic {
-		return &Traffic{Name: name, Via: "controller", Dial: e.Ctrl.HTTPSAddr, TLS: conf, KeepAlive: keepAlive, PID: e.Ctrl.PID(),
+	mk := func(name string, keepAlive, h2 bool) *Traffic {
+		return &Traffic{Name: name, Via: "controller", Dial: e.Ctrl.HTTPSAddr, TLS: conf, KeepAlive: keepAlive, HTTP2: h2, PID: e.Ctrl.PID(),
 			Targets: []vegeta.Target{{Method: http.MethodGet, URL: url}}, Expect: []string{echo}}
 	}
-	traffic := []*Traffic{mk("keepalive", true), mk("new-connection", false)}
-	e.notes = append(e.notes, handshakeNote(ctx, "the controller", e.Ctrl.HTTPSAddr, tlsHost, conf))
+	traffic := []*Traffic{mk("keepalive", true, false), mk("keepalive-h2", true, true), mk("new-connection", false, false)}
+	e.notes = append(e.notes, handshakeNote(ctx, "the controller", e.Ctrl.HTTPSAddr, tlsHost, conf),
+		handshakeNote(ctx, "the controller (h2 series)", e.Ctrl.HTTPSAddr, tlsHost, h2Client(conf)))
 	if len(e.Opts.Baselines) > 0 && e.remote == nil {
 		direct, err := e.directAddr(ctx, be, 0)
 		if err != nil {
@@ -225,8 +226,9 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 			if err := e.pinBaseline(b); err != nil {
 				return nil, err
 			}
-			traffic = append(traffic, tlsBaselineTraffic(b, true), tlsBaselineTraffic(b, false))
-			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf))
+			traffic = append(traffic, tlsBaselineTraffic(b, true, false), tlsBaselineTraffic(b, true, true), tlsBaselineTraffic(b, false, false))
+			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf),
+				handshakeNote(ctx, "baseline "+b.engine.Name+" (h2 series)", b.addr, tlsHost, h2Client(conf)))
 		}
 	}
 	series, err := e.measureSeries(ctx, "tls", traffic)

@@ -184,7 +184,8 @@ type LoadResult struct {
 // LoadSeries is one kind of traffic measured with repetitions.
 type LoadSeries struct {
 	Name string `json:"name"`
-	// Via is "direct" (straight to an echo backend) or "controller".
+	// Via is "direct" (straight to an echo backend), "controller", or
+	// "baseline" (a raw engine the bench started: --baselines).
 	Via string `json:"via"`
 	// Searches are the max-rate searches, one per repetition.
 	Searches []RateSearch `json:"searches"`
