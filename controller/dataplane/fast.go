@@ -46,9 +46,13 @@ import (
 
 // fastEligible reports whether req may take the fast path: a bodiless
 // idempotent request without Upgrade. The query is forwarded as received
-// on both paths.
+// on both paths. net/http's HTTP/2 server gives every request a Body; one
+// whose HEADERS frame ended the stream has ContentLength 0 (-1 or the
+// declared length when the stream stays open, and the server holds DATA
+// to a declared length), so ContentLength 0 without trailers is bodiless.
 func fastEligible(req *http.Request) bool {
-	if req.Body != nil && req.Body != http.NoBody {
+	if req.Body != nil && req.Body != http.NoBody &&
+		(req.ProtoMajor != 2 || req.ContentLength != 0 || len(req.Trailer) > 0) {
 		return false
 	}
 	switch req.Method {

@@ -1,11 +1,15 @@
 package dataplane
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -39,14 +43,23 @@ func TestFastProxyMatchesReverseProxy(t *testing.T) {
 			{http.MethodOptions, "/o?", nil},
 			{http.MethodGet, "/q?a;b=1", nil}, // re-encoded query: ReverseProxy path either way
 		} {
-			got := func(s *Server) (echoed, http.Header, int) {
-				c := clientTo(t, s.HTTPAddr(), nil)
+			got := func(s *Server, h2 bool) (echoed, http.Header, int) {
+				c, url := clientTo(t, s.HTTPAddr(), nil), "http://"+s.HTTPAddr()+rq.target
+				if h2 {
+					c, url = clientTo(t, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true}), "https://e.example"+rq.target
+				}
 				hdr := http.Header{}
 				for k, v := range rq.hdr {
+					if h2 && (k == "Connection" || k == "Te") {
+						continue // not sent over HTTP/2 (but "TE: trailers")
+					}
 					hdr[k] = v
 				}
 				hdr.Set("Host", "e.example")
-				resp, body := do(t, c, rq.method, "http://"+s.HTTPAddr()+rq.target, nil, hdr)
+				resp, body := do(t, c, rq.method, url, nil, hdr)
+				if h2 != (resp.ProtoMajor == 2) {
+					t.Fatalf("%s %s: answered over %s", rq.method, rq.target, resp.Proto)
+				}
 				var e echoed
 				if rq.method != http.MethodHead {
 					if err := jsonUnmarshal(body, &e); err != nil {
@@ -60,16 +73,74 @@ func TestFastProxyMatchesReverseProxy(t *testing.T) {
 				delete(h, "Date")
 				return e, h, resp.StatusCode
 			}
-			fe, fh, fc := got(fast)
-			se, sh, sc := got(slow)
-			if !reflect.DeepEqual(fe, se) || !reflect.DeepEqual(fh, sh) || fc != sc {
-				t.Errorf("trusted=%v %s %s differs:\nfast: %d %+v %v\nslow: %d %+v %v", trusted, rq.method, rq.target, fc, fe, fh, sc, se, sh)
-			}
-			if rq.method == http.MethodGet && strings.Contains(strings.Join(fe.Header["X-Listed"], ""), "no") {
-				t.Errorf("a header named in Connection was forwarded")
+			// The same number of requests to each server, in the same
+			// order (the request IDs, and so the echoed lengths, match).
+			for _, h2 := range []bool{false, true} {
+				fe, fh, fc := got(fast, h2)
+				se, sh, sc := got(slow, h2)
+				if !reflect.DeepEqual(fe, se) || !reflect.DeepEqual(fh, sh) || fc != sc {
+					t.Errorf("trusted=%v h2=%v %s %s differs:\nfast: %d %+v %v\nslow: %d %+v %v", trusted, h2, rq.method, rq.target, fc, fe, fh, sc, se, sh)
+				}
+				if !h2 && rq.method == http.MethodGet && strings.Contains(strings.Join(fe.Header["X-Listed"], ""), "no") {
+					t.Errorf("a header named in Connection was forwarded")
+				}
 			}
 		}
 	}
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestFastEligibleHTTP2: HTTP/2 requests as net/http's server makes them
+// (a Body on every request): a bodiless GET, HEAD, DELETE or OPTIONS takes
+// the fast path, a request with a body (declared or unknown length) does
+// not.
+func TestFastEligibleHTTP2(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]bool{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			t.Errorf("%s %s over %s, want HTTP/2", r.Method, r.URL, r.Proto)
+		}
+		mu.Lock()
+		got[r.Header.Get("X-Case")] = fastEligible(r)
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	c := srv.Client()
+	for _, tc := range []struct {
+		name, method string
+		body         io.Reader
+		length       int64
+		want         bool
+	}{
+		{"GET", http.MethodGet, nil, 0, true},
+		{"HEAD", http.MethodHead, nil, 0, true},
+		{"DELETE", http.MethodDelete, nil, 0, true},
+		{"OPTIONS", http.MethodOptions, nil, 0, true},
+		{"GET with a body", http.MethodGet, strings.NewReader("abc"), 3, false},
+		{"GET with a body of unknown length", http.MethodGet, io.MultiReader(strings.NewReader("abc")), -1, false},
+		{"POST", http.MethodPost, nil, 0, false},
+	} {
+		req, err := http.NewRequest(tc.method, srv.URL+"/x", tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = tc.length
+		req.Header.Set("X-Case", tc.name)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		resp.Body.Close()
+		mu.Lock()
+		g, ok := got[tc.name]
+		mu.Unlock()
+		if !ok || g != tc.want {
+			t.Errorf("%s over HTTP/2: fastEligible %v (handled %v), want %v", tc.name, g, ok, tc.want)
+		}
+	}
+}
