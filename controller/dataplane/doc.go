@@ -58,7 +58,8 @@
 // TLS upstreams are cached by configuration outside the table, so they
 // survive table swaps. HTTP/1.1 backends
 // get bodiless GET/HEAD/OPTIONS/DELETE requests without Upgrade (and with a
-// query ReverseProxy would not re-encode) on the fast path (fast.go,
+// query ReverseProxy would not re-encode), from HTTP/1.x and HTTP/2
+// clients alike, on the fast path (fast.go,
 // fastproxy.go): the request head is written from the client's request into
 // a per-endpoint stack of idle connections driven from the handler
 // goroutine, and the response copied back, without
