@@ -315,6 +315,28 @@ func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstre
 	return rb, nil
 }
 
+// baselineTargets starts the requested engines in front of upstream,
+// serving rt, notes them in the report, pins them like the controller
+// (--cpus) and returns the traffic targets makes for each, with the stop
+// the caller defers.
+func (e *Env) baselineTargets(ctx context.Context, upstream string, rt baselineRoute, targets func(*runningBaseline) []*Traffic) ([]*Traffic, func(), error) {
+	baselines, skipped, err := e.startBaselines(ctx, upstream, rt)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() { stopBaselines(ctx, baselines) }
+	e.notes = append(e.notes, baselineNote(baselines, skipped)...)
+	var traffic []*Traffic
+	for _, b := range baselines {
+		if err := e.pinBaseline(b); err != nil {
+			stop()
+			return nil, nil, err
+		}
+		traffic = append(traffic, targets(b)...)
+	}
+	return traffic, stop, nil
+}
+
 // stopBaselines ends the engines (SIGTERM, then SIGKILL after 5 s).
 func stopBaselines(ctx context.Context, bs []*runningBaseline) {
 	for _, b := range bs {

@@ -132,18 +132,14 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		traffic = traffic[1:]
 		e.noteOnce("single-route: proxied only, without its direct baseline (the backend Pods are not reachable from this machine; --generators >= 2 measures both)")
 	}
-	baselines, skipped, err := e.startBaselines(ctx, direct, plainRoute())
+	extra, stop, err := e.baselineTargets(ctx, direct, plainRoute(), func(b *runningBaseline) []*Traffic {
+		return []*Traffic{baselineTraffic(b)}
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer stopBaselines(ctx, baselines)
-	e.notes = append(e.notes, baselineNote(baselines, skipped)...)
-	for _, b := range baselines {
-		if err := e.pinBaseline(b); err != nil {
-			return nil, err
-		}
-		traffic = append(traffic, baselineTraffic(b))
-	}
+	defer stop()
+	traffic = append(traffic, extra...)
 	series, err := e.measureSeries(ctx, "single-route", traffic)
 	if err != nil {
 		return nil, err
@@ -216,20 +212,17 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		if err != nil {
 			return nil, err
 		}
-		baselines, skipped, err := e.startBaselines(ctx, direct, baselineRoute{Host: tlsHost, Service: echo, PEM: certPEM, Pool: pool})
+		rt := baselineRoute{Host: tlsHost, Service: echo, PEM: certPEM, Pool: pool}
+		extra, stop, err := e.baselineTargets(ctx, direct, rt, func(b *runningBaseline) []*Traffic {
+			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf),
+				handshakeNote(ctx, "baseline "+b.engine.Name+" (h2 series)", b.addr, tlsHost, h2Client(conf)))
+			return []*Traffic{tlsBaselineTraffic(b, true, false), tlsBaselineTraffic(b, true, true), tlsBaselineTraffic(b, false, false)}
+		})
 		if err != nil {
 			return nil, err
 		}
-		defer stopBaselines(ctx, baselines)
-		e.notes = append(e.notes, baselineNote(baselines, skipped)...)
-		for _, b := range baselines {
-			if err := e.pinBaseline(b); err != nil {
-				return nil, err
-			}
-			traffic = append(traffic, tlsBaselineTraffic(b, true, false), tlsBaselineTraffic(b, true, true), tlsBaselineTraffic(b, false, false))
-			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf),
-				handshakeNote(ctx, "baseline "+b.engine.Name+" (h2 series)", b.addr, tlsHost, h2Client(conf)))
-		}
+		defer stop()
+		traffic = append(traffic, extra...)
 	}
 	series, err := e.measureSeries(ctx, "tls", traffic)
 	if err != nil {
