@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -38,26 +39,20 @@ const maxFastFields = 64
 // whole and of the common form above; it returns the head and its length
 // in bytes, or ok false (and nothing consumed) for http.ReadResponse.
 func parseRespHead(b []byte) (h respHead, n int, ok bool) {
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
+	n = indexHeadEnd(b)
+	if n < 0 {
 		return h, 0, false
 	}
-	n = end + 4
-	raw := b[:end+2] // every line with its CRLF
 	// Status line: "HTTP/1.1 ddd[ reason]".
-	eol := bytes.IndexByte(raw, '\n') // raw ends in CRLF: found
-	if eol < 1 || raw[eol-1] != '\r' {
-		return h, 0, false
+	eol := bytes.IndexByte(b, '\n') // the head ends in CRLF CRLF: found
+	if eol < 13 || b[eol-1] != '\r' || string(b[:9]) != "HTTP/1.1 " || !httpguts.ValidHeaderFieldValue(string(b[9:eol-1])) {
+		return h, 0, false // too short, a bare LF, or a control byte
 	}
-	line := raw[:eol-1]
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || !plainLine(line) {
-		return h, 0, false
-	}
-	if len(line) > 12 && line[12] != ' ' {
+	if eol-1 > 12 && b[12] != ' ' {
 		return h, 0, false
 	}
 	code := 0
-	for _, c := range line[9:12] {
+	for _, c := range b[9:12] {
 		if c < '0' || c > '9' {
 			return h, 0, false
 		}
@@ -67,44 +62,31 @@ func parseRespHead(b []byte) (h respHead, n int, ok bool) {
 		return h, 0, false // no body, or informational: ReadResponse's rules
 	}
 	// Count the fields first: one map and one values slice of that size.
-	fields := bytes.Count(raw, []byte("\n")) - 1
+	fields := bytes.Count(b[:n], []byte("\n")) - 2
 	if fields > maxFastFields {
 		return h, 0, false
 	}
-	s := string(raw) // one string; status and fields are slices of it
+	s := string(b[:n-2]) // one string; status and fields are slices of it
 	h.code = code
 	h.status = s[9 : eol-1]
 	h.header = make(http.Header, fields)
 	vals := make([]string, fields)
 	h.length = -1
-	for off := eol + 1; off < len(s); {
-		e := off + bytes.IndexByte(raw[off:], '\n') // raw ends in CRLF: found
-		if e-1 <= off || raw[e-1] != '\r' {
-			return respHead{}, 0, false // a bare LF
-		}
-		ln := raw[off : e-1]
-		if ln[0] == ' ' || ln[0] == '\t' || !plainLine(ln) {
-			return respHead{}, 0, false // folded or malformed: ReadResponse decides
-		}
-		colon := bytes.IndexByte(ln, ':')
-		if colon <= 0 {
+	// Each field as the connection loop reads a request's (h1conn.parse):
+	// a name of token bytes (a folded line starts with a space: refused),
+	// a trimmed value without control bytes (a bare CR or LF is one).
+	for rest := s[eol+1:]; rest != ""; {
+		var field string
+		field, rest, _ = strings.Cut(rest, "\r\n")
+		name, v, ok := strings.Cut(field, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
 			return respHead{}, 0, false
 		}
-		key, canon := fieldKey(ln[:colon])
-		if !canon {
+		v = strings.Trim(v, " \t")
+		if !httpguts.ValidHeaderFieldValue(v) {
 			return respHead{}, 0, false
 		}
-		vs, ve := off+colon+1, e-1
-		for vs < ve && (s[vs] == ' ' || s[vs] == '\t') {
-			vs++
-		}
-		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
-			ve--
-		}
-		if key == "" {
-			key = s[off : off+colon]
-		}
-		v := s[vs:ve]
+		key := textproto.CanonicalMIMEHeaderKey(name) // no copy when already canonical
 		switch key {
 		case "Transfer-Encoding", "Pragma", "Content-Length":
 			if key != "Content-Length" || h.length >= 0 {
@@ -122,47 +104,13 @@ func parseRespHead(b []byte) (h respHead, n int, ok bool) {
 			vals[0] = v
 			h.header[key], vals = vals[:1:1], vals[1:]
 		}
-		off = e + 1
 	}
 	if h.length < 0 {
 		return respHead{}, 0, false // read to EOF: ReadResponse
 	}
-	if conn := h.header["Connection"]; len(conn) > 0 && httpguts.HeaderValuesContainsToken(conn, "close") {
+	if conn := h.header["Connection"]; len(conn) > 0 && tokenListed(conn, "close") {
 		h.close = true
 		delete(h.header, "Connection")
 	}
 	return h, n, true
-}
-
-// plainLine reports whether a head line holds only bytes net/http takes
-// in a field value (visible ASCII, obs-text, SP, HTAB): no CR, no NUL, no
-// other control byte.
-func plainLine(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// fieldKey checks a field name: ok false when it holds a byte that is not
-// a token byte. A name already in canonical form returns "" (the caller
-// slices its own string); another is canonicalized (an allocation).
-func fieldKey(k []byte) (key string, ok bool) {
-	upper := true
-	canonical := true
-	for _, c := range k {
-		if !httpguts.IsTokenRune(rune(c)) {
-			return "", false
-		}
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			canonical = false
-		}
-		upper = c == '-'
-	}
-	if canonical {
-		return "", true
-	}
-	return textproto.CanonicalMIMEHeaderKey(string(k)), true
 }
