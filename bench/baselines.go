@@ -3,10 +3,8 @@ package bench
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,35 +12,37 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/ingresslab/ingresslab/cluster"
 	"github.com/ingresslab/ingresslab/reports"
 )
 
 // Raw baselines: HAProxy and nginx started by the harness with a generated
-// one-route configuration, measured as extra targets of the single-route
-// scenario (plain HTTP, beside direct and the controller) and of the tls
-// scenario (TLS terminated by the engine with the controller's certificate,
-// keep-alive and new connections). They answer "what does the controller's
-// data plane cost over the engine it would wrap?": the same load, the same
-// echo backend, the same closed-loop sweep and process-tree CPU accounting
-// as the controller.
+// configuration for the same Ingress rules, measured as extra targets of
+// the load scenarios that the issue's goal names: single-route (plain
+// HTTP, beside direct and the controller), post (a 4 KiB body), policy
+// (rewrite, CORS and rate limit), many-routes (the whole table, uniform
+// mix) and tls (TLS terminated by the engine with the controller's
+// certificate: keep-alive over HTTP/1.1 and h2, and new connections). They
+// answer "what does the controller's data plane cost over the engine it
+// would wrap?": the same load, the same echo backends, the same closed-loop
+// sweep and process-tree CPU accounting as the controller.
 //
 // Each engine gets what an Ingress controller's generated configuration
-// does for one Ingress rule: the Host picks the route (other hosts get
-// 404), keep-alive to the client and to the upstream (HAProxy
-// "http-reuse always", nginx upstream keepalive with HTTP/1.1), the
-// client's address in X-Forwarded-For, no access log, no per-connection
-// request limit. Threads (HAProxy nbthread) and workers (nginx
-// worker_processes) match the CPUs the controller may use: Go's GOMAXPROCS
-// default is the CPU count (or the target CPU set when --cpus pins it), so
-// each engine gets as many. With TLS, both offer h2 and http/1.1 by ALPN,
-// as the controller does (the bench's client speaks HTTP/1.1), and keep no
-// session tickets (the client resumes no sessions either way).
+// does for the rules (baseline_config.go): the Host and path pick the
+// route (other hosts get 404), keep-alive to the client and to the
+// upstream (HAProxy "http-reuse always", nginx upstream keepalive with
+// HTTP/1.1), the client's address in X-Forwarded-For, no access log, no
+// per-connection request limit. Threads (HAProxy nbthread) and workers
+// (nginx worker_processes) match the CPUs the controller may use: Go's
+// GOMAXPROCS default is the CPU count (or the target CPU set when --cpus
+// pins it), so each engine gets as many. With TLS, both offer h2 and
+// http/1.1 by ALPN, as the controller does, and keep no session tickets
+// (the client resumes no sessions either way).
+
+// baselineScenarios measure the raw engines beside the controller.
+var baselineScenarios = []string{"single-route", "post", "policy", "many-routes", "tls"}
 
 // baselineEngine is one raw proxy the bench can start.
 type baselineEngine struct {
@@ -58,49 +58,6 @@ type baselineEngine struct {
 	args func(conf, dir string) []string
 	// version runs Binary to print its version (first line kept).
 	version []string
-}
-
-// baselineConfig is what the configuration templates see.
-type baselineConfig struct {
-	Listen   string // 127.0.0.1:port
-	Upstream string // the echo endpoint, host:port
-	Host     string // the routed virtual host
-	Threads  int
-	Dir      string // scratch folder (pid, temp paths)
-	// Cert is a PEM file with the certificate and its key when the engine
-	// terminates TLS; "" serves plain HTTP.
-	Cert string
-}
-
-// baselineRoute is the one route the engines serve: the single-route
-// scenario's plain host, or the tls scenario's host with TLS terminated.
-type baselineRoute struct {
-	Host string
-	// Service is the echo Service that answers (the readiness probe).
-	Service string
-	// PEM holds the certificate and its key when the engine terminates
-	// TLS (nil: plain HTTP); Pool trusts the certificate (the probe).
-	PEM  []byte
-	Pool *x509.CertPool
-}
-
-// plainRoute is the single-route scenario's route.
-func plainRoute() baselineRoute { return baselineRoute{Host: singleHost, Service: echoName} }
-
-// scheme is the route's URL scheme.
-func (r baselineRoute) scheme() string {
-	if r.PEM != nil {
-		return "https"
-	}
-	return "http"
-}
-
-// clientTLS is the probe's and the load's TLS configuration (nil: plain).
-func (r baselineRoute) clientTLS() *tls.Config {
-	if r.PEM == nil {
-		return nil
-	}
-	return &tls.Config{RootCAs: r.Pool, MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true}
 }
 
 // BaselineNames lists the engines --baselines accepts.
@@ -132,84 +89,6 @@ func baselineEngines() []baselineEngine {
 		},
 	}
 }
-
-const haproxyConfig = `# Generated by ingresslab bench: one route, keep-alive both ways.
-global
-    nbthread {{.Threads}}
-    maxconn 8000
-    pidfile {{.Dir}}/haproxy.pid
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 120s
-    timeout server 60s
-    timeout http-keep-alive 120s
-    option http-keep-alive
-    option forwardfor
-
-frontend ingress
-    bind {{.Listen}}{{if .Cert}} ssl crt {{.Cert}} alpn h2,http/1.1 no-tls-tickets{{end}}
-    http-request return status 404 unless { hdr(host) -i {{.Host}} }
-    use_backend echo
-
-backend echo
-    http-reuse always
-    server echo0 {{.Upstream}}
-`
-
-const nginxConfig = `# Generated by ingresslab bench: one route, keep-alive both ways.
-daemon off;
-master_process on;
-worker_processes {{.Threads}};
-pid {{.Dir}}/nginx.pid;
-error_log {{.Dir}}/error.log warn;
-
-events {
-    worker_connections 8192;
-}
-
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path {{.Dir}}/body;
-    proxy_temp_path {{.Dir}}/proxy;
-    fastcgi_temp_path {{.Dir}}/fastcgi;
-    uwsgi_temp_path {{.Dir}}/uwsgi;
-    scgi_temp_path {{.Dir}}/scgi;
-{{- if .Cert}}
-    ssl_certificate {{.Cert}};
-    ssl_certificate_key {{.Cert}};
-    ssl_session_tickets off;
-    ssl_protocols TLSv1.2 TLSv1.3;
-{{- end}}
-
-    upstream echo {
-        server {{.Upstream}};
-        keepalive 1024;
-        keepalive_requests 1000000;
-    }
-
-    server {
-        listen {{.Listen}}{{if .Cert}} ssl http2{{end}} default_server;
-        return 404;
-    }
-
-    server {
-        listen {{.Listen}}{{if .Cert}} ssl http2{{end}};
-        server_name {{.Host}};
-        location / {
-            proxy_pass http://echo;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_buffering on;
-        }
-    }
-}
-`
 
 // checkBaselines validates names (Options.Baselines).
 func checkBaselines(names []string) error {
@@ -246,10 +125,9 @@ func (e *Env) baselineThreads() int {
 	return runtime.NumCPU()
 }
 
-// startBaselines starts the requested engines in front of upstream, serving
-// rt. An engine whose binary is not on PATH is skipped with a hint
+// startBaselines starts the requested engines serving rt. An engine whose binary is not on PATH is skipped with a hint
 // (returned in skipped, and printed). The caller stops the started ones.
-func (e *Env) startBaselines(ctx context.Context, upstream string, rt baselineRoute) (started []*runningBaseline, skipped []string, err error) {
+func (e *Env) startBaselines(ctx context.Context, rt baselineRoute) (started []*runningBaseline, skipped []string, err error) {
 	threads := e.baselineThreads()
 	for _, eng := range baselineEngines() {
 		if !slices.Contains(e.Opts.Baselines, eng.Name) {
@@ -262,7 +140,7 @@ func (e *Env) startBaselines(ctx context.Context, upstream string, rt baselineRo
 			skipped = append(skipped, msg)
 			continue
 		}
-		rb, serr := e.startBaseline(ctx, eng, bin, upstream, threads, rt)
+		rb, serr := e.startBaseline(ctx, eng, bin, threads, rt)
 		if serr != nil {
 			stopBaselines(ctx, started)
 			return nil, skipped, serr
@@ -273,12 +151,8 @@ func (e *Env) startBaselines(ctx context.Context, upstream string, rt baselineRo
 	return started, skipped, nil
 }
 
-func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstream string, threads int, rt baselineRoute) (*runningBaseline, error) {
-	name := eng.Name
-	if rt.PEM != nil {
-		name += "-tls"
-	}
-	dir, err := filepath.Abs(filepath.Join(e.Opts.ReportDir, "baselines", name))
+func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin string, threads int, rt baselineRoute) (*runningBaseline, error) {
+	dir, err := filepath.Abs(filepath.Join(e.Opts.ReportDir, "baselines", rt.Scenario, eng.Name))
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
@@ -289,7 +163,7 @@ func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstre
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", eng.Name, err)
 	}
-	c := baselineConfig{Listen: listen, Upstream: upstream, Host: rt.Host, Threads: threads, Dir: dir}
+	c := newBaselineConfig(rt, listen, threads, dir)
 	if rt.PEM != nil {
 		c.Cert = filepath.Join(dir, "tls.pem")
 		if err := os.WriteFile(c.Cert, rt.PEM, 0o600); err != nil {
@@ -308,19 +182,19 @@ func (e *Env) startBaseline(ctx context.Context, eng baselineEngine, bin, upstre
 	}
 	rb := &runningBaseline{engine: eng, addr: listen, version: version, threads: threads, proc: proc, route: rt}
 	p := newProber(listen, rt.clientTLS(), 2*time.Second)
-	if err := e.waitRoute(ctx, p, rt.scheme()+"://"+rt.Host+"/", rt.Service, 3, 15*time.Second); err != nil {
+	url, service := rt.probe()
+	if err := e.waitRoute(ctx, p, url, service, 3, 15*time.Second); err != nil {
 		stopBaselines(ctx, []*runningBaseline{rb})
 		return nil, fmt.Errorf("baseline %s (config %s, log %s): %w; log tail:\n%s", eng.Name, conf, proc.LogPath, err, proc.LogTail(10))
 	}
 	return rb, nil
 }
 
-// baselineTargets starts the requested engines in front of upstream,
-// serving rt, notes them in the report, pins them like the controller
+// baselineTargets starts the requested engines serving rt, notes them in the report, pins them like the controller
 // (--cpus) and returns the traffic targets makes for each, with the stop
 // the caller defers.
-func (e *Env) baselineTargets(ctx context.Context, upstream string, rt baselineRoute, targets func(*runningBaseline) []*Traffic) ([]*Traffic, func(), error) {
-	baselines, skipped, err := e.startBaselines(ctx, upstream, rt)
+func (e *Env) baselineTargets(ctx context.Context, rt baselineRoute, targets func(*runningBaseline) []*Traffic) ([]*Traffic, func(), error) {
+	baselines, skipped, err := e.startBaselines(ctx, rt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -344,22 +218,6 @@ func stopBaselines(ctx context.Context, bs []*runningBaseline) {
 		_ = b.proc.Stop(sctx)
 		cancel()
 	}
-}
-
-func writeBaselineConfig(path, text string, c baselineConfig) error {
-	t, err := template.New(filepath.Base(path)).Option("missingkey=error").Parse(text)
-	if err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := t.Execute(f, c); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // engineVersion is the first line an engine prints for its version flag
@@ -393,39 +251,19 @@ func freeLoopbackPort() (string, error) {
 func baselineNote(bs []*runningBaseline, skipped []string) []string {
 	var notes []string
 	for _, b := range bs {
-		what := "single-route scenario"
-		if b.route.PEM != nil {
-			what = "tls scenario: TLS terminated with the controller's certificate, ALPN h2 and http/1.1, no session tickets"
-		}
-		notes = append(notes, fmt.Sprintf("baseline %s (%s): %s, %d threads/workers (the CPUs the controller may use), generated one-route configuration (Host routing, keep-alive to clients and upstream, X-Forwarded-For, no access log); its CPU is its whole process tree, in the controller CPU columns of its rows",
-			b.engine.Name, what, b.version, b.threads))
+		notes = append(notes, fmt.Sprintf("baseline %s (%s scenario): %s, %d threads/workers (the CPUs the controller may use), generated configuration: %s; Host routing, keep-alive to clients and upstream, X-Forwarded-For, no access log; its CPU is its whole process tree, in the controller CPU columns of its rows",
+			b.engine.Name, b.route.Scenario, b.version, b.threads, b.route.describe()))
 	}
 	return append(notes, skipped...)
 }
 
-// baselineTraffic is the single-route load sent to a raw engine: the same
-// requests as the controller's, at the secondary load fractions (the
-// closed-loop maximum gets the full sweep).
-func baselineTraffic(b *runningBaseline) *Traffic {
-	t := singleTraffic(b.engine.Name, "baseline", b.addr, true, b.proc.PID())
-	t.Primary = false
-	return t
-}
-
-// tlsBaselineTraffic is the tls scenario's load sent to a raw engine that
-// terminates TLS, as secondary series: keep-alive over HTTP/1.1 (named
-// after the engine) or h2 (engine-h2), or a new connection per request
-// (engine-new-connection).
-func tlsBaselineTraffic(b *runningBaseline, keepAlive, h2 bool) *Traffic {
-	name := b.engine.Name
-	switch {
-	case !keepAlive:
-		name += "-new-connection"
-	case h2:
-		name += "-h2"
-	}
-	return &Traffic{Name: name, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: keepAlive, HTTP2: h2, PID: b.proc.PID(),
-		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "https://" + b.route.Host + "/bench"}}, Expect: []string{b.route.Service}}
+// baselineTraffic is the controller's traffic t sent to engine b instead:
+// the same requests and mix, as a secondary series (the load fractions of
+// Options.SecondaryFractions; the closed-loop maximum gets the full sweep)
+// named after the engine, with suffix ("-h2", "-new-connection").
+func baselineTraffic(b *runningBaseline, t *Traffic, suffix string) *Traffic {
+	return &Traffic{Name: b.engine.Name + suffix, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: t.KeepAlive, HTTP2: t.HTTP2,
+		PID: b.proc.PID(), Targets: t.Targets, Expect: t.Expect, Order: t.Order}
 }
 
 // pinBaseline pins an engine's process tree like the controller's
@@ -444,13 +282,24 @@ func (e *Env) pinBaseline(b *runningBaseline) error {
 
 // baselineGoals compares the controller's CPU per request with each raw
 // engine's, both at 50 % of their own closed-loop maximum (the fraction
-// every series is measured at), for plain HTTP (single-route) and TLS
-// keep-alive (tls): the goal is at most 1.2 times HAProxy's (issue 13);
-// nginx is reported beside it.
+// every series is measured at), for each case of the goal that the run
+// measured: plain HTTP (single-route), a 4 KiB body (post), a policy
+// (policy), the many-routes table (uniform mix) and TLS keep-alive over
+// HTTP/1.1 and h2 (tls). The goal is at most 1.2 times HAProxy's (issue
+// 13); nginx is reported beside it.
 func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
-	g := scenarioBaselineGoals(r, "single-route", "proxied", "", "")
-	g = append(g, scenarioBaselineGoals(r, "tls", "keepalive", "", "TLS keep-alive ")...)
-	return append(g, scenarioBaselineGoals(r, "tls", "keepalive-h2", "-h2", "TLS h2 keep-alive ")...)
+	var g []reports.GoalResult
+	for _, c := range []struct{ scenario, ctrl, suffix, label string }{
+		{"single-route", "proxied", "", ""},
+		{"post", "proxied", "", "POST 4 KiB "},
+		{"policy", "proxied", "", "Policy (rewrite, CORS, rate limit) "},
+		{"many-routes", "uniform", "", "Many routes (uniform) "},
+		{"tls", "keepalive", "", "TLS keep-alive "},
+		{"tls", "keepalive-h2", "-h2", "TLS h2 keep-alive "},
+	} {
+		g = append(g, scenarioBaselineGoals(r, c.scenario, c.ctrl, c.suffix, c.label)...)
+	}
+	return g
 }
 
 // scenarioBaselineGoals is baselineGoals for one scenario: the controller's

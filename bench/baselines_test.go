@@ -56,15 +56,16 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert.Leaf)
-	tlsRoute := baselineRoute{Host: tlsHost, Service: echoName, Pool: pool,
-		PEM: append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
-			pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key})...)}
+	tlsRoute := singleRoute("tls", tlsHost, echoName, upstream)
+	tlsRoute.Pool = pool
+	tlsRoute.PEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key})...)
 
 	for _, c := range []struct {
 		eng baselineEngine
 		rt  baselineRoute
 	}{
-		{baselineEngines()[0], plainRoute()}, {baselineEngines()[1], plainRoute()},
+		{baselineEngines()[0], plainRoute(upstream)}, {baselineEngines()[1], plainRoute(upstream)},
 		{baselineEngines()[0], tlsRoute}, {baselineEngines()[1], tlsRoute},
 	} {
 		eng, rt := c.eng, c.rt
@@ -79,7 +80,7 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			defer cancel()
 			var progress bytes.Buffer
 			e := &Env{Opts: Options{ReportDir: t.TempDir(), Baselines: []string{eng.Name}, BaselineThreads: 1}, out: &progress, began: time.Now()}
-			started, skipped, err := e.startBaselines(ctx, upstream, rt)
+			started, skipped, err := e.startBaselines(ctx, rt)
 			if err != nil {
 				t.Fatalf("start: %v\n%s", err, progress.String())
 			}
@@ -93,7 +94,7 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			p := newProber(b.addr, rt.clientTLS(), 2*time.Second)
 			before := conns.Load()
 			for range 20 {
-				if code, svc := p.probe(ctx, rt.scheme()+"://"+rt.Host+"/x"); code != http.StatusOK || svc != echoName {
+				if code, svc := p.probe(ctx, rt.scheme()+"://"+rt.Hosts[0].Host+"/x"); code != http.StatusOK || svc != echoName {
 					t.Fatalf("routed host: %d from %q", code, svc)
 				}
 			}
@@ -103,15 +104,15 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			if rt.PEM != nil {
 				// TLS 1.3, as the controller speaks it (nginx 1.22 does not
 				// enable it by default).
-				if note := handshakeNote(ctx, eng.Name, b.addr, rt.Host, rt.clientTLS()); !strings.Contains(note, "TLS 1.3") {
+				if note := handshakeNote(ctx, eng.Name, b.addr, rt.Hosts[0].Host, rt.clientTLS()); !strings.Contains(note, "TLS 1.3") {
 					t.Errorf("handshake: %s", note)
 				}
 				// h2 by ALPN, and requests over it (the h2 series).
-				if note := handshakeNote(ctx, eng.Name, b.addr, rt.Host, h2Client(rt.clientTLS())); !strings.Contains(note, "ALPN h2") {
+				if note := handshakeNote(ctx, eng.Name, b.addr, rt.Hosts[0].Host, h2Client(rt.clientTLS())); !strings.Contains(note, "ALPN h2") {
 					t.Errorf("h2 handshake: %s", note)
 				}
 				h2 := (&Traffic{Dial: b.addr, TLS: rt.clientTLS(), KeepAlive: true, HTTP2: true}).client(2 * time.Second)
-				resp, err := h2.Get("https://" + rt.Host + "/x")
+				resp, err := h2.Get("https://" + rt.Hosts[0].Host + "/x")
 				if err != nil {
 					t.Fatalf("h2 request: %v", err)
 				}
@@ -122,7 +123,7 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 				// The engine presents the given certificate: a client that
 				// does not trust it fails the handshake.
 				other := newProber(b.addr, &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}, 2*time.Second)
-				if code, _ := other.probe(ctx, "https://"+rt.Host+"/x"); code != 0 {
+				if code, _ := other.probe(ctx, "https://"+rt.Hosts[0].Host+"/x"); code != 0 {
 					t.Errorf("a client without the certificate's CA got %d, want a failed handshake", code)
 				}
 			} else if code, _ := p.probe(ctx, "http://other.bench.test/x"); code != http.StatusNotFound {
@@ -146,7 +147,7 @@ func TestBaselinesUnknownName(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	o = Options{BinDir: "bin", Scenarios: []string{"propagation"}, Baselines: []string{"haproxy"}}
-	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "single-route and tls scenarios, neither of which is selected") {
+	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "single-route, post, policy, many-routes, tls scenarios, none of which is selected") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -155,7 +156,7 @@ func TestBaselineSkippedWithHint(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	var progress bytes.Buffer
 	e := &Env{Opts: Options{ReportDir: t.TempDir(), Baselines: []string{"haproxy", "nginx"}}, out: &progress, began: time.Now()}
-	started, skipped, err := e.startBaselines(context.Background(), "127.0.0.1:1", plainRoute())
+	started, skipped, err := e.startBaselines(context.Background(), plainRoute("127.0.0.1:1"))
 	if err != nil || len(started) != 0 || len(skipped) != 2 {
 		t.Fatalf("started %d, skipped %v, err %v", len(started), skipped, err)
 	}
@@ -185,6 +186,19 @@ func TestBaselineGoals(t *testing.T) {
 	if len(g) != 4 || g[2].Name != "TLS keep-alive CPU per request / raw haproxy's (at 50 %)" || g[2].Value != 1.2 || !g[2].Met ||
 		g[3].Name != "TLS h2 keep-alive CPU per request / raw haproxy's (at 50 %)" || g[3].Value != 1.5 || g[3].Met {
 		t.Fatalf("goals with tls baselines %+v", g)
+	}
+	// post, policy and many-routes: one row per engine each, labelled,
+	// many-routes comparing the uniform mix.
+	r.Scenarios = append(r.Scenarios,
+		reports.BenchScenario{Name: "post", Load: &reports.LoadResult{Series: []reports.LoadSeries{at("proxied", 40), at("haproxy", 20)}}},
+		reports.BenchScenario{Name: "policy", Load: &reports.LoadResult{Series: []reports.LoadSeries{at("proxied", 22), at("haproxy", 20)}}},
+		reports.BenchScenario{Name: "many-routes", Load: &reports.LoadResult{Series: []reports.LoadSeries{at("uniform", 30), at("zipf", 10), at("haproxy", 20)}}})
+	g = baselineGoals(r)
+	if len(g) != 7 || g[2].Name != "POST 4 KiB CPU per request / raw haproxy's (at 50 %)" || g[2].Value != 2 || g[2].Met ||
+		g[3].Name != "Policy (rewrite, CORS, rate limit) CPU per request / raw haproxy's (at 50 %)" || g[3].Value != 1.1 || !g[3].Met ||
+		g[4].Name != "Many routes (uniform) CPU per request / raw haproxy's (at 50 %)" || g[4].Value != 1.5 || g[4].Met ||
+		g[5].Name != "TLS keep-alive CPU per request / raw haproxy's (at 50 %)" {
+		t.Fatalf("goals with every case %+v", g)
 	}
 	r.Scenarios[0].Load.Series = r.Scenarios[0].Load.Series[:2]
 	r.Scenarios = r.Scenarios[:1]

@@ -125,12 +125,14 @@ type Options struct {
 	CapacityCoresPerReplica float64
 	CapacityHeadroom        float64
 	// Baselines are raw engines ("haproxy", "nginx": BaselineNames)
-	// started beside the controller with a generated one-route
-	// configuration and measured as extra series of the single-route
-	// scenario (plain HTTP) and of the tls scenario (TLS terminated by the
-	// engine); one of them must be selected; local provider only. An
-	// engine not found on PATH is skipped with a hint in the progress
-	// output and the report's notes. Default none.
+	// started beside the controller with a generated configuration for
+	// the same routes and measured as extra series of the single-route,
+	// post, policy, many-routes and tls scenarios (baselineScenarios; in
+	// tls the engine terminates TLS); one of them must be selected; local
+	// provider only. With baselines and no Scenarios, the optional
+	// scenarios (post, policy) run too. An engine not found on PATH is
+	// skipped with a hint in the progress output and the report's notes.
+	// Default none.
 	Baselines []string
 	// BaselineThreads is HAProxy's nbthread and nginx's worker_processes.
 	// Default: the CPUs the controller may use (its GOMAXPROCS default: the
@@ -274,7 +276,7 @@ func (o *Options) defaults() error {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	sel, err := Select(o.Scenarios)
+	sel, err := Select(o.Scenarios, len(o.Baselines) > 0)
 	if err != nil {
 		return err
 	}
@@ -285,8 +287,8 @@ func (o *Options) defaults() error {
 		if o.Provider != "local" {
 			return fmt.Errorf("bench: baselines %s need --provider local (they run on this machine in front of the echo backend)", strings.Join(o.Baselines, ","))
 		}
-		if !slices.ContainsFunc(sel, func(s Scenario) bool { return s.Name == "single-route" || s.Name == "tls" }) {
-			return fmt.Errorf("bench: baselines %s are measured by the single-route and tls scenarios, neither of which is selected", strings.Join(o.Baselines, ","))
+		if !slices.ContainsFunc(sel, func(s Scenario) bool { return slices.Contains(baselineScenarios, s.Name) }) {
+			return fmt.Errorf("bench: baselines %s are measured by the %s scenarios, none of which is selected", strings.Join(o.Baselines, ","), strings.Join(baselineScenarios, ", "))
 		}
 	}
 	if o.BaselineThreads < 0 {
@@ -295,13 +297,14 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Select returns the registry's scenarios named in names (all when names is
-// empty), in registry order. Unknown names are an error listing the known
-// ones.
-func Select(names []string) ([]Scenario, error) {
+// Select returns the registry's scenarios named in names, in registry
+// order. Empty names select every scenario that is not optional, and the
+// optional ones too when withOptional is set (a run with raw baselines).
+// Unknown names are an error listing the known ones.
+func Select(names []string, withOptional bool) ([]Scenario, error) {
 	all := Registry()
 	if len(names) == 0 {
-		return all, nil
+		return slices.DeleteFunc(all, func(s Scenario) bool { return s.Optional && !withOptional }), nil
 	}
 	want := map[string]bool{}
 	for _, n := range names {

@@ -33,7 +33,7 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	scenarios, err := Select(o.Scenarios)
+	scenarios, err := Select(o.Scenarios, len(o.Baselines) > 0)
 	if err != nil {
 		return nil, err
 	}

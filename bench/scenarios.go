@@ -31,6 +31,9 @@ type Scenario struct {
 	// Run measures and returns the result with exactly the field of its
 	// kind set; the runner fills name, status and timing.
 	Run func(ctx context.Context, e *Env) (*reports.BenchScenario, error)
+	// Optional scenarios run when named, or in a run with raw baselines
+	// (Options.Baselines); the default set leaves them out.
+	Optional bool
 }
 
 // errDeferred marks a scenario whose result another scenario produces.
@@ -43,6 +46,10 @@ func Registry() []Scenario {
 			Description: "the same load straight to one echo backend (no controller): the physical baseline of this machine; measured interleaved with single-route when both run"},
 		{Name: "single-route", Kind: reports.BenchKindLoad, Run: runSingleRoute,
 			Description: "one host, one Prefix path, HTTP/1.1 keep-alive through the controller, interleaved A/B with direct: closed-loop maximum of each, then latency and CPU at fractions of each one's own maximum"},
+		{Name: "post", Kind: reports.BenchKindLoad, Run: runPost, Optional: true,
+			Description: "the single route with a 4 KiB POST body (HTTP/1.1 keep-alive); every target is checked once to pass the whole body; optional: runs when named or with --baselines"},
+		{Name: "policy", Kind: reports.BenchKindLoad, Run: runPolicy, Optional: true,
+			Description: "one route with a typical policy: a regular-expression path rewritten (use-regex, rewrite-target /$2), CORS (enable-cors, requests with an Origin) and a per-client rate limit above the load (limit-rps 100000); every target is checked once to rewrite and add the CORS headers; optional: runs when named or with --baselines"},
 		{Name: "many-routes", Kind: reports.BenchKindLoad, Run: runManyRoutes,
 			Description: "hosts x paths spread over 10 backends, uniform and Zipf(1.1) mixes; every response checked for the expected backend (misroutes are errors)"},
 		{Name: "tls", Kind: reports.BenchKindLoad, Run: runTLS,
@@ -132,8 +139,8 @@ func runSingleRoute(ctx context.Context, e *Env) (*reports.BenchScenario, error)
 		traffic = traffic[1:]
 		e.noteOnce("single-route: proxied only, without its direct baseline (the backend Pods are not reachable from this machine; --generators >= 2 measures both)")
 	}
-	extra, stop, err := e.baselineTargets(ctx, direct, plainRoute(), func(b *runningBaseline) []*Traffic {
-		return []*Traffic{baselineTraffic(b)}
+	extra, stop, err := e.baselineTargets(ctx, plainRoute(direct), func(b *runningBaseline) []*Traffic {
+		return []*Traffic{baselineTraffic(b, traffic[len(traffic)-1], "")}
 	})
 	if err != nil {
 		return nil, err
@@ -212,11 +219,13 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt := baselineRoute{Host: tlsHost, Service: echo, PEM: certPEM, Pool: pool}
-		extra, stop, err := e.baselineTargets(ctx, direct, rt, func(b *runningBaseline) []*Traffic {
+		rt := singleRoute("tls", tlsHost, echo, direct)
+		rt.PEM, rt.Pool = certPEM, pool
+		ctrl := traffic
+		extra, stop, err := e.baselineTargets(ctx, rt, func(b *runningBaseline) []*Traffic {
 			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf),
 				handshakeNote(ctx, "baseline "+b.engine.Name+" (h2 series)", b.addr, tlsHost, h2Client(conf)))
-			return []*Traffic{tlsBaselineTraffic(b, true, false), tlsBaselineTraffic(b, true, true), tlsBaselineTraffic(b, false, false)}
+			return []*Traffic{baselineTraffic(b, ctrl[0], ""), baselineTraffic(b, ctrl[1], "-h2"), baselineTraffic(b, ctrl[2], "-new-connection")}
 		})
 		if err != nil {
 			return nil, err
@@ -236,11 +245,19 @@ const manyRoutesBackends = 10
 
 func runManyRoutes(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	hosts, paths := e.Opts.ManyRoutesHosts, e.Opts.ManyRoutesPaths
+	upstreams := map[string]string{}
 	for i := 0; i < manyRoutesBackends; i++ {
-		if _, err := e.backend(ctx, fmt.Sprintf("mr-%d", i), 1); err != nil {
+		b, err := e.backend(ctx, fmt.Sprintf("mr-%d", i), 1)
+		if err != nil {
 			return nil, err
 		}
+		if len(e.Opts.Baselines) > 0 && e.remote == nil {
+			if upstreams[b.Spec.Name], err = e.directAddr(ctx, b, 0); err != nil {
+				return nil, err
+			}
+		}
 	}
+	rt := baselineRoute{Scenario: "many-routes", Upstreams: upstreams}
 	var targets []vegeta.Target
 	var expect []string
 	var names []string
@@ -257,13 +274,16 @@ func runManyRoutes(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 		var rules []rule
 		for h := first; h < min(first+hostsPerIngress, hosts); h++ {
 			r := rule{Host: fmt.Sprintf("h%d.many.bench.test", h)}
+			bh := baselineHost{Host: r.Host}
 			for p := 0; p < paths; p++ {
 				svc := fmt.Sprintf("mr-%d", (h+p)%manyRoutesBackends)
 				r.Paths = append(r.Paths, pathBackend{Path: fmt.Sprintf("/p%d", p), Service: svc})
+				bh.Paths = append(bh.Paths, baselinePath{Prefix: fmt.Sprintf("/p%d/", p), Service: svc})
 				targets = append(targets, vegeta.Target{Method: http.MethodGet, URL: fmt.Sprintf("http://%s/p%d/x", r.Host, p)})
 				expect = append(expect, svc)
 			}
 			rules = append(rules, r)
+			rt.Hosts = append(rt.Hosts, bh)
 		}
 		name := fmt.Sprintf("many-%d", first/hostsPerIngress)
 		names = append(names, name)
@@ -291,7 +311,21 @@ func runManyRoutes(ctx context.Context, e *Env) (*reports.BenchScenario, error) 
 	mk := func(name string, order []int) *Traffic {
 		return &Traffic{Name: name, Via: "controller", Dial: e.Ctrl.HTTPAddr, KeepAlive: true, PID: e.Ctrl.PID(), Targets: targets, Expect: expect, Order: order}
 	}
-	series, err := e.measureSeries(ctx, "many-routes", []*Traffic{mk("uniform", uniform), mk("zipf", zipf)})
+	traffic := []*Traffic{mk("uniform", uniform), mk("zipf", zipf)}
+	if len(e.Opts.Baselines) > 0 && e.remote == nil {
+		// The engines get the uniform mix (every route as often), the
+		// goal's case; the requests are below each Prefix ("/p3/x"), the
+		// part of Prefix matching both configurations express alike.
+		extra, stop, err := e.baselineTargets(ctx, rt, func(b *runningBaseline) []*Traffic {
+			return []*Traffic{baselineTraffic(b, traffic[0], "")}
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		traffic = append(traffic, extra...)
+	}
+	series, err := e.measureSeries(ctx, "many-routes", traffic)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	all := Registry()
-	want := []string{"direct", "single-route", "many-routes", "tls", "no-keepalive", "propagation", "churn", "scale", "churn-scale", "drain", "failover"}
+	want := []string{"direct", "single-route", "post", "policy", "many-routes", "tls", "no-keepalive", "propagation", "churn", "scale", "churn-scale", "drain", "failover"}
 	if !slices.Equal(Names(), want) {
 		t.Fatalf("Names() = %v, want %v", Names(), want)
 	}
@@ -28,18 +28,27 @@ func TestRegistry(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
-	got, err := Select([]string{"scale", "direct"})
+	got, err := Select([]string{"scale", "direct"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Name != "direct" || got[1].Name != "scale" {
 		t.Fatalf("Select kept the wrong order: %v", got)
 	}
-	if _, err := Select([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "single-route") {
+	if _, err := Select([]string{"nope"}, false); err == nil || !strings.Contains(err.Error(), "single-route") {
 		t.Fatalf("unknown scenario: %v (want an error listing the known ones)", err)
 	}
-	if all, _ := Select(nil); len(all) != len(Registry()) {
-		t.Fatalf("Select(nil) = %d scenarios", len(all))
+	// The optional scenarios (post, policy) run when named, or by default
+	// in a run with raw baselines.
+	if all, _ := Select(nil, true); len(all) != len(Registry()) {
+		t.Fatalf("Select(nil, true) = %d scenarios", len(all))
+	}
+	def, _ := Select(nil, false)
+	if len(def) != len(Registry())-2 || slices.ContainsFunc(def, func(s Scenario) bool { return s.Name == "post" || s.Name == "policy" }) {
+		t.Fatalf("Select(nil, false) = %v, want all but post and policy", Names())
+	}
+	if got, _ := Select([]string{"policy"}, false); len(got) != 1 || got[0].Name != "policy" {
+		t.Fatalf("Select(policy) = %v", got)
 	}
 }
 

@@ -97,7 +97,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.DurationVar(&o.Remote.GeneratorStartLead, "generator-start-lead", 0, "--generators > 1: how far ahead each Job's agreed start instant lies; every generator Pod must run by then (default 30s)")
 	fl.StringVar(&o.Controller, "controller", "reference", "controller profile: a shipped name ("+strings.Join(profile.Shipped(), ", ")+") or a profile YAML file")
 	fl.StringVar(&o.ReportDir, "report-dir", "out/bench", "folder for bench.json, bench.md, bench.html and the controller log")
-	fl.StringSliceVar(&o.Scenarios, "scenario", nil, "run only these scenarios (repeatable; default all): "+strings.Join(bench.Names(), ", "))
+	fl.StringSliceVar(&o.Scenarios, "scenario", nil, "run only these scenarios (repeatable; default all but post and policy, which run with --baselines or when named): "+strings.Join(bench.Names(), ", "))
 	fl.BoolVar(&o.Quick, "quick", false, "smoke run: short windows, one repetition, fewer events and Ingresses (about a minute)")
 	fl.IntVar(&o.Repetitions, "repetitions", 0, "repetitions of every closed-loop sweep and load fraction (default 3, 1 with --quick)")
 	fl.IntSliceVar(&o.Connections, "connections", nil, "closed-loop connection sweep, ascending; the last is the ceiling (default 4,16,64,256; --quick 4,16,64)")
@@ -119,7 +119,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.Float64Var(&o.CapacityTargetRPS, "capacity-rps", 0, "target rate of the capacity plan, planned within --slo-p99 (default 10000)")
 	fl.Float64Var(&o.CapacityCoresPerReplica, "replica-cores", 0, "CPU limit of one controller replica in the capacity plan (default 2)")
 	fl.Float64Var(&o.CapacityHeadroom, "capacity-headroom", 0, "share of CPU kept free in the capacity plan (default 0.3)")
-	fl.StringSliceVar(&o.Baselines, "baselines", nil, "raw engines measured beside the controller in single-route (plain HTTP) and tls (TLS terminated by the engine), with a generated one-route config: "+strings.Join(bench.BaselineNames(), ",")+" (found on PATH; skipped with a hint when absent)")
+	fl.StringSliceVar(&o.Baselines, "baselines", nil, "raw engines measured beside the controller, with a generated config for the same routes, in single-route, post (4 KiB body), policy (rewrite, CORS, rate limit), many-routes (uniform mix) and tls (TLS terminated by the engine); the default scenarios then include post and policy: "+strings.Join(bench.BaselineNames(), ",")+" (found on PATH; skipped with a hint when absent)")
 	fl.IntVar(&o.BaselineThreads, "baseline-threads", 0, "HAProxy nbthread and nginx worker_processes of the baselines (default: the CPUs the controller may use)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "local: write the cluster's admin kubeconfig here; existing: the cluster's kubeconfig (default $KUBECONFIG, ~/.kube/config); kind: default the one 'cluster up --provider kind' wrote")
 	return cmd
