@@ -57,8 +57,11 @@
 // -name, -server-name and -verify-depth (upstreamtls.go); the transports of
 // TLS upstreams are cached by configuration outside the table, so they
 // survive table swaps. HTTP/1.1 backends
-// get bodiless GET/HEAD/OPTIONS/DELETE requests without Upgrade (and with a
-// query ReverseProxy would not re-encode), from HTTP/1.x and HTTP/2
+// get GET/HEAD/OPTIONS/DELETE/POST/PUT/PATCH requests without Upgrade or
+// Expect (and with a query ReverseProxy would not re-encode), bodiless or
+// with a body of declared length up to Options.BufferSize (read whole
+// before the upstream is contacted, as nginx's proxy_request_buffering,
+// so a replayable request can be sent again), from HTTP/1.x and HTTP/2
 // clients alike, on the fast path (fast.go,
 // fastproxy.go): the request head is written from the client's request into
 // a per-endpoint stack of idle connections driven from the handler
@@ -72,7 +75,8 @@
 // connection for late bytes, writes the head and waits for the response
 // (exchange_unix.go: three system calls), and a plain HTTP/1.x client that
 // goes away is seen by the listener's connection rather than through
-// context.AfterFunc (cancelwatch.go). Everything else (bodies, upgrades, h2c) goes through
+// context.AfterFunc (cancelwatch.go). Everything else (longer bodies or
+// bodies of unknown length, upgrades, h2c) goes through
 // ReverseProxy with a Rewrite hook and a tuned http.Transport (large idle
 // pool per endpoint, no compression); both follow the same header rules
 // (TestFastProxyMatchesReverseProxy). Copy buffers are pooled.
@@ -89,8 +93,9 @@
 // the request metric series of Ingress/Service pairs it no longer routes
 // (metrics.RetainRoutes). An endpoint that refuses a connection is skipped
 // for a short passive-health backoff, and an idempotent request without a
-// body is retried on the next endpoint (at most Options.MaxAttempts
-// endpoints).
+// body, or with one the fast path read whole, is retried on the next
+// endpoint (at most Options.MaxAttempts endpoints); a POST or PATCH is
+// never sent twice.
 //
 // Routes with a Policy (routing.Route.Policy: neutral, resolved by the
 // translation from the Ingress's annotations; see policy.go) take a

@@ -12,6 +12,7 @@ type exchange struct {
 	werr   error // of the write
 	sent   bool  // the head went out
 	resume bool  // see exchange_unix.go
+	early  bool  // see exchange_unix.go (a plain read needs no care)
 }
 
 func (x *exchange) setup(fc *fastConn) { x.fc = fc }

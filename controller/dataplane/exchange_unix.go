@@ -30,11 +30,15 @@ type exchange struct {
 	// resume: the head was sent by an exchange that timed out waiting
 	// (the connection loop's lazy watch); only wait for the answer.
 	resume bool
-	late   bool
-	n      int
-	err    error // of the read
-	werr   error // of the write
-	probe  [1]byte
+	// early: part of the request (a long head, a body) was written before
+	// the exchange (upWriter), so the answer may already be there: the
+	// first wait is preceded by a read.
+	early bool
+	late  bool
+	n     int
+	err   error // of the read
+	werr  error // of the write
+	probe [1]byte
 }
 
 func (x *exchange) setup(fc *fastConn) {
@@ -98,7 +102,13 @@ func (x *exchange) step(fd uintptr) bool {
 			x.werr = err
 			return true
 		}
-		return false // the response cannot be there yet: wait for it
+		if !x.early {
+			return false // the response cannot be there yet: wait for it
+		}
+		// Readiness was reset before this callback (prepareRead): an
+		// answer to what went out earlier (all of it, or an early error
+		// response) would not wake the wait. Look first.
+		x.early = false
 	}
 	n, err := ignoringEINTR(int(fd), x.p)
 	if err == syscall.EAGAIN || err == syscall.EWOULDBLOCK {

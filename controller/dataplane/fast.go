@@ -16,13 +16,16 @@ import (
 	"time"
 )
 
-// The fast upstream path sends a bodiless idempotent request on a pooled
-// HTTP/1.1 connection from the handler's goroutine: it writes the request
-// and reads the response head directly, and the response body is read from
-// the same buffered connection. Compared with http.Transport it saves the two
-// goroutine hand-offs per request (writeLoop, readLoop) and their channel and
-// context machinery. Requests with a body, upgrades and non-idempotent
-// methods take the http.Transport path.
+// The fast upstream path sends a request on a pooled HTTP/1.1 connection
+// from the handler's goroutine: it writes the request and reads the
+// response head directly, and the response body is read from the same
+// buffered connection. Compared with http.Transport it saves the two
+// goroutine hand-offs per request (writeLoop, readLoop) and their channel
+// and context machinery. A request body of declared length up to the
+// pooled buffer's size (Options.BufferSize) is read whole first, as
+// nginx's proxy_request_buffering does, and sent after the head; longer
+// bodies, bodies of unknown length, "Expect: 100-continue" and upgrades
+// take the http.Transport path, which streams them.
 //
 // Response framing is net/http's: the common head (HTTP/1.1, one
 // Content-Length, plain lines) is read from the buffer by readHead
@@ -38,30 +41,58 @@ import (
 // next request is written (exchange), and the connection is dropped for the
 // next idle one. A 408 that still arrives as the answer on a reused connection
 // (sent just as the request went out) is treated like a closed connection:
-// the request, bodiless and idempotent, is sent again on a new one. This is
+// a replayable request (replayable) is sent again on a new one, with its
+// body; any other gets the 408 (or a 502 for a closed connection), as
+// from http.Transport. This is
 // what http.Transport does with its background read of idle connections,
 // without the goroutine per connection. Pools are per endpoint and shared by
 // every route to it, so this also keeps one client's response from reaching
 // another.
 
-// fastEligible reports whether req may take the fast path: a bodiless
-// idempotent request without Upgrade. The query is forwarded as received
-// on both paths. net/http's HTTP/2 server gives every request a Body; one
-// whose HEADERS frame ended the stream has ContentLength 0 (-1 or the
-// declared length when the stream stays open, and the server holds DATA
-// to a declared length), so ContentLength 0 without trailers is bodiless.
-func fastEligible(req *http.Request) bool {
-	if req.Body != nil && req.Body != http.NoBody &&
-		(req.ProtoMajor != 2 || req.ContentLength != 0 || len(req.Trailer) > 0) {
+// fastEligible reports whether req may take the fast path: a request
+// without Upgrade or Expect whose body, if any, has a declared length of
+// at most maxBody bytes and no trailers. The query is forwarded as
+// received on both paths. net/http's HTTP/2 server gives every request a
+// Body; one whose HEADERS frame ended the stream has ContentLength 0 (-1
+// or the declared length when the stream stays open, and the server holds
+// DATA to a declared length), so ContentLength 0 without trailers is
+// bodiless. CONNECT and TRACE, and a GET or HEAD with a body, stay with
+// ReverseProxy.
+func fastEligible(req *http.Request, maxBody int64) bool {
+	if req.ContentLength < 0 || req.ContentLength > maxBody || len(req.Trailer) > 0 {
 		return false
 	}
+	if req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody && req.ProtoMajor != 2 {
+		return false // net/http gives an HTTP/1.x request of length 0 NoBody: not a request it made
+	}
 	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+	case http.MethodGet, http.MethodHead:
+		if req.ContentLength != 0 {
+			return false
+		}
+	case http.MethodOptions, http.MethodDelete, http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
+		return false
+	}
+	if _, expect := req.Header["Expect"]; expect {
 		return false
 	}
 	_, upgrade := req.Header["Upgrade"]
 	return !upgrade
+}
+
+// replayable reports whether a request may be sent again after it reached
+// a reused connection that the upstream closed without answering (as
+// http.Transport decides): an idempotent method, or an Idempotency-Key.
+// The body, read whole before the first attempt, is sent again.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // fastConn is one pooled upstream connection.
@@ -110,6 +141,9 @@ func (u *upWriter) Write(p []byte) (int, error) {
 		if !fc.x.clean() {
 			return 0, errLateBytes
 		}
+	}
+	if !fc.lr.send {
+		fc.x.early = true // part of the request goes out before the exchange
 	}
 	return fc.conn.Write(p)
 }
@@ -268,6 +302,8 @@ type fastReq struct {
 	// loop is the connection loop's connection of the request, which
 	// starts that watch only for a slow answer (h1loop.go); nil otherwise.
 	loop *h1conn
+	// body is the request body, read whole (nil: none).
+	body []byte
 }
 
 // maxDirty bounds the idle connections one request drops for late bytes
@@ -296,7 +332,7 @@ func (t *fastTransport) roundTrip(fr *fastReq, p *connPool) (*http.Response, err
 		case errors.Is(err, errLateBytes):
 			dirty++
 			continue // dropped before the request went out: the next idle one
-		case errors.Is(err, errStaleConn) && !fresh:
+		case errors.Is(err, errStaleConn) && !fresh && replayable(fr.in):
 			fresh = true
 			continue
 		case errors.Is(err, errStaleConn):
@@ -331,9 +367,14 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		}
 		return nil, err
 	}
+	fc.x.early = false
 	var err error
 	if fr.s != nil {
-		err = fr.s.writeHead(fc.bw, req, fr.addr, fr.ov)
+		if err = fr.s.writeHead(fc.bw, req, fr.addr, fr.ov, len(fr.body)); err == nil && len(fr.body) > 0 {
+			// What does not fit the buffer is written now (the idle
+			// check first: upWriter), the rest by the exchange.
+			_, err = fc.bw.Write(fr.body)
+		}
 	} else {
 		err = req.Write(fc.bw)
 	}
@@ -431,7 +472,7 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 			maps.Copy(h, pre)
 		}
 	}
-	if reused && resp.StatusCode == http.StatusRequestTimeout {
+	if reused && resp.StatusCode == http.StatusRequestTimeout && replayable(req) {
 		// The upstream timed the idle connection out just as the request
 		// went out: not an answer to it (see the top of this file).
 		if fb == nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -25,7 +26,8 @@ import (
 // they arrive.
 
 // serveFast proxies a fast-eligible request to rs's backend; it retries
-// connect errors on the next endpoint like upstream.RoundTrip.
+// connect errors of a replayable request (with its body, read whole) on
+// the next endpoint like upstream.RoundTrip.
 func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState) {
 	bi := rs.ri.backend
 	n := len(bi.health)
@@ -35,6 +37,14 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 	}
 	i := rs.first(bi)
 	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientConnOf(r), loop: loopConnOf(w)}
+	if r.ContentLength > 0 {
+		buf := s.buffers.Get()
+		defer s.buffers.Put(buf)
+		var ok bool
+		if fr.body, ok = s.readFastBody(w, r, rs, buf); !ok {
+			return
+		}
+	}
 	var resp *http.Response
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -48,8 +58,8 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 			break
 		}
 		bi.markDown(i, s.opts.PassiveHealthBackoff)
-		if attempt >= attempts {
-			break
+		if attempt >= attempts || !replayable(r) {
+			break // a POST or PATCH goes to one endpoint only, as on the ReverseProxy path
 		}
 		s.metrics.Retry()
 		rs.retries++
@@ -60,6 +70,21 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 		return
 	}
 	s.copyResponse(w, rs, resp)
+}
+
+// readFastBody reads r's body of declared length into buf (fastEligible
+// bounds it by the buffer's size) under Options.ClientBodyTimeout, before
+// any upstream is contacted. A body that stalls is answered 408, one cut
+// short 400, as on the ReverseProxy path (upstreamError); false then.
+func (s *Server) readFastBody(w http.ResponseWriter, r *http.Request, rs *reqState, buf []byte) ([]byte, bool) {
+	s.wrapBody(w, r, rs)
+	n, err := io.ReadFull(r.Body, buf[:r.ContentLength])
+	rs.body.stop() // read whole: no deadline may linger into the wait for the response
+	if err != nil {
+		s.upstreamError(w, r, rs, err)
+		return nil, false
+	}
+	return buf[:n], true
 }
 
 // copyResponse sends an upstream response to the client. A failure while
@@ -210,11 +235,12 @@ func connectionListed(conn []string, k string) bool {
 
 // writeHead writes the upstream request head for in, sent to addr, with
 // the annotation overrides ov: rewritten path, upstream Host,
-// X-Forwarded-Prefix. bufio.Writer errors are sticky: the caller's Flush
+// X-Forwarded-Prefix, and the Content-Length of a body of bodyLen bytes
+// (written for an empty POST, PUT or PATCH too, as http.Transport does). bufio.Writer errors are sticky: the caller's Flush
 // reports them, so the writes below are not checked one by one.
 //
 //nolint:errcheck // see above
-func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string, ov overrides) error {
+func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string, ov overrides, bodyLen int) error {
 	bw.WriteString(in.Method)
 	bw.WriteByte(' ')
 	if ov.path != "" {
@@ -243,6 +269,11 @@ func (s *Server) writeHead(bw *bufio.Writer, in *http.Request, addr string, ov o
 	bw.WriteString("\r\n")
 	if ua := in.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
 		writeField(bw, "User-Agent", ua[0])
+	}
+	if bodyLen > 0 || in.Method == http.MethodPost || in.Method == http.MethodPut || in.Method == http.MethodPatch {
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(bodyLen), 10))
+		bw.WriteString("\r\n")
 	}
 	conn := in.Header["Connection"]
 	xfp := ov.prefix

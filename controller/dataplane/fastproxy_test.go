@@ -31,17 +31,27 @@ func TestFastProxyMatchesReverseProxy(t *testing.T) {
 		for _, rq := range []struct {
 			method, target string
 			hdr            http.Header
+			body           string
 		}{
 			{http.MethodGet, "/a/b?x=1&y=%20z", http.Header{
 				"Connection": {"X-Listed, keep-alive"}, "X-Listed": {"no"}, "Te": {"trailers, deflate"},
 				"X-Multi": {"1", "2"}, "User-Agent": {"ua/1"}, "Accept": {"*/*"},
 				"X-Forwarded-For": {"203.0.113.7"}, "X-Forwarded-Proto": {"https"}, "Forwarded": {"for=203.0.113.7"},
 				"X-Forwarded-Host": {"spoof.example"}, "Proxy-Authorization": {"Basic eA=="},
-			}},
-			{http.MethodHead, "/h", nil},
-			{http.MethodDelete, "/d/%2Fe", http.Header{"X-Request-Id": {"mine"}}},
-			{http.MethodOptions, "/o?", nil},
-			{http.MethodGet, "/q?a;b=1", nil}, // re-encoded query: ReverseProxy path either way
+			}, ""},
+			{http.MethodHead, "/h", nil, ""},
+			{http.MethodDelete, "/d/%2Fe", http.Header{"X-Request-Id": {"mine"}}, ""},
+			{http.MethodOptions, "/o?", nil, ""},
+			{http.MethodGet, "/q?a;b=1", nil, ""}, // re-encoded query: ReverseProxy path either way
+			// Bodies: read whole up to BufferSize, longer ones on ReverseProxy
+			// either way; an empty POST gets "Content-Length: 0".
+			{http.MethodPost, "/p", http.Header{"Content-Type": {"application/json"}}, `{"a":1}`},
+			{http.MethodPost, "/p4k", nil, strings.Repeat("0123456789abcdef", 256)},
+			{http.MethodPut, "/put", http.Header{"Idempotency-Key": {"k1"}}, strings.Repeat("x", 32<<10)},
+			{http.MethodPatch, "/big", nil, strings.Repeat("y", 100<<10)},
+			{http.MethodPost, "/empty", nil, ""},
+			{http.MethodDelete, "/d", nil, "gone"},
+			{http.MethodOptions, "/o", nil, "?"},
 		} {
 			got := func(s *Server, h2 bool) (echoed, http.Header, int) {
 				c, url := clientTo(t, s.HTTPAddr(), nil), "http://"+s.HTTPAddr()+rq.target
@@ -56,7 +66,11 @@ func TestFastProxyMatchesReverseProxy(t *testing.T) {
 					hdr[k] = v
 				}
 				hdr.Set("Host", "e.example")
-				resp, body := do(t, c, rq.method, url, nil, hdr)
+				var reqBody io.Reader
+				if rq.body != "" {
+					reqBody = strings.NewReader(rq.body)
+				}
+				resp, body := do(t, c, rq.method, url, reqBody, hdr)
 				if h2 != (resp.ProtoMajor == 2) {
 					t.Fatalf("%s %s: answered over %s", rq.method, rq.target, resp.Proto)
 				}
@@ -92,9 +106,10 @@ func TestFastProxyMatchesReverseProxy(t *testing.T) {
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 // TestFastEligibleHTTP2: HTTP/2 requests as net/http's server makes them
-// (a Body on every request): a bodiless GET, HEAD, DELETE or OPTIONS takes
-// the fast path, a request with a body (declared or unknown length) does
-// not.
+// (a Body on every request): a bodiless GET, HEAD, DELETE, OPTIONS or POST
+// takes the fast path, and so does a body of declared length up to the
+// bound; a GET with a body, a body of unknown length, one over the bound
+// and other methods do not.
 func TestFastEligibleHTTP2(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]bool{}
@@ -103,7 +118,7 @@ func TestFastEligibleHTTP2(t *testing.T) {
 			t.Errorf("%s %s over %s, want HTTP/2", r.Method, r.URL, r.Proto)
 		}
 		mu.Lock()
-		got[r.Header.Get("X-Case")] = fastEligible(r)
+		got[r.Header.Get("X-Case")] = fastEligible(r, 1024)
 		mu.Unlock()
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
@@ -123,7 +138,15 @@ func TestFastEligibleHTTP2(t *testing.T) {
 		{"OPTIONS", http.MethodOptions, nil, 0, true},
 		{"GET with a body", http.MethodGet, strings.NewReader("abc"), 3, false},
 		{"GET with a body of unknown length", http.MethodGet, io.MultiReader(strings.NewReader("abc")), -1, false},
-		{"POST", http.MethodPost, nil, 0, false},
+		{"POST", http.MethodPost, nil, 0, true},
+		{"POST with a body", http.MethodPost, strings.NewReader("abc"), 3, true},
+		{"PUT with a body at the bound", http.MethodPut, strings.NewReader(strings.Repeat("x", 1024)), 1024, true},
+		{"PATCH with a body over the bound", http.MethodPatch, strings.NewReader(strings.Repeat("x", 1025)), 1025, false},
+		{"POST with a body of unknown length", http.MethodPost, io.MultiReader(strings.NewReader("abc")), -1, false},
+		// net/http's HTTP/2 server answers "Expect: 100-continue" itself
+		// (when the body is first read) and removes the field.
+		{"POST expecting 100-continue", http.MethodPost, strings.NewReader("abc"), 3, true},
+		{"PROPFIND", "PROPFIND", nil, 0, false},
 	} {
 		req, err := http.NewRequest(tc.method, srv.URL+"/x", tc.body)
 		if err != nil {
@@ -131,6 +154,9 @@ func TestFastEligibleHTTP2(t *testing.T) {
 		}
 		req.ContentLength = tc.length
 		req.Header.Set("X-Case", tc.name)
+		if strings.Contains(tc.name, "100-continue") {
+			req.Header.Set("Expect", "100-continue")
+		}
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

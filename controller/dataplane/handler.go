@@ -61,7 +61,7 @@ func (s *Server) serveMatch(w http.ResponseWriter, r *http.Request, start time.T
 		return
 	}
 
-	if s.fastBackend(bi.be) && fastEligible(r) {
+	if s.fastBackend(bi.be) && fastEligible(r, s.fastBodyMax) {
 		var rs reqState // not a context here: nothing reads it from one
 		rs.ri = ri
 		defer func() {
@@ -218,7 +218,7 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		return
 	}
 	defer func() { s.finish(r, start, ri.metrics, rs, rs.code) }()
-	if s.fastRoute(ri) && fastEligible(r) {
+	if s.fastRoute(ri) && fastEligible(r, s.fastBodyMax) && (r.ContentLength == 0 || ri.policy.Timeouts.Send == 0) {
 		s.serveFast(w, r, rs)
 		return
 	}

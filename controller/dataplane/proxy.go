@@ -146,6 +146,7 @@ func (s *Server) newProxy() {
 	}
 	s.upstream = &upstream{base: s.transport, h2c: s.h2c, s: s}
 	s.buffers = newBufferPool(o.BufferSize)
+	s.fastBodyMax = int64(o.BufferSize)
 	if !o.DisableFastPath {
 		s.fast = &fastTransport{
 			dialer:                dialer,

@@ -34,7 +34,10 @@ type Server struct {
 	notFound    *metrics.RouteMetrics // requests answered without a route
 	proxy       *httputil.ReverseProxy
 	buffers     *bufferPool
-	fast        *fastTransport  // nil when Options.DisableFastPath
+	fast        *fastTransport // nil when Options.DisableFastPath
+	// fastBodyMax bounds the request bodies the fast path reads whole
+	// (Options.BufferSize: one pooled buffer holds it).
+	fastBodyMax int64
 	transport   *http.Transport // HTTP/1.1 upstreams
 	h2c         *http.Transport // HTTP/2 cleartext upstreams (routing.ProtocolH2C)
 	upstream    *upstream
