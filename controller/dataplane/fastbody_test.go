@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 // TestFastPathBodies: request bodies of declared length up to BufferSize
@@ -184,5 +186,73 @@ func TestFastPathReplaysOnlyIdempotent(t *testing.T) {
 			t.Errorf("%s %v on a connection closed unanswered: %d, sent %d times; want %d, %d", tc.method, tc.hdr,
 				resp.StatusCode, seen.Load()-before, tc.code, tc.sends)
 		}
+	}
+}
+
+// TestConnLoopBodies: the connection loop serves requests with a body of
+// declared length itself: a body that arrives in pieces after its head,
+// pipelined requests with bodies in one write, and a body the answer does
+// not read (proxy-body-size's 413) which is discarded so that the next
+// request on the connection is served; a body cut short by the client's
+// close reaches no upstream.
+func TestConnLoopBodies(t *testing.T) {
+	up := newEcho(t, "up")
+	table := buildTable(t, 1, nil,
+		route("ns/f", "f.example", "/", routing.PathPrefix, backend("ns/f:80", up.addr())),
+		policyRoute("ns/small", "small.example", "/", backend("ns/f:80", up.addr()), policy(t, "proxy-body-size", "10")))
+	var served atomic.Int64
+	s := startServer(t, Options{loopServed: func() { served.Add(1) }}, table)
+	post := func(host, body string) string {
+		return "POST /b HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	}
+	echoedBody := func(i int, raw string) string {
+		var e echoed
+		if err := jsonUnmarshal(raw, &e); err != nil {
+			t.Fatalf("response %d: %v: %q", i, err, raw)
+		}
+		return e.Body
+	}
+
+	// In pieces: the head, then the body in three writes.
+	c := rawConn(t, "127.0.0.1", s.HTTPAddr())
+	br := bufio.NewReader(c)
+	io.WriteString(c, "PUT /b HTTP/1.1\r\nHost: f.example\r\nContent-Length: 9\r\n\r\n")
+	for _, part := range []string{"abc", "def", "ghi"} {
+		time.Sleep(5 * time.Millisecond) //nolint:forbidigo // the client sends its body slowly, on purpose
+		io.WriteString(c, part)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || echoedBody(0, string(b)) != "abcdefghi" {
+		t.Errorf("body in pieces: %d %q", resp.StatusCode, b)
+	}
+	c.Close()
+
+	// Pipelined, and a body the 413 leaves unread.
+	before := served.Load()
+	raw := post("f.example", "one") + post("small.example", strings.Repeat("z", 5000)) + post("f.example", strings.Repeat("3", 4000))
+	resps, bodies := rawResponses(t, s.HTTPAddr(), raw, "POST", "POST", "POST")
+	if resps[0].StatusCode != 200 || echoedBody(0, bodies[0]) != "one" || resps[1].StatusCode != http.StatusRequestEntityTooLarge ||
+		resps[2].StatusCode != 200 || echoedBody(2, bodies[2]) != strings.Repeat("3", 4000) || resps[1].Close {
+		t.Errorf("pipelined: %d %d %d (close after the 413: %v)", resps[0].StatusCode, resps[1].StatusCode, resps[2].StatusCode, resps[1].Close)
+	}
+	if n := served.Load() - before; n != 3 {
+		t.Errorf("the loop served %d, want 3", n)
+	}
+
+	// Cut short: the client closes before the declared end.
+	hits := up.hits.Load()
+	c = rawConn(t, "127.0.0.1", s.HTTPAddr())
+	io.WriteString(c, "POST /b HTTP/1.1\r\nHost: f.example\r\nContent-Length: 100\r\n\r\nonly this")
+	c.(*net.TCPConn).CloseWrite()
+	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body cut short: %d, want 400 or no answer", resp.StatusCode)
+	}
+	c.Close()
+	if up.hits.Load() != hits {
+		t.Errorf("a body cut short reached the upstream")
 	}
 }

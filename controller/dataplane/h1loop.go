@@ -27,9 +27,11 @@ import (
 // The connection loop serves the plain-HTTP listener's keep-alive
 // connections itself for as long as each request is one the fast proxy
 // serves, or one the data plane answers itself: an HTTP/1.1 GET, HEAD,
-// OPTIONS or DELETE without a body, Upgrade or Expect, whose complete head
-// arrived in one read, routed (loopMatch) to a backend that speaks
-// HTTP/1.1, through a Policy without external auth or custom error pages,
+// OPTIONS, DELETE, POST, PUT or PATCH without a body, or one of the last
+// five with a body of declared length the fast path takes (at most
+// Options.BufferSize; h1body.go), without Upgrade or Expect, whose
+// complete head arrived within maxHeadReads reads, routed (loopMatch) to
+// a backend that speaks HTTP/1.1, through a Policy without external auth or custom error pages,
 // or answered 404, 503 or with a redirect. Such a request is parsed into a
 // reused http.Request (one string holds the head, its fields are
 // substrings of it), routed with one table load and served by serveMatch,
@@ -262,6 +264,8 @@ type h1conn struct {
 	vals  []string
 	// headLen is the length of the parsed head, discarded once served
 	headLen int
+	// body is the request's body of declared length (h1body.go)
+	body loopBody
 	// the read deadline last set (readDeadline); dirty: changed since
 	dlFor   time.Duration
 	dlAt    time.Time
@@ -345,6 +349,9 @@ func (c *h1conn) serve() {
 			return // Shutdown closed it as idle
 		}
 		_, _ = c.br.Discard(c.headLen)
+		if r.ContentLength > 0 {
+			c.bodyDeadline()
+		}
 		if s.opts.WriteTimeout > 0 {
 			_ = c.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 		}
@@ -525,6 +532,7 @@ func (c *h1conn) parse(remote string) (*http.Request, bool) {
 	vals := c.vals[:0]
 	host, hosts := "", 0
 	closing := false
+	var length int64
 	for {
 		var field string
 		field, rest, _ = strings.Cut(rest, "\r\n")
@@ -545,9 +553,11 @@ func (c *h1conn) parse(remote string) (*http.Request, bool) {
 			host, hosts = value, hosts+1
 			continue
 		case "Content-Length":
-			if value != "0" || len(h[key]) > 0 {
-				return nil, false
+			n, ok := loopContentLength(value, c.l.s.fastBodyMax)
+			if !ok || len(h[key]) > 0 {
+				return nil, false // over the fast path's bound, invalid, or repeated: net/http's
 			}
+			length = n
 		case "Transfer-Encoding", "Upgrade", "Expect", "Http2-Settings":
 			return nil, false
 		case "Connection":
@@ -572,11 +582,18 @@ func (c *h1conn) parse(remote string) (*http.Request, bool) {
 	if len(vals) > 0 && cap(vals) > 64 {
 		c.vals = nil // not kept for ever for one large head
 	}
+	if length > 0 && (method == http.MethodGet || method == http.MethodHead) {
+		return nil, false // not a fast-path request (fastEligible)
+	}
 	c.req = *c.base
 	r := &c.req
 	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = method, u, "HTTP/1.1", 1, 1
 	r.Header, r.Host, r.RemoteAddr, r.RequestURI = h, host, remote, target
-	r.Body, r.Close = http.NoBody, closing
+	r.Body, r.Close, r.ContentLength = http.NoBody, closing, length
+	c.body = loopBody{c: c, remain: length}
+	if length > 0 {
+		r.Body = &c.body
+	}
 	if badTarget(r) {
 		return nil, false
 	}
@@ -611,7 +628,7 @@ func indexByteFrom(b []byte, from int, c byte) int {
 
 func loopMethod(m string) bool {
 	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete, http.MethodPost, http.MethodPut, http.MethodPatch:
 		return true
 	}
 	return false
@@ -649,19 +666,20 @@ func (s *Server) loopMatch(r *http.Request) (*snapshot, routing.Match, bool) {
 		return snap, m, true
 	}
 	ri := snap.route(m.Route)
-	if !s.loopSafe(ri) || ri.canary != nil && !s.loopSafe(ri.canary) {
+	if !s.loopSafe(ri, r) || ri.canary != nil && !s.loopSafe(ri.canary, r) {
 		return nil, m, false
 	}
 	return snap, m, true
 }
 
-// loopSafe reports whether serveMatch serves ri's requests of the loop on
-// the fast proxy, or answers them itself.
-func (s *Server) loopSafe(ri *routeInfo) bool {
+// loopSafe reports whether serveMatch serves r, a request of the loop for
+// ri, on the fast proxy, or answers it itself. A body under a
+// proxy-send-timeout takes the ReverseProxy path (servePolicy).
+func (s *Server) loopSafe(ri *routeInfo, r *http.Request) bool {
 	if bi := ri.backend; bi == nil || bi.be.Unavailable != "" || len(bi.be.Endpoints) == 0 {
 		return ri.route.Policy == nil // a 503 (a Policy may first redirect or refuse)
 	}
-	if pol := ri.policy; pol != nil && (pol.ExternalAuth != nil || pol.ErrorPages != nil) {
+	if pol := ri.policy; pol != nil && (pol.ExternalAuth != nil || pol.ErrorPages != nil || r.ContentLength > 0 && pol.Timeouts.Send != 0) {
 		return false
 	}
 	return s.fastRoute(ri)

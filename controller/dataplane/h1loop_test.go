@@ -154,13 +154,18 @@ func TestConnLoopMatchesNetHTTP(t *testing.T) {
 	addr, _ := countingUpstream(t, variedUpstream)
 	loop, served := loopServer(t, Options{}, addr)
 	plain := startServer(t, Options{DisableConnLoop: true}, singleRoute(t, addr))
-	for _, tc := range []struct{ method, path, extra string }{
-		{"GET", "/cl", ""}, {"HEAD", "/cl", ""}, {"GET", "/chunked", ""}, {"GET", "/big", ""},
-		{"GET", "/empty", ""}, {"HEAD", "/empty", ""}, {"GET", "/204", ""}, {"GET", "/304", ""},
-		{"GET", "/trailers", "TE: trailers\r\n"}, {"GET", "/undeclared", "TE: trailers\r\n"},
-		{"GET", "/599", ""}, {"GET", "/103", ""}, {"GET", "/close", ""}, {"GET", "/sse", ""},
-		{"DELETE", "/cl", "Content-Length: 0\r\n"}, {"OPTIONS", "/cl?q=1", ""},
-		{"GET", "/cl", "Connection: close\r\n"}, {"GET", "/missing-route", "X: y\r\n"},
+	for _, tc := range []struct{ method, path, extra, body string }{
+		{"GET", "/cl", "", ""}, {"HEAD", "/cl", "", ""}, {"GET", "/chunked", "", ""}, {"GET", "/big", "", ""},
+		{"GET", "/empty", "", ""}, {"HEAD", "/empty", "", ""}, {"GET", "/204", "", ""}, {"GET", "/304", "", ""},
+		{"GET", "/trailers", "TE: trailers\r\n", ""}, {"GET", "/undeclared", "TE: trailers\r\n", ""},
+		{"GET", "/599", "", ""}, {"GET", "/103", "", ""}, {"GET", "/close", "", ""}, {"GET", "/sse", "", ""},
+		{"DELETE", "/cl", "Content-Length: 0\r\n", ""}, {"OPTIONS", "/cl?q=1", "", ""},
+		{"GET", "/cl", "Connection: close\r\n", ""}, {"GET", "/missing-route", "X: y\r\n", ""},
+		// Bodies of declared length: served by the loop, and discarded
+		// when the answer does not read them (the missing route's 404).
+		{"POST", "/cl", "Content-Length: 5\r\n", "hello"}, {"PUT", "/big", "Content-Length: 100\r\n", strings.Repeat("p", 100)},
+		{"PATCH", "/chunked", "Content-Length: 3\r\n", "abc"}, {"POST", "/204", "Content-Length: 0\r\n", ""},
+		{"POST", "/missing-route", "Content-Length: 6000\r\n", strings.Repeat("m", 6000)}, {"DELETE", "/103", "Content-Length: 2\r\n", "no"},
 	} {
 		for _, tls := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s%s/tls=%v", tc.method, tc.path, tls), func(t *testing.T) {
@@ -168,10 +173,16 @@ func TestConnLoopMatchesNetHTTP(t *testing.T) {
 				if tc.path == "/missing-route" {
 					host = "nowhere.example"
 				}
-				raw := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\n" + tc.extra + "\r\n"
-				methods := []string{tc.method}
+				raw := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\n" + tc.extra + "\r\n" + tc.body
+				// The same request again on the same connection: it stays
+				// open after a body (read or discarded).
+				raw += raw
+				methods := []string{tc.method, tc.method}
 				if tc.path == "/103" {
-					methods = []string{"GET", "GET"} // the 103, then the final response
+					methods = []string{"GET", "GET", "GET", "GET"} // the 103, then the final response
+				}
+				if tc.extra == "Connection: close\r\n" {
+					methods = methods[:1] // the second request is not read
 				}
 				exchange, loopAddr, plainAddr := rawResponses, loop.HTTPAddr(), plain.HTTPAddr()
 				if tls {
@@ -179,8 +190,8 @@ func TestConnLoopMatchesNetHTTP(t *testing.T) {
 				}
 				before := served.Load()
 				got, gotBody := exchange(t, loopAddr, raw, methods...)
-				if host == "f.example" && served.Load() != before+1 {
-					t.Errorf("the connection loop served %d requests, want 1", served.Load()-before)
+				if host == "f.example" && served.Load() != before+int64(len(methods)) && tc.path != "/103" {
+					t.Errorf("the connection loop served %d requests, want %d", served.Load()-before, len(methods))
 				}
 				want, wantBody := exchange(t, plainAddr, raw, methods...)
 				for i := range got {
@@ -230,7 +241,11 @@ func TestConnLoopHandsOver(t *testing.T) {
 		served int64
 	}{
 		"pipelined":          {get + get + get, []int{200, 200, 200}, 3},
-		"body after loop":    {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 1},
+		"body in the loop":   {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 3},
+		"body over bound":    {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 32769\r\n\r\n" + strings.Repeat("b", 32769) + get, []int{200, 200, 200}, 1},
+		"body with expect":   {get + "PUT /cl HTTP/1.1\r\nHost: f.example\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 100, 200, 200}, 1},
+		"GET with a body":    {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 1},
+		"two lengths":        {"POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", []int{200}, 0},
 		"http/1.0":           {"GET /cl HTTP/1.0\r\nHost: f.example\r\n\r\n", []int{200}, 0}, // then closed (ambiguousFraming)
 		"bad field name":     {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nBad Name: x\r\n\r\n", []int{200, 400}, 1},
 		"obsolete folding":   {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nX-A: 1\r\n 2\r\n\r\n", []int{200, 200}, 1}, // net/http joins it
@@ -440,8 +455,8 @@ func TestConnLoopTLS(t *testing.T) {
 			t.Errorf("response %d: %d %q, want 200 %q", i+1, resps[i].StatusCode, bodies[i], want)
 		}
 	}
-	if served.Load() != 1 {
-		t.Errorf("the loop served %d, want 1 (the first GET; then net/http)", served.Load())
+	if served.Load() != 3 {
+		t.Errorf("the loop served %d, want 3 (a body of declared length too)", served.Load())
 	}
 
 	c := clientTo(t, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a test server's generated certificate
@@ -449,7 +464,7 @@ func TestConnLoopTLS(t *testing.T) {
 	if resp.ProtoMajor != 2 || body != "GET https "+port {
 		t.Errorf("HTTP/2: %s %q", resp.Proto, body)
 	}
-	if served.Load() != 1 {
+	if served.Load() != 3 {
 		t.Errorf("the loop served an HTTP/2 request")
 	}
 

@@ -235,6 +235,9 @@ func (w *h1writer) commit() {
 	if !w.closing && w.conn != nil && w.conn.l.closing.Load() {
 		w.closing = true // Shutdown began during the request
 	}
+	if w.conn != nil && !w.closing && !w.conn.body.discard() {
+		w.closing = true // the rest of the request body could not be read
+	}
 	if w.chunked {
 		for _, v := range w.announced() {
 			for k := range strings.SplitSeq(v, ",") {
