@@ -231,3 +231,31 @@ func TestRunTimeGoalWithBaselines(t *testing.T) {
 		t.Errorf("without baselines: %+v", g)
 	}
 }
+
+// TestThroughputGoal: the controller's closed-loop maximum against raw
+// HAProxy's; a maximum that is only a lower bound never makes a ratio,
+// unless it is the controller's and already meets the goal.
+func TestThroughputGoal(t *testing.T) {
+	sat := func(name string, max float64, ceiling string) reports.LoadSeries {
+		return reports.LoadSeries{Name: name, Saturation: &reports.Saturation{MaxRPS: reports.NewStat([]float64{max}), Ceiling: ceiling}}
+	}
+	for _, tc := range []struct {
+		ctrl, base reports.LoadSeries
+		met        bool
+		measured   string
+	}{
+		{sat("proxied", 8000, ""), sat("haproxy", 10000, ""), false, "0.80 (8000 / 10000 rps)"},
+		{sat("proxied", 9500, ""), sat("haproxy", 10000, ""), true, "0.95 (9500 / 10000 rps)"},
+		{sat("proxied", 9500, reports.CeilingConfigured), sat("haproxy", 10000, ""), true, "≥ 0.95 (≥ 9500 / 10000 rps)"},
+		{sat("proxied", 8000, reports.CeilingConfigured), sat("haproxy", 10000, ""), false, "unknown: ≥ 0.80"},
+		{sat("proxied", 8000, ""), sat("haproxy", 10000, reports.CeilingConfigured), false, "unknown: the engine's maximum is a lower bound"},
+	} {
+		g, ok := throughputGoal(&reports.LoadResult{Series: []reports.LoadSeries{tc.ctrl, tc.base}}, "proxied", "haproxy", "throughput")
+		if !ok || g.Met != tc.met || !strings.HasPrefix(g.Measured, tc.measured) || g.Target != ">= 0.9" {
+			t.Errorf("%v / %v: %+v, want met %v, measured %q", tc.ctrl.Saturation, tc.base.Saturation, g, tc.met, tc.measured)
+		}
+	}
+	if _, ok := throughputGoal(&reports.LoadResult{Series: []reports.LoadSeries{sat("proxied", 1, "")}}, "proxied", "haproxy", "x"); ok {
+		t.Error("a goal without the engine's series")
+	}
+}
