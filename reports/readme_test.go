@@ -213,3 +213,20 @@ func TestOlderPropagationMarked(t *testing.T) {
 		t.Errorf("a current-method column is marked:\n%s", readmeControllers(m))
 	}
 }
+
+// TestReadmeEngineGoals: the goal rows against a raw engine, in the
+// README's bench table, with their targets; a lower bound is no ratio.
+func TestReadmeEngineGoals(t *testing.T) {
+	got := readmeEngineGoals([]GoalResult{
+		{Name: "CPU per request / raw haproxy's (at 50 %)", Target: "<= 1.2", Measured: "1.21 (105.9 / 87.5 µs)"},
+		{Name: "CPU per request / raw nginx's (at 50 %)", Target: "(reported)", Measured: "1.43", Met: true},
+		{Name: "throughput / raw haproxy's", Target: ">= 0.9", Measured: "≥ 1.05 (≥ 11817 / 11298 rps)", Met: true},
+		{Name: "POST 4 KiB throughput / raw haproxy's", Target: ">= 0.9", Measured: "unknown: ≥ 0.80"},
+		{Name: "propagation p99", Target: "<= 250 ms", Measured: "12 ms", Met: true},
+	}, "raw haproxy's")
+	want := "CPU per request (at 50 %): 1.21 (105.9 / 87.5 µs) (goal <= 1.2, not met); throughput: ≥ 1.05 (≥ 11817 / 11298 rps) (goal >= 0.9, met); " +
+		"POST 4 KiB throughput: unknown: ≥ 0.80 (goal >= 0.9, no ratio)"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
