@@ -29,9 +29,9 @@ func echoUpstream(t *testing.T, name string) string {
 	return strings.TrimPrefix(up.URL, "http://")
 }
 
-// startEngine starts eng serving rt; a missing binary fails the test under
-// INGRESSLAB_REQUIRE_TOOLS (make test) and skips it otherwise.
-func startEngine(t *testing.T, eng baselineEngine, rt baselineRoute) *runningBaseline {
+// requireEngine fails the test under INGRESSLAB_REQUIRE_TOOLS (make test)
+// when eng's binary is not on PATH, and skips it otherwise.
+func requireEngine(t *testing.T, eng baselineEngine) {
 	t.Helper()
 	if _, err := exec.LookPath(eng.Binary); err != nil {
 		if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
@@ -39,6 +39,12 @@ func startEngine(t *testing.T, eng baselineEngine, rt baselineRoute) *runningBas
 		}
 		t.Skipf("%s not on PATH (install the Debian package %s)", eng.Binary, eng.Package)
 	}
+}
+
+// startEngine starts eng serving rt (requireEngine).
+func startEngine(t *testing.T, eng baselineEngine, rt baselineRoute) *runningBaseline {
+	t.Helper()
+	requireEngine(t, eng)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var progress bytes.Buffer

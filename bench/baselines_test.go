@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,12 +68,7 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 	} {
 		eng, rt := c.eng, c.rt
 		t.Run(eng.Name+"-"+rt.scheme(), func(t *testing.T) {
-			if _, err := exec.LookPath(eng.Binary); err != nil {
-				if os.Getenv("INGRESSLAB_REQUIRE_TOOLS") != "" {
-					t.Fatalf("%s not on PATH (install the Debian package %s): %v", eng.Binary, eng.Package, err)
-				}
-				t.Skipf("%s not on PATH (install the Debian package %s)", eng.Binary, eng.Package)
-			}
+			requireEngine(t, eng)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			var progress bytes.Buffer

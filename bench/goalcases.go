@@ -111,11 +111,24 @@ func runPost(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		Targets: []vegeta.Target{{Method: http.MethodPost, URL: "http://" + singleHost + "/bench", Body: body,
 			Header: http.Header{"Content-Type": {"application/octet-stream"}}}},
 		Expect: []string{echoName}}
-	traffic := []*Traffic{t}
-	if len(e.Opts.Baselines) > 0 && e.remote == nil {
+	return e.measureRoute(ctx, "post", t, func() (baselineRoute, error) {
 		rt := plainRoute(direct)
 		rt.Scenario = "post"
-		extra, stop, err := e.baselineTargets(ctx, rt, func(b *runningBaseline) []*Traffic {
+		return rt, nil
+	}, answerCheck{Path: "/bench", BodyLength: postBodySize})
+}
+
+// measureRoute measures the controller's traffic t to one route, and the
+// same traffic to each raw engine (Options.Baselines) serving the route
+// that rt describes; every target is first checked to answer as want says.
+func (e *Env) measureRoute(ctx context.Context, scenario string, t *Traffic, rt func() (baselineRoute, error), want answerCheck) (*reports.BenchScenario, error) {
+	traffic := []*Traffic{t}
+	if len(e.Opts.Baselines) > 0 && e.remote == nil {
+		route, err := rt()
+		if err != nil {
+			return nil, err
+		}
+		extra, stop, err := e.baselineTargets(ctx, route, func(b *runningBaseline) []*Traffic {
 			return []*Traffic{baselineTraffic(b, t, "")}
 		})
 		if err != nil {
@@ -124,10 +137,10 @@ func runPost(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		defer stop()
 		traffic = append(traffic, extra...)
 	}
-	if err := checkAnswers(ctx, traffic, answerCheck{Path: "/bench", BodyLength: postBodySize}); err != nil {
+	if err := checkAnswers(ctx, traffic, want); err != nil {
 		return nil, err
 	}
-	series, err := e.measureSeries(ctx, "post", traffic)
+	series, err := e.measureSeries(ctx, scenario, traffic)
 	if err != nil {
 		return nil, err
 	}
@@ -177,31 +190,15 @@ func runPolicy(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 	t := &Traffic{Name: "proxied", Via: "controller", Dial: e.Ctrl.HTTPAddr, KeepAlive: true, PID: e.Ctrl.PID(),
 		Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://" + policyHost + "/app/bench", Header: http.Header{"Origin": {policyOrigin}}}},
 		Expect:  []string{echoName}}
-	traffic := []*Traffic{t}
-	if len(e.Opts.Baselines) > 0 && e.remote == nil {
+	want := answerCheck{Path: "/bench", Header: map[string]string{"Access-Control-Allow-Origin": policyOrigin, "Access-Control-Allow-Credentials": "true"}}
+	return e.measureRoute(ctx, "policy", t, func() (baselineRoute, error) {
 		direct, err := e.directAddr(ctx, b, 0)
 		if err != nil {
-			return nil, err
+			return baselineRoute{}, err
 		}
 		rt := singleRoute("policy", policyHost, echoName, direct)
 		rt.Hosts[0].Paths[0].Prefix = "/app/"
 		rt.Policy = &baselinePolicy{Regex: policyPath, Target: policyTarget, RPS: policyRPS, BurstMultiplier: 5}
-		extra, stop, err := e.baselineTargets(ctx, rt, func(b *runningBaseline) []*Traffic {
-			return []*Traffic{baselineTraffic(b, t, "")}
-		})
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
-		traffic = append(traffic, extra...)
-	}
-	want := answerCheck{Path: "/bench", Header: map[string]string{"Access-Control-Allow-Origin": policyOrigin, "Access-Control-Allow-Credentials": "true"}}
-	if err := checkAnswers(ctx, traffic, want); err != nil {
-		return nil, err
-	}
-	series, err := e.measureSeries(ctx, "policy", traffic)
-	if err != nil {
-		return nil, err
-	}
-	return &reports.BenchScenario{Load: &reports.LoadResult{Series: series}}, nil
+		return rt, nil
+	}, want)
 }

@@ -49,27 +49,7 @@ func BenchmarkProxy(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetParallelism(16) // 16 × GOMAXPROCS keep-alive connections, like wrk -c 32 on 2 cores
-			b.RunParallel(func(pb *testing.PB) {
-				conn, err := net.Dial("tcp", tc.addr)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				req := []byte("GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n")
-				for pb.Next() {
-					if _, err := conn.Write(req); err != nil {
-						b.Error(err)
-						return
-					}
-					if err := readRawResponse(br); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			runRaw(b, tc.addr, []byte("GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n"))
 		})
 	}
 }
@@ -97,28 +77,34 @@ func BenchmarkProxyPost(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				conn, err := net.Dial("tcp", s.HTTPAddr())
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for pb.Next() {
-					if _, err := conn.Write(req); err != nil {
-						b.Error(err)
-						return
-					}
-					if err := readRawResponse(br); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			runRaw(b, s.HTTPAddr(), req)
 		})
 	}
+}
+
+// runRaw sends req over 16 × GOMAXPROCS keep-alive connections to addr
+// (like wrk -c 32 on 2 cores), one response read per request.
+func runRaw(b *testing.B, addr string, req []byte) {
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		for pb.Next() {
+			if _, err := conn.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := readRawResponse(br); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 var rawBody = []byte("hello from upstream\n")
