@@ -60,7 +60,9 @@ func checkAnswer(ctx context.Context, t *Traffic, want answerCheck) error {
 		return err
 	}
 	maps.Copy(req.Header, tg.Header)
-	resp, err := t.client(5 * time.Second).Do(req)
+	c := t.client(5 * time.Second)
+	defer c.CloseIdleConnections()
+	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %s %s: %w", t.Name, tg.Method, tg.URL, err)
 	}

@@ -221,11 +221,10 @@ func runTLS(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		}
 		rt := singleRoute("tls", tlsHost, echo, direct)
 		rt.PEM, rt.Pool = certPEM, pool
-		ctrl := traffic
 		extra, stop, err := e.baselineTargets(ctx, rt, func(b *runningBaseline) []*Traffic {
 			e.notes = append(e.notes, handshakeNote(ctx, "baseline "+b.engine.Name, b.addr, tlsHost, conf),
 				handshakeNote(ctx, "baseline "+b.engine.Name+" (h2 series)", b.addr, tlsHost, h2Client(conf)))
-			return []*Traffic{baselineTraffic(b, ctrl[0], ""), baselineTraffic(b, ctrl[1], "-h2"), baselineTraffic(b, ctrl[2], "-new-connection")}
+			return []*Traffic{baselineTraffic(b, traffic[0], ""), baselineTraffic(b, traffic[1], "-h2"), baselineTraffic(b, traffic[2], "-new-connection")}
 		})
 		if err != nil {
 			return nil, err

@@ -98,17 +98,17 @@ func (x *exchange) step(fd uintptr) bool {
 			}
 		}
 		x.sent = true
+		early := x.early // this flush's own writes set it too (upWriter)
 		if err := x.fc.bw.Flush(); err != nil {
 			x.werr = err
 			return true
 		}
-		if !x.early {
+		if !early {
 			return false // the response cannot be there yet: wait for it
 		}
 		// Readiness was reset before this callback (prepareRead): an
 		// answer to what went out earlier (all of it, or an early error
 		// response) would not wake the wait. Look first.
-		x.early = false
 	}
 	n, err := ignoringEINTR(int(fd), x.p)
 	if err == syscall.EAGAIN || err == syscall.EWOULDBLOCK {

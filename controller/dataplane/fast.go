@@ -63,7 +63,7 @@ func fastEligible(req *http.Request, maxBody int64) bool {
 		return false
 	}
 	if req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody && req.ProtoMajor != 2 {
-		return false // net/http gives an HTTP/1.x request of length 0 NoBody: not a request it made
+		return false // length 0 with a Body means unknown outside net/http's HTTP/2 server
 	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
@@ -86,8 +86,7 @@ func fastEligible(req *http.Request, maxBody int64) bool {
 // http.Transport decides): an idempotent method, or an Idempotency-Key.
 // The body, read whole before the first attempt, is sent again.
 func replayable(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+	if idempotent(req.Method) {
 		return true
 	}
 	_, key := req.Header["Idempotency-Key"]

@@ -31,8 +31,8 @@ import (
 // five with a body of declared length the fast path takes (at most
 // Options.BufferSize; h1body.go), without Upgrade or Expect, whose
 // complete head arrived within maxHeadReads reads, routed (loopMatch) to
-// a backend that speaks HTTP/1.1, through a Policy without external auth or custom error pages,
-// or answered 404, 503 or with a redirect. Such a request is parsed into a
+// a backend that speaks HTTP/1.1, through a Policy without external auth
+// or custom error pages, or answered 404, 503 or with a redirect. Such a request is parsed into a
 // reused http.Request (one string holds the head, its fields are
 // substrings of it), routed with one table load and served by serveMatch,
 // ServeHTTP's own code, into an h1writer, on the connection's goroutine.
@@ -679,7 +679,7 @@ func (s *Server) loopSafe(ri *routeInfo, r *http.Request) bool {
 	if bi := ri.backend; bi == nil || bi.be.Unavailable != "" || len(bi.be.Endpoints) == 0 {
 		return ri.route.Policy == nil // a 503 (a Policy may first redirect or refuse)
 	}
-	if pol := ri.policy; pol != nil && (pol.ExternalAuth != nil || pol.ErrorPages != nil || r.ContentLength > 0 && pol.Timeouts.Send != 0) {
+	if pol := ri.policy; pol != nil && (pol.ExternalAuth != nil || pol.ErrorPages != nil || sendTimed(pol, r)) {
 		return false
 	}
 	return s.fastRoute(ri)

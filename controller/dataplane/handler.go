@@ -218,7 +218,7 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 		return
 	}
 	defer func() { s.finish(r, start, ri.metrics, rs, rs.code) }()
-	if s.fastRoute(ri) && fastEligible(r, s.fastBodyMax) && (r.ContentLength == 0 || ri.policy.Timeouts.Send == 0) {
+	if s.fastRoute(ri) && fastEligible(r, s.fastBodyMax) && !sendTimed(ri.policy, r) {
 		s.serveFast(w, r, rs)
 		return
 	}
@@ -237,6 +237,12 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request, start time.
 	}
 	s.wrapBody(w, r, rs)
 	s.reverseProxy(w, r.WithContext(rs), rs)
+}
+
+// sendTimed reports whether r has a body under pol's proxy-send-timeout:
+// the ReverseProxy path sends it, with the send watchdog (sendtimeout.go).
+func sendTimed(pol *routing.Policy, r *http.Request) bool {
+	return pol != nil && r.ContentLength != 0 && pol.Timeouts.Send != 0
 }
 
 // fastRoute reports whether requests of ri may use the fast proxy: its

@@ -370,12 +370,17 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 // retryable reports whether a request may be sent again after a connect
 // error: an idempotent method and a body that is absent or can be replayed.
 func retryable(r *http.Request) bool {
-	switch r.Method {
+	return idempotent(r.Method) && (r.Body == nil || r.Body == http.NoBody || r.GetBody != nil)
+}
+
+// idempotent reports whether a method is idempotent (RFC 9110 section
+// 9.2.2).
+func idempotent(method string) bool {
+	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
-	default:
-		return false
+		return true
 	}
-	return r.Body == nil || r.Body == http.NoBody || r.GetBody != nil
+	return false
 }
 
 func isDialError(err error) bool {
