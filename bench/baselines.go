@@ -261,10 +261,21 @@ func baselineNote(bs []*runningBaseline, skipped []string) []string {
 // the same requests and mix, as a secondary series (the load fractions of
 // Options.SecondaryFractions; the closed-loop maximum gets the full sweep)
 // named after the engine, with suffix ("-h2", "-new-connection").
+//
+// HAProxy's series (the goal's reference engine) also repeats t's 50 %
+// window at t's rate through t's pool (Traffic.Peer): the latency goal
+// compares p99 at the same absolute rate.
 func baselineTraffic(b *runningBaseline, t *Traffic, suffix string) *Traffic {
-	return &Traffic{Name: b.engine.Name + suffix, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: t.KeepAlive, HTTP2: t.HTTP2,
+	bt := &Traffic{Name: b.engine.Name + suffix, Via: "baseline", Dial: b.addr, TLS: b.route.clientTLS(), KeepAlive: t.KeepAlive, HTTP2: t.HTTP2,
 		PID: b.proc.PID(), Targets: t.Targets, Expect: t.Expect, Order: t.Order}
+	if b.engine.Name == goalEngine {
+		bt.Peer = t
+	}
+	return bt
 }
+
+// goalEngine is the engine issue 13's goals are relative to.
+const goalEngine = "haproxy"
 
 // pinBaseline pins an engine's process tree like the controller's
 // (--cpus target=...).
@@ -334,15 +345,18 @@ func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, suffix, l
 		ratio := ctrl / base
 		goal := reports.GoalResult{Name: label + "CPU per request / raw " + eng.Name + "'s (at 50 %)", Value: ratio,
 			Measured: fmt.Sprintf("%.2f (%.1f / %.1f µs)", ratio, ctrl, base)}
-		if eng.Name == "haproxy" {
+		if eng.Name == goalEngine {
 			goal.Target, goal.Met = "<= 1.2", ratio <= 1.2
 		} else {
 			goal.Target, goal.Met = "(reported)", true
 		}
 		g = append(g, goal)
-		if eng.Name == "haproxy" {
+		if eng.Name == goalEngine {
 			if tg, ok := throughputGoal(s.Load, ctrlName, eng.Name+suffix, label+"throughput / raw "+eng.Name+"'s"); ok {
 				g = append(g, tg)
+			}
+			if lg, ok := latencyGoal(s.Load, ctrlName, eng.Name+suffix, label+"p99 at 50 % of the controller's maximum / raw "+eng.Name+"'s at the same rate"); ok {
+				g = append(g, lg)
 			}
 		}
 	}
@@ -374,6 +388,37 @@ func throughputGoal(l *reports.LoadResult, ctrlName, baseName, name string) (rep
 		g.Measured = fmt.Sprintf("%.2f (%.0f / %.0f rps)", ratio, cs.MaxRPS.Median, bs.MaxRPS.Median)
 	}
 	return g, true
+}
+
+// latencyGoal compares the controller series' p99 at 50 % of its maximum
+// with the engine's p99 at the same rate through the same connections
+// (LoadSeries.AtPeerRate; goal <= 1, issue 13). CPU per request at that
+// rate is in the text.
+func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (reports.GoalResult, bool) {
+	ctrl, base := l.SeriesNamed(ctrlName), l.SeriesNamed(baseName)
+	if ctrl == nil || base == nil || base.AtPeerRate == nil || base.AtPeerRate.Peer != ctrlName {
+		return reports.GoalResult{}, false
+	}
+	cp, bp := ctrl.PointAt(peerFraction), &base.AtPeerRate.Point
+	g := reports.GoalResult{Name: name, Target: "<= 1"}
+	if cp == nil || cp.P99Micros.N == 0 || bp.P99Micros.N == 0 || bp.P99Micros.Median <= 0 {
+		g.Measured = "unknown: no valid window of one of them at that rate"
+		return g, true
+	}
+	ratio := cp.P99Micros.Median / bp.P99Micros.Median
+	g.Value, g.Met = ratio, ratio <= 1
+	g.Measured = fmt.Sprintf("%.2f (p99 %.1f / %.1f ms at %.0f rps through %d connections; CPU %s / %s µs per request)", ratio,
+		cp.P99Micros.Median/1000, bp.P99Micros.Median/1000, bp.RateRPS, base.AtPeerRate.Connections,
+		cpuText(cp.ControllerCPUMicrosPerRequest), cpuText(bp.ControllerCPUMicrosPerRequest))
+	return g, true
+}
+
+// cpuText is a CPU median, or "?" without one.
+func cpuText(s reports.Stat) string {
+	if s.N == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f", s.Median)
 }
 
 // h2Client is conf offering h2 and HTTP/1.1 by ALPN, as the h2 series'

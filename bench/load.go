@@ -52,6 +52,10 @@ type Traffic struct {
 	// Primary traffic gets every load fraction (Options.Fractions), the
 	// others Options.SecondaryFractions.
 	Primary bool
+	// Peer, when set, is the series whose 50 % window this traffic repeats
+	// at the same rate through the same connection pool (LoadSeries
+	// AtPeerRate): raw HAProxy at the controller's rate.
+	Peer *Traffic
 
 	// open is the open-loop client, kept across windows so a warm-up's
 	// connections serve the window after it (created on first use).

@@ -3,8 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/ingresslab/ingresslab/reports"
 )
@@ -219,5 +225,67 @@ func TestPoolConnections(t *testing.T) {
 		if got := poolConnections(c.sweeps); got != c.want {
 			t.Errorf("poolConnections(%+v) = %d, want %d", c.sweeps, got, c.want)
 		}
+	}
+}
+
+// TestMeasureSeriesAtPeerRate: a series with a Peer repeats the peer's
+// 50 % window at the peer's rate through the peer's pool in every
+// repetition (raw HAProxy at the controller's rate); the latency goal
+// compares the two p99s; without a 50 % window of the peer there is none.
+func TestMeasureSeriesAtPeerRate(t *testing.T) {
+	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, WindowDuration: 300 * time.Millisecond,
+		NoiseRetries: -1, Repetitions: 2, Fractions: []float64{0.25, 0.5}}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Opts: o, out: io.Discard, began: time.Now(), Backends: loopbackOnly{}}
+	traffic := func(name, svc string) *Traffic {
+		return &Traffic{Name: name, Dial: startEcho(t, svc), KeepAlive: true, Primary: name == "proxied",
+			Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://virtual.bench.invalid/x"}}, Expect: []string{svc}}
+	}
+	ctrl, eng, other := traffic("proxied", "a"), traffic("haproxy", "b"), traffic("nginx", "c")
+	eng.Peer = ctrl
+	series, err := e.measureSeries(context.Background(), "single-route", []*Traffic{ctrl, eng, other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, es := series[0], series[1]
+	pr := es.AtPeerRate
+	if pr == nil || series[2].AtPeerRate != nil || cs.AtPeerRate != nil {
+		t.Fatalf("peer-rate points: proxied %v, haproxy %v, nginx %v", cs.AtPeerRate, pr, series[2].AtPeerRate)
+	}
+	want := cs.PointAt(0.5)
+	if pr.Peer != "proxied" || pr.Point.RateRPS != want.RateRPS || pr.Point.Fraction != 0.5 || len(pr.Point.Windows) != 2 {
+		t.Fatalf("haproxy at proxied's rate: %+v, proxied's 50 %%: %.0f rps", pr, want.RateRPS)
+	}
+	for _, w := range pr.Point.Windows {
+		if w.PoolConnections != pr.Connections || w.PoolConnections != want.Windows[0].PoolConnections || w.Phase != "at proxied's" || w.Requests == 0 {
+			t.Errorf("window %+v: want proxied's pool %d", w, want.Windows[0].PoolConnections)
+		}
+	}
+	load := &reports.LoadResult{Series: series}
+	g, ok := latencyGoal(load, "proxied", "haproxy", "p99")
+	if !ok || g.Target != "<= 1" || g.Value <= 0 || !strings.Contains(g.Measured, fmt.Sprintf("at %.0f rps through %d connections", want.RateRPS, pr.Connections)) {
+		t.Errorf("latency goal %+v", g)
+	}
+	if _, ok := latencyGoal(load, "proxied", "nginx", "p99"); ok {
+		t.Error("a latency goal for a series measured at its own rates only")
+	}
+	var md strings.Builder
+	if err := reports.RenderBenchMarkdown(&md, &reports.BenchReport{Scenarios: []reports.BenchScenario{{Name: "single-route", Kind: reports.BenchKindLoad, Status: reports.BenchOK, Load: load}}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), fmt.Sprintf("| single-route | haproxy | proxied's 50 %% | %.0f | %d |", want.RateRPS, pr.Connections)) {
+		t.Errorf("markdown lacks the peer-rate row:\n%s", md.String())
+	}
+
+	// Only the lower fraction: no 50 % window to repeat.
+	e.Opts.Fractions = []float64{0.25}
+	series, err = e.measureSeries(context.Background(), "single-route", []*Traffic{ctrl, eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if series[1].AtPeerRate != nil {
+		t.Errorf("peer-rate point without the peer's 50 %% window: %+v", series[1].AtPeerRate)
 	}
 }

@@ -396,6 +396,34 @@ func routeGone(code int, service, expect string) bool {
 // SecondaryFractions for the rest). A capped maximum (ceiling) is still a
 // rate the target sustained, so its fractions are measured too; the
 // reports say the maximum is a lower bound.
+// peerFraction is the load fraction of the peer series whose window a
+// Traffic.Peer repeats.
+const peerFraction = 0.5
+
+// runsFraction reports whether measureSeries runs t's window at fraction f.
+func runsFraction(o Options, t *Traffic, f float64) bool {
+	return slices.Contains(o.Fractions, f) && (t.Primary || slices.Contains(o.SecondaryFractions, f))
+}
+
+// fractionWindow is one measured open-loop window of t at rate through at
+// most pool connections, after the idle connections of the previous window
+// are closed and an unmeasured warm-up at the same rate.
+func (e *Env) fractionWindow(ctx context.Context, t *Traffic, rate float64, pool int, phase string) (reports.StepResult, error) {
+	o := e.Opts
+	// Connections left idle by the previous window go first: after an
+	// overloaded window they number thousands, and with the in-process
+	// echo backends they can exhaust the harness's file descriptors (the
+	// /proc reads of the CPU sample then fail).
+	t.closeIdle()
+	// A warm-up at the same rate opens the connections (kept by the
+	// traffic's client) and fills the controller's pools; it is not
+	// measured.
+	if err := e.warmUp(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates, PoolConnections: pool}); err != nil {
+		return reports.StepResult{}, fmt.Errorf("warm-up at %.0f rps: %w", rate, err)
+	}
+	return e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: phase, Detail: true, PoolConnections: pool})
+}
+
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
 	o := e.Opts
 	// An overloaded open-loop window can leave a thousand idle keep-alive
@@ -449,6 +477,7 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		}
 	}
 	windows := make([]map[float64][]reports.StepResult, len(traffic))
+	peerWindows := make([][]reports.StepResult, len(traffic))
 	pools := make([]int, len(traffic))
 	for i := range windows {
 		windows[i] = map[float64][]reports.StepResult{}
@@ -457,25 +486,14 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for _, f := range o.Fractions {
 			for i, t := range traffic {
-				if !t.Primary && !slices.Contains(o.SecondaryFractions, f) {
+				if !runsFraction(o, t, f) {
 					continue
 				}
 				rate := math.Round(series[i].Saturation.MaxRPS.Median * f)
 				if rate <= 0 {
 					continue
 				}
-				// Connections left idle by the previous window go first: after
-				// an overloaded window they number thousands, and with the
-				// in-process echo backends they can exhaust the harness's file
-				// descriptors (the /proc reads of the CPU sample then fail).
-				t.closeIdle()
-				// A warm-up at the same rate opens the connections (kept by the
-				// traffic's client) and fills the controller's pools; it is
-				// not measured.
-				if err := e.warmUp(ctx, t, stepConfig{Rate: rate, Duration: warmUp(o.WindowDuration), Phase: "warm-up", SLO: o.SLO, Gates: o.Gates, PoolConnections: pools[i]}); err != nil {
-					return nil, fmt.Errorf("%s %s warm-up at %.0f rps: %w", scenario, t.Name, rate, err)
-				}
-				st, err := e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: "fraction", Detail: true, PoolConnections: pools[i]})
+				st, err := e.fractionWindow(ctx, t, rate, pools[i], "fraction")
 				if err != nil {
 					return nil, fmt.Errorf("%s %s %.0f %% (%.0f rps): %w", scenario, t.Name, f*100, rate, err)
 				}
@@ -484,6 +502,24 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 				e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep, f*100, rate,
 					st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
 			}
+		}
+		for i, t := range traffic {
+			j := slices.Index(traffic, t.Peer)
+			if t.Peer == nil || j < 0 || !runsFraction(o, traffic[j], peerFraction) {
+				continue
+			}
+			rate := math.Round(series[j].Saturation.MaxRPS.Median * peerFraction)
+			if rate <= 0 {
+				continue
+			}
+			st, err := e.fractionWindow(ctx, t, rate, pools[j], "at "+traffic[j].Name+"'s")
+			if err != nil {
+				return nil, fmt.Errorf("%s %s at %s's %.0f %% (%.0f rps): %w", scenario, t.Name, traffic[j].Name, peerFraction*100, rate, err)
+			}
+			st.Fraction = peerFraction
+			peerWindows[i] = append(peerWindows[i], st)
+			e.Progressf("%s %s rep %d at %s's %.0f %% (%.0f rps, %d connections): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep,
+				traffic[j].Name, peerFraction*100, rate, pools[j], st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
 		}
 	}
 	for i := range series {
@@ -495,6 +531,10 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 			}
 		}
 		series[i].CPUMicrosPerRequest, _ = cpuAtHighestPassing(series[i].AtLoad)
+		if ws := peerWindows[i]; len(ws) > 0 {
+			series[i].AtPeerRate = &reports.PeerRatePoint{Peer: traffic[i].Peer.Name, Connections: pools[slices.Index(traffic, traffic[i].Peer)],
+				Point: summarizePoint(peerFraction, ws[0].OfferedRPS, ws)}
+		}
 	}
 	return series, nil
 }

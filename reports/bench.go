@@ -203,6 +203,19 @@ type LoadSeries struct {
 	// AtLoad is open-loop latency and CPU at fractions of this target's own
 	// maximum (schema 2).
 	AtLoad []LoadPoint `json:"atLoad,omitempty"`
+	// AtPeerRate is this target measured at another series' rate through
+	// that series' connection pool: a raw engine at the controller's 50 %
+	// rate (issue 13's latency goal: the same absolute rate, the same
+	// connections). Nil for the other series.
+	AtPeerRate *PeerRatePoint `json:"atPeerRate,omitempty"`
+}
+
+// PeerRatePoint is a LoadPoint taken at the rate of series Peer's point at
+// Point.Fraction of Peer's maximum, through at most Connections.
+type PeerRatePoint struct {
+	Peer        string    `json:"peer"`
+	Connections int       `json:"connections"`
+	Point       LoadPoint `json:"point"`
 }
 
 // RateSearch is one stepped-then-bisected search for the highest rate that
@@ -614,6 +627,9 @@ func (r *BenchReport) Validate() error {
 					if pt.Fraction <= 0 || pt.Fraction > 1 || pt.RateRPS <= 0 {
 						errs = append(errs, fmt.Errorf("%s: series %s atLoad[%d]: fraction %v, rate %v: want a fraction in (0, 1] and a positive rate", where, ser.Name, k, pt.Fraction, pt.RateRPS))
 					}
+				}
+				if pr := ser.AtPeerRate; pr != nil && (pr.Peer == "" || s.Load.SeriesNamed(pr.Peer) == nil || pr.Point.RateRPS <= 0) {
+					errs = append(errs, fmt.Errorf("%s: series %s atPeerRate: peer %q, rate %v: want a series of this scenario and a positive rate", where, ser.Name, pr.Peer, pr.Point.RateRPS))
 				}
 				for k, st := range ser.Searches {
 					for m, step := range st.Steps {

@@ -251,7 +251,19 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			continue
 		}
 		for _, ser := range s.Load.Series {
+			type row struct {
+				load string
+				pt   LoadPoint
+			}
+			var rows []row
 			for _, pt := range ser.AtLoad {
+				rows = append(rows, row{fmt.Sprintf("%.0f %%", pt.Fraction*100), pt})
+			}
+			if pr := ser.AtPeerRate; pr != nil {
+				rows = append(rows, row{fmt.Sprintf("%s's %.0f %%", pr.Peer, pr.Point.Fraction*100), pr.Point})
+			}
+			for _, rw := range rows {
+				pt := rw.pt
 				if !atLoad {
 					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers) through a pool of at most the connections shown (those that reached the target's maximum; a request finding every one busy waits, and the wait counts in its latency; \"unbounded\" in reports before the pool); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process).\n\n")
 					p("| scenario | series | load | rate rps | connections | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -263,7 +275,7 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 						noisy++
 					}
 				}
-				p("| %s | %s | %.0f %% | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, pt.Fraction*100, pt.RateRPS, poolCell(pt),
+				p("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d (%d) |\n", s.Name, ser.Name, rw.load, pt.RateRPS, poolCell(pt),
 					statCell(pt.P50Micros), statCell(pt.P99Micros), statCell(pt.P999Micros), statCell1(pt.ControllerCPUMicrosPerRequest),
 					statCell(pt.RPSPerCore), statCell1(pt.BackendCPUMicrosPerRequest), passFail(pt.PassSLO), len(pt.Windows), noisy)
 			}
@@ -311,6 +323,11 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			}
 			for _, pt := range ser.AtLoad {
 				for i, step := range pt.Windows {
+					stepRow(p, ser.Name, i+1, step)
+				}
+			}
+			if pr := ser.AtPeerRate; pr != nil {
+				for i, step := range pr.Point.Windows {
 					stepRow(p, ser.Name, i+1, step)
 				}
 			}
