@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -230,3 +231,41 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 
 var _ io.Writer = (*discardWriter)(nil)
+
+// BenchmarkProxyTLS measures one keep-alive GET over TLS through the data
+// plane (the issue 13 TLS goal cases) with net/http's client: "h1" over
+// HTTP/1.1 connections (the connection loop), "h2" multiplexed on one
+// HTTP/2 connection (net/http's HTTP/2 server). The client's cost is in
+// ns/op too; compare the two, or profile the server's frames.
+func BenchmarkProxyTLS(b *testing.B) {
+	up := rawUpstream(b)
+	s := startServer(b, Options{}, buildTable(b, 1, nil,
+		route("ns/bench", "bench.example", "/", routing.PathPrefix, backend("ns/bench:80", up))))
+	for _, tc := range []struct {
+		name string
+		h2   bool
+	}{{"h1", false}, {"h2", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := clientTo(b, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true, ServerName: "bench.example"}) //nolint:gosec // test
+			c.Transport.(*http.Transport).ForceAttemptHTTP2 = tc.h2
+			c.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := c.Get("https://bench.example/x")
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || (resp.ProtoMajor == 2) != tc.h2 {
+						b.Errorf("%s %d", resp.Proto, resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+}
