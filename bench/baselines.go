@@ -300,15 +300,22 @@ func (e *Env) pinBaseline(b *runningBaseline) error {
 // 13); nginx is reported beside it.
 func baselineGoals(r *reports.BenchReport) []reports.GoalResult {
 	var g []reports.GoalResult
-	for _, c := range []struct{ scenario, ctrl, suffix, label string }{
-		{"single-route", "proxied", "", ""},
-		{"post", "proxied", "", "POST 4 KiB "},
-		{"policy", "proxied", "", "Policy (rewrite, CORS, rate limit) "},
-		{"many-routes", "uniform", "", "Many routes (uniform) "},
-		{"tls", "keepalive", "", "TLS keep-alive "},
-		{"tls", "keepalive-h2", "-h2", "TLS h2 keep-alive "},
+	for _, c := range []struct{ scenario, ctrl, suffix, label, name string }{
+		{"single-route", "proxied", "", "", "Plain GET"},
+		{"post", "proxied", "", "POST 4 KiB ", ""},
+		{"policy", "proxied", "", "Policy (rewrite, CORS, rate limit) ", ""},
+		{"many-routes", "uniform", "", "Many routes (uniform) ", ""},
+		{"tls", "keepalive", "", "TLS keep-alive ", ""},
+		{"tls", "keepalive-h2", "-h2", "TLS h2 keep-alive ", ""},
 	} {
-		g = append(g, scenarioBaselineGoals(r, c.scenario, c.ctrl, c.suffix, c.label)...)
+		name := c.name
+		if name == "" {
+			name = strings.TrimSpace(c.label)
+		}
+		for _, goal := range scenarioBaselineGoals(r, c.scenario, c.ctrl, c.suffix, c.label) {
+			goal.Case = name
+			g = append(g, goal)
+		}
 	}
 	return g
 }
@@ -332,30 +339,42 @@ func scenarioBaselineGoals(r *reports.BenchReport, scenario, ctrlName, suffix, l
 		}
 		return pt.ControllerCPUMicrosPerRequest.Median, true
 	}
-	ctrl, ok := cpuAt(ctrlName)
-	if !ok {
+	if s.Load.SeriesNamed(ctrlName) == nil {
 		return nil
 	}
+	ctrl, ctrlOK := cpuAt(ctrlName)
 	var g []reports.GoalResult
 	for _, eng := range baselineEngines() {
-		base, ok := cpuAt(eng.Name + suffix)
-		if !ok || base <= 0 {
+		if s.Load.SeriesNamed(eng.Name+suffix) == nil {
 			continue
 		}
-		ratio := ctrl / base
-		goal := reports.GoalResult{Name: label + "CPU per request / raw " + eng.Name + "'s (at 50 %)", Value: ratio,
-			Measured: fmt.Sprintf("%.2f (%.1f / %.1f µs)", ratio, ctrl, base)}
+		goal := reports.GoalResult{Name: label + "CPU per request / raw " + eng.Name + "'s (at 50 %)", Target: "(reported)", Met: true,
+			Engine: eng.Name, Measure: reports.GoalCPU}
 		if eng.Name == goalEngine {
-			goal.Target, goal.Met = "<= 1.2", ratio <= 1.2
-		} else {
-			goal.Target, goal.Met = "(reported)", true
+			goal.Target, goal.Met = "<= 1.2", false
+		}
+		// A window without a valid CPU sample (an overloaded one, in
+		// --quick) still gets its row: the goal is unknown, not absent.
+		switch base, ok := cpuAt(eng.Name + suffix); {
+		case !ctrlOK:
+			goal.Measured = "unknown: no valid window of the controller at 50 % of its maximum"
+		case !ok || base <= 0:
+			goal.Measured = "unknown: no valid window of " + eng.Name + " at 50 % of its maximum"
+		default:
+			ratio := ctrl / base
+			goal.Value, goal.Measured = ratio, fmt.Sprintf("%.2f (%.1f / %.1f µs)", ratio, ctrl, base)
+			if eng.Name == goalEngine {
+				goal.Met = ratio <= 1.2
+			}
 		}
 		g = append(g, goal)
 		if eng.Name == goalEngine {
 			if tg, ok := throughputGoal(s.Load, ctrlName, eng.Name+suffix, label+"throughput / raw "+eng.Name+"'s"); ok {
+				tg.Engine, tg.Measure = eng.Name, reports.GoalThroughput
 				g = append(g, tg)
 			}
 			if lg, ok := latencyGoal(s.Load, ctrlName, eng.Name+suffix, label+"p99 at 50 % of the controller's maximum / raw "+eng.Name+"'s at the same rate"); ok {
+				lg.Engine, lg.Measure = eng.Name, reports.GoalLatency
 				g = append(g, lg)
 			}
 		}

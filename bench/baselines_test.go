@@ -193,6 +193,19 @@ func TestBaselineGoals(t *testing.T) {
 		g[5].Name != "TLS keep-alive CPU per request / raw haproxy's (at 50 %)" {
 		t.Fatalf("goals with every case %+v", g)
 	}
+	if c := g[0]; c.Case != "Plain GET" || c.Engine != "haproxy" || c.Measure != reports.GoalCPU || g[1].Engine != "nginx" || g[2].Case != "POST 4 KiB" ||
+		g[6].Case != "TLS h2 keep-alive" {
+		t.Errorf("goal cases %+v", g)
+	}
+	// A 50 % window without a valid CPU sample (overloaded): the goal is
+	// unknown, not absent.
+	r.Scenarios[2].Load.Series[0].AtLoad[0].ControllerCPUMicrosPerRequest = reports.Stat{}
+	r.Scenarios[3].Load.Series[1].AtLoad[0].ControllerCPUMicrosPerRequest = reports.Stat{}
+	g = baselineGoals(r)
+	if len(g) != 7 || g[2].Met || g[2].Measured != "unknown: no valid window of the controller at 50 % of its maximum" ||
+		g[3].Met || g[3].Measured != "unknown: no valid window of haproxy at 50 % of its maximum" {
+		t.Fatalf("goals with invalid windows %+v", g[2:4])
+	}
 	r.Scenarios[0].Load.Series = r.Scenarios[0].Load.Series[:2]
 	r.Scenarios = r.Scenarios[:1]
 	if g := baselineGoals(r); len(g) != 0 {

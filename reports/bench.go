@@ -555,7 +555,21 @@ type GoalResult struct {
 	Measured string  `json:"measured"`
 	Value    float64 `json:"value"`
 	Met      bool    `json:"met"`
+	// Case, Engine and Measure place a goal against a raw engine in a
+	// table (the README's): the case ("Plain GET", "POST 4 KiB", ...), the
+	// engine ("haproxy", "nginx") and the measure (GoalCPU, GoalThroughput,
+	// GoalLatency). Empty for the other goals and in older reports.
+	Case    string `json:"case,omitempty"`
+	Engine  string `json:"engine,omitempty"`
+	Measure string `json:"measure,omitempty"`
 }
+
+// GoalResult.Measure of the goals against a raw engine.
+const (
+	GoalCPU        = "cpu"
+	GoalThroughput = "throughput"
+	GoalLatency    = "p99"
+)
 
 // Finalize sets apiVersion, kind and schemaVersion.
 func (r *BenchReport) Finalize() {

@@ -230,3 +230,29 @@ func TestReadmeEngineGoals(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestReadmeEngineTable: the goals against the raw engines as a table, a
+// row per case in the order of the goals, a column per engine and measure
+// with its target; a lower bound says so instead of a verdict; goals
+// without a case stay out, and without any there is no table.
+func TestReadmeEngineTable(t *testing.T) {
+	goals := []GoalResult{
+		{Name: "propagation p99", Target: "<= 250 ms", Measured: "12 ms", Met: true},
+		{Case: "Plain GET", Engine: "haproxy", Measure: GoalCPU, Target: "<= 1.2", Measured: "1.21 (105.9 / 87.5 µs)"},
+		{Case: "Plain GET", Engine: "haproxy", Measure: GoalThroughput, Target: ">= 0.9", Measured: "≥ 1.05 (≥ 11817 / 11298 rps)", Met: true},
+		{Case: "Plain GET", Engine: "nginx", Measure: GoalCPU, Target: "(reported)", Measured: "1.43 (105.9 / 74.3 µs)", Met: true},
+		{Case: "Plain GET", Engine: "haproxy", Measure: GoalLatency, Target: "<= 1", Measured: "0.52 (p99 6.6 / 12.6 ms)", Met: true},
+		{Case: "TLS h2 keep-alive", Engine: "haproxy", Measure: GoalCPU, Target: "<= 1.2", Measured: "2.58 (238.2 / 92.5 µs)"},
+		{Case: "TLS h2 keep-alive", Engine: "haproxy", Measure: GoalThroughput, Target: ">= 0.9", Measured: "unknown: the engine's maximum is a lower bound (≥ 10775 rps, configured)"},
+	}
+	want := "| case | CPU per request ÷ HAProxy's, each at 50 % of its maximum (goal &lt;= 1.2) | maximum throughput ÷ HAProxy's (goal &gt;= 0.9) | p99 ÷ HAProxy's at the controller's 50 % rate (goal &lt;= 1) | CPU per request ÷ nginx's, each at 50 % (reported) |\n" +
+		"|---|---|---|---|---|\n" +
+		"| Plain GET | 1.21 (105.9 / 87.5 µs), **not met** | ≥ 1.05 (≥ 11817 / 11298 rps), met | 0.52 (p99 6.6 / 12.6 ms), met | 1.43 (105.9 / 74.3 µs) |\n" +
+		"| TLS h2 keep-alive | 2.58 (238.2 / 92.5 µs), **not met** | the engine's maximum is a lower bound (≥ 10775 rps, configured) | – | – |\n"
+	if got := readmeEngineTable(goals); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := readmeEngineTable(goals[:1]); got != "" {
+		t.Errorf("a table without engine goals: %q", got)
+	}
+}
