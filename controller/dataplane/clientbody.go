@@ -22,7 +22,7 @@ import (
 // short fails the round trip, and is answered 400 (upstreamError).
 type clientBody struct {
 	body io.ReadCloser
-	rc   *http.ResponseController
+	rc   http.ResponseController // by value: one allocation fewer per body
 	d    time.Duration
 	mu   sync.Mutex
 	done bool // the deadline is off for good
@@ -41,7 +41,7 @@ func (s *Server) wrapBody(w http.ResponseWriter, r *http.Request, rs *reqState) 
 	if r.Body == nil || r.Body == http.NoBody {
 		return
 	}
-	cb := &clientBody{body: r.Body, rc: http.NewResponseController(w), d: max(s.opts.ClientBodyTimeout, 0)}
+	cb := &clientBody{body: r.Body, rc: *http.NewResponseController(w), d: max(s.opts.ClientBodyTimeout, 0)}
 	if cb.d == 0 {
 		cb.done = true // no deadline
 	}
@@ -57,8 +57,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	b.mu.Unlock()
 	n, err := b.body.Read(p)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		if err != io.EOF && isTimeout(err) { // EOF first: isTimeout allocates
 			// The deadline stays (the connection is done for): the
 			// server's discard of the rest must not wait for it.
 			b.mu.Lock()
@@ -127,4 +126,10 @@ func (s *Server) clientBodyError(w http.ResponseWriter, r *http.Request, rs *req
 	w.Header()["Connection"] = valClose
 	writePlain(w, http.StatusBadRequest, "bad request body\n")
 	rs.code = http.StatusBadRequest
+}
+
+// isTimeout reports whether err is a net.Error that timed out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

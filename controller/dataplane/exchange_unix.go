@@ -23,6 +23,9 @@ type exchange struct {
 	fc *fastConn
 	rc syscall.RawConn
 	fn func(fd uintptr) bool // x.step, bound once
+	// peekFn is x.peek, bound once (clean); perr is its result.
+	peekFn func(fd uintptr) bool
+	perr   error
 
 	// set per exchange
 	p    []byte // where the response's first bytes go (the bufio.Reader's buffer)
@@ -46,7 +49,7 @@ func (x *exchange) setup(fc *fastConn) {
 	if sc, ok := fc.conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			x.rc = rc
-			x.fn = x.step
+			x.fn, x.peekFn = x.step, x.peek
 		}
 	}
 }
@@ -135,10 +138,13 @@ func (x *exchange) clean() bool {
 	if x.rc == nil {
 		return true // not a socket (tests): the response read decides
 	}
-	var perr error
-	err := x.rc.Read(func(fd uintptr) bool {
-		_, _, perr = syscall.Recvfrom(int(fd), x.probe[:], syscall.MSG_PEEK)
-		return true // never wait: EAGAIN is the answer
-	})
-	return err == nil && (perr == syscall.EAGAIN || perr == syscall.EWOULDBLOCK)
+	x.perr = nil
+	err := x.rc.Read(x.peekFn) // bound once: no closure per request
+	return err == nil && (x.perr == syscall.EAGAIN || x.perr == syscall.EWOULDBLOCK)
+}
+
+// peek is clean's non-blocking MSG_PEEK, its error in x.perr.
+func (x *exchange) peek(fd uintptr) bool {
+	_, _, x.perr = syscall.Recvfrom(int(fd), x.probe[:], syscall.MSG_PEEK)
+	return true // never wait: EAGAIN is the answer
 }
