@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -372,5 +373,61 @@ func TestTrafficProtocolsShareTLSConfig(t *testing.T) {
 	}
 	if len(conf.NextProtos) != 0 {
 		t.Errorf("the shared config's NextProtos became %q", conf.NextProtos)
+	}
+}
+
+// TestManyHostsShareThePool: plain-HTTP traffic to many virtual hosts
+// behind one address goes over the window's bounded pool, not a pool per
+// host (http.Transport keys its pools by URL host), and each request keeps
+// its host in the Host header; a single-host traffic keeps its URL.
+func TestManyHostsShareThePool(t *testing.T) {
+	var conns atomic.Int64
+	var mu sync.Mutex
+	hosts := map[string]int{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts[r.Host]++
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	var targets []vegeta.Target
+	for h := range 50 {
+		targets = append(targets, vegeta.Target{Method: http.MethodGet, URL: fmt.Sprintf("http://h%d.many.bench.test/p/x", h)})
+	}
+	if !manyHosts(targets) || manyHosts(targets[:1]) || manyHosts(nil) {
+		t.Fatal("manyHosts")
+	}
+	tr := &Traffic{Name: "many", Dial: strings.TrimPrefix(srv.URL, "http://"), KeepAlive: true, Targets: targets}
+	cfg := loose
+	cfg.Connections, cfg.Duration, cfg.Phase = 2, 300*time.Millisecond, "closed-loop"
+	st, err := runStep(context.Background(), tr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests < 100 || st.SuccessRatio != 1 {
+		t.Fatalf("window %+v", st)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Errorf("%d connections for a window of 2 over 50 hosts: a pool per host", n)
+	}
+	mu.Lock()
+	if len(hosts) != 50 || hosts["h0.many.bench.test"] == 0 || hosts["pool.bench.invalid"] != 0 {
+		t.Errorf("Host headers seen: %d distinct (%v)", len(hosts), hosts)
+	}
+	mu.Unlock()
+	resp, err := tr.client(time.Second).Get(targets[7].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Host != "h7.many.bench.test" {
+		t.Errorf("the response's request is the copy: %s", resp.Request.URL)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -102,6 +103,58 @@ func newClient(c Config) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// SharedPool sends every request of a plain-HTTP traffic over one
+// connection pool whatever its URL's host, the host going in the Host
+// header: http.Transport pools connections per URL host, so traffic to
+// many virtual hosts behind one address (many-routes: 1,000 hosts) would
+// keep a pool per host (a thousand connections, each bounded by
+// MaxConnsPerHost) instead of the window's bounded pool the report
+// states. TLS traffic is left alone: its SNI comes from the URL's host.
+type SharedPool struct{ Transport *http.Transport }
+
+// sharedPoolHost is the one URL host, hence pool key, of a SharedPool.
+const sharedPoolHost = "pool.bench.invalid"
+
+// RoundTrip sends a copy of req with the shared URL host and req's host
+// as Host; the response's Request is req.
+func (p SharedPool) RoundTrip(req *http.Request) (*http.Response, error) {
+	r, u := *req, *req.URL // copies: a RoundTripper must not change req
+	if r.Host == "" {
+		r.Host = u.Host
+	}
+	u.Host = sharedPoolHost
+	r.URL = &u
+	resp, err := p.Transport.RoundTrip(&r)
+	if resp != nil {
+		resp.Request = req
+	}
+	return resp, err
+}
+
+// CloseIdleConnections closes the pool's idle connections.
+func (p SharedPool) CloseIdleConnections() { p.Transport.CloseIdleConnections() }
+
+// URLHost is the authority of an absolute URL ("http://h:80/p" -> "h:80").
+func URLHost(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	return host
+}
+
+// poolFor is tr as the window's round tripper: a SharedPool for plain
+// HTTP to more than one host.
+func poolFor(tr *http.Transport, c Config) http.RoundTripper {
+	if c.TLS {
+		return tr
+	}
+	for _, t := range c.Targets {
+		if URLHost(t.URL) != URLHost(c.Targets[0].URL) {
+			return SharedPool{Transport: tr}
+		}
+	}
+	return tr
+}
+
 // targeter cycles through the targets (safe for concurrent use).
 func targeter(ts []Target) vegeta.Targeter {
 	var n atomic.Uint64
@@ -133,7 +186,7 @@ func runWindow(ctx context.Context, c Config, o Options, client *http.Client, i 
 		cl := *client
 		tr := client.Transport.(*http.Transport).Clone()
 		tr.MaxConnsPerHost = int(n)
-		cl.Transport = tr
+		cl.Transport = poolFor(tr, c)
 		defer tr.CloseIdleConnections()
 		atk = vegeta.NewAttacker(vegeta.Client(&cl), vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.MaxBody(8192))
 		pacer = vegeta.ConstantPacer{} // zero: as fast as the workers answer
@@ -146,14 +199,14 @@ func runWindow(ctx context.Context, c Config, o Options, client *http.Client, i 
 		// Bounded: enough workers for every request in flight over one
 		// timeout, never more than MaxWorkers.
 		maxW := uint64(min(float64(MaxWorkers), math.Ceil(rate*c.Timeout().Seconds())+16))
-		cl := client
+		tr := client.Transport.(*http.Transport)
 		if w.Connections > 0 {
 			// This agent's share of the window's connection pool.
-			tr := client.Transport.(*http.Transport).Clone()
+			tr = tr.Clone()
 			tr.MaxConnsPerHost = max(1, Share(w.Connections, c.Generators, o.Index))
-			cl = &http.Client{Transport: tr, Timeout: client.Timeout, CheckRedirect: client.CheckRedirect}
 			defer tr.CloseIdleConnections()
 		}
+		cl := &http.Client{Transport: poolFor(tr, c), Timeout: client.Timeout, CheckRedirect: client.CheckRedirect}
 		atk = vegeta.NewAttacker(vegeta.Client(cl), vegeta.Workers(min(16, maxW)), vegeta.MaxWorkers(maxW), vegeta.MaxBody(8192))
 	}
 	lat, lag := NewHistogram(), NewHistogram()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +224,52 @@ func TestAgentStopsOnCancel(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the agent did not stop within 10 s of its context's end")
+	}
+}
+
+// countingListener counts accepted connections.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// TestAgentSharesThePoolAcrossHosts: targets on many virtual hosts behind
+// one address go over the window's pool (its share of the connections),
+// not a pool per host.
+func TestAgentSharesThePoolAcrossHosts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: l}
+	srv, err := echoserver.New(echoserver.Options{Listener: cl, Identity: echoserver.Identity{Namespace: "ns", Service: "echo", Pod: "echo-0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c := config(l.Addr().String(), 1, time.Now().Add(100*time.Millisecond),
+		Window{Phase: "closed-loop", Workers: 2, DurationMillis: 300}, Window{Phase: "fraction", RateRPS: 300, Connections: 2, DurationMillis: 300})
+	c.Targets = nil
+	for h := range 30 {
+		c.Targets = append(c.Targets, Target{Method: "GET", URL: fmt.Sprintf("http://h%d.many.bench.test/p", h), Expect: "echo"})
+	}
+	rs := runAgents(t, c)
+	if len(rs) != 2 || rs[0].Requests < 60 || rs[1].Requests < 60 {
+		t.Fatalf("results %+v", rs)
+	}
+	// Two windows, each with its own pool of two.
+	if n := cl.n.Load(); n > 4 {
+		t.Errorf("%d connections for two windows of 2 connections over 30 hosts: a pool per host", n)
 	}
 }
