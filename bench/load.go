@@ -147,27 +147,13 @@ func (t *Traffic) clientConns(timeout time.Duration, conns int) *http.Client {
 		tr.TLSNextProto = nil
 		tr.ForceAttemptHTTP2 = true
 	}
-	var rt http.RoundTripper = tr
-	if t.TLS == nil && manyHosts(t.Targets) {
-		rt = agent.SharedPool{Transport: tr}
-	}
 	return &http.Client{
-		Transport: rt,
+		Transport: agent.Pool(tr, t.TLS != nil, len(t.Targets), func(i int) string { return t.Targets[i].URL }),
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
-}
-
-// manyHosts reports whether targets name more than one URL host.
-func manyHosts(targets []vegeta.Target) bool {
-	for _, tg := range targets[min(1, len(targets)):] {
-		if agent.URLHost(tg.URL) != agent.URLHost(targets[0].URL) {
-			return true
-		}
-	}
-	return false
 }
 
 // latencyBuckets are the vegeta histogram buckets in the report.

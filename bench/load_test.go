@@ -401,9 +401,6 @@ func TestManyHostsShareThePool(t *testing.T) {
 	for h := range 50 {
 		targets = append(targets, vegeta.Target{Method: http.MethodGet, URL: fmt.Sprintf("http://h%d.many.bench.test/p/x", h)})
 	}
-	if !manyHosts(targets) || manyHosts(targets[:1]) || manyHosts(nil) {
-		t.Fatal("manyHosts")
-	}
 	tr := &Traffic{Name: "many", Dial: strings.TrimPrefix(srv.URL, "http://"), KeepAlive: true, Targets: targets}
 	cfg := loose
 	cfg.Connections, cfg.Duration, cfg.Phase = 2, 300*time.Millisecond, "closed-loop"

@@ -389,13 +389,6 @@ func routeGone(code int, service, expect string) bool {
 	return code != 0 && (code != http.StatusOK || service != expect)
 }
 
-// measureSeries measures every traffic the same way, interleaved (A/B/A/B
-// within each repetition): first its closed-loop maximum (a connection
-// sweep per repetition), then open-loop windows at fractions of that
-// target's own maximum (all Fractions for primary traffic, the
-// SecondaryFractions for the rest). A capped maximum (ceiling) is still a
-// rate the target sustained, so its fractions are measured too; the
-// reports say the maximum is a lower bound.
 // peerFraction is the load fraction of the peer series whose window a
 // Traffic.Peer repeats.
 const peerFraction = 0.5
@@ -424,6 +417,13 @@ func (e *Env) fractionWindow(ctx context.Context, t *Traffic, rate float64, pool
 	return e.window(ctx, t, stepConfig{Rate: rate, Duration: o.WindowDuration, Phase: phase, Detail: true, PoolConnections: pool})
 }
 
+// measureSeries measures every traffic the same way, interleaved (A/B/A/B
+// within each repetition): first its closed-loop maximum (a connection
+// sweep per repetition), then open-loop windows at fractions of that
+// target's own maximum (all Fractions for primary traffic, the
+// SecondaryFractions for the rest). A capped maximum (ceiling) is still a
+// rate the target sustained, so its fractions are measured too; the
+// reports say the maximum is a lower bound.
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
 	o := e.Opts
 	// An overloaded open-loop window can leave a thousand idle keep-alive

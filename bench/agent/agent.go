@@ -103,28 +103,28 @@ func newClient(c Config) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// SharedPool sends every request of a plain-HTTP traffic over one
+// sharedPool sends every request of a plain-HTTP traffic over one
 // connection pool whatever its URL's host, the host going in the Host
 // header: http.Transport pools connections per URL host, so traffic to
 // many virtual hosts behind one address (many-routes: 1,000 hosts) would
 // keep a pool per host (a thousand connections, each bounded by
 // MaxConnsPerHost) instead of the window's bounded pool the report
 // states. TLS traffic is left alone: its SNI comes from the URL's host.
-type SharedPool struct{ Transport *http.Transport }
+type sharedPool struct{ tr *http.Transport }
 
-// sharedPoolHost is the one URL host, hence pool key, of a SharedPool.
+// sharedPoolHost is the one URL host, hence pool key, of a sharedPool.
 const sharedPoolHost = "pool.bench.invalid"
 
 // RoundTrip sends a copy of req with the shared URL host and req's host
 // as Host; the response's Request is req.
-func (p SharedPool) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p sharedPool) RoundTrip(req *http.Request) (*http.Response, error) {
 	r, u := *req, *req.URL // copies: a RoundTripper must not change req
 	if r.Host == "" {
 		r.Host = u.Host
 	}
 	u.Host = sharedPoolHost
 	r.URL = &u
-	resp, err := p.Transport.RoundTrip(&r)
+	resp, err := p.tr.RoundTrip(&r)
 	if resp != nil {
 		resp.Request = req
 	}
@@ -132,27 +132,34 @@ func (p SharedPool) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes the pool's idle connections.
-func (p SharedPool) CloseIdleConnections() { p.Transport.CloseIdleConnections() }
+func (p sharedPool) CloseIdleConnections() { p.tr.CloseIdleConnections() }
 
-// URLHost is the authority of an absolute URL ("http://h:80/p" -> "h:80").
-func URLHost(u string) string {
+// Pool is tr as the round tripper of traffic to the n URLs url(0..n-1):
+// one shared pool (sharedPool) for plain HTTP to more than one host, else
+// tr itself.
+func Pool(tr *http.Transport, tls bool, n int, url func(i int) string) http.RoundTripper {
+	if tls || n < 2 {
+		return tr
+	}
+	first := urlHost(url(0))
+	for i := 1; i < n; i++ {
+		if urlHost(url(i)) != first {
+			return sharedPool{tr}
+		}
+	}
+	return tr
+}
+
+// urlHost is the authority of an absolute URL ("http://h:80/p" -> "h:80").
+func urlHost(u string) string {
 	_, rest, _ := strings.Cut(u, "://")
 	host, _, _ := strings.Cut(rest, "/")
 	return host
 }
 
-// poolFor is tr as the window's round tripper: a SharedPool for plain
-// HTTP to more than one host.
+// poolFor is Pool for c's targets.
 func poolFor(tr *http.Transport, c Config) http.RoundTripper {
-	if c.TLS {
-		return tr
-	}
-	for _, t := range c.Targets {
-		if URLHost(t.URL) != URLHost(c.Targets[0].URL) {
-			return SharedPool{Transport: tr}
-		}
-	}
-	return tr
+	return Pool(tr, c.TLS, len(c.Targets), func(i int) string { return c.Targets[i].URL })
 }
 
 // targeter cycles through the targets (safe for concurrent use).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,5 +272,22 @@ func TestAgentSharesThePoolAcrossHosts(t *testing.T) {
 	// Two windows, each with its own pool of two.
 	if n := cl.n.Load(); n > 4 {
 		t.Errorf("%d connections for two windows of 2 connections over 30 hosts: a pool per host", n)
+	}
+}
+
+// TestPool: one shared pool only for plain HTTP to more than one host.
+func TestPool(t *testing.T) {
+	tr := &http.Transport{}
+	urls := []string{"http://a.test/x", "http://a.test/y", "http://b.test:8080/x"}
+	at := func(i int) string { return urls[i] }
+	for _, tc := range []struct {
+		tls    bool
+		n      int
+		shared bool
+	}{{false, 3, true}, {false, 2, false}, {false, 1, false}, {false, 0, false}, {true, 3, false}} {
+		_, shared := Pool(tr, tc.tls, tc.n, at).(sharedPool)
+		if shared != tc.shared {
+			t.Errorf("tls %v, %d URLs: shared pool %v, want %v", tc.tls, tc.n, shared, tc.shared)
+		}
 	}
 }

@@ -116,8 +116,7 @@ func (l *h1loop) serve() error {
 			if l.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
+			if isTimeout(err) || isTemporaryAccept(err) {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				l.s.log.Debug("data plane accept failed; retrying", slog.Any("error", err), slog.Duration("delay", delay))
 				time.Sleep(delay) //nolint:forbidigo // accept backoff, as net/http's Serve

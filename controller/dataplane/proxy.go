@@ -416,7 +416,6 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 		return
 	}
 	code, reason, body := http.StatusBadGateway, "other", "upstream error\n"
-	var ne net.Error
 	switch {
 	case errors.Is(context.Cause(r.Context()), errSendTimeout):
 		code, reason, body = http.StatusGatewayTimeout, "timeout", "upstream send timeout\n"
@@ -427,7 +426,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, rs *reqSt
 	case errors.Is(err, context.Canceled) || r.Context().Err() == context.Canceled:
 		// The client went away (or Shutdown gave up): nobody reads the answer.
 		code, reason, body = statusClientClosed, "canceled", "request canceled\n"
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		code, reason, body = http.StatusGatewayTimeout, "timeout", "upstream timeout\n"
 	case isDialError(err):
 		reason, body = "dial", "upstream connect error\n"
