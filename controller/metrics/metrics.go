@@ -33,7 +33,7 @@ const (
 )
 
 // latencyBuckets spans a fast proxy hop (100µs) to a slow upstream (10s).
-var latencyBuckets = []float64{
+var latencyBuckets = [...]float64{
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
@@ -47,10 +47,8 @@ var controlBuckets = []float64{
 type Metrics struct {
 	registry *prometheus.Registry
 
-	requests       *prometheus.CounterVec   // ingress, service, code
-	latency        *prometheus.HistogramVec // ingress, service
-	inFlight       atomic.Int64             // exported through a GaugeFunc: one atomic add per change
-	upstreamErrors *prometheus.CounterVec   // reason
+	inFlight       atomic.Int64           // exported through a GaugeFunc: one atomic add per change
+	upstreamErrors *prometheus.CounterVec // reason
 	retries        prometheus.Counter
 
 	generation     prometheus.Gauge
@@ -81,15 +79,6 @@ type RouteLabels struct{ Ingress, Service string }
 // runtime and process collectors.
 func New() *Metrics {
 	m := &Metrics{registry: prometheus.NewRegistry()}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "requests_total",
-		Help: "Requests handled by the data plane, by Ingress (namespace/name), Service and status code.",
-	}, []string{"ingress", "service", "code"})
-	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "request_duration_seconds",
-		Help:    "Time from reading the request headers to the end of the response, by Ingress and Service.",
-		Buckets: latencyBuckets,
-	}, []string{"ingress", "service"})
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "requests_in_flight",
 		Help: "Requests the data plane is currently handling (upgraded connections included).",
@@ -134,7 +123,7 @@ func New() *Metrics {
 	}, []string{"result"})
 
 	m.registry.MustRegister(
-		m.requests, m.latency, inFlight, m.upstreamErrors, m.retries,
+		newRequestCollector(m), inFlight, m.upstreamErrors, m.retries,
 		m.generation, m.buildDuration, m.eventToPublish, m.routes, m.hosts, m.backends,
 		m.warnings, m.statusWrites,
 		collectors.NewGoCollector(),
@@ -174,7 +163,7 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 		if m.routeHandles == nil {
 			m.routeHandles = make(map[RouteLabels]*RouteMetrics)
 		}
-		h = &RouteMetrics{m: m, ingress: ingress, service: service}
+		h = &RouteMetrics{ingress: ingress, service: service}
 		m.routeHandles[k] = h
 	}
 	h.epoch = m.epoch
@@ -206,15 +195,14 @@ func (m *Metrics) BeginRoutes() {
 	m.handlesMu.Unlock()
 }
 
-// RetainRoutes deletes the request series (requests_total and
-// request_duration_seconds) and the cached handles of every ingress and
+// RetainRoutes deletes the cached handles, and with them the request series
+// (requests_total and request_duration_seconds), of every ingress and
 // service pair that Route has not returned since the last BeginRoutes, so
 // that deleted Ingresses and Services do not leave series behind (so a
 // publish builds no set of live pairs). The pair (NoIngress,
 // NoService) is always kept. A request still running on an older table may
-// record into a removed handle (the sample is dropped) or, for a status
-// code new to it, recreate its series until the next call. It returns how
-// many pairs were removed.
+// record into a removed handle (the sample is dropped). It returns how many
+// pairs were removed.
 func (m *Metrics) RetainRoutes() int {
 	if m == nil {
 		return 0
@@ -228,10 +216,6 @@ func (m *Metrics) RetainRoutes() int {
 		}
 	}
 	m.handlesMu.Unlock()
-	for _, rl := range gone {
-		m.requests.DeletePartialMatch(prometheus.Labels{"ingress": rl.Ingress, "service": rl.Service})
-		m.latency.DeleteLabelValues(rl.Ingress, rl.Service)
-	}
 	return len(gone)
 }
 
@@ -314,65 +298,142 @@ func (m *Metrics) StatusWrite(err error) {
 	m.statusWrites.WithLabelValues(result).Inc()
 }
 
-// maxCachedCodes bounds the per-route status code cache; rarer codes go
-// through the (slower, still correct) labelled lookup.
-const maxCachedCodes = 16
-
-type codeCounter struct {
-	code int
-	c    prometheus.Counter
-}
-
-// RouteMetrics is the per-route handle of the request metrics. Observe is
-// lock-free and allocation-free once a status code has been seen. The
-// route's latency histogram is created by its first request: a histogram
-// (16 buckets, two copies of the counts, its label pairs) costs about a
-// kilobyte, so routes that see no traffic cost none.
+// RouteMetrics is the per-route handle of the request metrics: the route's
+// own counters, read by the registry's collector at scrape time (see
+// requestCollector), instead of series of client_golang vectors. Observe is
+// lock-free and allocation-free. A handle is 256 bytes (four status codes
+// before it chains more), made when a table is published; a client_golang histogram and counter for the same
+// route cost about 2 KiB (two copies of the bucket counts, label pairs,
+// exemplar and native-histogram fields), which at 10,000 routes was as
+// much memory as the whole routing state. A route that has seen no request
+// exports no series.
 type RouteMetrics struct {
-	m                *Metrics
 	ingress, service string
 	epoch            uint64 // Metrics.epoch when last returned by Route (under handlesMu)
-	latency          atomic.Pointer[observer]
-	codes            atomic.Pointer[[]codeCounter] // copy-on-write
+
+	codes codeSlots
+	// buckets[i] counts requests of at most latencyBounds[i] (not
+	// cumulative; the last one counts the rest); sumNanos is their total
+	// duration.
+	buckets  [len(latencyBuckets) + 1]atomic.Uint64
+	sumNanos atomic.Int64
 }
 
-// observer holds a histogram child for an atomic pointer.
-type observer struct{ prometheus.Observer }
+// latencyBounds are latencyBuckets as durations.
+var latencyBounds = func() (b [len(latencyBuckets)]time.Duration) {
+	for i, s := range latencyBuckets {
+		b[i] = time.Duration(s * float64(time.Second))
+	}
+	return b
+}()
 
 // Observe records one finished request.
 func (r *RouteMetrics) Observe(code int, d time.Duration) {
 	if r == nil {
 		return
 	}
-	r.counter(code).Inc()
-	o := r.latency.Load()
-	if o == nil {
-		// Racing first requests get the same child from the vector.
-		o = &observer{r.m.latency.WithLabelValues(r.ingress, r.service)}
-		r.latency.Store(o)
+	r.codes.add(code)
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
 	}
-	o.Observe(d.Seconds())
+	r.buckets[i].Add(1)
+	r.sumNanos.Add(int64(d))
 }
 
-func (r *RouteMetrics) counter(code int) prometheus.Counter {
-	for {
-		old := r.codes.Load()
-		var cached []codeCounter
-		if old != nil {
-			cached = *old
-		}
-		for _, cc := range cached {
-			if cc.code == code {
-				return cc.c
+// codeSlots count requests by status code: slots are claimed by the first
+// request with their code (compare-and-swap), and a route with more codes
+// than a chunk holds chains another chunk, so any code is counted exactly
+// without a lock.
+type codeSlots struct {
+	slots [4]codeSlot
+	next  atomic.Pointer[codeSlots]
+}
+
+type codeSlot struct {
+	code atomic.Uint32 // status code + 1; 0: free
+	n    atomic.Uint64
+}
+
+func (c *codeSlots) add(code int) {
+	key := uint32(code) + 1
+	for s := c; ; {
+		for i := range s.slots {
+			x := &s.slots[i]
+			got := x.code.Load()
+			if got == 0 && !x.code.CompareAndSwap(0, key) {
+				got = x.code.Load() // claimed by another code meanwhile
+			} else if got == 0 {
+				got = key
+			}
+			if got == key {
+				x.n.Add(1)
+				return
 			}
 		}
-		c := r.m.requests.WithLabelValues(r.ingress, r.service, codeLabel(code))
-		if len(cached) >= maxCachedCodes {
-			return c
+		nx := s.next.Load()
+		if nx == nil {
+			s.next.CompareAndSwap(nil, new(codeSlots))
+			nx = s.next.Load()
 		}
-		next := append(append(make([]codeCounter, 0, len(cached)+1), cached...), codeCounter{code, c})
-		if r.codes.CompareAndSwap(old, &next) {
-			return c
+		s = nx
+	}
+}
+
+// requestCollector exports every live route handle's counters as
+// requests_total and request_duration_seconds.
+type requestCollector struct {
+	m                 *Metrics
+	requests, latency *prometheus.Desc
+}
+
+func newRequestCollector(m *Metrics) *requestCollector {
+	return &requestCollector{m: m,
+		requests: prometheus.NewDesc(Namespace+"_requests_total",
+			"Requests handled by the data plane, by Ingress (namespace/name), Service and status code.",
+			[]string{"ingress", "service", "code"}, nil),
+		latency: prometheus.NewDesc(Namespace+"_request_duration_seconds",
+			"Time from reading the request headers to the end of the response, by Ingress and Service.",
+			[]string{"ingress", "service"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *requestCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.requests
+	ch <- c.latency
+}
+
+// Collect implements prometheus.Collector. The counts are read one atomic
+// at a time while requests go on: a histogram's count is the sum of the
+// bucket counts read, its sum may include a request those did not.
+func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.handlesMu.Lock()
+	hs := make([]*RouteMetrics, 0, len(c.m.routeHandles))
+	for _, h := range c.m.routeHandles {
+		hs = append(hs, h)
+	}
+	c.m.handlesMu.Unlock()
+	for _, h := range hs {
+		var count uint64
+		buckets := make(map[float64]uint64, len(latencyBuckets))
+		for i := range h.buckets {
+			count += h.buckets[i].Load()
+			if i < len(latencyBuckets) {
+				buckets[latencyBuckets[i]] = count
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		ch <- prometheus.MustNewConstHistogram(c.latency, count, float64(h.sumNanos.Load())/1e9, buckets, h.ingress, h.service)
+		for s := &h.codes; s != nil; s = s.next.Load() {
+			for i := range s.slots {
+				key, n := s.slots[i].code.Load(), s.slots[i].n.Load()
+				if key != 0 && n > 0 {
+					ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), h.ingress, h.service, codeLabel(int(key)-1))
+				}
+			}
 		}
 	}
 }

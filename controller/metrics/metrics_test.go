@@ -2,11 +2,14 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -28,7 +31,7 @@ func TestRequestMetrics(t *testing.T) {
 	for range 3 {
 		r.Observe(200, time.Millisecond)
 	}
-	for code := 200; code < 200+maxCachedCodes+4; code++ { // more codes than the cache holds
+	for code := 200; code < 220; code++ { // more codes than a chunk of slots holds
 		r.Observe(code, time.Millisecond)
 	}
 	m.InFlightInc()
@@ -52,8 +55,8 @@ func TestRequestMetrics(t *testing.T) {
 	}
 }
 
-// TestRouteWithoutTrafficHasNoHistogram: a route's latency histogram is
-// created by its first request, so thousands of idle routes cost no series.
+// TestRouteWithoutTrafficHasNoHistogram: a route exports series from its
+// first request on, so thousands of idle routes cost no series.
 func TestRouteWithoutTrafficHasNoHistogram(t *testing.T) {
 	m := New()
 	r := m.Route("ns/idle", "ns/svc")
@@ -154,5 +157,73 @@ func TestRetainRoutesDeletesStaleSeries(t *testing.T) {
 	nilM.BeginRoutes()
 	if nilM.RetainRoutes() != 0 {
 		t.Error("nil Metrics removed something")
+	}
+}
+
+// TestHistogramBuckets: each request is counted in the first bucket whose
+// bound it does not exceed (Prometheus's "le"), cumulatively, with the sum.
+func TestHistogramBuckets(t *testing.T) {
+	m := New()
+	r := m.Route("ns/h", "ns/svc")
+	for _, d := range []time.Duration{50 * time.Microsecond, 100 * time.Microsecond, 101 * time.Microsecond, 3 * time.Millisecond, 20 * time.Second} {
+		r.Observe(200, d)
+	}
+	out := scrape(t, m)
+	for _, want := range []string{
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="0.0001"} 2`,
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="0.00025"} 3`,
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="0.0025"} 3`,
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="0.005"} 4`,
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="10"} 4`,
+		`ingresslab_request_duration_seconds_bucket{ingress="ns/h",service="ns/svc",le="+Inf"} 5`,
+		`ingresslab_request_duration_seconds_sum{ingress="ns/h",service="ns/svc"} 20.003251`,
+		`ingresslab_request_duration_seconds_count{ingress="ns/h",service="ns/svc"} 5`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+// TestConcurrentObserve: requests racing on one route, with more codes than
+// a chunk of slots, are all counted, each under its own code.
+func TestConcurrentObserve(t *testing.T) {
+	m := New()
+	r := m.Route("ns/c", "ns/svc")
+	const workers, each = 8, 1000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				r.Observe(200+(w+i)%12, time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	out := scrape(t, m)
+	if want := fmt.Sprintf(`ingresslab_request_duration_seconds_count{ingress="ns/c",service="ns/svc"} %d`, workers*each); !strings.Contains(out, want+"\n") {
+		t.Errorf("exposition lacks %q", want)
+	}
+	total := 0
+	for code := 200; code < 212; code++ {
+		prefix := fmt.Sprintf(`ingresslab_requests_total{code="%d",ingress="ns/c",service="ns/svc"} `, code)
+		i := strings.Index(out, prefix)
+		if i < 0 {
+			t.Fatalf("no series for code %d", code)
+		}
+		var n int
+		fmt.Sscan(out[i+len(prefix):], &n)
+		total += n
+	}
+	if total != workers*each || strings.Count(out, `ingress="ns/c",service="ns/svc"} `) != 12+2 {
+		t.Errorf("%d requests counted over the codes, want %d; exposition:\n%s", total, workers*each, out)
+	}
+}
+
+// TestRouteMetricsSize: the handle stays in the 256-byte size class (one
+// per route and Service of every published table).
+func TestRouteMetricsSize(t *testing.T) {
+	if n := unsafe.Sizeof(RouteMetrics{}); n > 256 {
+		t.Errorf("RouteMetrics is %d bytes, want at most 256", n)
 	}
 }
