@@ -13,7 +13,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 	for _, s := range []string{"Usage:", "--controller-name", `(default "ingresslab.dev/ingress-controller")`, "--leader-elect", "on in a cluster", "--shutdown-delay", "5s in a cluster",
-		"--max-connections int", "(default 10000)", "--max-connections-per-client int", "0: no limit (the default", "--client-body-timeout duration", "--upstream-read-timeout duration", "(default 1m0s)"} {
+		"--max-connections int", "(default 10000)", "--max-connections-per-client int", "0: no limit (the default", "--client-body-timeout duration", "--upstream-read-timeout duration", "(default 1m0s)", "--gc-headroom string", `(default "8Mi")`} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("--help lacks %q", s)
 		}
@@ -31,6 +31,8 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"--log-format", "xml"}, 2, "--log-format"},
 		{[]string{"--kubeconfig", "/nonexistent", "--log-level", "error"}, 1, "--kubeconfig /nonexistent"},
 		{[]string{"--kubeconfig", "/nonexistent", "--shutdown-delay", "-1s"}, 1, "--shutdown-delay -1s is negative"},
+		{[]string{"--gc-headroom", "lots"}, 2, `--gc-headroom "lots": want a positive quantity`},
+		{[]string{"--gc-headroom", "-1Mi"}, 2, `--gc-headroom "-1Mi"`},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), c.args, &out, &errb)

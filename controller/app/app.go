@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -312,6 +313,11 @@ func (c *Controller) build() error {
 		HoldOff:         cfg.BatchHoldOff,
 		MaxDelay:        cfg.BatchMaxDelay,
 		Settle:          cfg.BatchSettle,
+		// Loading the cluster's objects (the initial lists, decoded and
+		// translated) takes several times the memory they keep; without a
+		// collection and a release now, the process would keep that peak
+		// resident until the runtime's background scavenger gives it back.
+		AfterInitialBuild: func() { go debug.FreeOSMemory() },
 	}
 	if cfg.DefaultCertificate != "" {
 		lopts.Translate.DefaultCertificate = &cfg.defaultCert

@@ -136,6 +136,10 @@ type Options struct {
 	// MaxDelay caps the time from a batch's first event to its build.
 	// Default DefaultMaxDelay (250ms).
 	MaxDelay time.Duration
+	// AfterInitialBuild, when set, is called once on the loop's goroutine
+	// after the first table (the initial list's) is published. Default
+	// nil.
+	AfterInitialBuild func()
 	// Clock times the batches and the builds; the times the Source signals
 	// must come from it too. Default clock.RealClock (tests pass a
 	// k8s.io/utils/clock/testing.FakeClock).
@@ -250,6 +254,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	default:
 	}
 	l.build(time.Time{})
+	if f := l.opts.AfterInitialBuild; f != nil {
+		f()
+	}
 	l.burst = true // the initial list is a burst of every object
 	changes := l.opts.Source.Changes()
 	for {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,7 +170,12 @@ func TestFirstBuildWaitsForSync(t *testing.T) {
 	src := newTestSource()
 	src.set(&translate.Snapshot{Ingresses: []*networkingv1.Ingress{ingress("a", "a.example", "svc")}})
 	pub := &tables{}
-	l := start(t, Options{Source: src, Publisher: pub})
+	var after atomic.Int32
+	var publishedBefore int
+	l := start(t, Options{Source: src, Publisher: pub, AfterInitialBuild: func() {
+		publishedBefore = len(pub.all())
+		after.Add(1)
+	}})
 	// The loop is inside WaitForSync: a build before it would be done
 	// by now.
 	<-src.waiting
@@ -184,6 +190,10 @@ func TestFirstBuildWaitsForSync(t *testing.T) {
 	}
 	if m := got[0].Match("a.example", "/"); m.Route == nil || m.Route.Backend.Service != "svc" {
 		t.Fatalf("first table does not route a.example: %+v", m)
+	}
+	waitFor(t, "AfterInitialBuild", func() bool { return after.Load() == 1 })
+	if publishedBefore != 1 {
+		t.Errorf("AfterInitialBuild ran with %d tables published, want 1", publishedBefore)
 	}
 }
 
