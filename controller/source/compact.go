@@ -1,6 +1,8 @@
 package source
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unique"
@@ -18,7 +20,9 @@ import (
 //     bytes per Ingress. DeletionTimestamp stays.
 //   - the namespace is interned (package unique): every Ingress of a
 //     namespace shares one copy; the pathType and ingressClassName
-//     pointers of equal values are shared. Strings that are often unique
+//     pointers of equal values are shared, and so are equal
+//     status.loadBalancer.ingress lists (the controller writes the same
+//     addresses to every Ingress it serves). Strings that are often unique
 //     (names, hosts, paths, annotation values) are not interned: for a
 //     value held once, interning costs an entry in unique's map and saves
 //     nothing.
@@ -33,6 +37,7 @@ func compactIngress(ing *networkingv1.Ingress) {
 	if c := ing.Spec.IngressClassName; c != nil {
 		ing.Spec.IngressClassName = internPtr(*c)
 	}
+	ing.Status.LoadBalancer.Ingress = sharedStatus(ing.Status.LoadBalancer.Ingress)
 	for i := range ing.Spec.Rules {
 		http := ing.Spec.Rules[i].HTTP
 		if http == nil {
@@ -77,6 +82,51 @@ const maxSharedPtrs = 256
 var (
 	sharedPtrs     sync.Map // string -> *string
 	sharedPtrCount atomic.Int32
+)
+
+// sharedStatus returns the shared copy of a status.loadBalancer.ingress
+// list equal to lb, for the first maxSharedPtrs distinct lists, else lb.
+func sharedStatus(lb []networkingv1.IngressLoadBalancerIngress) []networkingv1.IngressLoadBalancerIngress {
+	if len(lb) == 0 {
+		return lb
+	}
+	key := statusKey(lb)
+	if v, ok := sharedStatuses.Load(key); ok {
+		return v.([]networkingv1.IngressLoadBalancerIngress)
+	}
+	if sharedStatusCount.Load() >= maxSharedPtrs {
+		return lb
+	}
+	v, loaded := sharedStatuses.LoadOrStore(key, lb)
+	if !loaded {
+		sharedStatusCount.Add(1)
+	}
+	return v.([]networkingv1.IngressLoadBalancerIngress)
+}
+
+// statusKey encodes lb, every field of it, unambiguously.
+func statusKey(lb []networkingv1.IngressLoadBalancerIngress) string {
+	var b strings.Builder
+	for _, e := range lb {
+		b.WriteString(strconv.Quote(e.IP))
+		b.WriteString(strconv.Quote(e.Hostname))
+		for _, p := range e.Ports {
+			b.WriteString(strconv.Itoa(int(p.Port)))
+			b.WriteString(strconv.Quote(string(p.Protocol)))
+			if p.Error != nil {
+				b.WriteString(strconv.Quote(*p.Error))
+			} else {
+				b.WriteString("-")
+			}
+		}
+		b.WriteString(";")
+	}
+	return b.String()
+}
+
+var (
+	sharedStatuses    sync.Map // statusKey -> []networkingv1.IngressLoadBalancerIngress
+	sharedStatusCount atomic.Int32
 )
 
 // The three valid path types, shared by every cached path that names one.

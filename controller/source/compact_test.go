@@ -87,6 +87,15 @@ func TestCompactIngress(t *testing.T) {
 		}
 	}
 	a, b := mk("a"), mk("b")
+	for _, ing := range []*networkingv1.Ingress{a, b} {
+		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: strings.Clone("127.0.1.1"),
+			Ports: []networkingv1.IngressPortStatus{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
+	}
+	other := mk("other")
+	other.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "127.0.1.1",
+		Ports: []networkingv1.IngressPortStatus{{Port: 443, Protocol: corev1.ProtocolTCP}}}}
+	wantOther := other.DeepCopy()
+	compactIngress(other)
 	wantA := a.DeepCopy()
 	compactIngress(a)
 	compactIngress(b)
@@ -106,6 +115,12 @@ func TestCompactIngress(t *testing.T) {
 	}
 	if !sameData(a.Namespace, b.Namespace) {
 		t.Error("the namespace is not interned")
+	}
+	if sa, sb := a.Status.LoadBalancer.Ingress, b.Status.LoadBalancer.Ingress; &sa[0] != &sb[0] {
+		t.Error("equal statuses do not share their list")
+	}
+	if &other.Status.LoadBalancer.Ingress[0] == &a.Status.LoadBalancer.Ingress[0] || !reflect.DeepEqual(other.Status, wantOther.Status) {
+		t.Errorf("a status with another port shares a's list: %+v", other.Status)
 	}
 	// Idempotent: the informer may transform an object it already has.
 	again := a.DeepCopy()
