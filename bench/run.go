@@ -183,6 +183,9 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 		g = append(g, reports.GoalResult{Name: "propagation p99", Target: "<= 250 ms", Value: p.FirstCorrectMillis.P99,
 			Measured: measured, Met: p.FirstCorrectMillis.P99 <= 250 && p.TimedOut == 0})
 	}
+	if s := r.Scenario("scale"); s != nil && s.Scale != nil && s.Scale.Fit != nil {
+		g = append(g, memoryGoal(s.Scale))
+	}
 	if s := r.Scenario("churn"); s != nil && s.Churn != nil {
 		c := s.Churn
 		bad := c.Errors + c.Non2xx + c.Misroutes
@@ -206,6 +209,25 @@ func Goals(r *reports.BenchReport) []reports.GoalResult {
 		g = append(g, reports.GoalResult{Name: name, Target: fmt.Sprintf("<= %.0f s", limit), Value: r.DurationSeconds,
 			Measured: fmt.Sprintf("%.0f s", r.DurationSeconds), Met: r.DurationSeconds <= limit})
 	}
+	return g
+}
+
+// memoryGoalBytes is the goal for memory per route (issue 13).
+const memoryGoalBytes = 2048
+
+// memoryGoal is the memory per route of the scale fit against
+// memoryGoalBytes; a fit with a note (too few sizes, a poor fit, no
+// growth) is not a measurement of it.
+func memoryGoal(sc *reports.ScaleResult) reports.GoalResult {
+	f := sc.Fit
+	g := reports.GoalResult{Name: "memory per route (process-tree RSS, least-squares fit)", Target: fmt.Sprintf("<= %d bytes", memoryGoalBytes), Value: f.Slope}
+	if f.Note != "" {
+		g.Measured = "unknown: " + f.Note
+		return g
+	}
+	last := sc.Points[len(sc.Points)-1]
+	g.Measured = fmt.Sprintf("%.0f bytes (R² %.3f over %d sizes; %.0f MiB at %d routes after serving them)", f.Slope, f.R2, f.Points, float64(last.TreeRSSBytes)/(1<<20), last.Routes)
+	g.Met = f.Slope <= memoryGoalBytes
 	return g
 }
 

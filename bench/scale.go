@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/ingresslab/ingresslab/reports"
@@ -60,14 +63,23 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 			return nil, scaleFailure(err, size, "after a restart", res.Points)
 		}
 		pt.RestartSyncMillis = float64(time.Since(rs)) / 1e6
+		pt.SyncRSSBytes, _ = procRSS(e.Ctrl.PID())
+		// Memory is read once the table has served: a controller that only
+		// loaded its routes has not yet built per-route runtime state, nor
+		// let its heap grow to its collector's goal.
+		pt.ServedRequests, pt.ServeErrors, pt.ServeError = e.serveScale(ctx, size)
 		pt.RSSBytes, _ = procRSS(e.Ctrl.PID())
 		snap := snapCPU(e.Ctrl.PID())
 		pt.TreeRSSBytes, pt.Processes = snap.ctrlRSS, snap.ctrlProcs
 		if v, err := metricValue(ctx, e.Ctrl.AdminURL+"/metrics", "go_memstats_heap_alloc_bytes"); err == nil {
 			pt.HeapAllocBytes = uint64(v)
 		}
-		e.Progressf("scale: %d Ingresses: apply->sync %.0f ms, restart->sync %.0f ms, RSS %.1f MiB (tree of %d: %.1f MiB), heap %.1f MiB",
-			size, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20), pt.Processes, float64(pt.TreeRSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+		if pt.ServeError != "" {
+			e.Progressf("scale: %d Ingresses: %d of %d requests failed after the sync, first: %s", size, pt.ServeErrors, pt.ServedRequests, pt.ServeError)
+		}
+		e.Progressf("scale: %d Ingresses: apply->sync %.0f ms, restart->sync %.0f ms, RSS %.1f MiB at sync, %.1f MiB after %d requests (%d failed) (tree of %d: %.1f MiB), heap %.1f MiB",
+			size, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.SyncRSSBytes)/(1<<20), float64(pt.RSSBytes)/(1<<20), pt.ServedRequests, pt.ServeErrors,
+			pt.Processes, float64(pt.TreeRSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
 		res.Points = append(res.Points, pt)
 	}
 	var xs, rss, heap, tree []float64
@@ -139,6 +151,70 @@ func fitLine(xs, ys []float64) *reports.LinearFit {
 func scaleHost(i int) string { return fmt.Sprintf("s%d.scale.bench.test", i) }
 
 func scaleService(i int) string { return fmt.Sprintf("scale-%d", i%scaleBackends) }
+
+// Bounds of serveScale.
+const (
+	scaleServeMin   = 50000
+	scaleServeConns = 8
+	scaleServeTime  = 30 * time.Second
+)
+
+// serveScale sends GETs round-robin over the size scale hosts through
+// scaleServeConns keep-alive connections: every route at least once and at
+// least scaleServeMin requests in all, within scaleServeTime. It returns
+// the requests sent, how many did not answer 200 and the first of those.
+func (e *Env) serveScale(ctx context.Context, size int) (sent, failed int, first string) {
+	t := &Traffic{Dial: e.Ctrl.HTTPAddr, KeepAlive: true, Targets: make([]vegeta.Target, size)}
+	for i := range t.Targets {
+		t.Targets[i] = vegeta.Target{Method: http.MethodGet, URL: "http://" + scaleHost(i) + "/"}
+	}
+	client := t.clientConns(5*time.Second, scaleServeConns)
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, scaleServeTime)
+	defer cancel()
+	total := max(size, scaleServeMin)
+	var next, bad atomic.Int64
+	var firstErr atomic.Pointer[string]
+	var wg sync.WaitGroup
+	for range scaleServeConns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
+				}
+				if msg := serveOne(ctx, client, t.Targets[i%size].URL); msg != "" {
+					bad.Add(1)
+					firstErr.CompareAndSwap(nil, &msg)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p := firstErr.Load(); p != nil {
+		first = *p
+	}
+	return int(min(next.Load(), int64(total))), int(bad.Load()), first
+}
+
+// serveOne sends one GET; it returns "" when it answered 200, else what
+// happened.
+func serveOne(ctx context.Context, c *http.Client, url string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("GET %s: %s", url, resp.Status)
+	}
+	return ""
+}
 
 // createScaleIngresses creates Ingresses from..to-1 with a few concurrent
 // writers (the client's rate limit is raised in Run).

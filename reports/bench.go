@@ -514,8 +514,17 @@ type ScalePoint struct {
 	// RestartSyncMillis is from a controller (re)start with the objects
 	// present to a full table answering a probe; 0 when not measured.
 	RestartSyncMillis float64 `json:"restartSyncMillis"`
-	RSSBytes          uint64  `json:"rssBytes"`
-	HeapAllocBytes    uint64  `json:"heapAllocBytes"`
+	// RSSBytes and HeapAllocBytes are read after the restart and
+	// ServedRequests requests over the routes (ServeErrors of them not
+	// 200); SyncRSSBytes right after the restart's sync (before
+	// ServedRequests; reports before them read RSS only there).
+	RSSBytes       uint64 `json:"rssBytes"`
+	HeapAllocBytes uint64 `json:"heapAllocBytes"`
+	SyncRSSBytes   uint64 `json:"syncRSSBytes,omitempty"`
+	ServedRequests int    `json:"servedRequests,omitempty"`
+	ServeErrors    int    `json:"serveErrors,omitempty"`
+	// ServeError is the first of ServeErrors.
+	ServeError string `json:"serveError,omitempty"`
 	// TreeRSSBytes is the RSS summed over the controller's process tree and
 	// Processes its size (schema 2).
 	TreeRSSBytes uint64 `json:"treeRSSBytes,omitempty"`

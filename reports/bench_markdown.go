@@ -397,10 +397,21 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			p("%s", reliabilityMarkdown(s.Name, r))
 		}
 		if sc := s.Scale; sc != nil {
-			p("## %s\n\n| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|\n", s.Name)
+			p("## %s\n\nMemory is read after a restart with the Ingresses present, once the table has served the requests of the \"served\" column (every route at least once), \"at sync\" right after the restart's sync.\n\n", s.Name)
+			p("| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB at sync | served (not 200) | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|---|---|\n")
 			for _, pt := range sc.Points {
-				p("| %d | %d | %.0f | %.0f | %.1f | %.1f (%d) | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.RSSBytes)/(1<<20),
-					float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, float64(pt.HeapAllocBytes)/(1<<20))
+				atSync, served := "-", "-"
+				if pt.SyncRSSBytes > 0 {
+					atSync = fmt.Sprintf("%.1f", float64(pt.SyncRSSBytes)/(1<<20))
+					served = fmt.Sprintf("%d (%d)", pt.ServedRequests, pt.ServeErrors)
+				}
+				p("| %d | %d | %.0f | %.0f | %s | %s | %.1f | %.1f (%d) | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, atSync, served,
+					float64(pt.RSSBytes)/(1<<20), float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, float64(pt.HeapAllocBytes)/(1<<20))
+			}
+			for _, pt := range sc.Points {
+				if pt.ServeError != "" {
+					p("\n- %d Ingresses: %d of %d requests after the sync failed; the first: `%s`\n", pt.Ingresses, pt.ServeErrors, pt.ServedRequests, benchCell(pt.ServeError))
+				}
 			}
 			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
 			if f := sc.Fit; f != nil {
