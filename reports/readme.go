@@ -413,6 +413,9 @@ func readmeScale(sc *ScaleResult) string {
 		s += fmt.Sprintf(", %.1f s after a restart", pt.RestartSyncMillis/1000)
 	}
 	s += fmt.Sprintf("; RSS %.0f MiB, heap %.0f MiB", float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+	if pt.ServedRequests > 0 {
+		s += fmt.Sprintf(" after serving %d requests over the routes (RSS %.0f MiB at sync)", pt.ServedRequests, float64(pt.SyncRSSBytes)/(1<<20))
+	}
 	if f := sc.Fit; f != nil {
 		s += fmt.Sprintf("; %.0f bytes per route (process-tree RSS fit over %d sizes, R² %.2f)", f.Slope, f.Points, f.R2)
 		if f.Note != "" {

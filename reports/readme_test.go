@@ -256,3 +256,17 @@ func TestReadmeEngineTable(t *testing.T) {
 		t.Errorf("a table without engine goals: %q", got)
 	}
 }
+
+// TestReadmeScale: the largest size, memory after serving with RSS at
+// sync beside it, and the fit.
+func TestReadmeScale(t *testing.T) {
+	sc := &ScaleResult{Points: []ScalePoint{
+		{Ingresses: 100, Routes: 100},
+		{Ingresses: 10000, Routes: 10000, ApplyToSyncMillis: 9500, RestartSyncMillis: 850, RSSBytes: 64 << 20, HeapAllocBytes: 27 << 20,
+			SyncRSSBytes: 66 << 20, ServedRequests: 50000},
+	}, Fit: &LinearFit{Points: 3, Slope: 2140, R2: 0.999}}
+	want := "10000 Ingresses (10000 routes): sync 9.5 s after the writes, 0.8 s after a restart; RSS 64 MiB, heap 27 MiB after serving 50000 requests over the routes (RSS 66 MiB at sync); 2140 bytes per route (process-tree RSS fit over 3 sizes, R² 1.00)"
+	if got := readmeScale(sc); got != want {
+		t.Errorf("readmeScale:\n got %s\nwant %s", got, want)
+	}
+}
