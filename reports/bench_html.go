@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 )
 
 // spectrumTicks are the percentiles labelled on the spectrum chart; x is
@@ -96,6 +97,8 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 			p("<h2>Latency vs load: %s</h2>\n<div class=\"chart\">%s</div>\n", html.EscapeString(s.Name), ch.render())
 		}
 	}
+
+	p("%s", samerateHTML(r))
 
 	var bars []svgBar
 	for _, s := range r.Scenarios {
@@ -289,4 +292,43 @@ func validSorted(steps []StepResult) []StepResult {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].OfferedRPS < out[j].OfferedRPS })
 	return out
+}
+
+// samerateHTML is the table of the windows a raw engine ran at another
+// series' rate through that series' pool (LoadSeries.AtPeerRate), beside
+// that series' own window: the same absolute rate and connections.
+func samerateHTML(r *BenchReport) string {
+	var b strings.Builder
+	row := func(scenario, target string, pt LoadPoint) {
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+			html.EscapeString(scenario), html.EscapeString(target), pt.RateRPS, html.EscapeString(poolCell(pt)),
+			statCell(pt.P50Micros), statCell(pt.P99Micros), statCell(pt.P999Micros), statCell1(pt.ControllerCPUMicrosPerRequest))
+	}
+	for _, s := range r.Scenarios {
+		if s.Load == nil {
+			continue
+		}
+		for _, ser := range s.Load.Series {
+			pr := ser.AtPeerRate
+			if pr == nil {
+				continue
+			}
+			peer := s.Load.SeriesNamed(pr.Peer)
+			if peer == nil {
+				continue
+			}
+			if b.Len() == 0 {
+				b.WriteString("<h2>Same absolute rate</h2><p class=\"note\">A raw engine at another series' rate through that series' connection pool, beside that series' own window (medians over repetitions, min..max); CPU is each target's whole process tree.</p>")
+				b.WriteString("<table><tr><th>scenario</th><th>target</th><th>rate rps</th><th>connections</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>CPU µs/req</th></tr>\n")
+			}
+			if own := peer.PointAt(pr.Point.Fraction); own != nil {
+				row(s.Name, fmt.Sprintf("%s at its %.0f %%", peer.Name, pr.Point.Fraction*100), *own)
+			}
+			row(s.Name, fmt.Sprintf("%s at %s's %.0f %%", ser.Name, peer.Name, pr.Point.Fraction*100), pr.Point)
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("</table>\n")
+	}
+	return b.String()
 }

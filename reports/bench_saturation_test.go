@@ -279,3 +279,23 @@ func TestThroughputCellNamesEachCeiling(t *testing.T) {
 		}
 	}
 }
+
+// TestSamerateHTML: the HTML report shows a raw engine's window at the
+// controller's rate beside the controller's own window.
+func TestSamerateHTML(t *testing.T) {
+	st := func(v float64) Stat { return Stat{N: 3, Median: v, Min: v, Max: v} }
+	r := &BenchReport{Scenarios: []BenchScenario{{Name: "single-route", Load: &LoadResult{Series: []LoadSeries{
+		{Name: "proxied", Via: "controller", AtLoad: []LoadPoint{{Fraction: 0.5, RateRPS: 6409, P99Micros: st(12770), ControllerCPUMicrosPerRequest: st(85.8)}}},
+		{Name: "haproxy", Via: "baseline", AtPeerRate: &PeerRatePoint{Peer: "proxied", Point: LoadPoint{Fraction: 0.5, RateRPS: 6409, P99Micros: st(18100), ControllerCPUMicrosPerRequest: st(60.5)}}},
+	}}}}}
+	page := samerateHTML(r)
+	for _, want := range []string{"<h2>Same absolute rate</h2>", "<td>proxied at its 50 %</td><td>6409</td>", "<td>haproxy at proxied&#39;s 50 %</td><td>6409</td>", "<td>18100 (18100..18100)</td>", "<td>60.5 (60.5..60.5)</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("same-rate table lacks %q:\n%s", want, page)
+		}
+	}
+	r.Scenarios[0].Load.Series[1].AtPeerRate = nil
+	if got := samerateHTML(r); got != "" {
+		t.Errorf("a report without same-rate windows has a table: %s", got)
+	}
+}
