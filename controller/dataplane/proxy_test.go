@@ -290,9 +290,7 @@ func TestUpstreamFailureIs502(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || body != "upstream error\n" {
 		t.Errorf("%d %q, want 502 upstream error", resp.StatusCode, body)
 	}
-	if got := scrape(t, m, `ingresslab_requests_total{code="502",ingress="ns/x",service="ns/x"}`); got != "1" {
-		t.Errorf("502 counted %s times, want 1", got)
-	}
+	scrapeEventually(t, m, `ingresslab_requests_total{code="502",ingress="ns/x",service="ns/x"}`, "1")
 }
 
 func TestMetricsRecorded(t *testing.T) {
@@ -314,9 +312,7 @@ func TestMetricsRecorded(t *testing.T) {
 		`ingresslab_table_routes`:                                                      "1",
 		`ingresslab_table_backends`:                                                    "1",
 	} {
-		if got := scrape(t, m, series); got != want {
-			t.Errorf("%s = %q, want %q", series, got, want)
-		}
+		scrapeEventually(t, m, series, want)
 	}
 	_ = s
 }
@@ -366,6 +362,14 @@ func scrape(t testing.TB, m *metrics.Metrics, series string) string {
 		}
 	}
 	return ""
+}
+
+// scrapeEventually waits until series has the value want: a request's
+// metrics are recorded once its response is written, so the client may
+// see the response first.
+func scrapeEventually(t testing.TB, m *metrics.Metrics, series, want string) {
+	t.Helper()
+	waitFor(t, series+" = "+want, func() bool { return scrape(t, m, series) == want })
 }
 
 // lockedBuffer is a goroutine-safe log sink.
