@@ -105,12 +105,12 @@ func (t *Tuner) Stop() {
 	debug.SetGCPercent(100)
 }
 
-// Percent is the GOGC for a live heap of live bytes: max(minPercent,
+// GOGCFor is the GOGC for a live heap of live bytes: max(minPercent,
 // headroom*100/live). It is at most maxPercent, and at most what keeps the
 // runtime's heap minimum (4 MiB x GOGC/100, the goal while the heap is
 // small) within live + headroom: without that bound a small heap would
 // grow to the minimum, not by the headroom.
-func Percent(live, headroom uint64, minPercent int) int {
+func GOGCFor(live, headroom uint64, minPercent int) int {
 	limit := min(maxPercent, (live+headroom)*100/heapMinimum)
 	p := uint64(maxPercent)
 	if live > 0 {
@@ -129,7 +129,7 @@ func (t *Tuner) tune() {
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {
 		live = t.sample[0].Value.Uint64()
 	}
-	p := Percent(live, t.headroom, t.minPercent)
+	p := GOGCFor(live, t.headroom, t.minPercent)
 	if int64(p) != t.percent.Load() {
 		t.percent.Store(int64(p))
 		debug.SetGCPercent(p)

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-func TestPercent(t *testing.T) {
+func TestGOGCFor(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
 		live uint64
@@ -26,8 +26,8 @@ func TestPercent(t *testing.T) {
 		{32 * mib, DefaultMinPercent}, // the floor takes over
 		{512 * mib, DefaultMinPercent},
 	} {
-		if got := Percent(c.live, DefaultHeadroom, DefaultMinPercent); got != c.want {
-			t.Errorf("Percent(%d MiB) = %d, want %d", c.live/mib, got, c.want)
+		if got := GOGCFor(c.live, DefaultHeadroom, DefaultMinPercent); got != c.want {
+			t.Errorf("GOGCFor(%d MiB) = %d, want %d", c.live/mib, got, c.want)
 		}
 	}
 }

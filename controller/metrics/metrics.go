@@ -302,11 +302,11 @@ func (m *Metrics) StatusWrite(err error) {
 // own counters, read by the registry's collector at scrape time (see
 // requestCollector), instead of series of client_golang vectors. Observe is
 // lock-free and allocation-free. A handle is 256 bytes (four status codes
-// before it chains more), made when a table is published; a client_golang histogram and counter for the same
-// route cost about 2 KiB (two copies of the bucket counts, label pairs,
-// exemplar and native-histogram fields), which at 10,000 routes was as
-// much memory as the whole routing state. A route that has seen no request
-// exports no series.
+// before it chains more), made when a table is published; a client_golang
+// histogram and counter for the same route cost about 2 KiB (two copies of
+// the bucket counts, label pairs, exemplar and native-histogram fields),
+// which at 10,000 routes was as much memory as the whole routing state. A
+// route that has seen no request exports no series.
 type RouteMetrics struct {
 	ingress, service string
 	epoch            uint64 // Metrics.epoch when last returned by Route (under handlesMu)
@@ -360,13 +360,10 @@ func (c *codeSlots) add(code int) {
 	for s := c; ; {
 		for i := range s.slots {
 			x := &s.slots[i]
-			got := x.code.Load()
-			if got == 0 && !x.code.CompareAndSwap(0, key) {
-				got = x.code.Load() // claimed by another code meanwhile
-			} else if got == 0 {
-				got = key
+			if x.code.Load() == 0 {
+				x.code.CompareAndSwap(0, key) // may lose to another code
 			}
-			if got == key {
+			if x.code.Load() == key {
 				x.n.Add(1)
 				return
 			}

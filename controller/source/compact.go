@@ -59,49 +59,23 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-// internPtr returns a shared pointer to s for the first maxSharedPtrs
+// internPtr returns a shared pointer to s for the first maxShared
 // distinct values (IngressClass names: a handful), else a new pointer.
 func internPtr(s string) *string {
-	if p, ok := sharedPtrs.Load(s); ok {
-		return p.(*string)
+	if p, ok := sharedPtrs.load(s); ok {
+		return p
 	}
 	s = intern(s)
-	if sharedPtrCount.Load() >= maxSharedPtrs {
-		return &s
-	}
-	p, loaded := sharedPtrs.LoadOrStore(s, &s)
-	if !loaded {
-		sharedPtrCount.Add(1)
-	}
-	return p.(*string)
+	return sharedPtrs.share(s, &s)
 }
 
-// maxSharedPtrs bounds sharedPtrs, which is never pruned.
-const maxSharedPtrs = 256
-
-var (
-	sharedPtrs     sync.Map // string -> *string
-	sharedPtrCount atomic.Int32
-)
-
 // sharedStatus returns the shared copy of a status.loadBalancer.ingress
-// list equal to lb, for the first maxSharedPtrs distinct lists, else lb.
+// list equal to lb, for the first maxShared distinct lists, else lb.
 func sharedStatus(lb []networkingv1.IngressLoadBalancerIngress) []networkingv1.IngressLoadBalancerIngress {
 	if len(lb) == 0 {
 		return lb
 	}
-	key := statusKey(lb)
-	if v, ok := sharedStatuses.Load(key); ok {
-		return v.([]networkingv1.IngressLoadBalancerIngress)
-	}
-	if sharedStatusCount.Load() >= maxSharedPtrs {
-		return lb
-	}
-	v, loaded := sharedStatuses.LoadOrStore(key, lb)
-	if !loaded {
-		sharedStatusCount.Add(1)
-	}
-	return v.([]networkingv1.IngressLoadBalancerIngress)
+	return sharedStatuses.share(statusKey(lb), lb)
 }
 
 // statusKey encodes lb, every field of it, unambiguously.
@@ -124,9 +98,43 @@ func statusKey(lb []networkingv1.IngressLoadBalancerIngress) string {
 	return b.String()
 }
 
+// maxShared bounds each sharedSet, which is never pruned.
+const maxShared = 256
+
+// sharedSet holds the shared value of each of its first maxShared keys.
+type sharedSet[V any] struct {
+	m sync.Map // string -> V
+	n atomic.Int32
+}
+
+func (s *sharedSet[V]) load(key string) (V, bool) {
+	v, ok := s.m.Load(key)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return v.(V), true
+}
+
+// share returns the value stored for key, storing v first when there is
+// none and the set is not full; v itself when it is full.
+func (s *sharedSet[V]) share(key string, v V) V {
+	if got, ok := s.load(key); ok {
+		return got
+	}
+	if s.n.Load() >= maxShared {
+		return v
+	}
+	got, loaded := s.m.LoadOrStore(key, v)
+	if !loaded {
+		s.n.Add(1)
+	}
+	return got.(V)
+}
+
 var (
-	sharedStatuses    sync.Map // statusKey -> []networkingv1.IngressLoadBalancerIngress
-	sharedStatusCount atomic.Int32
+	sharedPtrs     sharedSet[*string]
+	sharedStatuses sharedSet[[]networkingv1.IngressLoadBalancerIngress]
 )
 
 // The three valid path types, shared by every cached path that names one.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -203,4 +204,26 @@ func hasContent(doc []byte) bool {
 		}
 	}
 	return false
+}
+
+// TestSharedSetIsBounded: the first maxShared keys share a value; past
+// them every caller keeps its own.
+func TestSharedSetIsBounded(t *testing.T) {
+	var s sharedSet[*int]
+	for i := range maxShared {
+		a, b := new(int), new(int)
+		if got := s.share(strconv.Itoa(i), a); got != a {
+			t.Fatalf("key %d: first value not stored", i)
+		}
+		if got := s.share(strconv.Itoa(i), b); got != a {
+			t.Fatalf("key %d: second caller does not get the shared value", i)
+		}
+	}
+	extra := new(int)
+	if got := s.share("one too many", extra); got != extra {
+		t.Error("a full set stored a new key")
+	}
+	if _, ok := s.load("one too many"); ok {
+		t.Error("a full set holds the key")
+	}
 }
