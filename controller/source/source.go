@@ -26,9 +26,10 @@
 // selector type=kubernetes.io/tls) unless Options.WatchOpaqueSecrets adds
 // the Opaque ones, and managedFields and kubectl's last-applied-configuration
 // annotation are dropped from every cached object, and Ingresses are
-// compacted (labels dropped, repeated strings interned: compact.go). With Options.Namespace set, namespaced objects are watched
-// in that namespace only; IngressClasses are cluster-scoped and always
-// watched cluster-wide.
+// compacted (labels dropped, repeated strings interned: compact.go), and
+// the informers keep no namespace index (unindexed). With Options.Namespace
+// set, namespaced objects are watched in that namespace only;
+// IngressClasses are cluster-scoped and always watched cluster-wide.
 package source
 
 import (
@@ -39,13 +40,19 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
+	"k8s.io/client-go/informers/internalinterfaces"
+	networkinginformers "k8s.io/client-go/informers/networking/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
@@ -119,6 +126,8 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	s := &Source{opts: opts, log: opts.Logger, changes: make(chan time.Time, 1), ordered: newOrderedIngresses()}
 	s.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields))
+	unindexed(s.factory, opts.Namespace, nil, &networkingv1.Ingress{}, &corev1.Service{},
+		&discoveryv1.EndpointSlice{}, &corev1.ConfigMap{})
 	ing := s.factory.Networking().V1().Ingresses()
 	cls := s.factory.Networking().V1().IngressClasses()
 	svc := s.factory.Core().V1().Services()
@@ -136,9 +145,11 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		secretSelectors["opaque secrets"] = OpaqueSecretFieldSelector
 	}
 	for name, selector := range secretSelectors {
+		tweak := func(o *metav1.ListOptions) { o.FieldSelector = selector }
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
 			informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = selector }))
+			informers.WithTweakListOptions(tweak))
+		unindexed(f, opts.Namespace, tweak, &corev1.Secret{})
 		sec := f.Core().V1().Secrets()
 		s.secretFactories = append(s.secretFactories, f)
 		s.secrets = append(s.secrets, sec.Lister())
@@ -161,6 +172,36 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		s.synced = append(s.synced, inf.HasSynced)
 	}
 	return s, nil
+}
+
+// unindexed registers in f, before its typed accessors create them, the
+// informers of objs without the namespace index the generated informers
+// add: the controller lists every object or gets one by key, never lists
+// one namespace, and the index costs an entry per cached object (about 40
+// bytes an Ingress at 10,000). The factory's transform still applies
+// (InformerFor sets it), and the typed accessors return these informers.
+func unindexed(f informers.SharedInformerFactory, namespace string, tweak internalinterfaces.TweakListOptionsFunc, objs ...runtime.Object) {
+	for _, obj := range objs {
+		var newInformer func(kubernetes.Interface, string, internalinterfaces.InformerOptions) cache.SharedIndexInformer
+		switch obj.(type) {
+		case *networkingv1.Ingress:
+			newInformer = networkinginformers.NewIngressInformerWithOptions
+		case *corev1.Service:
+			newInformer = coreinformers.NewServiceInformerWithOptions
+		case *corev1.ConfigMap:
+			newInformer = coreinformers.NewConfigMapInformerWithOptions
+		case *corev1.Secret:
+			newInformer = coreinformers.NewSecretInformerWithOptions
+		case *discoveryv1.EndpointSlice:
+			newInformer = discoveryinformers.NewEndpointSliceInformerWithOptions
+		default:
+			panic(fmt.Sprintf("source: no unindexed informer for %T", obj))
+		}
+		f.InformerFor(obj, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return newInformer(c, namespace, internalinterfaces.InformerOptions{
+				ResyncPeriod: resync, Indexers: cache.Indexers{}, TweakListOptions: tweak})
+		})
+	}
 }
 
 // ingressUpdated signals an Ingress update unless only its status changed

@@ -1,6 +1,15 @@
 package source
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -8,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 )
 
 func TestSignalsCoalesceKeepingTheFirstTime(t *testing.T) {
@@ -94,5 +104,74 @@ func TestWatchOpaqueSecretsAddsAnInformer(t *testing.T) {
 			t.Errorf("WatchOpaqueSecrets %v: %d Secret listers, %d factories, %d informers; want %d, %d, %d",
 				tc.opaque, len(s.secrets), len(s.secretFactories), len(s.synced), tc.want, tc.want, 5+tc.want)
 		}
+	}
+}
+
+// TestInformersHaveNoNamespaceIndex: the informers keep no index (the
+// controller never lists by namespace), the listers read those informers,
+// and each still lists with its factory's namespace and the Secret field
+// selector, over HTTP to a server that answers with one object each.
+func TestInformersHaveNoNamespaceIndex(t *testing.T) {
+	var mu sync.Mutex
+	queries := map[string]string{} // path -> query
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("watch") == "true" {
+			if r.URL.Query().Get("sendInitialEvents") == "true" { // watch-list: have the reflector list instead
+				http.Error(w, "watch-list not served here", http.StatusBadRequest)
+				return
+			}
+			<-r.Context().Done()
+			return
+		}
+		mu.Lock()
+		queries[r.URL.Path] = r.URL.RawQuery
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		kind := map[string]string{"ingresses": "Ingress", "ingressclasses": "IngressClass", "services": "Service",
+			"endpointslices": "EndpointSlice", "configmaps": "ConfigMap", "secrets": "Secret"}[path.Base(r.URL.Path)]
+		gv, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/"), "/apis/"), "/namespaces/")
+		gv = strings.TrimSuffix(gv, "/"+path.Base(r.URL.Path))
+		item := `{"metadata":{"name":"x","namespace":"ns","resourceVersion":"1"},"type":"kubernetes.io/tls"}`
+		fmt.Fprintf(w, `{"apiVersion":%q,"kind":"%sList","metadata":{"resourceVersion":"1"},"items":[%s]}`, gv, kind, item)
+	}))
+	defer srv.Close()
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(client, Options{Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	s.Start(ctx)
+	defer func() { cancel(); s.Shutdown() }()
+	if err := s.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, inf := range []cache.SharedIndexInformer{
+		s.factory.Networking().V1().Ingresses().Informer(), s.factory.Core().V1().Services().Informer(),
+		s.factory.Discovery().V1().EndpointSlices().Informer(), s.factory.Core().V1().ConfigMaps().Informer(),
+		s.secretFactories[0].Core().V1().Secrets().Informer(),
+	} {
+		if ix := inf.GetIndexer().GetIndexers(); len(ix) != 0 {
+			t.Errorf("%T informer indexes %v", inf, slices.Collect(maps.Keys(ix)))
+		}
+	}
+	if _, ok := s.Ingress("ns", "x"); !ok {
+		t.Error("the Ingress lister does not read the unindexed informer")
+	}
+	snap := s.Snapshot()
+	if len(snap.Services) != 1 || len(snap.EndpointSlices) != 1 || len(snap.ConfigMaps) != 1 || len(snap.Secrets) != 1 {
+		t.Errorf("snapshot: %d Services, %d EndpointSlices, %d ConfigMaps, %d Secrets; want 1 each",
+			len(snap.Services), len(snap.EndpointSlices), len(snap.ConfigMaps), len(snap.Secrets))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if q := queries["/api/v1/namespaces/ns/secrets"]; !strings.Contains(q, "fieldSelector=type%3Dkubernetes.io%2Ftls") {
+		t.Errorf("Secret list query %q: no TLS field selector", q)
+	}
+	if _, ok := queries["/apis/networking.k8s.io/v1/namespaces/ns/ingresses"]; !ok {
+		t.Errorf("no Ingress list in namespace ns; lists: %v", slices.Collect(maps.Keys(queries)))
 	}
 }
