@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -108,17 +109,18 @@ func (b *Builder) AddRoute(r *Route) error {
 	}
 	switch {
 	case r.Regex != nil:
-		if v.regexPaths == nil {
-			v.regexPaths = make(map[string]*Route)
+		x := v.rareFields()
+		if x.regexPaths == nil {
+			x.regexPaths = make(map[string]*Route)
 		}
-		v.regexPaths[r.Path] = r
-		v.regex = append(v.regex, r)
+		x.regexPaths[r.Path] = r
+		x.regex = append(x.regex, r)
 	case r.PathType == PathExact:
 		v.addPath(entryExact, NormalizePath(r.Path), r, b.limit())
 	default:
 		key := prefixKey(NormalizePath(r.Path))
 		v.addPath(entryPrefix, key, r, b.limit())
-		v.maxPrefix = max(v.maxPrefix, len(key))
+		v.maxPrefix = max(v.maxPrefix, int32(min(len(key), math.MaxInt32)))
 	}
 	v.routes = append(v.routes, r)
 	return nil
@@ -187,7 +189,7 @@ func (v *vhost) path(kind byte, key string) *Route {
 func (v *vhost) conflict(r *Route) *Route {
 	switch {
 	case r.Regex != nil:
-		if old := v.regexPaths[r.Path]; old != nil {
+		if old := v.regexPath(r.Path); old != nil {
 			return old
 		}
 		if old := v.path(entryPrefix, prefixKey(NormalizePath(r.Path))); old != nil && old.Path == r.Path {
@@ -200,7 +202,7 @@ func (v *vhost) conflict(r *Route) *Route {
 	if old := v.path(entryPrefix, prefixKey(NormalizePath(r.Path))); old != nil {
 		return old
 	}
-	return v.regexPaths[r.Path]
+	return v.regexPath(r.Path)
 }
 
 // Lookup returns the route that holds host, path type and path (with the same
@@ -215,7 +217,7 @@ func (b *Builder) Lookup(host string, pt PathType, path string) *Route {
 	if pt == PathExact {
 		return v.path(entryExact, NormalizePath(path))
 	}
-	if r := v.regexPaths[path]; r != nil {
+	if r := v.regexPath(path); r != nil {
 		return r
 	}
 	return v.path(entryPrefix, prefixKey(NormalizePath(path)))
@@ -289,10 +291,10 @@ func (b *Builder) AddCertificate(host string, cert *tls.Certificate) bool {
 		return false
 	}
 	v, err := b.vhost(host, true)
-	if err != nil || v.cert != nil {
+	if err != nil || v.cert() != nil {
 		return false
 	}
-	v.cert = cert
+	v.rareFields().cert = cert
 	return true
 }
 
@@ -305,10 +307,10 @@ func (b *Builder) SetClientAuth(host string, ca *ClientAuth) bool {
 		return false
 	}
 	v, err := b.vhost(host, true)
-	if err != nil || v.clientAuth != nil && v.clientAuth != ca {
+	if err != nil || v.clientAuth() != nil && v.clientAuth() != ca {
 		return false
 	}
-	v.clientAuth = ca
+	v.rareFields().clientAuth = ca
 	return true
 }
 
@@ -320,7 +322,7 @@ func (b *Builder) Build(generation uint64) *Table {
 	var exact, wild []*vhost
 	var anyHost *vhost
 	for name, v := range b.hosts {
-		slices.SortStableFunc(v.regex, func(a, b *Route) int { return cmp.Compare(len(b.Path), len(a.Path)) })
+		slices.SortStableFunc(v.regexes(), func(a, b *Route) int { return cmp.Compare(len(b.Path), len(a.Path)) })
 		switch {
 		case name == "":
 			anyHost = v

@@ -130,7 +130,7 @@ func (t *Table) Stats() Stats {
 			addBackend(r)
 		}
 		addBackend(v.def)
-		if v.cert != nil {
+		if v.cert() != nil {
 			s.Certificates++
 		}
 	}
@@ -152,8 +152,8 @@ func (t *Table) Dump() Dump {
 			Host:          v.name,
 			Default:       dumpDefault(v.def),
 			HTTPSRedirect: v.redirect,
-			Certificate:   DumpCertificate(v.cert),
-			ClientAuth:    v.clientAuth,
+			Certificate:   DumpCertificate(v.cert()),
+			ClientAuth:    v.clientAuth(),
 		}
 		routes := slices.Clone(v.routes)
 		slices.SortFunc(routes, func(a, b *Route) int {

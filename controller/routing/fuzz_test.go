@@ -205,3 +205,11 @@ func TestHostSlotSize(t *testing.T) {
 		t.Errorf("hostSlot is %d bytes, want 64", got)
 	}
 }
+
+// TestVhostSize keeps a vhost in the 128-byte size class: a table holds one
+// per host (the rare fields are behind vhost.rare).
+func TestVhostSize(t *testing.T) {
+	if got := unsafe.Sizeof(vhost{}); got > 128 {
+		t.Errorf("vhost is %d bytes, want <= 128", got)
+	}
+}

@@ -32,6 +32,9 @@ type hostSlot struct {
 	// redirect is the effective HTTPS redirect: this host, its wildcard
 	// host or the host-less host was marked.
 	redirect bool
+	// auth is set when v has client certificate authentication, so that
+	// Match reads v only then.
+	auth bool
 }
 
 // Small path entries are encoded in hostSlot.blob after the key as
@@ -98,7 +101,8 @@ func (ix *hostIndex) lookup(name []byte) *hostSlot {
 // newSlot encodes v's paths when it has at most smallLimit of them.
 func newSlot(h uint64, key string, v *vhost, smallLimit int) hostSlot {
 	s := hostSlot{hash: h, blob: key, keyLen: uint16(len(key)), v: v}
-	if len(v.routes) > smallLimit || len(v.regex) > 0 {
+	s.auth = v.clientAuth() != nil
+	if len(v.routes) > smallLimit || len(v.regexes()) > 0 {
 		v.useMaps() // matched through the maps
 		return s
 	}

@@ -46,14 +46,9 @@ type vhost struct {
 	// trailing '/' to its route ("/" is the key "").
 	prefix map[string]*Route
 	// maxPrefix is the length of the longest prefix key; candidates longer
-	// than it are not looked up.
-	maxPrefix int
-	// regex lists the regular-expression routes, longest path (as written)
-	// first, then in insertion order (sorted by Build); regexPaths indexes
-	// them by path. A host with regex routes is always matched through
-	// match (never the flat encoding of its slot).
-	regex      []*Route
-	regexPaths map[string]*Route
+	// than it are not looked up. redirect marks a TLS host.
+	maxPrefix int32
+	redirect  bool
 	// entries hold the Exact and Prefix paths while the Builder adds them,
 	// as long as there are few (smallPaths): most hosts have one or two
 	// paths, and a linear scan of those is cheaper than two maps built on
@@ -63,14 +58,10 @@ type vhost struct {
 	entries []pathEntry
 	// routes lists the path routes in insertion order.
 	routes []*Route
-	// def is the host's default route; redirect marks a TLS host; cert is
-	// the host's certificate.
-	def      *Route
-	redirect bool
-	cert     *tls.Certificate
-	// clientAuth is the host's client certificate authentication; nil
-	// without.
-	clientAuth *ClientAuth
+	// def is the host's default route.
+	def *Route
+	// rare holds what few hosts have; nil without any of it.
+	rare *vhostRare
 	// slot is this host's entry in the table's index while Build runs
 	// (nil afterwards: a vhost a later table shares must not keep this
 	// table's index alive).
@@ -78,6 +69,62 @@ type vhost struct {
 	// wildcard is, for an exact host, the wildcard host that also matches
 	// it (set by Build), so Match needs one host lookup.
 	wildcard *hostSlot
+}
+
+// vhostRare is the part of a vhost that most hosts do without: kept apart,
+// so that a vhost is 128 bytes rather than 176 (one per host of a table).
+type vhostRare struct {
+	// regex lists the regular-expression routes, longest path (as written)
+	// first, then in insertion order (sorted by Build); regexPaths indexes
+	// them by path. A host with regex routes is always matched through
+	// match (never the flat encoding of its slot).
+	regex      []*Route
+	regexPaths map[string]*Route
+	// cert is the host's certificate; nil without.
+	cert *tls.Certificate
+	// clientAuth is the host's client certificate authentication; nil
+	// without.
+	clientAuth *ClientAuth
+}
+
+// rareFields returns v.rare, made when nil (the Builder only).
+func (v *vhost) rareFields() *vhostRare {
+	if v.rare == nil {
+		v.rare = &vhostRare{}
+	}
+	return v.rare
+}
+
+// regexes returns the host's regular-expression routes.
+func (v *vhost) regexes() []*Route {
+	if v.rare == nil {
+		return nil
+	}
+	return v.rare.regex
+}
+
+// regexPath returns the regular-expression route written as path, or nil.
+func (v *vhost) regexPath(path string) *Route {
+	if v.rare == nil {
+		return nil
+	}
+	return v.rare.regexPaths[path]
+}
+
+// cert returns the host's certificate, or nil.
+func (v *vhost) cert() *tls.Certificate {
+	if v.rare == nil {
+		return nil
+	}
+	return v.rare.cert
+}
+
+// clientAuth returns the host's client certificate authentication, or nil.
+func (v *vhost) clientAuth() *ClientAuth {
+	if v.rare == nil {
+		return nil
+	}
+	return v.rare.clientAuth
 }
 
 // pathEntry is an Exact or Prefix path of a host being built: its kind
@@ -96,7 +143,7 @@ func (v *vhost) match(path string) *Route {
 	if r := v.exact[path]; r != nil {
 		return r
 	}
-	if len(v.regex) > 0 {
+	if v.rare != nil && len(v.rare.regex) > 0 {
 		return v.matchRegex(path)
 	}
 	return v.matchPrefix(path)
@@ -109,7 +156,7 @@ func (v *vhost) match(path string) *Route {
 // matching one, so a regex route shorter than it is never tried.
 func (v *vhost) matchRegex(path string) *Route {
 	p := v.matchPrefix(path)
-	for _, r := range v.regex {
+	for _, r := range v.rare.regex {
 		if p != nil && len(r.Path) < len(p.Path) {
 			return p
 		}
@@ -125,12 +172,12 @@ func (v *vhost) matchPrefix(path string) *Route {
 	if len(v.prefix) == 0 {
 		return nil
 	}
-	if len(path) <= v.maxPrefix {
+	if len(path) <= int(v.maxPrefix) {
 		if r := v.prefix[path]; r != nil {
 			return r
 		}
 	}
-	for i := min(len(path)-1, v.maxPrefix); i >= 0; i-- {
+	for i := min(len(path)-1, int(v.maxPrefix)); i >= 0; i-- {
 		if path[i] == '/' {
 			if r := v.prefix[path[:i]]; r != nil {
 				return r
@@ -184,15 +231,24 @@ func (t *Table) Match(host, path string) Match {
 	var m Match
 	switch {
 	case ex != nil:
-		m.HTTPSRedirect, m.ClientAuth = ex.redirect, ex.v.clientAuth
+		m.HTTPSRedirect = ex.redirect
+		if ex.auth {
+			m.ClientAuth = ex.v.clientAuth()
+		}
 		if m.Route = ex.match(path); m.Route != nil {
 			return m
 		}
 		wc = ex.v.wildcard
 	case wc != nil:
-		m.HTTPSRedirect, m.ClientAuth = wc.redirect, wc.v.clientAuth
+		m.HTTPSRedirect = wc.redirect
+		if wc.auth {
+			m.ClientAuth = wc.v.clientAuth()
+		}
 	case ah != nil:
-		m.HTTPSRedirect, m.ClientAuth = ah.redirect, ah.v.clientAuth
+		m.HTTPSRedirect = ah.redirect
+		if ah.auth {
+			m.ClientAuth = ah.v.clientAuth()
+		}
 	}
 	if wc != nil {
 		if m.Route = wc.match(path); m.Route != nil {
@@ -225,13 +281,13 @@ func (t *Table) Certificate(serverName string) *tls.Certificate {
 	}
 	ex, wc := t.hosts(serverName)
 	if ex != nil {
-		if ex.v.cert != nil {
-			return ex.v.cert
+		if c := ex.v.cert(); c != nil {
+			return c
 		}
 		wc = ex.v.wildcard
 	}
 	if wc != nil {
-		return wc.v.cert
+		return wc.v.cert()
 	}
 	return nil
 }
@@ -246,9 +302,9 @@ func (t *Table) ClientAuth(serverName string) *ClientAuth {
 	ex, wc := t.hosts(serverName)
 	switch {
 	case ex != nil:
-		return ex.v.clientAuth
+		return ex.v.clientAuth()
 	case wc != nil:
-		return wc.v.clientAuth
+		return wc.v.clientAuth()
 	}
 	return nil
 }
