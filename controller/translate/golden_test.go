@@ -237,7 +237,10 @@ func describeRoute(r *routing.Route) string {
 func render(t testing.TB, f *fixture, res Result) []byte {
 	t.Helper()
 	// Owned is in translation order; the files list it by name.
-	owned := slices.Clone(res.Owned)
+	var owned []routing.ObjectRef
+	for _, ing := range res.Owned {
+		owned = append(owned, refOf(&ing.ObjectMeta))
+	}
 	slices.SortFunc(owned, compareRef)
 	g := golden{Table: res.Table.Dump(), Owned: owned, Statuses: res.Statuses, Warnings: res.Warnings}
 	for i := range g.Table.Hosts {

@@ -149,10 +149,7 @@ func Update(prev Result, snap *Snapshot, opts Options) (Result, bool) {
 	// test and a comparison each, no translation.
 	all := m.translator(opts).selectOurs(snap)
 	if len(all) > 0 {
-		res.Owned = make([]routing.ObjectRef, 0, len(all))
-	}
-	for _, ing := range all {
-		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
+		res.Owned = slices.Clip(all)
 	}
 	managed := opts.ManageStatus || len(opts.StatusAddresses) > 0
 	res.Statuses = statusUpdates(snap.Ingresses, all, true, opts.StatusAddresses, managed)

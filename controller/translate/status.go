@@ -117,7 +117,7 @@ type StatusPlan struct {
 	Managed   bool
 	Addresses []corev1.LoadBalancerIngress
 	// Owned is Result.Owned, in translation order; read-only.
-	Owned   []routing.ObjectRef
+	Owned   []*networkingv1.Ingress
 	Updates []StatusUpdate
 
 	desired    []networkingv1.IngressLoadBalancerIngress
@@ -126,20 +126,24 @@ type StatusPlan struct {
 	// Update (called by the status writer when it judges an Ingress, not by
 	// the build).
 	sortOnce sync.Once
-	sorted   []routing.ObjectRef
+	sorted   []*networkingv1.Ingress
 }
 
 // owns reports whether ref is one of Owned.
 func (p *StatusPlan) owns(ref routing.ObjectRef) bool {
 	p.sortOnce.Do(func() {
 		p.sorted = slices.Clone(p.Owned)
-		slices.SortFunc(p.sorted, compareRef)
+		slices.SortFunc(p.sorted, func(a, b *networkingv1.Ingress) int {
+			return compareRef(refOf(&a.ObjectMeta), refOf(&b.ObjectMeta))
+		})
 	})
-	_, ok := slices.BinarySearchFunc(p.sorted, ref, compareRef)
+	_, ok := slices.BinarySearchFunc(p.sorted, ref, func(ing *networkingv1.Ingress, ref routing.ObjectRef) int {
+		return compareRef(refOf(&ing.ObjectMeta), ref)
+	})
 	return ok
 }
 
-func newStatusPlan(managed bool, addrs []corev1.LoadBalancerIngress, owned []routing.ObjectRef, updates []StatusUpdate) *StatusPlan {
+func newStatusPlan(managed bool, addrs []corev1.LoadBalancerIngress, owned []*networkingv1.Ingress, updates []StatusUpdate) *StatusPlan {
 	p := &StatusPlan{Managed: managed, Addresses: addrs, Owned: owned, Updates: updates}
 	if managed {
 		p.desired = IngressStatus(addrs)

@@ -5,8 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-
-	"github.com/ingresslab/ingresslab/controller/routing"
 )
 
 func TestStatusKeyComparesAsSets(t *testing.T) {
@@ -90,7 +88,7 @@ func TestStatusUpdatesShareAddresses(t *testing.T) {
 	if &out[0].LoadBalancer[0] == &desired[0] {
 		t.Fatal("the updates share the caller's slice")
 	}
-	plan := newStatusPlan(true, desired, []routing.ObjectRef{{Namespace: "ns", Name: "a"}}, nil)
+	plan := newStatusPlan(true, desired, ings[:1], nil)
 	u, ok := plan.Update(ings[0])
 	if !ok || len(u.LoadBalancer) != 1 || cap(u.LoadBalancer) != 1 {
 		t.Fatalf("plan update %v, %v: want the plan's one address, clipped", u, ok)

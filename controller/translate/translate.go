@@ -85,10 +85,7 @@ func Translate(snap *Snapshot, opts Options) Result {
 	res := Result{Table: tr.b.Build(tr.opts.Generation), DefaultCertificate: tr.defaultCertificate()}
 	tr.opts.CertCache.retain(tr.certs) // keep what this build used (certcache.go)
 	if len(ours) > 0 {
-		res.Owned = make([]routing.ObjectRef, 0, len(ours))
-	}
-	for _, ing := range ours {
-		res.Owned = append(res.Owned, refOf(&ing.ObjectMeta))
+		res.Owned = slices.Clip(ours)
 	}
 	managed := tr.opts.ManageStatus || len(tr.opts.StatusAddresses) > 0
 	res.Statuses = statusUpdates(snap.Ingresses, ours, snap.UniqueIngresses, tr.opts.StatusAddresses, managed)
