@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,5 +208,76 @@ func TestStatusWriteRetriesConflictWithFreshCopy(t *testing.T) {
 	}
 	if got.Labels["tier"] != "web" || got.Annotations[source.LastAppliedAnnotation] == "" {
 		t.Errorf("metadata after the status write: labels %v, annotations %v", got.Labels, got.Annotations)
+	}
+}
+
+// hookCache is a Writer's Ingress cache that calls hook (once) when the
+// Writer first reads the Ingress named at.
+type hookCache struct {
+	ings map[string]*networkingv1.Ingress
+	at   string
+	once sync.Once
+	hook func()
+}
+
+func (c *hookCache) Ingress(_, name string) (*networkingv1.Ingress, bool) {
+	if name == c.at {
+		c.once.Do(c.hook)
+	}
+	ing, ok := c.ings[name]
+	return ing, ok
+}
+
+// TestStatusNewerPlanRequeuesTheRest: a newer plan arrives while the
+// Writer works through a plan's 40 updates. The Writer stops at its next
+// check (every 16 Ingresses) and judges the rest against the newer plan,
+// even though that plan lists no update for them (it was translated from a
+// snapshot where they already had its status): the first 16 keep the old
+// plan's address, the other 24 get the new one.
+func TestStatusNewerPlanRequeuesTheRest(t *testing.T) {
+	ns := newNamespace(t)
+	const class, controller = "requeue-writer", "ingresslab.dev/requeue-writer"
+	classes := []*networkingv1.IngressClass{{ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: controller}}}
+	cache := &hookCache{ings: map[string]*networkingv1.Ingress{}, at: "ing-02"}
+	var now, later translate.Snapshot
+	for i := range 40 {
+		name := fmt.Sprintf("ing-%02d", i)
+		ing := createIngress(t, ns, name, className(class), prefix(name+".example", "/", "echo", "80"))
+		cache.ings[name] = ing
+		now.Ingresses = append(now.Ingresses, ing)
+		moved := ing.DeepCopy()
+		moved.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.62"}}
+		later.Ingresses = append(later.Ingresses, moved)
+	}
+	now.IngressClasses, later.IngressClasses = classes, classes
+	plan := func(snap *translate.Snapshot, ip string) *translate.StatusPlan {
+		return translate.Translate(snap, translate.Options{ControllerName: controller, IngressClassName: class,
+			StatusAddresses: []corev1.LoadBalancerIngress{{IP: ip}}}).StatusPlan
+	}
+	first, second := plan(&now, "192.0.2.61"), plan(&later, "192.0.2.62")
+	if len(first.Updates) != 40 || len(second.Updates) != 0 || len(second.Owned) != 40 {
+		t.Fatalf("plans: %d and %d updates, %d owned", len(first.Updates), len(second.Updates), len(second.Owned))
+	}
+	w, err := statuspkg.New(statuspkg.Options{Client: kube, Ingresses: cache, Metrics: metrics.New(), Logger: testLogger("status")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache.hook = func() { w.Update(second) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	w.Update(first)
+	for i := range 40 {
+		want := "192.0.2.62"
+		if i < 16 {
+			want = "192.0.2.61"
+		}
+		expectStatus(t, ns, fmt.Sprintf("ing-%02d", i), want)
 	}
 }

@@ -295,20 +295,17 @@ func (w *Writer) Run(ctx context.Context) error {
 		plan, dirty, observed := w.plan, w.dirty, w.observed
 		w.dirty, w.observed = false, nil
 		w.mu.Unlock()
-		var refs []routing.ObjectRef
+		var todo pending
 		if dirty && plan != nil {
-			refs = make([]routing.ObjectRef, 0, len(plan.Updates)+len(observed))
-			for _, u := range plan.Updates {
-				refs = append(refs, u.Ingress)
-			}
+			todo.updates = plan.Updates // read, not copied: thousands after a restart
 		}
 		for r := range observed {
-			refs = append(refs, r)
+			todo.observed = append(todo.observed, r)
 		}
-		if len(refs) == 0 {
+		if todo.len() == 0 {
 			continue
 		}
-		failed, err := w.apply(ctx, plan, refs)
+		failed, err := w.apply(ctx, plan, todo)
 		if len(failed) > 0 && ctx.Err() == nil {
 			backoff = min(max(2*backoff, minRetry), maxRetry)
 			w.log.Warn("Ingress status write failed; retrying", slog.Duration("in", backoff),
@@ -323,20 +320,23 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
-// apply judges and writes each Ingress of refs against plan. It stops
+// apply judges and writes each Ingress of todo against plan. It stops
 // early when leadership is lost (the next leader's build covers the rest)
 // or a newer plan arrived (the rest are queued again, to be judged with
 // it). It returns the Ingresses whose write failed.
-func (w *Writer) apply(ctx context.Context, plan *translate.StatusPlan, refs []routing.ObjectRef) ([]routing.ObjectRef, error) {
+func (w *Writer) apply(ctx context.Context, plan *translate.StatusPlan, todo pending) ([]routing.ObjectRef, error) {
 	var errs []error
 	var failed []routing.ObjectRef
-	for i, ref := range refs {
+	for i := range todo.len() {
+		ref := todo.at(i)
 		if !w.leader.Load() || ctx.Err() != nil {
 			return nil, nil
 		}
 		if i%16 == 0 && w.newerPlan(plan) {
 			w.mu.Lock()
-			w.queue(refs[i:]...)
+			for j := i; j < todo.len(); j++ {
+				w.queue(todo.at(j))
+			}
 			w.mu.Unlock()
 			w.kick()
 			break
@@ -347,6 +347,23 @@ func (w *Writer) apply(ctx context.Context, plan *translate.StatusPlan, refs []r
 		}
 	}
 	return failed, errors.Join(errs...)
+}
+
+// pending lists the Ingresses one round of Run judges: a plan's updates,
+// then the observed ones.
+type pending struct {
+	updates  []translate.StatusUpdate
+	observed []routing.ObjectRef
+}
+
+func (p pending) len() int { return len(p.updates) + len(p.observed) }
+
+// at returns the i-th Ingress, 0 <= i < len().
+func (p pending) at(i int) routing.ObjectRef {
+	if i < len(p.updates) {
+		return p.updates[i].Ingress
+	}
+	return p.observed[i-len(p.updates)]
 }
 
 // newerPlan reports whether a plan newer than plan waits.
