@@ -163,7 +163,7 @@ func (m *Metrics) Route(ingress, service string) *RouteMetrics {
 		if m.routeHandles == nil {
 			m.routeHandles = make(map[RouteLabels]*RouteMetrics)
 		}
-		h = &RouteMetrics{ingress: ingress, service: service}
+		h = &RouteMetrics{}
 		m.routeHandles[k] = h
 	}
 	h.epoch = m.epoch
@@ -301,15 +301,15 @@ func (m *Metrics) StatusWrite(err error) {
 // RouteMetrics is the per-route handle of the request metrics: the route's
 // own counters, read by the registry's collector at scrape time (see
 // requestCollector), instead of series of client_golang vectors. Observe is
-// lock-free and allocation-free. A handle is 256 bytes (four status codes
-// before it chains more), made when a table is published; a client_golang
+// lock-free and allocation-free. A handle is 192 bytes (four status codes
+// before it chains more; its labels are its key in Metrics.routeHandles),
+// made when a table is published; a client_golang
 // histogram and counter for the same route cost about 2 KiB (two copies of
 // the bucket counts, label pairs, exemplar and native-histogram fields),
 // which at 10,000 routes was as much memory as the whole routing state. A
 // route that has seen no request exports no series.
 type RouteMetrics struct {
-	ingress, service string
-	epoch            uint64 // Metrics.epoch when last returned by Route (under handlesMu)
+	epoch uint64 // Metrics.epoch when last returned by Route (under handlesMu)
 
 	codes codeSlots
 	// buckets[i] counts requests of at most latencyBounds[i] (not
@@ -344,27 +344,43 @@ func (r *RouteMetrics) Observe(code int, d time.Duration) {
 // codeSlots count requests by status code: slots are claimed by the first
 // request with their code (compare-and-swap), and a route with more codes
 // than a chunk holds chains another chunk, so any code is counted exactly
-// without a lock.
+// without a lock. A slot is one word: the code + 1 in its top 16 bits
+// (0: free), the count in the other 48 (2^48 requests, ten years at a
+// million a second, before it would overflow into the code).
 type codeSlots struct {
-	slots [4]codeSlot
+	slots [4]atomic.Uint64
 	next  atomic.Pointer[codeSlots]
 }
 
-type codeSlot struct {
-	code atomic.Uint32 // status code + 1; 0: free
-	n    atomic.Uint64
+const (
+	slotCodeShift = 48
+	slotCountMask = 1<<slotCodeShift - 1
+	// maxSlotCode is the largest code a slot holds; others count as 0.
+	maxSlotCode = 1<<(64-slotCodeShift) - 2
+)
+
+// unpackSlot returns the code and count of a slot's word (n 0: free).
+func unpackSlot(v uint64) (code int, n uint64) {
+	return int(v>>slotCodeShift) - 1, v & slotCountMask
 }
 
 func (c *codeSlots) add(code int) {
-	key := uint32(code) + 1
+	if code < 0 || code > maxSlotCode {
+		code = 0
+	}
+	key := uint64(code+1) << slotCodeShift
 	for s := c; ; {
 		for i := range s.slots {
 			x := &s.slots[i]
-			if x.code.Load() == 0 {
-				x.code.CompareAndSwap(0, key) // may lose to another code
+			v := x.Load()
+			if v == 0 {
+				if x.CompareAndSwap(0, key|1) {
+					return
+				}
+				v = x.Load() // another code took it
 			}
-			if x.code.Load() == key {
-				x.n.Add(1)
+			if v&^slotCountMask == key {
+				x.Add(1)
 				return
 			}
 		}
@@ -406,12 +422,17 @@ func (c *requestCollector) Describe(ch chan<- *prometheus.Desc) {
 // bucket counts read, its sum may include a request those did not.
 func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.handlesMu.Lock()
-	hs := make([]*RouteMetrics, 0, len(c.m.routeHandles))
-	for _, h := range c.m.routeHandles {
-		hs = append(hs, h)
+	type labeled struct {
+		RouteLabels
+		h *RouteMetrics
+	}
+	hs := make([]labeled, 0, len(c.m.routeHandles))
+	for rl, h := range c.m.routeHandles {
+		hs = append(hs, labeled{rl, h})
 	}
 	c.m.handlesMu.Unlock()
-	for _, h := range hs {
+	for _, x := range hs {
+		h := x.h
 		var count uint64
 		buckets := make(map[float64]uint64, len(latencyBuckets))
 		for i := range h.buckets {
@@ -423,12 +444,11 @@ func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 		if count == 0 {
 			continue
 		}
-		ch <- prometheus.MustNewConstHistogram(c.latency, count, float64(h.sumNanos.Load())/1e9, buckets, h.ingress, h.service)
+		ch <- prometheus.MustNewConstHistogram(c.latency, count, float64(h.sumNanos.Load())/1e9, buckets, x.Ingress, x.Service)
 		for s := &h.codes; s != nil; s = s.next.Load() {
 			for i := range s.slots {
-				key, n := s.slots[i].code.Load(), s.slots[i].n.Load()
-				if key != 0 && n > 0 {
-					ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), h.ingress, h.service, codeLabel(int(key)-1))
+				if code, n := unpackSlot(s.slots[i].Load()); n > 0 {
+					ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), x.Ingress, x.Service, codeLabel(code))
 				}
 			}
 		}

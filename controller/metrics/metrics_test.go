@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -220,10 +221,31 @@ func TestConcurrentObserve(t *testing.T) {
 	}
 }
 
-// TestRouteMetricsSize: the handle stays in the 256-byte size class (one
+// TestRouteMetricsSize: the handle stays in the 192-byte size class (one
 // per route and Service of every published table).
 func TestRouteMetricsSize(t *testing.T) {
-	if n := unsafe.Sizeof(RouteMetrics{}); n > 256 {
-		t.Errorf("RouteMetrics is %d bytes, want at most 256", n)
+	if n := unsafe.Sizeof(RouteMetrics{}); n > 192 {
+		t.Errorf("RouteMetrics is %d bytes, want at most 192", n)
+	}
+}
+
+// TestCodeSlotsOutOfRange: a code a slot cannot hold counts as code 0;
+// slots hold their count beside the code.
+func TestCodeSlotsOutOfRange(t *testing.T) {
+	var c codeSlots
+	for _, code := range []int{-1, maxSlotCode + 1, 1 << 40} {
+		c.add(code)
+	}
+	c.add(maxSlotCode)
+	c.add(200)
+	c.add(200)
+	got := map[int]uint64{}
+	for i := range c.slots {
+		if code, n := unpackSlot(c.slots[i].Load()); n > 0 {
+			got[code] = n
+		}
+	}
+	if want := map[int]uint64{0: 3, maxSlotCode: 1, 200: 2}; !maps.Equal(got, want) {
+		t.Errorf("slots %v, want %v", got, want)
 	}
 }
