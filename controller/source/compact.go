@@ -20,7 +20,8 @@ import (
 //     bytes per Ingress. DeletionTimestamp stays.
 //   - the namespace is interned (package unique): every Ingress of a
 //     namespace shares one copy; the pathType and ingressClassName
-//     pointers of equal values are shared, and so are equal
+//     pointers of equal values are shared, and so are the paths' equal
+//     service backends (name and port) and equal
 //     status.loadBalancer.ingress lists (the controller writes the same
 //     addresses to every Ingress it serves). Strings that are often unique
 //     (names, hosts, paths, annotation values) are not interned: for a
@@ -44,8 +45,12 @@ func compactIngress(ing *networkingv1.Ingress) {
 			continue
 		}
 		for j := range http.Paths {
-			if p := &http.Paths[j]; p.PathType != nil {
+			p := &http.Paths[j]
+			if p.PathType != nil {
 				p.PathType = pathTypePtr(*p.PathType)
+			}
+			if s := p.Backend.Service; s != nil {
+				p.Backend.Service = sharedService(s)
 			}
 		}
 	}
@@ -76,6 +81,14 @@ func sharedStatus(lb []networkingv1.IngressLoadBalancerIngress) []networkingv1.I
 		return lb
 	}
 	return sharedStatuses.share(statusKey(lb), lb)
+}
+
+// sharedService returns the shared copy of a path's service backend equal
+// to s (name and port), for the first maxShared distinct ones, else s:
+// many hosts routed to one Service repeat the same 48-byte value.
+func sharedService(s *networkingv1.IngressServiceBackend) *networkingv1.IngressServiceBackend {
+	key := s.Name + "\x00" + s.Port.Name + "\x00" + strconv.Itoa(int(s.Port.Number))
+	return sharedServices.share(key, s)
 }
 
 // statusKey encodes lb, every field of it, unambiguously.
@@ -135,6 +148,7 @@ func (s *sharedSet[V]) share(key string, v V) V {
 var (
 	sharedPtrs     sharedSet[*string]
 	sharedStatuses sharedSet[[]networkingv1.IngressLoadBalancerIngress]
+	sharedServices sharedSet[*networkingv1.IngressServiceBackend]
 )
 
 // The three valid path types, shared by every cached path that names one.

@@ -115,6 +115,15 @@ func TestCompactIngress(t *testing.T) {
 	if pa[0].PathType != pb[0].PathType || pa[1].PathType == pb[1].PathType {
 		t.Error("valid pathTypes must share a pointer, an invalid one keeps its own")
 	}
+	if pa[0].Backend.Service == nil || pa[0].Backend.Service != pb[0].Backend.Service {
+		t.Error("equal service backends do not share a pointer")
+	}
+	c := b.DeepCopy()
+	c.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Number = 81
+	compactIngress(c)
+	if got := c.Spec.Rules[0].HTTP.Paths[0].Backend.Service; got == pa[0].Backend.Service || got.Port.Number != 81 || got.Name != "svc" {
+		t.Errorf("a service backend with another port: %+v, shared %v", got, got == pa[0].Backend.Service)
+	}
 	if !sameData(a.Namespace, b.Namespace) {
 		t.Error("the namespace is not interned")
 	}
