@@ -170,7 +170,6 @@ type routeInfo struct {
 	route   *routing.Route
 	backend *backendInfo // nil when the route has no backend
 	metrics *metrics.RouteMetrics
-	ingress string // namespace/name, for logs
 	// policy is route.Policy (nil for the plain fast path).
 	policy *routing.Policy
 	// limiter counts the rate limits of the route's Ingress; nil without.
@@ -181,6 +180,22 @@ type routeInfo struct {
 	// up is route.Upstream resolved to its transport (upstreamtls.go);
 	// nil without.
 	up *upstreamRT
+	// isCanary marks the canary's routeInfo (its Ingress is the canary's).
+	isCanary bool
+}
+
+// ingressName returns the namespace/name of the route's Ingress (the
+// canary's for a canary), or metrics.NoIngress, for logs and messages:
+// made when asked rather than kept, as a routeInfo is one per route.
+func (ri *routeInfo) ingressName() string {
+	ref := ri.route.Ingress
+	if ri.isCanary {
+		ref = ri.route.Canary.Ingress
+	}
+	if s := ref.String(); s != "" {
+		return s
+	}
+	return metrics.NoIngress
 }
 
 // snapshot is what one request loads: a published table and the routeInfo
@@ -282,7 +297,7 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 	if ingress == "" {
 		ingress = metrics.NoIngress
 	}
-	ri := &routeInfo{route: r, ingress: ingress, policy: r.Policy}
+	ri := &routeInfo{route: r, policy: r.Policy}
 	if be := r.Backend; be != nil {
 		ri.backend = b.backend(be)
 		service = ri.backend.service
@@ -294,8 +309,8 @@ func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 	ri.limiter = b.limiter(r)
 	if c := r.Canary; c != nil && c.Backend != nil {
 		cb := b.backend(c.Backend)
-		ci := &routeInfo{route: r, ingress: c.Ingress.String(), policy: ri.policy, limiter: ri.limiter, backend: cb}
-		ci.metrics = s.metrics.Route(ci.ingress, cb.service)
+		ci := &routeInfo{route: r, policy: ri.policy, limiter: ri.limiter, backend: cb, isCanary: true}
+		ci.metrics = s.metrics.Route(ci.ingressName(), cb.service)
 		if u := r.Upstream; u != nil {
 			ci.up = b.upstream(u, c.Backend)
 		}

@@ -169,7 +169,7 @@ func (s *Server) authError(w http.ResponseWriter, r *http.Request, rs *reqState,
 	}
 	s.metrics.UpstreamError("auth")
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "external auth failed", slog.String("host", r.Host),
-		slog.String("path", r.URL.Path), slog.String("ingress", rs.ri.ingress), slog.String("auth_url", ea.URL),
+		slog.String("path", r.URL.Path), slog.String("ingress", rs.ri.ingressName()), slog.String("auth_url", ea.URL),
 		slog.Any("error", err))
 	writePlain(w, http.StatusInternalServerError, "authentication service error\n")
 	return http.StatusInternalServerError

@@ -113,7 +113,7 @@ func (s *Server) finish(r *http.Request, start time.Time, rm *metrics.RouteMetri
 		slog.String("proto", r.Proto), slog.Int("code", code), slog.Duration("duration", d),
 		slog.String("remote", r.RemoteAddr))
 	if rs != nil {
-		attrs = append(attrs, slog.String("ingress", rs.ri.ingress), slog.String("backend", rs.ri.backend.be.Key),
+		attrs = append(attrs, slog.String("ingress", rs.ri.ingressName()), slog.String("backend", rs.ri.backend.be.Key),
 			slog.String("endpoint", rs.endpoint))
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
@@ -261,7 +261,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, start time.
 	var msg string
 	switch {
 	case bi == nil:
-		msg = "no backend for ingress " + ri.ingress + "\n"
+		msg = "no backend for ingress " + ri.ingressName() + "\n"
 	case bi.be.Unavailable != "":
 		msg = "service unavailable: " + bi.be.Unavailable + "\n"
 	case len(bi.be.Endpoints) == 0:

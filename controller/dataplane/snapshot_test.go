@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ingresslab/ingresslab/controller/metrics"
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -244,8 +245,31 @@ func TestPatchedTableKeepsRouteInfo(t *testing.T) {
 			t.Errorf("route %s %q%s: resolved again on an identical publish", r.Ingress, r.Host, r.Path)
 		}
 		// Route returns the cached handle unless the publish dropped it.
-		if h := m.Route(ri.ingress, ri.backend.service); h != ri.metrics {
+		if h := m.Route(ri.ingressName(), ri.backend.service); h != ri.metrics {
 			t.Errorf("route %s %q%s: its metric handle was dropped by the publish", r.Ingress, r.Host, r.Path)
+		}
+	}
+}
+
+// TestRouteInfoSize keeps a routeInfo (one per route of a published table)
+// in the 64-byte size class, and its Ingress name made when asked: the
+// route's, the canary's for the canary, NoIngress for the default backend.
+func TestRouteInfoSize(t *testing.T) {
+	if n := unsafe.Sizeof(routeInfo{}); n > 64 {
+		t.Errorf("routeInfo is %d bytes, want at most 64", n)
+	}
+	r := &routing.Route{Ingress: routing.ObjectRef{Namespace: "ns", Name: "main"},
+		Canary: &routing.Canary{Ingress: routing.ObjectRef{Namespace: "ns", Name: "canary"}}}
+	for _, tc := range []struct {
+		ri   *routeInfo
+		want string
+	}{
+		{&routeInfo{route: r}, "ns/main"},
+		{&routeInfo{route: r, isCanary: true}, "ns/canary"},
+		{&routeInfo{route: &routing.Route{}}, metrics.NoIngress},
+	} {
+		if got := tc.ri.ingressName(); got != tc.want {
+			t.Errorf("ingressName() = %q, want %q", got, tc.want)
 		}
 	}
 }
