@@ -166,10 +166,14 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		if name == "ingresses" {
 			h = s.ordered.handler(s.signal, s.ingressUpdated)
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			return nil, fmt.Errorf("source: %s informer: add event handler: %w", name, err)
 		}
-		s.synced = append(s.synced, inf.HasSynced)
+		// The handler's, not the informer's: synced once the handler has
+		// received the initial list too. The Ingress snapshot is the
+		// handler's sorted copy, which lags the informer's store.
+		s.synced = append(s.synced, reg.HasSynced)
 	}
 	return s, nil
 }
@@ -272,7 +276,8 @@ func (s *Source) Shutdown() {
 	}
 }
 
-// HasSynced reports whether every informer has completed its initial list.
+// HasSynced reports whether every informer has completed its initial list
+// and delivered it to the Source's handlers.
 func (s *Source) HasSynced() bool {
 	for _, f := range s.synced {
 		if !f() {
