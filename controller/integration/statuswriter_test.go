@@ -184,15 +184,7 @@ func TestStatusWriteRetriesConflictWithFreshCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	runWriter(t, w)
 	snap := &translate.Snapshot{Ingresses: []*networkingv1.Ingress{cached}, IngressClasses: []*networkingv1.IngressClass{{
 		ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: controller}}}}
 	res := translate.Translate(snap, translate.Options{ControllerName: controller, IngressClassName: class,
@@ -263,15 +255,7 @@ func TestStatusNewerPlanRequeuesTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache.hook = func() { w.Update(second) }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	runWriter(t, w)
 	w.Update(first)
 	for i := range 40 {
 		want := "192.0.2.62"
@@ -280,4 +264,17 @@ func TestStatusNewerPlanRequeuesTheRest(t *testing.T) {
 		}
 		expectStatus(t, ns, fmt.Sprintf("ing-%02d", i), want)
 	}
+}
+
+// runWriter runs w until the test ends; Run must return no error.
+func runWriter(t *testing.T, w *statuspkg.Writer) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }
