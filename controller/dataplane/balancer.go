@@ -293,16 +293,13 @@ func (b *routeBuilder) backend(be *routing.Backend) *backendInfo {
 
 func (b *routeBuilder) route(r *routing.Route) *routeInfo {
 	s := b.s
-	ingress, service := r.Ingress.String(), metrics.NoService
-	if ingress == "" {
-		ingress = metrics.NoIngress
-	}
 	ri := &routeInfo{route: r, policy: r.Policy}
+	service := metrics.NoService
 	if be := r.Backend; be != nil {
 		ri.backend = b.backend(be)
 		service = ri.backend.service
 	}
-	ri.metrics = s.metrics.Route(ingress, service)
+	ri.metrics = s.metrics.Route(ri.ingressName(), service)
 	if u := r.Upstream; u != nil {
 		ri.up = b.upstream(u, r.Backend)
 	}

@@ -208,15 +208,15 @@ func (m *Metrics) RetainRoutes() int {
 		return 0
 	}
 	m.handlesMu.Lock()
-	var gone []RouteLabels
+	defer m.handlesMu.Unlock()
+	gone := 0
 	for rl, h := range m.routeHandles {
 		if h.epoch != m.epoch && rl != (RouteLabels{NoIngress, NoService}) {
-			gone = append(gone, rl)
 			delete(m.routeHandles, rl)
+			gone++
 		}
 	}
-	m.handlesMu.Unlock()
-	return len(gone)
+	return gone
 }
 
 // InFlightInc and InFlightDec track requests in progress.

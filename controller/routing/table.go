@@ -143,7 +143,7 @@ func (v *vhost) match(path string) *Route {
 	if r := v.exact[path]; r != nil {
 		return r
 	}
-	if v.rare != nil && len(v.rare.regex) > 0 {
+	if len(v.regexes()) > 0 {
 		return v.matchRegex(path)
 	}
 	return v.matchPrefix(path)
@@ -156,7 +156,7 @@ func (v *vhost) match(path string) *Route {
 // matching one, so a regex route shorter than it is never tried.
 func (v *vhost) matchRegex(path string) *Route {
 	p := v.matchPrefix(path)
-	for _, r := range v.rare.regex {
+	for _, r := range v.regexes() {
 		if p != nil && len(r.Path) < len(p.Path) {
 			return p
 		}

@@ -126,8 +126,10 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	s := &Source{opts: opts, log: opts.Logger, changes: make(chan time.Time, 1), ordered: newOrderedIngresses()}
 	s.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields))
-	unindexed(s.factory, opts.Namespace, nil, &networkingv1.Ingress{}, &corev1.Service{},
-		&discoveryv1.EndpointSlice{}, &corev1.ConfigMap{})
+	unindexed(s.factory, opts.Namespace, nil, &networkingv1.Ingress{}, networkinginformers.NewIngressInformerWithOptions)
+	unindexed(s.factory, opts.Namespace, nil, &corev1.Service{}, coreinformers.NewServiceInformerWithOptions)
+	unindexed(s.factory, opts.Namespace, nil, &discoveryv1.EndpointSlice{}, discoveryinformers.NewEndpointSliceInformerWithOptions)
+	unindexed(s.factory, opts.Namespace, nil, &corev1.ConfigMap{}, coreinformers.NewConfigMapInformerWithOptions)
 	ing := s.factory.Networking().V1().Ingresses()
 	cls := s.factory.Networking().V1().IngressClasses()
 	svc := s.factory.Core().V1().Services()
@@ -149,7 +151,7 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
 			informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields),
 			informers.WithTweakListOptions(tweak))
-		unindexed(f, opts.Namespace, tweak, &corev1.Secret{})
+		unindexed(f, opts.Namespace, tweak, &corev1.Secret{}, coreinformers.NewSecretInformerWithOptions)
 		sec := f.Core().V1().Secrets()
 		s.secretFactories = append(s.secretFactories, f)
 		s.secrets = append(s.secrets, sec.Lister())
@@ -178,34 +180,19 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 	return s, nil
 }
 
-// unindexed registers in f, before its typed accessors create them, the
-// informers of objs without the namespace index the generated informers
-// add: the controller lists every object or gets one by key, never lists
-// one namespace, and the index costs an entry per cached object (about 40
-// bytes an Ingress at 10,000). The factory's transform still applies
-// (InformerFor sets it), and the typed accessors return these informers.
-func unindexed(f informers.SharedInformerFactory, namespace string, tweak internalinterfaces.TweakListOptionsFunc, objs ...runtime.Object) {
-	for _, obj := range objs {
-		var newInformer func(kubernetes.Interface, string, internalinterfaces.InformerOptions) cache.SharedIndexInformer
-		switch obj.(type) {
-		case *networkingv1.Ingress:
-			newInformer = networkinginformers.NewIngressInformerWithOptions
-		case *corev1.Service:
-			newInformer = coreinformers.NewServiceInformerWithOptions
-		case *corev1.ConfigMap:
-			newInformer = coreinformers.NewConfigMapInformerWithOptions
-		case *corev1.Secret:
-			newInformer = coreinformers.NewSecretInformerWithOptions
-		case *discoveryv1.EndpointSlice:
-			newInformer = discoveryinformers.NewEndpointSliceInformerWithOptions
-		default:
-			panic(fmt.Sprintf("source: no unindexed informer for %T", obj))
-		}
-		f.InformerFor(obj, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
-			return newInformer(c, namespace, internalinterfaces.InformerOptions{
-				ResyncPeriod: resync, Indexers: cache.Indexers{}, TweakListOptions: tweak})
-		})
-	}
+// unindexed registers in f, before its typed accessor creates one, the
+// informer of obj's type (made by newInformer) without the namespace index
+// the generated informers add: the controller lists every object or gets
+// one by key, never lists one namespace, and the index costs an entry per
+// cached object (about 40 bytes an Ingress at 10,000). The factory's
+// transform still applies (InformerFor sets it), and the typed accessor
+// returns this informer.
+func unindexed(f informers.SharedInformerFactory, namespace string, tweak internalinterfaces.TweakListOptionsFunc,
+	obj runtime.Object, newInformer func(kubernetes.Interface, string, internalinterfaces.InformerOptions) cache.SharedIndexInformer) {
+	f.InformerFor(obj, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return newInformer(c, namespace, internalinterfaces.InformerOptions{
+			ResyncPeriod: resync, Indexers: cache.Indexers{}, TweakListOptions: tweak})
+	})
 }
 
 // ingressUpdated signals an Ingress update unless only its status changed
