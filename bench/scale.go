@@ -59,15 +59,19 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		if err := e.Ctrl.Start(ctx); err != nil {
 			return nil, fmt.Errorf("scale: restart controller with %d Ingresses: %w", size, err)
 		}
+		peak := startRSSPeak(e.Ctrl.PID(), rssEvery)
 		if err := e.waitScaleSynced(ctx, p, size); err != nil {
+			peak.Stop()
 			return nil, scaleFailure(err, size, "after a restart", res.Points)
 		}
 		pt.RestartSyncMillis = float64(time.Since(rs)) / 1e6
+		pt.StartPeakTreeRSSBytes, _ = peak.Mark()
 		pt.SyncRSSBytes, _ = procRSS(e.Ctrl.PID())
 		// Memory is read once the table has served: a controller that only
 		// loaded its routes has not yet built per-route runtime state, nor
 		// let its heap grow to its collector's goal.
 		pt.ServedRequests, pt.ServeErrors, pt.ServeError = e.serveScale(ctx, size)
+		pt.PeakTreeRSSBytes, pt.PeakSamples = peak.Stop()
 		pt.RSSBytes, _ = procRSS(e.Ctrl.PID())
 		snap := snapCPU(e.Ctrl.PID())
 		pt.TreeRSSBytes, pt.Processes = snap.ctrlRSS, snap.ctrlProcs
@@ -77,20 +81,26 @@ func runScale(ctx context.Context, e *Env) (*reports.BenchScenario, error) {
 		if pt.ServeError != "" {
 			e.Progressf("scale: %d Ingresses: %d of %d requests failed after the sync, first: %s", size, pt.ServeErrors, pt.ServedRequests, pt.ServeError)
 		}
-		e.Progressf("scale: %d Ingresses: apply->sync %.0f ms, restart->sync %.0f ms, RSS %.1f MiB at sync, %.1f MiB after %d requests (%d failed) (tree of %d: %.1f MiB), heap %.1f MiB",
+		e.Progressf("scale: %d Ingresses: apply->sync %.0f ms, restart->sync %.0f ms, RSS %.1f MiB at sync, %.1f MiB after %d requests (%d failed) (tree of %d: %.1f MiB; peak %.1f MiB until the sync, %.1f MiB while serving), heap %.1f MiB",
 			size, pt.ApplyToSyncMillis, pt.RestartSyncMillis, float64(pt.SyncRSSBytes)/(1<<20), float64(pt.RSSBytes)/(1<<20), pt.ServedRequests, pt.ServeErrors,
-			pt.Processes, float64(pt.TreeRSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+			pt.Processes, float64(pt.TreeRSSBytes)/(1<<20), float64(pt.StartPeakTreeRSSBytes)/(1<<20), float64(pt.PeakTreeRSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
 		res.Points = append(res.Points, pt)
 	}
-	var xs, rss, heap, tree []float64
+	var xs, rss, heap, tree, peaks []float64
 	for _, pt := range res.Points {
 		xs = append(xs, float64(pt.Routes))
 		rss = append(rss, float64(pt.RSSBytes))
 		heap = append(heap, float64(pt.HeapAllocBytes))
 		tree = append(tree, float64(pt.TreeRSSBytes))
+		if pt.PeakSamples > 0 {
+			peaks = append(peaks, float64(pt.PeakTreeRSSBytes))
+		}
 	}
 	res.RSSBytesPerRoute, res.HeapBytesPerRoute = slope(xs, rss), slope(xs, heap)
 	res.Fit = fitLine(xs, tree)
+	if len(peaks) == len(xs) {
+		res.PeakFit = fitLine(xs, peaks)
+	}
 	return &reports.BenchScenario{Scale: res}, nil
 }
 

@@ -488,6 +488,9 @@ type ScaleResult struct {
 	// Fit is the least-squares fit of the process tree's RSS against routes
 	// (host x path pairs), schema 2.
 	Fit *LinearFit `json:"fit,omitempty"`
+	// PeakFit is the same fit over each size's PeakTreeRSSBytes (reports
+	// from before it have none).
+	PeakFit *LinearFit `json:"peakFit,omitempty"`
 }
 
 // LinearFit is y = Intercept + Slope x with its residual.
@@ -529,6 +532,13 @@ type ScalePoint struct {
 	// Processes its size (schema 2).
 	TreeRSSBytes uint64 `json:"treeRSSBytes,omitempty"`
 	Processes    int    `json:"processes,omitempty"`
+	// PeakTreeRSSBytes is the highest process-tree RSS sampled (PeakSamples
+	// times, every 50 ms) while ServedRequests were served;
+	// StartPeakTreeRSSBytes the highest from the restart to its sync. Both
+	// 0 in reports from before them.
+	PeakTreeRSSBytes      uint64 `json:"peakTreeRSSBytes,omitempty"`
+	PeakSamples           int    `json:"peakSamples,omitempty"`
+	StartPeakTreeRSSBytes uint64 `json:"startPeakTreeRSSBytes,omitempty"`
 }
 
 // CapacityPlan turns a measured per-core rate into cores and replicas.

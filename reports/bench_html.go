@@ -256,17 +256,24 @@ func RenderBenchHTML(w io.Writer, r *BenchReport) error {
 			p("</table>\n")
 		}
 		if sc := s.Scale; sc != nil {
-			p("<h2>Scale: %s</h2><table><tr><th>Ingresses</th><th>routes</th><th>apply to sync ms</th><th>restart to sync ms</th><th>RSS MiB at sync</th><th>served (not 200)</th><th>RSS MiB</th><th>heap MiB</th></tr>\n", html.EscapeString(s.Name))
+			p("<h2>Scale: %s</h2><table><tr><th>Ingresses</th><th>routes</th><th>apply to sync ms</th><th>restart to sync ms</th><th>RSS MiB at sync</th><th>served (not 200)</th><th>RSS MiB</th><th>tree peak MiB: restart to sync / serving</th><th>heap MiB</th></tr>\n", html.EscapeString(s.Name))
 			for _, pt := range sc.Points {
-				atSync, served := "-", "-"
+				atSync, served, peak := "-", "-", "-"
 				if pt.SyncRSSBytes > 0 {
 					atSync = fmt.Sprintf("%.1f", float64(pt.SyncRSSBytes)/(1<<20))
 					served = fmt.Sprintf("%d (%d)", pt.ServedRequests, pt.ServeErrors)
 				}
-				p("<tr><td>%d</td><td>%d</td><td>%.0f</td><td>%.0f</td><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f</td></tr>\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis,
-					atSync, served, float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
+				if pt.PeakSamples > 0 {
+					peak = fmt.Sprintf("%.1f / %.1f", float64(pt.StartPeakTreeRSSBytes)/(1<<20), float64(pt.PeakTreeRSSBytes)/(1<<20))
+				}
+				p("<tr><td>%d</td><td>%d</td><td>%.0f</td><td>%.0f</td><td>%s</td><td>%s</td><td>%.1f</td><td>%s</td><td>%.1f</td></tr>\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis,
+					atSync, served, float64(pt.RSSBytes)/(1<<20), peak, float64(pt.HeapAllocBytes)/(1<<20))
 			}
-			p("</table><p class=\"note\">Memory per route: RSS %.0f bytes, heap %.0f bytes.</p>\n", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			p("</table><p class=\"note\">Memory per route: RSS %.0f bytes, heap %.0f bytes", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
+			if f := sc.PeakFit; f != nil {
+				p("; process-tree RSS peak while serving %.0f bytes (R² %.3f)", f.Slope, f.R2)
+			}
+			p(".</p>\n")
 		}
 	}
 	if c := r.Capacity; c != nil {

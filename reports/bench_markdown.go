@@ -398,15 +398,18 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 		}
 		if sc := s.Scale; sc != nil {
 			p("## %s\n\nMemory is read after a restart with the Ingresses present, once the table has served the requests of the \"served\" column (every route at least once), \"at sync\" right after the restart's sync.\n\n", s.Name)
-			p("| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB at sync | served (not 200) | RSS MiB | process tree RSS MiB (processes) | heap MiB |\n|---|---|---|---|---|---|---|---|---|\n")
+			p("| Ingresses | routes | apply to sync ms | restart to sync ms | RSS MiB at sync | served (not 200) | RSS MiB | process tree RSS MiB (processes) | tree peak MiB: restart to sync / serving (samples) | heap MiB |\n|---|---|---|---|---|---|---|---|---|---|\n")
 			for _, pt := range sc.Points {
-				atSync, served := "-", "-"
+				atSync, served, peak := "-", "-", "-"
 				if pt.SyncRSSBytes > 0 {
 					atSync = fmt.Sprintf("%.1f", float64(pt.SyncRSSBytes)/(1<<20))
 					served = fmt.Sprintf("%d (%d)", pt.ServedRequests, pt.ServeErrors)
 				}
-				p("| %d | %d | %.0f | %.0f | %s | %s | %.1f | %.1f (%d) | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, atSync, served,
-					float64(pt.RSSBytes)/(1<<20), float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, float64(pt.HeapAllocBytes)/(1<<20))
+				if pt.PeakSamples > 0 {
+					peak = fmt.Sprintf("%.1f / %.1f (%d)", float64(pt.StartPeakTreeRSSBytes)/(1<<20), float64(pt.PeakTreeRSSBytes)/(1<<20), pt.PeakSamples)
+				}
+				p("| %d | %d | %.0f | %.0f | %s | %s | %.1f | %.1f (%d) | %s | %.1f |\n", pt.Ingresses, pt.Routes, pt.ApplyToSyncMillis, pt.RestartSyncMillis, atSync, served,
+					float64(pt.RSSBytes)/(1<<20), float64(pt.TreeRSSBytes)/(1<<20), pt.Processes, peak, float64(pt.HeapAllocBytes)/(1<<20))
 			}
 			for _, pt := range sc.Points {
 				if pt.ServeError != "" {
@@ -416,6 +419,12 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			p("\nMemory per route (least-squares slope): RSS %.0f bytes, heap %.0f bytes.", sc.RSSBytesPerRoute, sc.HeapBytesPerRoute)
 			if f := sc.Fit; f != nil {
 				p(" Process-tree RSS fit over %d sizes: %.0f bytes per route (host x path) + %.1f MiB, residual %.1f MiB, R² %.3f.", f.Points, f.Slope, f.Intercept/(1<<20), f.ResidualStd/(1<<20), f.R2)
+				if f.Note != "" {
+					p(" **%s**", f.Note)
+				}
+			}
+			if f := sc.PeakFit; f != nil {
+				p(" The same fit over the peaks while serving (sampled every 50 ms; what a memory limit has to cover, and what the memory goal judges): %.0f bytes per route + %.1f MiB, residual %.1f MiB, R² %.3f.", f.Slope, f.Intercept/(1<<20), f.ResidualStd/(1<<20), f.R2)
 				if f.Note != "" {
 					p(" **%s**", f.Note)
 				}

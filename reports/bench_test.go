@@ -174,6 +174,39 @@ func TestBenchMarkdownPropagationBackground(t *testing.T) {
 	}
 }
 
+// TestBenchScalePeaks: the sampled peaks and their fit reach the Markdown
+// and HTML reports; a report without them shows "-".
+func TestBenchScalePeaks(t *testing.T) {
+	r := sampleBench()
+	sc := r.Scenario("scale").Scale
+	var md, page bytes.Buffer
+	if err := RenderBenchMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| 30.0 | 0.0 (0) | - | 0.0 |"; !strings.Contains(md.String(), want) {
+		t.Errorf("markdown without peaks lacks %q\n%s", want, md.String())
+	}
+	sc.Points[0].StartPeakTreeRSSBytes, sc.Points[0].PeakTreeRSSBytes, sc.Points[0].PeakSamples = 41<<20, 40<<20, 120
+	sc.PeakFit = &LinearFit{Points: 3, Slope: 1990, Intercept: 20 << 20, R2: 0.997}
+	md.Reset()
+	if err := RenderBenchMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 41.0 / 40.0 (120) |", "the peaks while serving (sampled every 50 ms; what a memory limit has to cover, and what the memory goal judges): 1990 bytes per route + 20.0 MiB"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q\n%s", want, md.String())
+		}
+	}
+	if err := RenderBenchHTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<td>41.0 / 40.0</td>", "process-tree RSS peak while serving 1990 bytes (R² 0.997)"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
 func TestPlanCapacity(t *testing.T) {
 	c := PlanCapacity(sampleBench(), CapacityOptions{TargetRPS: 14000, Headroom: 0.3, CoresPerReplica: 1})
 	// 50 µs/request = 20,000 rps per core; 14,000 / (20,000 x 0.7) = 1 core.

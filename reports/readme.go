@@ -414,9 +414,22 @@ func readmeScale(sc *ScaleResult) string {
 	}
 	s += fmt.Sprintf("; RSS %.0f MiB, heap %.0f MiB", float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
 	if pt.ServedRequests > 0 {
-		s += fmt.Sprintf(" after serving %d requests over the routes (RSS %.0f MiB at sync)", pt.ServedRequests, float64(pt.SyncRSSBytes)/(1<<20))
+		s += fmt.Sprintf(" after serving %d requests over the routes (RSS %.0f MiB at sync", pt.ServedRequests, float64(pt.SyncRSSBytes)/(1<<20))
+		if pt.PeakSamples > 0 {
+			s += fmt.Sprintf("; process-tree peak %.0f MiB until the sync, %.0f MiB while serving", float64(pt.StartPeakTreeRSSBytes)/(1<<20), float64(pt.PeakTreeRSSBytes)/(1<<20))
+		}
+		s += ")"
 	}
-	if f := sc.Fit; f != nil {
+	if f := sc.PeakFit; f != nil {
+		s += fmt.Sprintf("; %.0f bytes per route (fit of the process tree's RSS peak while serving, over %d sizes, R² %.2f", f.Slope, f.Points, f.R2)
+		if sc.Fit != nil {
+			s += fmt.Sprintf("; %.0f bytes fitting one read after serving", sc.Fit.Slope)
+		}
+		s += ")"
+		if f.Note != "" {
+			s += ": " + f.Note
+		}
+	} else if f := sc.Fit; f != nil {
 		s += fmt.Sprintf("; %.0f bytes per route (process-tree RSS fit over %d sizes, R² %.2f)", f.Slope, f.Points, f.R2)
 		if f.Note != "" {
 			s += ": " + f.Note
