@@ -3,6 +3,7 @@ package dataplane
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +51,22 @@ func TestDefaultUpstreamTimeouts(t *testing.T) {
 				t.Errorf("%s %s: %d %q, want 504", name, method, resp.StatusCode, body)
 			}
 		}
+	}
+}
+
+// TestNewKeepsTheCallersTrustedProxies: New masks its own copy of
+// Options.TrustedProxies; the caller's slice, which two servers may share,
+// is not written (it was, racing with the first server's requests).
+func TestNewKeepsTheCallersTrustedProxies(t *testing.T) {
+	tp := []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}
+	s, err := New(Options{TrustedProxies: tp, HTTPAddr: "127.0.0.1:0", DisableHTTPS: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tp[0].String(); got != "10.1.2.3/8" {
+		t.Errorf("the caller's prefix became %s", got)
+	}
+	if !s.isTrusted("10.9.9.9:1234") {
+		t.Error("the masked copy does not trust 10.9.9.9")
 	}
 }

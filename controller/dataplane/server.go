@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -91,7 +92,7 @@ func New(opts Options) (*Server, error) {
 		opts:    o,
 		log:     o.Logger,
 		metrics: o.Metrics,
-		trusted: o.TrustedProxies,
+		trusted: slices.Clone(o.TrustedProxies), // masked below: not the caller's slice
 		ids:     newRequestIDs(),
 		pool:    newStatePool(),
 		limits:  newLimitPool(),
