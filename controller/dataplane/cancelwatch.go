@@ -57,7 +57,13 @@ func clientConnOf(r *http.Request) *limitConn {
 // Read reports a failed read (not a deadline: net/http's own wake-up of its
 // background read) as the client being gone.
 func (c *limitConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	if c.rr != nil {
+		n, err = c.rr.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.clientGone()
 	}

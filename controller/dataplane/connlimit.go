@@ -65,7 +65,7 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return &limitConn{Conn: c, l: ln.l, addr: a}, nil
+		return newLimitConn(c, ln.l, a), nil
 	}
 }
 
@@ -91,6 +91,27 @@ type limitConn struct {
 	// client waits on; gone: a read of the client failed.
 	watched atomic.Pointer[fastConn]
 	gone    atomic.Bool
+	// rr and rw read and write a TCP socket with raw system calls
+	// (rawio.go); nil for any other connection.
+	rr *rawReader
+	rw *rawWriter
+}
+
+// newLimitConn wraps c, accepted from a listener with limiter l (nil: no
+// limits) for the client address a.
+func newLimitConn(c net.Conn, l *connLimiter, a netip.Addr) *limitConn {
+	lc := &limitConn{Conn: c, l: l, addr: a}
+	if rr, rw := newRawReader(c), newRawWriter(c); rr != nil && rw != nil {
+		lc.rr, lc.rw = rr, rw
+	}
+	return lc
+}
+
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.rw != nil {
+		return c.rw.Write(p)
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *limitConn) Close() error {

@@ -95,7 +95,7 @@ func (x *exchange) step(fd uintptr) bool {
 	if !x.sent {
 		if x.fc.probeNext {
 			x.fc.probeNext = false
-			if _, err := ignoringEINTR(int(fd), x.p); err != syscall.EAGAIN && err != syscall.EWOULDBLOCK {
+			if _, err := sysRead(int(fd), x.p); err != syscall.EAGAIN && err != syscall.EWOULDBLOCK {
 				x.late = true // bytes, the upstream's close or an error: not clean
 				return true
 			}
@@ -113,21 +113,12 @@ func (x *exchange) step(fd uintptr) bool {
 		// answer to what went out earlier (all of it, or an early error
 		// response) would not wake the wait. Look first.
 	}
-	n, err := ignoringEINTR(int(fd), x.p)
+	n, err := sysRead(int(fd), x.p)
 	if err == syscall.EAGAIN || err == syscall.EWOULDBLOCK {
 		return false
 	}
 	x.n, x.err = max(n, 0), err
 	return true
-}
-
-func ignoringEINTR(fd int, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, p)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }
 
 // clean reports whether nothing is pending on the connection, with a
@@ -145,6 +136,6 @@ func (x *exchange) clean() bool {
 
 // peek is clean's non-blocking MSG_PEEK, its error in x.perr.
 func (x *exchange) peek(fd uintptr) bool {
-	_, _, x.perr = syscall.Recvfrom(int(fd), x.probe[:], syscall.MSG_PEEK)
+	x.perr = sysPeek(int(fd), &x.probe)
 	return true // never wait: EAGAIN is the answer
 }

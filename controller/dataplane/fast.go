@@ -96,11 +96,14 @@ func replayable(req *http.Request) bool {
 
 // fastConn is one pooled upstream connection.
 type fastConn struct {
-	conn      net.Conn
-	lr        headLimit // between conn and br
-	br        *bufio.Reader
-	bw        *bufio.Writer // over uw
-	uw        upWriter
+	conn net.Conn
+	lr   headLimit // between conn and br
+	br   *bufio.Reader
+	bw   *bufio.Writer // over uw
+	uw   upWriter
+	// rw writes conn with raw system calls (rawio.go); nil when conn is
+	// not a TCP socket (upstream TLS)
+	rw        *rawWriter
 	idleSince time.Time
 	// abort poisons the connection's deadline when a request's context
 	// ends (context.AfterFunc); made once per connection.
@@ -117,6 +120,10 @@ func newFastConn(conn net.Conn, bufSize int) *fastConn {
 	fc.bw = bufio.NewWriterSize(&fc.uw, bufSize)
 	fc.lr.conn = conn
 	fc.lr.x = &fc.x
+	if rr := newRawReader(conn); rr != nil {
+		fc.lr.rr = rr
+		fc.rw = newRawWriter(conn)
+	}
 	fc.br = bufio.NewReaderSize(&fc.lr, bufSize)
 	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
 	fc.x.setup(fc)
@@ -144,6 +151,9 @@ func (u *upWriter) Write(p []byte) (int, error) {
 	if !fc.lr.send {
 		fc.x.early = true // part of the request goes out before the exchange
 	}
+	if fc.rw != nil {
+		return fc.rw.Write(p)
+	}
 	return fc.conn.Write(p)
 }
 
@@ -166,6 +176,7 @@ var errResponseHeaderTooLarge = errors.New("dataplane: upstream response head ex
 // a request head (send set) is the exchange that sends it.
 type headLimit struct {
 	conn  net.Conn
+	rr    *rawReader // reads conn with raw system calls; nil: conn.Read
 	x     *exchange
 	left  int64
 	armed bool
@@ -186,6 +197,8 @@ func (l *headLimit) Read(p []byte) (int, error) {
 	if l.send {
 		l.send = false
 		n, err = l.x.run(p)
+	} else if l.rr != nil {
+		n, err = l.rr.Read(p)
 	} else {
 		n, err = l.conn.Read(p)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -127,7 +128,7 @@ func (l *h1loop) serve() error {
 		delay = 0
 		lc, ok := c.(*limitConn)
 		if !ok {
-			lc = &limitConn{Conn: c}
+			lc = newLimitConn(c, nil, netip.Addr{})
 		}
 		hc := &h1conn{l: l, lc: lc}
 		l.mu.Lock()

@@ -1,0 +1,12 @@
+//go:build !unix
+
+package dataplane
+
+import "net"
+
+// Without unix sockets the data plane reads and writes through net.Conn.
+type rawReader struct{ net.Conn }
+type rawWriter struct{ net.Conn }
+
+func newRawReader(net.Conn) *rawReader { return nil }
+func newRawWriter(net.Conn) *rawWriter { return nil }

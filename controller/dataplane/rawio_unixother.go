@@ -1,0 +1,30 @@
+//go:build unix && !linux
+
+package dataplane
+
+import "syscall"
+
+// Elsewhere than on Linux the socket calls are syscall's (rawio_linux.go).
+
+func sysRead(fd int, p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(fd, p)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+func sysWrite(fd int, p []byte) (int, error) {
+	for {
+		n, err := syscall.Write(fd, p)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+func sysPeek(fd int, b *[1]byte) error {
+	_, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err
+}
