@@ -46,6 +46,14 @@
 // bytes it read, at its first other request; HTTP/2 connections go to
 // net/http at once (Options.DisableConnLoop turns the loop off).
 //
+// Accepted TCP connections (whoever serves them, TLS over them included)
+// and the fast path's upstream connections are read and written with raw
+// system calls inside their syscall.RawConn callbacks (rawio.go): Go's
+// syscall.Syscall wakes the runtime's sysmon thread whenever it sleeps
+// because every P was idle, which a proxy below saturation does between
+// most requests, and that wake-up and sysmon's polling after it cost about
+// a quarter of the CPU per request at half the maximum rate.
+//
 // Upstream connections are HTTP/1.1, or HTTP/2 cleartext with prior
 // knowledge for backends whose routing.Backend.Protocol is ProtocolH2C
 // (appProtocol kubernetes.io/h2c, h2c or grpc): gRPC then works end to end,

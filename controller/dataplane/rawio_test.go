@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -126,5 +127,36 @@ func TestRawIOAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per write and read, want 0", allocs)
+	}
+}
+
+// TestRawIOWhereUsed: accepted TCP connections and the fast path's
+// upstream connections get raw I/O; any other connection (a pipe here, TLS
+// elsewhere) keeps net.Conn's, and reads and writes the same.
+func TestRawIOWhereUsed(t *testing.T) {
+	c, s := tcpPair(t)
+	lc := newLimitConn(s, nil, netip.Addr{})
+	fc := newFastConn(c, 4096)
+	if lc.rr == nil || lc.rw == nil || fc.lr.rr == nil || fc.rw == nil {
+		t.Fatalf("TCP: limitConn raw %v/%v, fastConn raw %v/%v", lc.rr != nil, lc.rw != nil, fc.lr.rr != nil, fc.rw != nil)
+	}
+	if _, err := lc.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("through the limitConn's raw writer: %q, %v", buf, err)
+	}
+
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	pc := newLimitConn(p1, nil, netip.Addr{})
+	if pc.rr != nil || pc.rw != nil || newFastConn(p2, 4096).rw != nil {
+		t.Fatal("raw I/O over a pipe")
+	}
+	go func() { _, _ = p2.Write([]byte("pipe")) }()
+	if _, err := io.ReadFull(pc, buf[:4]); err != nil || string(buf[:4]) != "pipe" {
+		t.Fatalf("limitConn over a pipe: %q, %v", buf[:4], err)
 	}
 }
