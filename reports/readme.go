@@ -414,18 +414,12 @@ func readmeScale(sc *ScaleResult) string {
 	}
 	s += fmt.Sprintf("; RSS %.0f MiB, heap %.0f MiB", float64(pt.RSSBytes)/(1<<20), float64(pt.HeapAllocBytes)/(1<<20))
 	if pt.ServedRequests > 0 {
-		s += fmt.Sprintf(" after serving %d requests over the routes (RSS %.0f MiB at sync", pt.ServedRequests, float64(pt.SyncRSSBytes)/(1<<20))
-		if pt.PeakSamples > 0 {
-			s += fmt.Sprintf("; process-tree peak %.0f MiB until the sync, %.0f MiB while serving", float64(pt.StartPeakTreeRSSBytes)/(1<<20), float64(pt.PeakTreeRSSBytes)/(1<<20))
-		}
-		s += ")"
+		s += fmt.Sprintf(" after serving %d requests over the routes (RSS %.0f MiB at sync)", pt.ServedRequests, float64(pt.SyncRSSBytes)/(1<<20))
 	}
 	if f := sc.PeakFit; f != nil {
-		s += fmt.Sprintf("; %.0f bytes per route (fit of the process tree's RSS peak while serving, over %d sizes, R² %.2f", f.Slope, f.Points, f.R2)
-		if sc.Fit != nil {
-			s += fmt.Sprintf("; %.0f bytes fitting one read after serving", sc.Fit.Slope)
-		}
-		s += ")"
+		// The cell holds 300 characters: the peak before the sync and the
+		// fit of the one read are in the report.
+		s += fmt.Sprintf("; tree peak %.0f MiB while serving; %.0f bytes per route (fit of the peaks over %d sizes, R² %.2f)", float64(pt.PeakTreeRSSBytes)/(1<<20), f.Slope, f.Points, f.R2)
 		if f.Note != "" {
 			s += ": " + f.Note
 		}
