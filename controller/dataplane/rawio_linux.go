@@ -19,29 +19,18 @@ import (
 // used about a sixth of the process's CPU (per-thread /proc times).
 
 // sysRead is read(2) as a raw system call, EINTR retried.
-func sysRead(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		}
-		return -1, e
-	}
-}
+func sysRead(fd int, p []byte) (int, error) { return sysRW(syscall.SYS_READ, fd, p) }
 
 // sysWrite is write(2) as a raw system call, EINTR retried.
-func sysWrite(fd int, p []byte) (int, error) {
+func sysWrite(fd int, p []byte) (int, error) { return sysRW(syscall.SYS_WRITE, fd, p) }
+
+// sysRW makes read(2) or write(2) (trap) of p on fd.
+func sysRW(trap uintptr, fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
 		case 0:
 			return int(n), nil
