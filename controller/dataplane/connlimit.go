@@ -101,9 +101,7 @@ type limitConn struct {
 // limits) for the client address a.
 func newLimitConn(c net.Conn, l *connLimiter, a netip.Addr) *limitConn {
 	lc := &limitConn{Conn: c, l: l, addr: a}
-	if rr, rw := newRawReader(c), newRawWriter(c); rr != nil && rw != nil {
-		lc.rr, lc.rw = rr, rw
-	}
+	lc.rr, lc.rw = newRawIO(c)
 	return lc
 }
 

@@ -120,10 +120,7 @@ func newFastConn(conn net.Conn, bufSize int) *fastConn {
 	fc.bw = bufio.NewWriterSize(&fc.uw, bufSize)
 	fc.lr.conn = conn
 	fc.lr.x = &fc.x
-	if rr := newRawReader(conn); rr != nil {
-		fc.lr.rr = rr
-		fc.rw = newRawWriter(conn)
-	}
+	fc.lr.rr, fc.rw = newRawIO(conn)
 	fc.br = bufio.NewReaderSize(&fc.lr, bufSize)
 	fc.abort = func() { _ = fc.conn.SetDeadline(time.Unix(1, 0)) }
 	fc.x.setup(fc)

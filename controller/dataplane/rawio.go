@@ -38,42 +38,20 @@ type rawWriter struct {
 	err  error
 }
 
-// rawConnOf returns c's RawConn when c is a TCP socket (not TLS, not a
-// wrapper), nil otherwise.
-func rawConnOf(c net.Conn) syscall.RawConn {
+// newRawIO reads and writes c with raw calls when c is a TCP socket (not
+// TLS, not a wrapper); nil, nil for any other connection.
+func newRawIO(c net.Conn) (*rawReader, *rawWriter) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return rc
-}
-
-// newRawReader reads c (a *net.TCPConn) with raw calls; nil for any other
-// connection.
-func newRawReader(c net.Conn) *rawReader {
-	rc := rawConnOf(c)
-	if rc == nil {
-		return nil
-	}
-	r := &rawReader{conn: c, rc: rc}
-	r.fn = r.read
-	return r
-}
-
-// newRawWriter writes c (a *net.TCPConn) with raw calls; nil for any
-// other connection.
-func newRawWriter(c net.Conn) *rawWriter {
-	rc := rawConnOf(c)
-	if rc == nil {
-		return nil
-	}
-	w := &rawWriter{conn: c, rc: rc}
-	w.fn = w.write
-	return w
+	r, w := &rawReader{conn: c, rc: rc}, &rawWriter{conn: c, rc: rc}
+	r.fn, w.fn = r.read, w.write
+	return r, w
 }
 
 func (r *rawReader) Read(p []byte) (int, error) {

@@ -8,5 +8,4 @@ import "net"
 type rawReader struct{ net.Conn }
 type rawWriter struct{ net.Conn }
 
-func newRawReader(net.Conn) *rawReader { return nil }
-func newRawWriter(net.Conn) *rawWriter { return nil }
+func newRawIO(net.Conn) (*rawReader, *rawWriter) { return nil, nil }

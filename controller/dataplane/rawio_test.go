@@ -42,11 +42,12 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 // named "read" and "write".
 func TestRawIO(t *testing.T) {
 	c, s := tcpPair(t)
-	w, r := newRawWriter(c), newRawReader(s)
+	_, w := newRawIO(c)
+	r, _ := newRawIO(s)
 	if w == nil || r == nil {
 		t.Fatal("no raw reader or writer for a TCP connection")
 	}
-	if newRawReader(&limitConn{Conn: c}) != nil || newRawWriter(nil) != nil {
+	if r, w := newRawIO(&limitConn{Conn: c}); r != nil || w != nil {
 		t.Error("raw I/O for a connection that is not a *net.TCPConn")
 	}
 
@@ -99,7 +100,7 @@ func TestRawIO(t *testing.T) {
 
 	// The client end is closed: it answers what still arrives with a
 	// reset, and the writes after that fail.
-	ws := newRawWriter(s)
+	_, ws := newRawIO(s)
 	var wErr error
 	for i := 0; i < 100 && wErr == nil; i++ {
 		_, wErr = ws.Write(buf)
@@ -115,7 +116,8 @@ func TestRawIO(t *testing.T) {
 // TestRawIOAllocations: a raw read and write allocate nothing.
 func TestRawIOAllocations(t *testing.T) {
 	c, s := tcpPair(t)
-	w, r := newRawWriter(c), newRawReader(s)
+	_, w := newRawIO(c)
+	r, _ := newRawIO(s)
 	msg, buf := []byte("ping"), make([]byte, 16)
 	allocs := testing.AllocsPerRun(200, func() {
 		if _, err := w.Write(msg); err != nil {
