@@ -44,13 +44,13 @@ type exchange struct {
 	probe [1]byte
 }
 
+// setup binds x to fc, sharing the RawConn of fc's raw reader (set first
+// by newFastConn); x.rc stays nil when fc.conn is not a TCP socket.
 func (x *exchange) setup(fc *fastConn) {
 	x.fc = fc
-	if sc, ok := fc.conn.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			x.rc = rc
-			x.fn, x.peekFn = x.step, x.peek
-		}
+	if rr := fc.lr.rr; rr != nil {
+		x.rc = rr.rc
+		x.fn, x.peekFn = x.step, x.peek
 	}
 }
 

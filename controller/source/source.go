@@ -147,10 +147,11 @@ func New(client kubernetes.Interface, opts Options) (*Source, error) {
 		secretSelectors["opaque secrets"] = OpaqueSecretFieldSelector
 	}
 	for name, selector := range secretSelectors {
+		// The selector goes to the informer unindexed registers (the
+		// factory's own options would only reach informers it makes).
 		tweak := func(o *metav1.ListOptions) { o.FieldSelector = selector }
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0,
-			informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields),
-			informers.WithTweakListOptions(tweak))
+			informers.WithNamespace(opts.Namespace), informers.WithTransform(stripManagedFields))
 		unindexed(f, opts.Namespace, tweak, &corev1.Secret{}, coreinformers.NewSecretInformerWithOptions)
 		sec := f.Core().V1().Secrets()
 		s.secretFactories = append(s.secretFactories, f)
