@@ -53,6 +53,13 @@ func (c *h1conn) handshake() (handed, ok bool) {
 	_ = tc.SetWriteDeadline(time.Time{})
 	st := tc.ConnectionState()
 	if st.NegotiatedProtocol == "h2" {
+		if s.h2 != nil {
+			if !c.state.CompareAndSwap(loopIdle, loopHanded) {
+				return false, false
+			}
+			go s.h2.serve(l.ctx, tc)
+			return true, false
+		}
 		return c.state.CompareAndSwap(loopIdle, loopHanded) && l.hand.give(tc), false
 	}
 	c.tls = &st

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,6 +122,11 @@ func (w tLogWriter) Write(p []byte) (int, error) {
 }
 
 // startServer starts a data plane on 127.0.0.1 ports with table published.
+// nativeH2Tests runs every test server with Options.NativeH2
+// (INGRESSLAB_TEST_NATIVE_H2=1): the package's HTTP/2 tests then exercise
+// the native server.
+var nativeH2Tests = os.Getenv("INGRESSLAB_TEST_NATIVE_H2") == "1"
+
 func startServer(t testing.TB, opts Options, table *routing.Table) *Server {
 	t.Helper()
 	if opts.HTTPAddr == "" {
@@ -134,6 +140,9 @@ func startServer(t testing.TB, opts Options, table *routing.Table) *Server {
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
+	}
+	if nativeH2Tests {
+		opts.NativeH2 = true
 	}
 	s, err := New(opts)
 	if err != nil {

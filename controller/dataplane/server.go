@@ -68,6 +68,7 @@ type Server struct {
 	conns                     *connLimiter // nil without connection limits
 	loop, tlsLoop             *h1loop      // the connection loops; nil when off (h1loop.go, h1tls.go)
 	httpsH1Srv                *http.Server // HTTP/1.1 over TLS handed over by tlsLoop
+	h2                        *h2server    // HTTP/2 over TLS with Options.NativeH2 (h2conn.go)
 	shutdownOnce              sync.Once
 }
 
@@ -289,6 +290,9 @@ func (s *Server) Start(ctx context.Context) error {
 			s.tlsLoop = newH1Loop(s, s.httpsLn, base)
 			s.tlsLoop.tlsConf, s.tlsLoop.errLog = s.httpsSrv.TLSConfig, errLog
 			s.tlsLoop.handTLS1 = newHandoff(s.httpsLn.Addr())
+			if s.opts.NativeH2 {
+				s.h2 = newH2Server(s, s.httpsSrv, errLog)
+			}
 			var p1 http.Protocols
 			p1.SetHTTP1(true)
 			s.httpsH1Srv = newServer(&p1)
@@ -378,7 +382,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	servers := []*http.Server{s.httpSrv, s.httpsSrv, s.httpsH1Srv}
-	errs := make([]error, len(servers)+2)
+	errs := make([]error, len(servers)+3)
 	for i, srv := range servers {
 		if srv == nil {
 			continue
@@ -389,6 +393,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		if l != nil {
 			wg.Go(func() { errs[len(servers)+i] = l.shutdown(ctx) })
 		}
+	}
+	if s.h2 != nil {
+		wg.Go(func() { errs[len(servers)+2] = s.h2.shutdown(ctx) })
 	}
 	wg.Wait()
 	err := errors.Join(errs...)

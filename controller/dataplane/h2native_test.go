@@ -1,0 +1,311 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingresslab/ingresslab/controller/routing"
+)
+
+// h2Modes are the two HTTP/2 servers of the HTTPS listener.
+var h2Modes = []struct {
+	name   string
+	native bool
+}{{"net/http", false}, {"native", true}}
+
+// h2Client speaks HTTP/2 only, with small receive windows when small is
+// set (so that the server's writers wait for WINDOW_UPDATE).
+func h2Client(t testing.TB, addr string, small bool) *http.Client {
+	t.Helper()
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
+	}
+	var p http.Protocols
+	p.SetHTTP2(true)
+	tr.Protocols = &p
+	if small {
+		tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerConnection: 64 << 10, MaxReceiveBufferPerStream: 64 << 10}
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+func TestH2Behaviour(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16*8) // 2 MiB
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			_, _ = w.Write(big)
+		case "/sum":
+			h := sha256.New()
+			n, _ := io.Copy(h, r.Body)
+			fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Checksum")
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, "body")
+			w.Header().Set("X-Checksum", "abc")
+		case "/hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			_, _ = io.WriteString(w, "final")
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			fmt.Fprintf(w, "path=%s host=%s proto=%s cookie=%s", r.URL.Path, r.Host, r.Proto, r.Header.Get("Cookie"))
+		}
+	})
+	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+	for _, m := range h2Modes {
+		t.Run(m.name, func(t *testing.T) {
+			s := startServer(t, Options{NativeH2: m.native}, table)
+			c := h2Client(t, s.HTTPSAddr(), false)
+			small := h2Client(t, s.HTTPSAddr(), true)
+
+			t.Run("get", func(t *testing.T) {
+				req, _ := http.NewRequest("GET", "https://s.example/a?b=c", nil)
+				req.Header.Add("Cookie", "a=1")
+				req.Header.Add("Cookie", "b=2")
+				resp, body := doReq(t, c, req)
+				if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+					t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
+				}
+				if !strings.HasPrefix(body, "path=/a host=s.example") || !strings.Contains(body, "cookie=a=1; b=2") {
+					t.Errorf("body %q", body)
+				}
+				if resp.Header.Get("Date") == "" || resp.ContentLength != int64(len(body)) {
+					t.Errorf("Date %q, Content-Length %d for %d bytes", resp.Header.Get("Date"), resp.ContentLength, len(body))
+				}
+			})
+			t.Run("flow control out", func(t *testing.T) {
+				for _, cl := range []*http.Client{c, small} {
+					resp, body := doReq(t, cl, mustReq(t, "GET", "https://s.example/big", nil))
+					if resp.StatusCode != 200 || body != string(big) {
+						t.Fatalf("status %d, %d of %d bytes", resp.StatusCode, len(body), len(big))
+					}
+				}
+			})
+			t.Run("flow control in", func(t *testing.T) {
+				payload := bytes.Repeat([]byte("x"), 3<<20+17)
+				sum := sha256.Sum256(payload)
+				resp, body := doReq(t, c, mustReq(t, "POST", "https://s.example/sum", bytes.NewReader(payload)))
+				if want := fmt.Sprintf("%d %x", len(payload), sum); resp.StatusCode != 200 || body != want {
+					t.Fatalf("status %d, %q, want %q", resp.StatusCode, body, want)
+				}
+			})
+			t.Run("trailers", func(t *testing.T) {
+				resp, body := doReq(t, c, mustReq(t, "GET", "https://s.example/trailers", nil))
+				if body != "body" || resp.Trailer.Get("X-Checksum") != "abc" {
+					t.Errorf("body %q, trailer %v", body, resp.Trailer)
+				}
+			})
+			t.Run("early hints", func(t *testing.T) {
+				resp, body := doReq(t, c, mustReq(t, "GET", "https://s.example/hints", nil))
+				if resp.StatusCode != 200 || body != "final" {
+					t.Errorf("status %d, body %q", resp.StatusCode, body)
+				}
+			})
+			t.Run("no content and head", func(t *testing.T) {
+				resp, body := doReq(t, c, mustReq(t, "GET", "https://s.example/empty", nil))
+				if resp.StatusCode != 204 || body != "" {
+					t.Errorf("status %d, body %q", resp.StatusCode, body)
+				}
+				resp, body = doReq(t, c, mustReq(t, "HEAD", "https://s.example/big", nil))
+				if resp.StatusCode != 200 || body != "" {
+					t.Errorf("HEAD: status %d, body %q", resp.StatusCode, body)
+				}
+			})
+			t.Run("concurrent streams", func(t *testing.T) {
+				var wg sync.WaitGroup
+				errs := make(chan error, 200)
+				for i := range 200 {
+					wg.Go(func() {
+						resp, err := c.Get("https://s.example/n/" + strconv.Itoa(i))
+						if err != nil {
+							errs <- err
+							return
+						}
+						b, err := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if err != nil || !strings.HasPrefix(string(b), "path=/n/"+strconv.Itoa(i)+" ") {
+							errs <- fmt.Errorf("request %d: %q, %v", i, b, err)
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+			})
+			t.Run("no route", func(t *testing.T) {
+				resp, _ := doReq(t, c, mustReq(t, "GET", "https://other.example/", nil))
+				if resp.StatusCode != 404 {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			})
+		})
+	}
+}
+
+// TestH2GracefulShutdown: a request in flight when Shutdown begins gets
+// its whole response; the connection then ends.
+func TestH2GracefulShutdown(t *testing.T) {
+	for _, m := range h2Modes {
+		t.Run(m.name, func(t *testing.T) {
+			release := make(chan struct{})
+			started := make(chan struct{}, 1)
+			up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				started <- struct{}{}
+				<-release
+				_, _ = io.WriteString(w, "done")
+			})
+			table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+			s := startServer(t, Options{NativeH2: m.native}, table)
+			c := h2Client(t, s.HTTPSAddr(), false)
+			type result struct {
+				body string
+				err  error
+			}
+			got := make(chan result, 1)
+			go func() {
+				resp, err := c.Get("https://s.example/slow")
+				if err != nil {
+					got <- result{err: err}
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				got <- result{string(b), err}
+			}()
+			<-started
+			shut := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				shut <- s.Shutdown(ctx)
+			}()
+			waitFor(t, "the server to stop accepting", func() bool {
+				conn, err := net.Dial("tcp", s.HTTPSAddr())
+				if err == nil {
+					conn.Close()
+				}
+				return err != nil
+			})
+			close(release)
+			if r := <-got; r.err != nil || r.body != "done" {
+				t.Errorf("in-flight request: %q, %v", r.body, r.err)
+			}
+			if err := <-shut; err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+		})
+	}
+}
+
+// TestH2Spec runs h2spec (github.com/summerwind/h2spec, given by $H2SPEC)
+// against both HTTP/2 servers: the native one must pass every case that
+// net/http's passes.
+func TestH2Spec(t *testing.T) {
+	bin := os.Getenv("H2SPEC")
+	if bin == "" {
+		t.Skip("set H2SPEC to an h2spec binary (go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1) to run it")
+	}
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	})
+	table := buildTable(t, 1, nil, route("ns/s", "", "/", routing.PathPrefix, backend("ns/s:80", up)))
+	failed := map[string][]string{}
+	for _, m := range h2Modes {
+		s := startServer(t, Options{NativeH2: m.native}, table)
+		_, port, _ := net.SplitHostPort(s.HTTPSAddr())
+		out, _ := exec.Command(bin, "-t", "-k", "-h", "127.0.0.1", "-p", port, "-o", "2").CombinedOutput()
+		summary := h2specSummary.FindString(string(out))
+		if summary == "" {
+			t.Fatalf("h2spec did not run: %s", out)
+		}
+		failed[m.name] = h2specFailures(string(out))
+		if os.Getenv("H2SPEC_RAW") != "" {
+			_ = os.WriteFile(os.Getenv("H2SPEC_RAW")+"."+strings.ReplaceAll(m.name, "/", "_"), out, 0o644)
+		}
+		t.Logf("%s: %s; failed: %s", m.name, summary, strings.Join(failed[m.name], "; "))
+	}
+	std := map[string]bool{}
+	for _, f := range failed["net/http"] {
+		std[f] = true
+	}
+	for _, f := range failed["native"] {
+		if !std[f] {
+			t.Errorf("native fails where net/http passes: %s", f)
+		}
+	}
+}
+
+var h2specSummary = regexp.MustCompile(`\d+ tests, \d+ passed, \d+ skipped, \d+ failed`)
+
+// h2specFailures lists the failed cases of h2spec's summary, each with
+// its section: "6.5.3. Settings Synchronization / 1: Sends ...".
+func h2specFailures(out string) []string {
+	_, summary, ok := strings.Cut(out, "Failures:")
+	if !ok {
+		return nil
+	}
+	var ids []string
+	section := ""
+	for _, line := range strings.Split(summary, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "×"):
+			ids = append(ids, section+" / "+strings.TrimSpace(strings.TrimPrefix(trimmed, "×")))
+		case h2specSection.MatchString(trimmed):
+			section = trimmed
+		}
+	}
+	return ids
+}
+
+var h2specSection = regexp.MustCompile(`^\d+(\.\d+)*\. `)
+
+func mustReq(t testing.TB, method, url string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func doReq(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: body: %v", req.Method, req.URL, err)
+	}
+	return resp, string(b)
+}
