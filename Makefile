@@ -18,7 +18,8 @@ KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitTreeState=clean \
 	-X k8s.io/component-base/version.buildDate=2026-01-01T00:00:00Z
 
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kube-controller-manager $(BIN)/kubectl
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/h2spec
+H2SPEC_VERSION := v2.2.1+incompatible
 
 GOLANGCI_LINT_VERSION := v2.15.0
 TEST_TIMEOUT ?= 30m
@@ -48,6 +49,8 @@ cross: ## check the CLI builds where users run it: macOS (all commands) and Wind
 
 test: tools ## build the tools, then run every test (unit, integration on the local cluster)
 	INGRESSLAB_REQUIRE_TOOLS=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@echo "== the data plane's tests again with net/http's HTTP/2 server (--net-http-h2)"
+	INGRESSLAB_REQUIRE_TOOLS=1 INGRESSLAB_TEST_NETHTTP_H2=1 $(GO) test -count=1 ./controller/dataplane
 
 # The reference controller must pass every level; a third-party controller's
 # extended results are findings (E2E_FAIL_ON=core).
@@ -91,7 +94,7 @@ lint: ## go vet, gofmt and golangci-lint (pinned)
 clean: ## remove bin/ and out/
 	rm -rf $(BIN) $(REPORT_DIR)
 
-tools: $(TOOLS) ## build kube-apiserver, kube-controller-manager, kubectl and etcd into bin/ (once)
+tools: $(TOOLS) ## build kube-apiserver, kube-controller-manager, kubectl, etcd and h2spec into bin/ (once)
 
 $(BIN)/kube-apiserver: tools/kube/go.mod tools/kube/go.sum
 	cd tools/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
@@ -101,6 +104,11 @@ $(BIN)/kube-controller-manager: tools/kube/go.mod tools/kube/go.sum
 
 $(BIN)/kubectl: tools/kube/go.mod tools/kube/go.sum
 	cd tools/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kubectl
+
+# h2spec: the HTTP/2 conformance cases the data plane's HTTP/2 servers are
+# checked with (controller/dataplane TestH2Spec).
+$(BIN)/h2spec:
+	GOBIN=$(BIN) $(GO) install github.com/summerwind/h2spec/cmd/h2spec@$(H2SPEC_VERSION)
 
 $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 	cd tools/etcd && $(GO) build -trimpath -ldflags "-s -w" -o $@ go.etcd.io/etcd/server/v3

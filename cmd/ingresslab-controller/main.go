@@ -145,7 +145,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.IntVar(&o.HTTPSRedirectPort, "https-redirect-port", 0, "port written into HTTPS redirects (default: the bound HTTPS port, omitted when 443)")
 	f.BoolVar(&o.EnableH2C, "enable-h2c", false, "accept HTTP/2 without TLS (prior knowledge) on --http-addr")
 	f.BoolVar(&o.DisableConnLoop, "disable-conn-loop", false, "serve every plain-HTTP connection with net/http's server instead of the data plane's connection loop (for comparisons)")
-	f.BoolVar(&o.NativeH2, "native-h2", false, "serve HTTP/2 over TLS with the data plane's own HTTP/2 server (a goroutine per stream writing its own frames) instead of net/http's")
+	f.BoolVar(&o.NetHTTPH2, "net-http-h2", false, "serve HTTP/2 over TLS with net/http's server instead of the data plane's own (for comparisons)")
 	f.BoolVar(&o.AllowExternalName, "allow-external-name", false, "route to ExternalName Services")
 	f.StringVar(&o.HostOwnership, "host-ownership", string(translate.HostOwnershipAny), "who may add routes to a host: any (the Ingress API's semantics) or first-namespace (the namespace of the oldest Ingress with the host as a rule host; other namespaces' rules, TLS hosts and canaries for it are dropped with a warning)")
 	f.DurationVar(&o.UpstreamConnectTimeout, "upstream-connect-timeout", dataplane.DefaultDialTimeout, "bound on connecting to a backend endpoint, unless proxy-connect-timeout is annotated (504)")

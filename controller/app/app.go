@@ -162,7 +162,7 @@ func Start(ctx context.Context, opts Options) (_ *Controller, err error) {
 		HTTPSRedirectPort: cfg.HTTPSRedirectPort,
 		H2C:               cfg.EnableH2C,
 		DisableConnLoop:   cfg.DisableConnLoop,
-		NativeH2:          cfg.NativeH2,
+		NetHTTPH2:         cfg.NetHTTPH2,
 		TrustedProxies:    cfg.trusted,
 
 		DialTimeout:             cfg.UpstreamConnectTimeout,

@@ -112,10 +112,10 @@ type Options struct {
 	// server instead of the data plane's connection loop
 	// (dataplane.Options.DisableConnLoop): for comparisons. Default false.
 	DisableConnLoop bool
-	// NativeH2 serves HTTP/2 over TLS with the data plane's own HTTP/2
-	// server instead of net/http's (dataplane.Options.NativeH2). Default
-	// false.
-	NativeH2 bool
+	// NetHTTPH2 serves HTTP/2 over TLS with net/http's server instead of
+	// the data plane's own (dataplane.Options.NetHTTPH2): for comparisons.
+	// Default false.
+	NetHTTPH2 bool
 	// AllowExternalName routes to ExternalName Services. Default false.
 	AllowExternalName bool
 	// HostOwnership is "any" (the Ingress API's semantics: any Ingress may

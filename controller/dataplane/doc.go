@@ -43,8 +43,11 @@
 // data plane's own answers itself (one reused request per connection, no
 // background read goroutine per request, h1writer framing responses as
 // net/http does) and hands a connection to net/http's server, with the
-// bytes it read, at its first other request; HTTP/2 connections go to
-// net/http at once (Options.DisableConnLoop turns the loop off).
+// bytes it read, at its first other request (Options.DisableConnLoop turns
+// the loop off). HTTP/2 over TLS goes at once to the data plane's own
+// HTTP/2 server (h2conn.go; Options.NetHTTPH2: net/http's instead): a
+// reader goroutine per connection and reused handler goroutines that
+// write their own frames, one flush per response.
 //
 // Accepted TCP connections (whoever serves them, TLS over them included)
 // and the fast path's upstream connections are read and written with raw

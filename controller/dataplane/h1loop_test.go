@@ -36,6 +36,35 @@ func rawResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Re
 	return rawOn(t, c, raw, methods...)
 }
 
+// rawFinals sends raw on a new connection and reads n final responses
+// (1xx ones are skipped) to GET requests.
+func rawFinals(t *testing.T, addr, raw string, n int) []*http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var resps []*http.Response
+	for len(resps) < n {
+		resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("response %d of %q: %v", len(resps)+1, raw, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 200 {
+			resps = append(resps, resp)
+		}
+	}
+	return resps
+}
+
 // rawTLSResponses is rawResponses over TLS (HTTP/1.1 by ALPN).
 func rawTLSResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Response, []string) {
 	t.Helper()
@@ -240,10 +269,13 @@ func TestConnLoopHandsOver(t *testing.T) {
 		codes  []int
 		served int64
 	}{
-		"pipelined":          {get + get + get, []int{200, 200, 200}, 3},
-		"body in the loop":   {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 3},
-		"body over bound":    {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 32769\r\n\r\n" + strings.Repeat("b", 32769) + get, []int{200, 200, 200}, 1},
-		"body with expect":   {get + "PUT /cl HTTP/1.1\r\nHost: f.example\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 100, 200, 200}, 1},
+		"pipelined":        {get + get + get, []int{200, 200, 200}, 3},
+		"body in the loop": {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 3},
+		"body over bound":  {get + "POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 32769\r\n\r\n" + strings.Repeat("b", 32769) + get, []int{200, 200, 200}, 1},
+		// Whether net/http sends 100 Continue depends on whether the body
+		// was read before the answer (the upstream does not read it): the
+		// interim responses are not counted (rawFinals).
+		"body with expect":   {get + "PUT /cl HTTP/1.1\r\nHost: f.example\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 1},
 		"GET with a body":    {get + "GET /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\n\r\nabc" + get, []int{200, 200, 200}, 1},
 		"two lengths":        {"POST /cl HTTP/1.1\r\nHost: f.example\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", []int{200}, 0},
 		"http/1.0":           {"GET /cl HTTP/1.0\r\nHost: f.example\r\n\r\n", []int{200}, 0}, // then closed (ambiguousFraming)
@@ -258,11 +290,7 @@ func TestConnLoopHandsOver(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := served.Load()
-			methods := make([]string, len(tc.codes))
-			for i := range methods {
-				methods[i] = "GET"
-			}
-			resps, _ := rawResponses(t, s.HTTPAddr(), tc.raw, methods...)
+			resps := rawFinals(t, s.HTTPAddr(), tc.raw, len(tc.codes))
 			for i, r := range resps {
 				if r.StatusCode != tc.codes[i] {
 					t.Errorf("response %d: %d, want %d", i+1, r.StatusCode, tc.codes[i])

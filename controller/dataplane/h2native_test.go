@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,13 +20,14 @@ import (
 	"time"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
+	"github.com/ingresslab/ingresslab/internal/testtools"
 )
 
 // h2Modes are the two HTTP/2 servers of the HTTPS listener.
 var h2Modes = []struct {
-	name   string
-	native bool
-}{{"net/http", false}, {"native", true}}
+	name    string
+	netHTTP bool
+}{{"net/http", true}, {"native", false}}
 
 // h2Client speaks HTTP/2 only, with small receive windows when small is
 // set (so that the server's writers wait for WINDOW_UPDATE).
@@ -78,7 +80,7 @@ func TestH2Behaviour(t *testing.T) {
 	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
 	for _, m := range h2Modes {
 		t.Run(m.name, func(t *testing.T) {
-			s := startServer(t, Options{NativeH2: m.native}, table)
+			s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
 			c := h2Client(t, s.HTTPSAddr(), false)
 			small := h2Client(t, s.HTTPSAddr(), true)
 
@@ -181,7 +183,7 @@ func TestH2GracefulShutdown(t *testing.T) {
 				_, _ = io.WriteString(w, "done")
 			})
 			table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
-			s := startServer(t, Options{NativeH2: m.native}, table)
+			s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
 			c := h2Client(t, s.HTTPSAddr(), false)
 			type result struct {
 				body string
@@ -229,7 +231,10 @@ func TestH2GracefulShutdown(t *testing.T) {
 func TestH2Spec(t *testing.T) {
 	bin := os.Getenv("H2SPEC")
 	if bin == "" {
-		t.Skip("set H2SPEC to an h2spec binary (go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1) to run it")
+		bin = filepath.Join("..", "..", "bin", "h2spec") // make tools
+	}
+	if _, err := os.Stat(bin); err != nil {
+		testtools.Require(t, fmt.Errorf("h2spec (make tools, or $H2SPEC): %w", err))
 	}
 	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -237,15 +242,17 @@ func TestH2Spec(t *testing.T) {
 	})
 	table := buildTable(t, 1, nil, route("ns/s", "", "/", routing.PathPrefix, backend("ns/s:80", up)))
 	failed := map[string][]string{}
+	outs := map[string]string{}
 	for _, m := range h2Modes {
-		s := startServer(t, Options{NativeH2: m.native}, table)
+		s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
 		_, port, _ := net.SplitHostPort(s.HTTPSAddr())
-		out, _ := exec.Command(bin, "-t", "-k", "-h", "127.0.0.1", "-p", port, "-o", "2").CombinedOutput()
+		out, _ := exec.Command(bin, "-t", "-k", "-h", "127.0.0.1", "-p", port, "-o", "5").CombinedOutput()
 		summary := h2specSummary.FindString(string(out))
 		if summary == "" {
 			t.Fatalf("h2spec did not run: %s", out)
 		}
 		failed[m.name] = h2specFailures(string(out))
+		outs[m.name] = string(out)
 		if os.Getenv("H2SPEC_RAW") != "" {
 			_ = os.WriteFile(os.Getenv("H2SPEC_RAW")+"."+strings.ReplaceAll(m.name, "/", "_"), out, 0o644)
 		}
@@ -257,7 +264,8 @@ func TestH2Spec(t *testing.T) {
 	}
 	for _, f := range failed["native"] {
 		if !std[f] {
-			t.Errorf("native fails where net/http passes: %s", f)
+			_, details, _ := strings.Cut(outs["native"], "Failures:")
+			t.Errorf("native fails where net/http passes: %s\n%s", f, details)
 		}
 	}
 }

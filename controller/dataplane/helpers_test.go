@@ -122,10 +122,10 @@ func (w tLogWriter) Write(p []byte) (int, error) {
 }
 
 // startServer starts a data plane on 127.0.0.1 ports with table published.
-// nativeH2Tests runs every test server with Options.NativeH2
-// (INGRESSLAB_TEST_NATIVE_H2=1): the package's HTTP/2 tests then exercise
-// the native server.
-var nativeH2Tests = os.Getenv("INGRESSLAB_TEST_NATIVE_H2") == "1"
+// netHTTPH2Tests runs every test server with Options.NetHTTPH2
+// (INGRESSLAB_TEST_NETHTTP_H2=1, a second pass of `make test`): the
+// package's HTTP/2 tests then exercise net/http's server.
+var netHTTPH2Tests = os.Getenv("INGRESSLAB_TEST_NETHTTP_H2") == "1"
 
 func startServer(t testing.TB, opts Options, table *routing.Table) *Server {
 	t.Helper()
@@ -141,8 +141,8 @@ func startServer(t testing.TB, opts Options, table *routing.Table) *Server {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
-	if nativeH2Tests {
-		opts.NativeH2 = true
+	if netHTTPH2Tests {
+		opts.NetHTTPH2 = true
 	}
 	s, err := New(opts)
 	if err != nil {

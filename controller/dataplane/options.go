@@ -155,11 +155,12 @@ type Options struct {
 	// proxies, and hands a connection to net/http at its first other
 	// request. It is off with DisableFastPath.
 	DisableConnLoop bool
-	// NativeH2 serves the HTTPS listener's HTTP/2 connections with the
-	// data plane's own HTTP/2 server (h2conn.go: x/net/http2's frame codec,
-	// a goroutine per stream that writes its own frames) instead of
-	// net/http's. Needs the connection loop. Default false.
-	NativeH2 bool
+	// NetHTTPH2 serves the HTTPS listener's HTTP/2 connections with
+	// net/http's server. By default, with the connection loop, the data
+	// plane's own HTTP/2 server serves them (h2conn.go: x/net/http2's
+	// frame codec, one reader goroutine per connection, reused handler
+	// goroutines that write their own frames). Default false.
+	NetHTTPH2 bool
 	// loopServed, when set (tests), is called for each request the
 	// connection loop serves itself.
 	loopServed func()

@@ -68,7 +68,7 @@ type Server struct {
 	conns                     *connLimiter // nil without connection limits
 	loop, tlsLoop             *h1loop      // the connection loops; nil when off (h1loop.go, h1tls.go)
 	httpsH1Srv                *http.Server // HTTP/1.1 over TLS handed over by tlsLoop
-	h2                        *h2server    // HTTP/2 over TLS with Options.NativeH2 (h2conn.go)
+	h2                        *h2server    // HTTP/2 over TLS unless Options.NetHTTPH2 (h2conn.go)
 	shutdownOnce              sync.Once
 }
 
@@ -290,7 +290,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.tlsLoop = newH1Loop(s, s.httpsLn, base)
 			s.tlsLoop.tlsConf, s.tlsLoop.errLog = s.httpsSrv.TLSConfig, errLog
 			s.tlsLoop.handTLS1 = newHandoff(s.httpsLn.Addr())
-			if s.opts.NativeH2 {
+			if !s.opts.NetHTTPH2 {
 				s.h2 = newH2Server(s, s.httpsSrv, errLog)
 			}
 			var p1 http.Protocols
