@@ -129,16 +129,20 @@ func (c *h2conn) newRequest(st *h2stream, f *http2.MetaHeadersFrame) (*http.Requ
 }
 
 // commonH2Keys maps wire names to their canonical form without allocating.
-var commonH2Keys = func() map[string]string {
-	m := make(map[string]string)
-	for _, k := range []string{"accept", "accept-encoding", "accept-language", "authorization", "cache-control",
-		"content-length", "content-type", "cookie", "date", "expect", "host", "if-modified-since", "if-none-match",
-		"origin", "referer", "trailer", "user-agent", "x-forwarded-for", "x-forwarded-proto", "x-request-id",
-		"grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "te"} {
-		m[k] = textproto.CanonicalMIMEHeaderKey(k)
+var commonH2Keys = keyMap(textproto.CanonicalMIMEHeaderKey, "accept", "accept-encoding", "accept-language",
+	"authorization", "cache-control", "content-length", "content-type", "cookie", "date", "expect", "host",
+	"if-modified-since", "if-none-match", "origin", "referer", "trailer", "user-agent", "x-forwarded-for",
+	"x-forwarded-proto", "x-request-id", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "te")
+
+// keyMap maps each of keys to f(key): header names converted once instead
+// of on every request.
+func keyMap(f func(string) string, keys ...string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = f(k)
 	}
 	return m
-}()
+}
 
 func canonicalH2Key(k string) string {
 	if c, ok := commonH2Keys[k]; ok {

@@ -382,18 +382,12 @@ func statusText(code int) string {
 }
 
 // lowerH2Keys maps common canonical names to wire names.
-var lowerH2Keys = func() map[string]string {
-	m := make(map[string]string)
-	for _, k := range []string{"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
-		"Access-Control-Max-Age", "Age", "Cache-Control", "Content-Encoding", "Content-Language", "Content-Length",
-		"Content-Type", "Date", "Etag", "Expires", "Last-Modified", "Link", "Location", "Server", "Set-Cookie",
-		"Strict-Transport-Security", "Trailer", "Vary", "Www-Authenticate", "X-Content-Type-Options",
-		"X-Request-Id", "Grpc-Status", "Grpc-Message", "Grpc-Encoding"} {
-		m[k] = strings.ToLower(k)
-	}
-	return m
-}()
+var lowerH2Keys = keyMap(strings.ToLower, "Accept-Ranges", "Access-Control-Allow-Credentials",
+	"Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin",
+	"Access-Control-Expose-Headers", "Access-Control-Max-Age", "Age", "Cache-Control", "Content-Encoding",
+	"Content-Language", "Content-Length", "Content-Type", "Date", "Etag", "Expires", "Last-Modified", "Link",
+	"Location", "Server", "Set-Cookie", "Strict-Transport-Security", "Trailer", "Vary", "Www-Authenticate",
+	"X-Content-Type-Options", "X-Request-Id", "Grpc-Status", "Grpc-Message", "Grpc-Encoding")
 
 func lowerH2Key(k string) string {
 	if l, ok := lowerH2Keys[k]; ok {
