@@ -235,17 +235,19 @@ var _ io.Writer = (*discardWriter)(nil)
 // BenchmarkProxyTLS measures one keep-alive GET over TLS through the data
 // plane (the issue 13 TLS goal cases) with net/http's client: "h1" over
 // HTTP/1.1 connections (the connection loop), "h2" multiplexed on one
-// HTTP/2 connection (net/http's HTTP/2 server). The client's cost is in
-// ns/op too; compare the two, or profile the server's frames.
+// HTTP/2 connection (the native HTTP/2 server), "h2-nethttp" the same
+// through net/http's HTTP/2 server (Options.NetHTTPH2). The client's cost
+// is in ns/op too; compare them, or profile the server's frames.
 func BenchmarkProxyTLS(b *testing.B) {
 	up := rawUpstream(b)
-	s := startServer(b, Options{}, buildTable(b, 1, nil,
-		route("ns/bench", "bench.example", "/", routing.PathPrefix, backend("ns/bench:80", up))))
+	table := buildTable(b, 1, nil, route("ns/bench", "bench.example", "/", routing.PathPrefix, backend("ns/bench:80", up)))
 	for _, tc := range []struct {
-		name string
-		h2   bool
-	}{{"h1", false}, {"h2", true}} {
+		name    string
+		h2      bool
+		netHTTP bool
+	}{{"h1", false, false}, {"h2", true, false}, {"h2-nethttp", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
+			s := startServer(b, Options{NetHTTPH2: tc.netHTTP}, table)
 			c := clientTo(b, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true, ServerName: "bench.example"}) //nolint:gosec // test
 			c.Transport.(*http.Transport).ForceAttemptHTTP2 = tc.h2
 			c.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
