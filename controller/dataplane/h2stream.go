@@ -30,7 +30,6 @@ type h2stream struct {
 	recvWin      int64
 	recvUnacked  int64
 	remoteClosed bool // END_STREAM or RST_STREAM received
-	localClosed  bool // END_STREAM or RST_STREAM sent
 	reset        bool
 }
 
