@@ -40,25 +40,13 @@ func rawResponses(t *testing.T, addr, raw string, methods ...string) ([]*http.Re
 // (1xx ones are skipped) to GET requests.
 func rawFinals(t *testing.T, addr, raw string, n int) []*http.Response {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c, br := dialLoop(t, addr)
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(c)
 	var resps []*http.Response
 	for len(resps) < n {
-		resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
-		if err != nil {
-			t.Fatalf("response %d of %q: %v", len(resps)+1, raw, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 200 {
+		if resp, _ := readResponse(t, br); resp.StatusCode >= 200 {
 			resps = append(resps, resp)
 		}
 	}

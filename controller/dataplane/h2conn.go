@@ -13,12 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// The native HTTP/2 server (Options.NativeH2) serves the HTTPS listener's
-// h2 connections instead of net/http's: the frame codec is
+// The native HTTP/2 server serves the HTTPS listener's h2 connections
+// (Options.NetHTTPH2: net/http's instead): the frame codec is
 // golang.org/x/net/http2's Framer and hpack, the connection logic is ours.
 //
 // Why: net/http's HTTP/2 server runs a frame-reading goroutine gated by a
@@ -46,11 +47,10 @@ const (
 	h2MaxHandlers     = 4 * h2MaxStreams
 	h2StreamWindow    = 1 << 20
 	h2ConnWindow      = 1 << 20
-	h2MaxReadFrame    = 16384    // RFC 9113's default: not announced
+	h2DefaultMaxFrame = 16384    // RFC 9113's default frame size, read and (until SETTINGS) written
 	h2WindowRefresh   = 32 << 10 // consumed bytes acknowledged at once
 	h2WriteChunk      = 16 << 10 // response bytes buffered before DATA goes out
 	h2InitialWindow   = 65535    // RFC 9113's initial windows
-	h2DefaultMaxFrame = 16384
 	h2MaxWindow       = 1<<31 - 1
 )
 
@@ -102,7 +102,7 @@ func newH2Conn(h *h2server, base context.Context, tc *tls.Conn) *h2conn {
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = h.maxHeaderListSize()
-	c.fr.SetMaxReadFrameSize(h2MaxReadFrame)
+	c.fr.SetMaxReadFrameSize(h2DefaultMaxFrame)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	return c
 }
@@ -148,7 +148,7 @@ func (c *h2conn) serve() {
 		}
 		if first {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
-				c.connError(http2.ErrCodeProtocol)
+				c.goAway(http2.ErrCodeProtocol)
 				return
 			}
 			first = false
@@ -156,7 +156,7 @@ func (c *h2conn) serve() {
 		if err := c.process(f); err != nil {
 			var ce http2.ConnectionError
 			if errors.As(err, &ce) {
-				c.connError(http2.ErrCode(ce))
+				c.goAway(http2.ErrCode(ce))
 			}
 			return
 		}
@@ -183,9 +183,9 @@ func (c *h2conn) readError(err error) bool {
 	var ce http2.ConnectionError
 	switch {
 	case errors.As(err, &ce):
-		c.connError(http2.ErrCode(ce))
+		c.goAway(http2.ErrCode(ce))
 	case errors.Is(err, http2.ErrFrameTooLarge):
-		c.connError(http2.ErrCodeFrameSize)
+		c.goAway(http2.ErrCodeFrameSize)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The idle timer, or a graceful close whose streams ended. A
 		// stream that began meanwhile may still be running; the read
@@ -376,7 +376,7 @@ func (c *h2conn) trailers(st *h2stream, f *http2.MetaHeadersFrame) error {
 		c.resetStream(st, http2.ErrCodeStreamClosed, false)
 		return nil
 	}
-	if !f.StreamEnded() || len(f.PseudoFields()) > 0 {
+	if !f.StreamEnded() || len(f.PseudoFields()) > 0 || !validTrailers(f.RegularFields()) {
 		c.resetStream(st, http2.ErrCodeProtocol, false)
 		return nil
 	}
@@ -387,6 +387,17 @@ func (c *h2conn) trailers(st *h2stream, f *http2.MetaHeadersFrame) error {
 		st.body.finish(f.RegularFields())
 	}
 	return nil
+}
+
+// validTrailers reports whether every field may be a trailer
+// (httpguts.ValidTrailerHeader), as net/http checks.
+func validTrailers(fields []hpack.HeaderField) bool {
+	for _, hf := range fields {
+		if !httpguts.ValidTrailerHeader(canonicalH2Key(hf.Name)) {
+			return false
+		}
+	}
+	return true
 }
 
 // data delivers a DATA frame to its stream's body.
@@ -402,12 +413,11 @@ func (c *h2conn) data(f *http2.DataFrame) error {
 	st := c.streams[id]
 	if st == nil || st.remoteClosed || st.body == nil {
 		idle := id > c.maxID
-		c.recvUnacked += n // never delivered: given back at once
 		c.mu.Unlock()
 		if idle {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
-		c.giveBack()
+		c.consumed(nil, n) // never delivered: given back
 		if st != nil {
 			c.resetStream(st, http2.ErrCodeStreamClosed, false)
 		} else {
@@ -416,9 +426,8 @@ func (c *h2conn) data(f *http2.DataFrame) error {
 		return nil
 	}
 	if n > st.recvWin {
-		c.recvUnacked += n
 		c.mu.Unlock()
-		c.giveBack()
+		c.consumed(nil, n)
 		c.resetStream(st, http2.ErrCodeFlowControl, false)
 		return nil
 	}
@@ -448,16 +457,19 @@ func (c *h2conn) data(f *http2.DataFrame) error {
 	return nil
 }
 
-// consumed gives n bytes of receive window back (a body read), sending
-// WINDOW_UPDATE once enough has accumulated.
+// consumed gives n bytes of receive window back (a body read, or data
+// never delivered: st nil), sending WINDOW_UPDATE once enough has
+// accumulated.
 func (c *h2conn) consumed(st *h2stream, n int64) {
 	c.mu.Lock()
 	c.recvUnacked += n
-	st.recvUnacked += n
 	var streamInc int64
-	if st.recvUnacked >= h2WindowRefresh && !st.remoteClosed {
-		streamInc, st.recvUnacked = st.recvUnacked, 0
-		st.recvWin += streamInc
+	if st != nil {
+		st.recvUnacked += n
+		if st.recvUnacked >= h2WindowRefresh && !st.remoteClosed {
+			streamInc, st.recvUnacked = st.recvUnacked, 0
+			st.recvWin += streamInc
+		}
 	}
 	connInc := int64(0)
 	if c.recvUnacked >= h2WindowRefresh {
@@ -478,22 +490,6 @@ func (c *h2conn) consumed(st *h2stream, n int64) {
 	}
 	c.flushLocked(err)
 	c.wmu.Unlock()
-}
-
-// giveBack sends the connection's unacknowledged window when it is large.
-func (c *h2conn) giveBack() {
-	c.mu.Lock()
-	inc := int64(0)
-	if c.recvUnacked >= h2WindowRefresh {
-		inc, c.recvUnacked = c.recvUnacked, 0
-		c.recvWin += inc
-	}
-	c.mu.Unlock()
-	if inc > 0 {
-		c.wmu.Lock()
-		c.flushLocked(c.fr.WriteWindowUpdate(0, uint32(inc)))
-		c.wmu.Unlock()
-	}
 }
 
 // runHandler serves one request and ends its stream.
@@ -618,11 +614,6 @@ func (c *h2conn) goAway(code http2.ErrCode) {
 	if idle || code != http2.ErrCodeNo {
 		_ = c.tc.SetReadDeadline(time.Now())
 	}
-}
-
-// connError ends the connection with GOAWAY and code.
-func (c *h2conn) connError(code http2.ErrCode) {
-	c.goAway(code)
 }
 
 // flushLocked flushes bw after a frame write that returned err (wmu held);

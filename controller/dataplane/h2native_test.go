@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2/hpack"
+
 	"github.com/ingresslab/ingresslab/controller/routing"
 	"github.com/ingresslab/ingresslab/internal/testtools"
 )
@@ -167,6 +169,36 @@ func TestH2Behaviour(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestH2BodyTrailersAtEOF: a request's declared trailer fields reach
+// Request.Trailer when the body's Read returns io.EOF, in the reading
+// goroutine, not when the frame arrives (the handler may read the map
+// until then: ReverseProxy clones it); undeclared ones are dropped.
+func TestH2BodyTrailersAtEOF(t *testing.T) {
+	c := &h2conn{streams: map[uint32]*h2stream{}}
+	c.cond.L = &c.mu
+	st := &h2stream{c: c, id: 1, recvWin: h2StreamWindow}
+	trailer := http.Header{"X-Sum": nil}
+	b := &h2body{st: st, want: -1, trailer: trailer}
+	b.cond.L = &b.mu
+	st.body = b
+	if err := b.write([]byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	if !b.finish([]hpack.HeaderField{{Name: "x-sum", Value: "7"}, {Name: "x-other", Value: "1"}}) {
+		t.Fatal("finish refused a body without Content-Length")
+	}
+	if len(trailer["X-Sum"]) != 0 {
+		t.Fatalf("trailer set before the body was read: %v", trailer)
+	}
+	got, err := io.ReadAll(b)
+	if err != nil || string(got) != "data" {
+		t.Fatalf("body %q, %v", got, err)
+	}
+	if len(trailer) != 1 || trailer.Get("X-Sum") != "7" {
+		t.Errorf("trailer after EOF %v, want only X-Sum: 7", trailer)
 	}
 }
 

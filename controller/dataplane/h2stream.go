@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -90,19 +91,14 @@ func (c *h2conn) newRequest(st *h2stream, f *http2.MetaHeadersFrame) (*http.Requ
 		}
 		r.URL = u
 	}
-	for _, v := range header["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			k = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(k))
-			switch k {
-			case "Transfer-Encoding", "Trailer", "Content-Length":
-			default:
-				if k != "" {
-					if r.Trailer == nil {
-						r.Trailer = make(http.Header)
-					}
-					r.Trailer[k] = nil
-				}
+	for _, k := range trailerNames(header["Trailer"]) {
+		switch k {
+		case "Transfer-Encoding", "Trailer", "Content-Length":
+		default:
+			if r.Trailer == nil {
+				r.Trailer = make(http.Header)
 			}
+			r.Trailer[k] = nil
 		}
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
@@ -143,6 +139,19 @@ func keyMap(f func(string) string, keys ...string) map[string]string {
 	return m
 }
 
+// trailerNames are the canonical names a Trailer header's values list.
+func trailerNames(vv []string) []string {
+	var names []string
+	for _, v := range vv {
+		for k := range strings.SplitSeq(v, ",") {
+			if k = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(k)); k != "" {
+				names = append(names, k)
+			}
+		}
+	}
+	return names
+}
+
 func canonicalH2Key(k string) string {
 	if c, ok := commonH2Keys[k]; ok {
 		return c
@@ -157,10 +166,11 @@ type h2body struct {
 	mu           sync.Mutex
 	cond         sync.Cond
 	buf          []byte
-	err          error // io.EOF once ended
-	closed       bool  // the handler closed it: later data is dropped
-	want, got    int64 // Content-Length (-1: none) and bytes received
-	trailer      http.Header
+	err          error       // io.EOF once ended
+	closed       bool        // the handler closed it: later data is dropped
+	want, got    int64       // Content-Length (-1: none) and bytes received
+	trailer      http.Header // the request's Trailer: written by the reader, at EOF
+	gotTrailer   http.Header // the trailer fields received
 	deadline     time.Time
 	timer        *time.Timer
 	needContinue bool
@@ -191,7 +201,9 @@ var errH2BodyGone = errors.New("http2: request body no longer read")
 var errH2BodyLength = errors.New("http2: request body longer than its Content-Length")
 
 // finish ends the body (END_STREAM) with trailer fields; false when its
-// length differs from Content-Length.
+// length differs from Content-Length. The declared fields reach the
+// request's Trailer when Read returns io.EOF, in the reading goroutine (as
+// net/http's): the handler may read the map until then.
 func (b *h2body) finish(trailers []hpack.HeaderField) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -202,12 +214,12 @@ func (b *h2body) finish(trailers []hpack.HeaderField) bool {
 		return false
 	}
 	for _, hf := range trailers {
-		if b.trailer == nil {
-			continue // undeclared: net/http drops them too
-		}
 		k := canonicalH2Key(hf.Name)
-		if _, ok := b.trailer[k]; ok {
-			b.trailer[k] = append(b.trailer[k], hf.Value)
+		if _, declared := b.trailer[k]; declared { // undeclared ones are dropped, as by net/http
+			if b.gotTrailer == nil {
+				b.gotTrailer = make(http.Header)
+			}
+			b.gotTrailer[k] = append(b.gotTrailer[k], hf.Value)
 		}
 	}
 	b.err = io.EOF
@@ -265,6 +277,10 @@ func (b *h2body) Read(p []byte) (int, error) {
 	}
 	if len(b.buf) == 0 {
 		err := b.err
+		if err == io.EOF && b.gotTrailer != nil {
+			maps.Copy(b.trailer, b.gotTrailer)
+			b.gotTrailer = nil
+		}
 		b.mu.Unlock()
 		return 0, err
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,46 +59,58 @@ func (w *h2writer) WriteHeader(code int) {
 			w.hdr.Del("Content-Length")
 		}
 	}
-	for _, v := range w.hdr["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(k)); k != "" {
-				w.trailerKeys = append(w.trailerKeys, k)
-			}
-		}
-	}
+	w.trailerKeys = trailerNames(w.hdr["Trailer"])
 }
 
 func (w *h2writer) Write(p []byte) (int, error) {
-	if w.done {
-		return 0, http.ErrHandlerTimeout
+	keep, err := w.admit(len(p))
+	if keep {
+		w.buf = append(w.buf, p...)
+		err = w.spill()
 	}
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.declaredLen >= 0 && w.written+int64(len(p)) > w.declaredLen {
-		return 0, http.ErrContentLength
-	}
-	w.written += int64(len(p))
-	if w.req.Method == http.MethodHead {
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	if len(w.buf) >= h2WriteChunk {
-		if err := w.send(false); err != nil {
-			return 0, err
-		}
+	if err != nil {
+		return 0, err
 	}
 	return len(p), nil
 }
 
 func (w *h2writer) WriteString(s string) (int, error) {
-	if len(s) == 0 {
-		return 0, nil
+	keep, err := w.admit(len(s))
+	if keep {
+		w.buf = append(w.buf, s...)
+		err = w.spill()
 	}
-	return w.Write([]byte(s)) // TODO: without the copy
+	if err != nil {
+		return 0, err
+	}
+	return len(s), nil
+}
+
+// admit counts n body bytes of a Write: keep is false when they are not
+// sent (HEAD), err when they may not be written at all.
+func (w *h2writer) admit(n int) (keep bool, err error) {
+	if w.done {
+		return false, http.ErrHandlerTimeout
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return false, http.ErrBodyNotAllowed
+	}
+	if w.declaredLen >= 0 && w.written+int64(n) > w.declaredLen {
+		return false, http.ErrContentLength
+	}
+	w.written += int64(n)
+	return w.req.Method != http.MethodHead, nil
+}
+
+// spill sends the buffer once it holds h2WriteChunk bytes.
+func (w *h2writer) spill() error {
+	if len(w.buf) < h2WriteChunk {
+		return nil
+	}
+	return w.send(false)
 }
 
 // Flush implements http.Flusher.
@@ -293,24 +305,7 @@ func (c *h2conn) encodeHead(w *h2writer, final bool) {
 	enc := c.henc
 	_ = enc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(w.status)})
 	h := w.hdr
-	for k, vv := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailerKey(w.trailerKeys, k) {
-			continue
-		}
-		switch k {
-		case "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade":
-			continue
-		}
-		if !httpguts.ValidHeaderFieldName(k) {
-			continue
-		}
-		lk := lowerH2Key(k)
-		for _, v := range vv {
-			if httpguts.ValidHeaderFieldValue(v) {
-				_ = enc.WriteField(hpack.HeaderField{Name: lk, Value: v})
-			}
-		}
-	}
+	c.encodeFields(h, func(k string) bool { return slices.Contains(w.trailerKeys, k) })
 	if _, ok := h["Content-Length"]; !ok && final && bodyAllowed(w.status) && w.req.Method != http.MethodHead &&
 		len(w.trailerKeys) == 0 {
 		_ = enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(len(w.buf))})
@@ -332,30 +327,29 @@ func (c *h2conn) writeInformational(st *h2stream, code int, h http.Header) {
 	}
 	c.hbuf.Reset()
 	_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(code)})
-	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) || strings.HasPrefix(k, http.TrailerPrefix) {
-			continue
-		}
-		switch k {
-		case "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Content-Length":
-			continue
-		}
-		for _, v := range vv {
-			if httpguts.ValidHeaderFieldValue(v) {
-				_ = c.henc.WriteField(hpack.HeaderField{Name: lowerH2Key(k), Value: v})
-			}
-		}
-	}
+	c.encodeFields(h, func(k string) bool { return k == "Content-Length" })
 	c.flushLocked(c.writeHeaderBlock(st.id, false))
 }
 
-func isTrailerKey(keys []string, k string) bool {
-	for _, t := range keys {
-		if t == k {
-			return true
+// encodeFields encodes h's fields into hbuf (wmu held), but for names
+// skip picks, trailers (http.TrailerPrefix), connection-specific fields
+// (RFC 9113 section 8.2.2) and invalid names or values.
+func (c *h2conn) encodeFields(h http.Header, skip func(string) bool) {
+	for k, vv := range h {
+		switch k {
+		case "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade":
+			continue
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) || skip(k) || !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		lk := lowerH2Key(k)
+		for _, v := range vv {
+			if httpguts.ValidHeaderFieldValue(v) {
+				_ = c.henc.WriteField(hpack.HeaderField{Name: lk, Value: v})
+			}
 		}
 	}
-	return false
 }
 
 // bodyAllowed is net/http's bodyAllowedForStatus.
