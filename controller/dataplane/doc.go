@@ -32,8 +32,9 @@
 // process prefix + counter), the client's X-Real-IP, True-Client-IP,
 // X-Original-URI, X-Forwarded-Prefix and headers whose name has an
 // underscore are dropped (guard.go), Upgrade requests (WebSocket) are
-// passed through,
-// trailers are forwarded, and responses without Content-Length or of type
+// passed through, trailers are forwarded both ways (a request's after its
+// body), "Expect: 100-continue" is answered by the data plane and not
+// forwarded (as by nginx), and responses without Content-Length or of type
 // text/event-stream are flushed as they arrive. Downstream speaks HTTP/1.1
 // and HTTP/2 over TLS, and h2c when Options.H2C is set.
 //

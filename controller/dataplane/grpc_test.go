@@ -61,9 +61,15 @@ var grpcEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(http.TrailerPrefix+"Grpc-Message", "echoed "+string(rune('0'+n)))
 })
 
-// grpcUpstream is an h2c-only server (HTTP/2 prior knowledge, no HTTP/1.1)
-// running grpcEcho.
+// grpcUpstream is an h2c-only server running grpcEcho.
 func grpcUpstream(t *testing.T) string {
+	t.Helper()
+	return h2cUpstream(t, grpcEcho)
+}
+
+// h2cUpstream is an h2c-only server (HTTP/2 prior knowledge, no HTTP/1.1)
+// running h.
+func h2cUpstream(t testing.TB, h http.HandlerFunc) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +77,7 @@ func grpcUpstream(t *testing.T) string {
 	}
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
-	srv := &http.Server{Protocols: &p, Handler: grpcEcho}
+	srv := &http.Server{Protocols: &p, Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()

@@ -176,7 +176,17 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	// too many parameters); the backend gets the client's bytes.
 	out.URL.RawQuery = in.URL.RawQuery
 	// out.Host is in.Host (Clone copies it): the upstream sees the original Host.
+	// The client's trailer fields fill in.Trailer when its body reaches EOF,
+	// which the upstream transport reads: share the map (Clone copied the
+	// names only) so that the transport sends their values after the body.
+	if in.Trailer != nil {
+		out.Trailer = in.Trailer
+	}
 	dropClientOwned(out.Header) // X-Real-IP and the like (guard.go)
+	// The server answered "Expect: 100-continue" when the body was first
+	// read; forwarded, a Go upstream would answer its own 100, relayed as a
+	// second one. nginx drops Expect upstream too.
+	delete(out.Header, "Expect")
 	s.setForwarded(in, out.Header)
 	if _, ok := in.Header["X-Request-Id"]; !ok {
 		out.Header["X-Request-Id"] = []string{s.ids.next()}
