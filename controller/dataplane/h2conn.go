@@ -31,10 +31,15 @@ import (
 // most of the difference to HAProxy's CPU per request (issue 13).
 //
 // Here one goroutine per connection reads frames and keeps the connection
-// state; each request runs in a goroutine of its own, which writes its
-// frames itself, under the connection's write lock, into one buffer that
-// it flushes once per response: a proxied GET is one hand-off (the
-// stream's goroutine) and one TLS write (HEADERS and DATA together).
+// state; each request runs in a goroutine of its own, which appends its
+// frames itself, under the connection's write lock, to the connection's
+// queue and writes the queue once per response: a proxied GET is one
+// hand-off (the stream's goroutine) and one TLS write (HEADERS and DATA
+// together). Responses that end while another write is in progress go
+// out with that goroutine's next write (group commit, as HAProxy sends a
+// connection's frames once per loop), and a queue over h2OutLimit makes
+// the writers of DATA wait: a client that stops reading holds back its
+// own connection's writers only.
 // Flow control is shared state under a mutex with a condition variable for
 // writers waiting for window. The settings are net/http's defaults: 250
 // concurrent streams, 1 MiB of receive window per stream and per
@@ -66,11 +71,20 @@ type h2conn struct {
 	br     *bufio.Reader // the Framer's source (and the preface's)
 	fr     *http2.Framer
 
-	wmu  sync.Mutex // the Framer's write side, bw, henc, hbuf, werr
-	bw   *bufio.Writer
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
-	werr error
+	// wmu guards the Framer's write side, out, spare, flushing, henc,
+	// hbuf and werr; wcond (on wmu) wakes writers waiting for a flush.
+	// Frames are appended to out, and written by one goroutine at a
+	// time (flushLocked): frames appended while a write is in progress
+	// leave in the next write, so responses that end together share a
+	// TLS record and a write(2).
+	wmu      sync.Mutex
+	wcond    sync.Cond
+	out      []byte // frames not yet written
+	spare    []byte // the buffer of the write in progress, reused
+	flushing bool   // a goroutine is writing out
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	werr     error
 
 	mu          sync.Mutex // everything below
 	cond        sync.Cond  // window, stream and connection changes
@@ -97,9 +111,9 @@ func newH2Conn(h *h2server, base context.Context, tc *tls.Conn) *h2conn {
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, tc.LocalAddr())
 	ctx = connContext(ctx, tc)
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	c.bw = bufio.NewWriterSize(tc, 32<<10)
+	c.wcond.L = &c.wmu
 	c.br = bufio.NewReaderSize(tc, 16<<10)
-	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr = http2.NewFramer((*h2out)(c), c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = h.maxHeaderListSize()
 	c.fr.SetMaxReadFrameSize(h2DefaultMaxFrame)
@@ -117,7 +131,10 @@ var errH2Done = errors.New("http2: connection done")
 
 // serve reads and processes frames until the connection ends.
 func (c *h2conn) serve() {
-	defer c.closeConn()
+	defer func() {
+		c.waitFlushed()
+		c.closeConn()
+	}()
 	preface := make([]byte, len(http2.ClientPreface))
 	_ = c.tc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadFull(c.br, preface); err != nil || string(preface) != http2.ClientPreface {
@@ -616,22 +633,87 @@ func (c *h2conn) goAway(code http2.ErrCode) {
 	}
 }
 
-// flushLocked flushes bw after a frame write that returned err (wmu held);
-// the first error is kept, and closes the connection.
+// h2out is the Framer's writer: frames are appended to out (wmu held).
+type h2out h2conn
+
+func (o *h2out) Write(p []byte) (int, error) {
+	o.out = append(o.out, p...)
+	return len(p), nil
+}
+
+// h2OutLimit bounds out while a write is in progress: a response's DATA
+// waits for room (roomLocked), the back-pressure of a slow client.
+const h2OutLimit = 64 << 10
+
+// roomLocked waits (wmu held) while a write is in progress and out holds
+// h2OutLimit bytes or more; false when the connection failed.
+func (c *h2conn) roomLocked() bool {
+	for c.flushing && len(c.out) >= h2OutLimit && c.werr == nil {
+		c.wcond.Wait()
+	}
+	return c.werr == nil
+}
+
+// flushLocked writes out after a frame write that returned err (wmu held
+// on entry and on return). When another goroutine is writing, the frames
+// are left to it (it writes again before it stops) and the caller
+// returns at once; else the caller writes, with wmu released during each
+// write, until out stays empty. The first error is kept, and closes the
+// connection.
 func (c *h2conn) flushLocked(err error) {
 	if c.werr != nil {
 		return
 	}
-	if err == nil {
+	if err != nil {
+		c.failLocked(err)
+		return
+	}
+	if c.flushing {
+		return
+	}
+	c.flushing = true
+	for len(c.out) > 0 && c.werr == nil {
+		buf := c.out
+		c.out = c.spare[:0]
+		c.wmu.Unlock()
 		if d := c.h.s.opts.WriteTimeout; d > 0 {
 			_ = c.tc.SetWriteDeadline(time.Now().Add(d))
 		}
-		err = c.bw.Flush()
+		_, err := c.tc.Write(buf)
+		c.wmu.Lock()
+		if cap(buf) <= 4*h2OutLimit {
+			c.spare = buf[:0]
+		} else {
+			c.spare = nil
+		}
+		if err != nil {
+			c.failLocked(err)
+		}
+		c.wcond.Broadcast()
 	}
-	if err != nil {
+	c.flushing = false
+	c.wcond.Broadcast()
+}
+
+// failLocked keeps the first write error and closes the connection (wmu
+// held).
+func (c *h2conn) failLocked(err error) {
+	if c.werr == nil {
 		c.werr = err
+		c.out = nil
 		go c.closeConn()
 	}
+}
+
+// waitFlushed waits until no write is in progress: the frames already
+// appended (a last response, GOAWAY) are written before the connection
+// closes.
+func (c *h2conn) waitFlushed() {
+	c.wmu.Lock()
+	for c.flushing {
+		c.wcond.Wait()
+	}
+	c.wmu.Unlock()
 }
 
 // closeConn ends the connection: requests are canceled, waiting writers

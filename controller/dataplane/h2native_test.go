@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
@@ -348,4 +349,96 @@ func doReq(t testing.TB, c *http.Client, req *http.Request) (*http.Response, str
 		t.Fatalf("%s %s: body: %v", req.Method, req.URL, err)
 	}
 	return resp, string(b)
+}
+
+// TestH2SlowReaderBounded: responses to a client that stops reading wait
+// for the connection's write in progress: what is queued stays within
+// h2OutLimit and one frame, however many streams write; once the client
+// reads again, every stream's body arrives whole.
+func TestH2SlowReaderBounded(t *testing.T) {
+	if netHTTPH2Tests {
+		t.Skip("the native server's write queue")
+	}
+	const streams, size = 16, 2 << 20
+	big := bytes.Repeat([]byte("abcdefghijklmnop"), size/16)
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(big) })
+	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+	s := startServer(t, Options{}, table)
+
+	raw, err := net.Dial("tcp", s.HTTPSAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.(*net.TCPConn).SetReadBuffer(16 << 10)                                           // the kernel holds little of what is sent
+	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}) //nolint:gosec // test
+	t.Cleanup(func() { tc.Close() })
+	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(tc, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(tc, tc)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteWindowUpdate(0, 1<<31-1-65535); err != nil {
+		t.Fatal(err)
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for i := range streams {
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "s.example"}, {":path", "/big"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var c *h2conn
+	waitFor(t, "a write blocked by the client and writers waiting behind it", func() bool {
+		s.h2.mu.Lock()
+		for hc := range s.h2.conns {
+			c = hc
+		}
+		s.h2.mu.Unlock()
+		if c == nil {
+			return false
+		}
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		return c.flushing && len(c.out) >= h2OutLimit
+	})
+	c.wmu.Lock()
+	queued := len(c.out)
+	c.wmu.Unlock()
+	if max := h2OutLimit + h2DefaultMaxFrame + 9; queued > max {
+		t.Errorf("%d bytes queued behind the blocked write, want at most %d", queued, max)
+	}
+
+	_ = raw.(*net.TCPConn).SetReadBuffer(4 << 20) // reading at full speed again
+	got := map[uint32]int{}
+	for done := 0; done < streams; {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d streams: %v", done, err)
+		}
+		switch f := f.(type) {
+		case *http2.DataFrame:
+			got[f.StreamID] += len(f.Data())
+			if f.StreamEnded() {
+				done++
+			}
+		case *http2.MetaHeadersFrame:
+			if f.PseudoValue("status") != "200" {
+				t.Fatalf("stream %d: status %s", f.StreamID, f.PseudoValue("status"))
+			}
+		}
+	}
+	for id, n := range got {
+		if n != size {
+			t.Errorf("stream %d: %d bytes, want %d", id, n, size)
+		}
+	}
 }

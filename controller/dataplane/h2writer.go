@@ -225,6 +225,9 @@ func (w *h2writer) send(final bool) error {
 				return c.werr
 			}
 		}
+		if !c.roomLocked() {
+			return c.werr
+		}
 		if err := c.fr.WriteData(st.id, endStream && n == len(p), p[:n]); err != nil {
 			c.flushLocked(err)
 			return err
