@@ -7,22 +7,44 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 )
 
 // A fast-path request must stop waiting for its upstream when its client
 // goes away: the upstream connection's deadline is poisoned (fastConn.abort)
 // and the connection closed. context.AfterFunc on the request's context
 // does that for any request, at five allocations and two locks of the
-// parent context per request. For HTTP/1.x requests there is a cheaper
-// signal: net/http cancels such a request's context only when a read of
-// the client connection fails while the handler runs (its background read
-// sees the client's close or reset, or the server closes the connection),
-// and every such read passes through the listener's limitConn. So the
-// request parks its upstream connection in the limitConn (one atomic
-// store) and the failing read aborts it. HTTP/2 streams and TLS
-// connections, whose requests can end without a read of the limitConn
-// failing, and listeners without limitConn (Options.MaxConnections < 0)
-// keep AfterFunc.
+// parent context per request. There are cheaper signals, a clientWatch in
+// which the request parks its upstream connection (one atomic store):
+//   - HTTP/1.x: net/http cancels such a request's context only when a read
+//     of the client connection fails while the handler runs (its
+//     background read sees the client's close or reset, or the server
+//     closes the connection), and every such read passes through the
+//     listener's limitConn, whose failing read aborts the parked
+//     connection;
+//   - HTTP/2 on the native server: the stream's reset (RST_STREAM either
+//     way) and the connection's end mark the stream's clientWatch.
+//
+// TLS connections served by net/http (HTTP/1.1 after a hand-off, HTTP/2
+// with Options.NetHTTPH2), whose requests can end without a read of the
+// limitConn failing, and listeners without limitConn
+// (Options.MaxConnections < 0) keep AfterFunc.
+
+// clientWatch is where a fast-path request parks the upstream connection
+// it waits on, to be aborted when the client goes away.
+type clientWatch struct {
+	watched atomic.Pointer[fastConn]
+	gone    atomic.Bool
+}
+
+// markGone records that the client went away and aborts the parked
+// upstream connection, if any.
+func (cw *clientWatch) markGone() {
+	cw.gone.Store(true)
+	if fc := cw.watched.Swap(nil); fc != nil {
+		fc.abort()
+	}
+}
 
 // clientConnKey finds the request's limitConn in its context (ConnContext).
 type clientConnKey struct{}
@@ -44,14 +66,20 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// clientConnOf returns the limitConn that watches r's client for the fast
-// path, nil when r must use its context (HTTP/2, or no limitConn).
-func clientConnOf(r *http.Request) *limitConn {
+// clientWatchOf returns the clientWatch of r's client for the fast path
+// (w is r's ResponseWriter): its native HTTP/2 stream's, or its
+// limitConn's (HTTP/1.x); nil when r must use its context.
+func clientWatchOf(w http.ResponseWriter, r *http.Request) *clientWatch {
+	if hw, ok := w.(*h2writer); ok {
+		return &hw.st.cw
+	}
 	if r.ProtoMajor != 1 {
 		return nil
 	}
-	lc, _ := r.Context().Value(clientConnKey{}).(*limitConn)
-	return lc
+	if lc, _ := r.Context().Value(clientConnKey{}).(*limitConn); lc != nil {
+		return &lc.cw
+	}
+	return nil
 }
 
 // Read reports a failed read (not a deadline: net/http's own wake-up of its
@@ -65,38 +93,31 @@ func (c *limitConn) Read(p []byte) (int, error) {
 		n, err = c.Conn.Read(p)
 	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		c.clientGone()
+		c.cw.markGone()
 	}
 	return n, err
 }
 
-func (c *limitConn) clientGone() {
-	c.gone.Store(true)
-	if fc := c.watched.Swap(nil); fc != nil {
-		fc.abort()
-	}
-}
-
 // cancelWatch aborts a fast-path upstream connection when its request ends
-// early: through the client's limitConn or context.AfterFunc.
+// early: through the client's clientWatch or context.AfterFunc.
 type cancelWatch struct {
-	lc   *limitConn
+	cw   *clientWatch
 	fc   *fastConn
 	stop func() bool // AfterFunc's
 }
 
 // start arms the watch; false when the request has already ended (the
 // connection may then be aborted: do not reuse it).
-func (w *cancelWatch) start(ctx context.Context, lc *limitConn, fc *fastConn) bool {
-	if lc != nil {
+func (w *cancelWatch) start(ctx context.Context, cw *clientWatch, fc *fastConn) bool {
+	if cw != nil {
 		if ctx.Err() != nil {
 			return false // ended otherwise (the server's base context)
 		}
-		w.lc, w.fc = lc, fc
-		lc.watched.Store(fc)
-		// Sequentially consistent with clientGone: either it sees fc, or
+		w.cw, w.fc = cw, fc
+		cw.watched.Store(fc)
+		// Sequentially consistent with markGone: either it sees fc, or
 		// this sees gone.
-		return !lc.gone.Load()
+		return !cw.gone.Load()
 	}
 	if ctx.Done() == nil {
 		return true // never ends
@@ -112,8 +133,8 @@ func (w *cancelWatch) start(ctx context.Context, lc *limitConn, fc *fastConn) bo
 // connection's deadline is poisoned.
 func (w *cancelWatch) end() bool {
 	switch {
-	case w.lc != nil:
-		return w.lc.watched.CompareAndSwap(w.fc, nil) && !w.lc.gone.Load()
+	case w.cw != nil:
+		return w.cw.watched.CompareAndSwap(w.fc, nil) && !w.cw.gone.Load()
 	case w.stop != nil:
 		return w.stop()
 	}
@@ -122,7 +143,7 @@ func (w *cancelWatch) end() bool {
 
 // fired reports whether the watch fired (or is about to).
 func (w *cancelWatch) fired(ctx context.Context) bool {
-	if w.lc != nil && w.lc.gone.Load() {
+	if w.cw != nil && w.cw.gone.Load() {
 		return true
 	}
 	return ctx.Err() != nil

@@ -87,10 +87,8 @@ type limitConn struct {
 	l      *connLimiter
 	addr   netip.Addr
 	closed atomic.Bool
-	// watched is the upstream connection a fast-path request of this
-	// client waits on; gone: a read of the client failed.
-	watched atomic.Pointer[fastConn]
-	gone    atomic.Bool
+	// cw: a read of the client failed (cancelwatch.go).
+	cw clientWatch
 	// rr and rw read and write a TCP socket with raw system calls
 	// (rawio.go); nil for any other connection.
 	rr *rawReader

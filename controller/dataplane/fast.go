@@ -305,9 +305,9 @@ type fastReq struct {
 	// ov are the annotation overrides of the upstream request (copied
 	// from the reqState so that it stays on the handler's stack).
 	ov overrides
-	// client watches the client of an HTTP/1.x request (clientConnOf);
-	// nil: the request's context does.
-	client *limitConn
+	// client watches the request's client (clientWatchOf); nil: the
+	// request's context does.
+	client *clientWatch
 	// loop is the connection loop's connection of the request, which
 	// starts that watch only for a slow answer (h1loop.go); nil otherwise.
 	loop *h1conn

@@ -191,13 +191,18 @@ func TestFastPathLargeAndAbandonedBodies(t *testing.T) {
 // the upstream has not answered ends the upstream request, through the
 // listener's connection (the default) or, without a connection limit, the
 // request's context (cancelwatch.go).
+// Over HTTP/2 the client resets its stream: the native server's stream
+// watch (or, on net/http's server, the context) ends the upstream request.
 func TestFastPathClientCancelReachesUpstream(t *testing.T) {
 	for name, opts := range map[string]Options{"limitConn": {}, "context": {MaxConnections: -1}} {
-		t.Run(name, func(t *testing.T) { testClientCancelReachesUpstream(t, opts) })
+		t.Run(name, func(t *testing.T) { testClientCancelReachesUpstream(t, opts, false) })
+	}
+	for _, m := range h2Modes {
+		t.Run("h2 "+m.name, func(t *testing.T) { testClientCancelReachesUpstream(t, Options{NetHTTPH2: m.netHTTP}, true) })
 	}
 }
 
-func testClientCancelReachesUpstream(t *testing.T, opts Options) {
+func testClientCancelReachesUpstream(t *testing.T, opts Options, h2 bool) {
 	entered, canceled := make(chan struct{}), make(chan struct{})
 	addr, _ := countingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
@@ -208,9 +213,12 @@ func testClientCancelReachesUpstream(t *testing.T, opts Options) {
 		}
 	})
 	s := startServer(t, opts, singleRoute(t, addr))
-	c := clientTo(t, s.HTTPAddr(), nil)
+	c, url := clientTo(t, s.HTTPAddr(), nil), "http://f.example/slow"
+	if h2 {
+		c, url = h2Client(t, s.HTTPSAddr(), false), "https://f.example/slow"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://f.example/slow", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	errc := make(chan error, 1)
 	go func() {
 		resp, err := c.Do(req)

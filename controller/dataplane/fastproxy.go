@@ -36,7 +36,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request, rs *reqState)
 		attempts = s.maxAttempts(pol, n)
 	}
 	i := rs.first(bi)
-	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientConnOf(r), loop: loopConnOf(w)}
+	fr := fastReq{in: r, s: s, w: w, ov: rs.ov, client: clientWatchOf(w, r), loop: loopConnOf(w)}
 	if r.ContentLength > 0 {
 		buf := s.buffers.Get()
 		defer s.buffers.Put(buf)

@@ -489,7 +489,7 @@ func (c *h1conn) watch() {
 		if c.watchErr != nil && !errors.Is(c.watchErr, os.ErrDeadlineExceeded) {
 			// Over TLS a close_notify ends the read without a failed read
 			// of the limitConn: the client is gone all the same.
-			c.lc.clientGone()
+			c.lc.cw.markGone()
 		}
 		close(done)
 	}()

@@ -597,6 +597,7 @@ func (c *h2conn) resetStream(st *h2stream, code http2.ErrCode, byPeer bool) {
 	st.remoteClosed = true
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	st.cw.markGone()
 	st.cancel()
 	if st.body != nil {
 		st.body.abort(http2.StreamError{StreamID: st.id, Code: code})
@@ -734,6 +735,9 @@ func (c *h2conn) closeConn() {
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	for _, st := range streams {
+		st.cw.markGone()
+	}
 	c.cancel()
 	for _, st := range streams {
 		if st.body != nil {

@@ -365,35 +365,9 @@ func TestH2SlowReaderBounded(t *testing.T) {
 	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
 	s := startServer(t, Options{}, table)
 
-	raw, err := net.Dial("tcp", s.HTTPSAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = raw.(*net.TCPConn).SetReadBuffer(16 << 10)                                           // the kernel holds little of what is sent
-	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}) //nolint:gosec // test
-	t.Cleanup(func() { tc.Close() })
-	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.WriteString(tc, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(tc, tc)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := fr.WriteWindowUpdate(0, 1<<31-1-65535); err != nil {
-		t.Fatal(err)
-	}
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
+	raw, tc, fr := rawH2(t, s.HTTPSAddr(), 16<<10) // the kernel holds little of what is sent
 	for i := range streams {
-		hb.Reset()
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "s.example"}, {":path", "/big"}} {
-			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-		}
-		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
-			t.Fatal(err)
-		}
+		rawH2Get(t, fr, uint32(2*i+1), "s.example", "/big")
 	}
 
 	var c *h2conn
@@ -417,7 +391,8 @@ func TestH2SlowReaderBounded(t *testing.T) {
 		t.Errorf("%d bytes queued behind the blocked write, want at most %d", queued, max)
 	}
 
-	_ = raw.(*net.TCPConn).SetReadBuffer(4 << 20) // reading at full speed again
+	_ = raw.SetReadBuffer(4 << 20) // reading at full speed again
+	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
 	got := map[uint32]int{}
 	for done := 0; done < streams; {
 		f, err := fr.ReadFrame()
@@ -440,5 +415,81 @@ func TestH2SlowReaderBounded(t *testing.T) {
 		if n != size {
 			t.Errorf("stream %d: %d bytes, want %d", id, n, size)
 		}
+	}
+}
+
+// rawH2 opens an HTTP/2 connection to addr (TLS, no certificate check) with
+// the largest windows, and a receive buffer of rcvBuf bytes when > 0.
+func rawH2(t *testing.T, addr string, rcvBuf int) (*net.TCPConn, *tls.Conn, *http2.Framer) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := c.(*net.TCPConn)
+	if rcvBuf > 0 {
+		_ = raw.SetReadBuffer(rcvBuf)
+	}
+	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}) //nolint:gosec // test
+	t.Cleanup(func() { tc.Close() })
+	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(tc, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(tc, tc)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteWindowUpdate(0, 1<<31-1-65535); err != nil {
+		t.Fatal(err)
+	}
+	return raw, tc, fr
+}
+
+// rawH2Get sends a GET on stream id.
+func rawH2Get(t *testing.T, fr *http2.Framer, id uint32, host, path string) {
+	t.Helper()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", host}, {":path", path}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestH2ConnCloseReachesUpstream: a client that closes its connection
+// while its streams wait for their upstream ends the upstream requests
+// (the streams' watch, cancelwatch.go).
+func TestH2ConnCloseReachesUpstream(t *testing.T) {
+	for _, m := range h2Modes {
+		t.Run(m.name, func(t *testing.T) {
+			entered, canceled := make(chan struct{}, 2), make(chan struct{}, 2)
+			up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				entered <- struct{}{}
+				select {
+				case <-r.Context().Done():
+					canceled <- struct{}{}
+				case <-time.After(10 * time.Second):
+				}
+			})
+			table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+			s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
+			_, tc, fr := rawH2(t, s.HTTPSAddr(), 0)
+			rawH2Get(t, fr, 1, "s.example", "/a")
+			rawH2Get(t, fr, 3, "s.example", "/b")
+			<-entered
+			<-entered
+			tc.Close()
+			for range 2 {
+				select {
+				case <-canceled:
+				case <-time.After(5 * time.Second):
+					t.Fatal("an upstream request was not canceled after the client closed its connection")
+				}
+			}
+		})
 	}
 }

@@ -26,6 +26,8 @@ type h2stream struct {
 	id     uint32
 	cancel context.CancelFunc
 	body   *h2body // nil: the request had no body (END_STREAM on HEADERS)
+	// cw: the stream was reset or its connection ended (cancelwatch.go).
+	cw clientWatch
 
 	sendWin      int64
 	recvWin      int64
