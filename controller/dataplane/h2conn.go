@@ -85,6 +85,8 @@ type h2conn struct {
 	henc     *hpack.Encoder
 	hbuf     bytes.Buffer
 	werr     error
+	dateSec  int64  // the second of date (dateLocked)
+	date     string // a response's Date
 
 	mu          sync.Mutex // everything below
 	cond        sync.Cond  // window, stream and connection changes

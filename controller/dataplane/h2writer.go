@@ -314,11 +314,21 @@ func (c *h2conn) encodeHead(w *h2writer, final bool) {
 		_ = enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(len(w.buf))})
 	}
 	if _, ok := h["Date"]; !ok {
-		_ = enc.WriteField(hpack.HeaderField{Name: "date", Value: time.Now().UTC().Format(http.TimeFormat)})
+		_ = enc.WriteField(hpack.HeaderField{Name: "date", Value: c.dateLocked()})
 	}
 	if _, ok := h["Content-Type"]; !ok && bodyAllowed(w.status) && len(w.buf) > 0 && h.Get("Content-Encoding") == "" {
 		_ = enc.WriteField(hpack.HeaderField{Name: "content-type", Value: http.DetectContentType(w.buf)})
 	}
+}
+
+// dateLocked is the Date of a response now (wmu held), formatted once a
+// second per connection.
+func (c *h2conn) dateLocked() string {
+	now := time.Now()
+	if sec := now.Unix(); sec != c.dateSec {
+		c.dateSec, c.date = sec, now.UTC().Format(http.TimeFormat)
+	}
+	return c.date
 }
 
 // writeInformational sends a 1xx response with the current header.
