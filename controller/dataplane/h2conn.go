@@ -708,11 +708,19 @@ func (c *h2conn) failLocked(err error) {
 	}
 }
 
-// waitFlushed waits until no write is in progress: the frames already
-// appended (a last response, GOAWAY) are written before the connection
-// closes.
+// h2CloseFlushTimeout bounds how long a closing connection waits for its
+// last write: a client that stopped reading does not keep it open (a
+// variable for tests).
+var h2CloseFlushTimeout = 5 * time.Second
+
+// waitFlushed waits until no write is in progress, at most
+// h2CloseFlushTimeout: the frames already appended (a last response,
+// GOAWAY) are written before the connection closes.
 func (c *h2conn) waitFlushed() {
 	c.wmu.Lock()
+	if c.flushing {
+		_ = c.tc.SetWriteDeadline(time.Now().Add(h2CloseFlushTimeout))
+	}
 	for c.flushing {
 		c.wcond.Wait()
 	}

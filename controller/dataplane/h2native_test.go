@@ -494,3 +494,36 @@ func TestH2ConnCloseReachesUpstream(t *testing.T) {
 		})
 	}
 }
+
+// TestH2StuckWriteClosed: a client that resets the stream whose response
+// it stopped reading, then idles, leaves a write blocked with no stream
+// open; the idle connection still closes (its last write is waited for
+// h2CloseFlushTimeout at most).
+func TestH2StuckWriteClosed(t *testing.T) {
+	if netHTTPH2Tests {
+		t.Skip("the native server's write queue")
+	}
+	defer func(d time.Duration) { h2CloseFlushTimeout = d }(h2CloseFlushTimeout)
+	h2CloseFlushTimeout = 200 * time.Millisecond
+	big := bytes.Repeat([]byte("x"), 16<<20)
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(big) })
+	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+	s := startServer(t, Options{IdleTimeout: 100 * time.Millisecond}, table)
+	_, _, fr := rawH2(t, s.HTTPSAddr(), 16<<10)
+	rawH2Get(t, fr, 1, "s.example", "/big")
+	conns := func() (n int, blocked bool) {
+		s.h2.mu.Lock()
+		defer s.h2.mu.Unlock()
+		for c := range s.h2.conns {
+			c.wmu.Lock()
+			blocked = blocked || c.flushing
+			c.wmu.Unlock()
+		}
+		return len(s.h2.conns), blocked
+	}
+	waitFor(t, "a write blocked by the client", func() bool { _, b := conns(); return b })
+	if err := fr.WriteRSTStream(1, http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the idle connection to close", func() bool { n, _ := conns(); return n == 0 })
+}
