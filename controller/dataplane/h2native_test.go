@@ -368,7 +368,7 @@ func TestH2SlowReaderBounded(t *testing.T) {
 
 	raw, tc, fr := rawH2(t, s.HTTPSAddr(), 16<<10) // the kernel holds little of what is sent
 	for i := range streams {
-		rawH2Get(t, fr, uint32(2*i+1), "s.example", "/big")
+		h2Request(t, fr, uint32(2*i+1), "GET", "https", "s.example", "/big")
 	}
 
 	var c *h2conn
@@ -434,26 +434,34 @@ func rawH2(t *testing.T, addr string, rcvBuf int) (*net.TCPConn, *tls.Conn, *htt
 	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}) //nolint:gosec // test
 	t.Cleanup(func() { tc.Close() })
 	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.WriteString(tc, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(tc, tc)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}); err != nil {
-		t.Fatal(err)
-	}
+	fr := h2Framer(t, tc, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
 	if err := fr.WriteWindowUpdate(0, 1<<31-1-65535); err != nil {
 		t.Fatal(err)
 	}
 	return raw, tc, fr
 }
 
-// rawH2Get sends a GET on stream id.
-func rawH2Get(t *testing.T, fr *http2.Framer, id uint32, host, path string) {
+// h2Framer starts HTTP/2 on conn as a client: the preface and SETTINGS.
+func h2Framer(t *testing.T, conn io.ReadWriter, settings ...http2.Setting) *http2.Framer {
+	t.Helper()
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+// h2Request sends a bodiless request on stream id, its pseudo-header
+// fields as given (unchecked).
+func h2Request(t *testing.T, fr *http2.Framer, id uint32, method, scheme, authority, path string) {
 	t.Helper()
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", host}, {":path", path}} {
+	for _, f := range [][2]string{{":method", method}, {":scheme", scheme}, {":authority", authority}, {":path", path}} {
 		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
@@ -479,8 +487,8 @@ func TestH2ConnCloseReachesUpstream(t *testing.T) {
 			table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
 			s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
 			_, tc, fr := rawH2(t, s.HTTPSAddr(), 0)
-			rawH2Get(t, fr, 1, "s.example", "/a")
-			rawH2Get(t, fr, 3, "s.example", "/b")
+			h2Request(t, fr, 1, "GET", "https", "s.example", "/a")
+			h2Request(t, fr, 3, "GET", "https", "s.example", "/b")
 			<-entered
 			<-entered
 			tc.Close()
@@ -510,7 +518,7 @@ func TestH2StuckWriteClosed(t *testing.T) {
 	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
 	s := startServer(t, Options{IdleTimeout: 100 * time.Millisecond}, table)
 	_, _, fr := rawH2(t, s.HTTPSAddr(), 16<<10)
-	rawH2Get(t, fr, 1, "s.example", "/big")
+	h2Request(t, fr, 1, "GET", "https", "s.example", "/big")
 	conns := func() (n int, blocked bool) {
 		s.h2.mu.Lock()
 		defer s.h2.mu.Unlock()
@@ -526,4 +534,47 @@ func TestH2StuckWriteClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the idle connection to close", func() bool { n, _ := conns(); return n == 0 })
+}
+
+// TestH2ClosedStreamHeaders: HEADERS on a stream whose response the client
+// already has whole (both sides ended it) is a connection error (RFC 9113
+// section 5.1; STREAM_CLOSED from the native server, as h2spec 5.1/12
+// expects, PROTOCOL_ERROR from net/http's), never a stream reset: the
+// stream is closed before its last frame can reach the client.
+func TestH2ClosedStreamHeaders(t *testing.T) {
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	table := buildTable(t, 1, nil, route("ns/s", "s.example", "/", routing.PathPrefix, backend("ns/s:80", up)))
+	for _, m := range h2Modes {
+		t.Run(m.name, func(t *testing.T) {
+			s := startServer(t, Options{NetHTTPH2: m.netHTTP}, table)
+			for i := range 50 {
+				_, tc, fr := rawH2(t, s.HTTPSAddr(), 0)
+				h2Request(t, fr, 1, "GET", "https", "s.example", "/")
+				for ended := false; !ended; {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						t.Fatalf("connection %d: %v", i, err)
+					}
+					ended = f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream)
+				}
+				h2Request(t, fr, 1, "GET", "https", "s.example", "/")
+				for done := false; !done; {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						t.Fatalf("connection %d: %v, want GOAWAY", i, err)
+					}
+					switch f := f.(type) {
+					case *http2.GoAwayFrame:
+						if want := http2.ErrCodeStreamClosed; s.h2 != nil && f.ErrCode != want { // the native server
+							t.Fatalf("connection %d: GOAWAY %v, want %v", i, f.ErrCode, want)
+						}
+						done = true
+					case *http2.RSTStreamFrame:
+						t.Fatalf("connection %d: RST_STREAM %v on the closed stream, want GOAWAY STREAM_CLOSED", i, f.ErrCode)
+					}
+				}
+				tc.Close()
+			}
+		})
+	}
 }

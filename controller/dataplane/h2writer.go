@@ -196,13 +196,14 @@ func (w *h2writer) send(final bool) error {
 			return err
 		}
 		if headEnds {
-			c.flushLocked(nil)
-			return c.werr
+			return c.endLocked(st)
 		}
 	} else if final && len(w.buf) == 0 && len(trailers) == 0 {
-		err := c.fr.WriteData(st.id, true, nil)
-		c.flushLocked(err)
-		return c.werr
+		if err := c.fr.WriteData(st.id, true, nil); err != nil {
+			c.flushLocked(err)
+			return err
+		}
+		return c.endLocked(st)
 	}
 	p := w.buf
 	for len(p) > 0 {
@@ -244,6 +245,26 @@ func (w *h2writer) send(final bool) error {
 			c.flushLocked(err)
 			return err
 		}
+	}
+	if final {
+		return c.endLocked(st)
+	}
+	c.flushLocked(nil)
+	return c.werr
+}
+
+// endLocked writes a response's last frames, END_STREAM among them (wmu
+// held). A stream the client has ended too is closed first, before the
+// bytes can reach the client: a frame the client sends on the stream once
+// it has our END_STREAM finds it closed (RFC 9113 section 5.1: a
+// connection error), as with net/http's serve loop, which closes the
+// stream as it writes the frame.
+func (c *h2conn) endLocked(st *h2stream) error {
+	c.mu.Lock()
+	done := st.remoteClosed
+	c.mu.Unlock()
+	if done {
+		c.closeStream(st)
 	}
 	c.flushLocked(nil)
 	return c.werr

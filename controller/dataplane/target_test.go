@@ -1,8 +1,6 @@
 package dataplane
 
 import (
-	"bytes"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/ingresslab/ingresslab/controller/routing"
 )
@@ -108,22 +105,8 @@ func h2Status(t *testing.T, addr, method, path string) (status string, reset htt
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second)) // upper bound only
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, f := range [][2]string{{":method", method}, {":scheme", "http"}, {":authority", "f.example"}, {":path", path}} {
-		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
-		t.Fatal(err)
-	}
+	fr := h2Framer(t, conn)
+	h2Request(t, fr, 1, method, "http", "f.example", path)
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {
