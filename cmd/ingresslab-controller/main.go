@@ -31,6 +31,7 @@ import (
 	"github.com/ingresslab/ingresslab/controller/dataplane"
 	"github.com/ingresslab/ingresslab/controller/gctune"
 	"github.com/ingresslab/ingresslab/controller/loop"
+	"github.com/ingresslab/ingresslab/controller/procs"
 	"github.com/ingresslab/ingresslab/controller/translate"
 )
 
@@ -73,6 +74,7 @@ func newCommand(stderr io.Writer) *cobra.Command {
 		shutdownDelay       time.Duration
 		logLevel, logFormat string
 		gcHeadroom          string
+		adaptiveProcs       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingresslab-controller [flags]",
@@ -120,6 +122,9 @@ service account. Status (status.loadBalancer.ingress) is written only with
 			}
 			if headroom > 0 {
 				defer gctune.New(gctune.Options{Headroom: headroom, Logger: logger}).Stop()
+			}
+			if adaptiveProcs {
+				defer procs.New(procs.Options{Logger: logger}).Stop()
 			}
 			return app.Run(cmd.Context(), o)
 		},
@@ -170,6 +175,7 @@ service account. Status (status.loadBalancer.ingress) is written only with
 	f.DurationVar(&o.BatchMaxDelay, "batch-max-delay", loop.DefaultMaxDelay, "rebuild at most this long after the first change of a burst")
 	f.Float32Var(&o.StatusQPS, "status-qps", app.DefaultStatusQPS, "Ingress status writes per second (burst twice that), through their own API client apart from the watches")
 	f.StringVar(&gcHeadroom, "gc-headroom", "8Mi", "heap growth allowed between garbage collections (a quantity, e.g. 16Mi), or at least 25 % of the live heap: memory per route is about the live heap's instead of twice it with Go's default; \"off\" leaves GOGC at Go's default, and a GOGC environment variable turns this off")
+	f.BoolVar(&adaptiveProcs, "adaptive-procs", true, "match GOMAXPROCS to the CPU in use: lowered every second to the fewest Ps that the CPU used keeps at most 70 % busy (1 at light load), doubled up to Go's default (CPUs, affinity, cgroup quota) when two 20ms samples in a row find them 90 % busy; an idle P costs a thread wake-up and spin per goroutine hand-off; a GOMAXPROCS environment variable turns this off")
 	return cmd
 }
 

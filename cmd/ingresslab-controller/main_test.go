@@ -13,7 +13,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 	for _, s := range []string{"Usage:", "--controller-name", `(default "ingresslab.dev/ingress-controller")`, "--leader-elect", "on in a cluster", "--shutdown-delay", "5s in a cluster",
-		"--max-connections int", "(default 10000)", "--max-connections-per-client int", "0: no limit (the default", "--client-body-timeout duration", "--upstream-read-timeout duration", "(default 1m0s)", "--gc-headroom string", `(default "8Mi")`} {
+		"--max-connections int", "(default 10000)", "--max-connections-per-client int", "0: no limit (the default", "--client-body-timeout duration", "--upstream-read-timeout duration", "(default 1m0s)", "--gc-headroom string", `(default "8Mi")`, "--adaptive-procs", "GOMAXPROCS environment variable turns this off (default true)"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("--help lacks %q", s)
 		}
