@@ -209,6 +209,10 @@ defaults
 
 frontend ingress
     bind {{.Listen}}{{if .Cert}} ssl crt {{.Cert}} alpn h2,http/1.1 no-tls-tickets{{end}}
+    http-request set-header X-Forwarded-Proto {{if .Cert}}https{{else}}http{{end}}
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Port %[dst_port]
+    http-request set-header X-Request-Id %[uuid]
 {{- if .Map}}
     use_backend %[base,map_beg({{.Map}})]
     default_backend notfound
@@ -309,6 +313,10 @@ http {
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Request-Id $request_id;
             proxy_buffering on;
         }
 {{- end}}

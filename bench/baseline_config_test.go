@@ -83,9 +83,9 @@ func TestBaselinesPolicy(t *testing.T) {
 				header http.Header
 				want   answerCheck
 			}{
-				{"/app/bench", origin, answerCheck{Path: "/bench", Header: cors}},
-				{"/app", origin, answerCheck{Path: "/", Header: cors}},
-				{"/APP/a/b?q=1", origin, answerCheck{Path: "/a/b?q=1", Header: cors}},
+				{"/app/bench", origin, answerCheck{Path: "/bench", Header: cors, Forwarded: true}},
+				{"/app", origin, answerCheck{Path: "/", Header: cors, Forwarded: true}},
+				{"/APP/a/b?q=1", origin, answerCheck{Path: "/a/b?q=1", Header: cors, Forwarded: true}},
 				{"/app/bench", nil, answerCheck{Path: "/bench", Header: map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": ""}}},
 			} {
 				tg := vegeta.Target{Method: http.MethodGet, URL: "http://" + policyHost + c.url, Header: c.header}
@@ -152,7 +152,7 @@ func TestBaselinesPost(t *testing.T) {
 			rt.Scenario = "post"
 			b := startEngine(t, eng, rt)
 			tg := vegeta.Target{Method: http.MethodPost, URL: "http://" + singleHost + "/bench", Body: bytes.Repeat([]byte("x"), postBodySize)}
-			if err := checkAnswer(context.Background(), engineTraffic(b, tg, echoName), answerCheck{Path: "/bench", BodyLength: postBodySize}); err != nil {
+			if err := checkAnswer(context.Background(), engineTraffic(b, tg, echoName), answerCheck{Path: "/bench", BodyLength: postBodySize, Forwarded: true}); err != nil {
 				t.Error(err)
 			}
 		})

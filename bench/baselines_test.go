@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,11 +30,18 @@ import (
 // (INGRESSLAB_REQUIRE_TOOLS) requires them.
 func TestBaselinesServeOneRoute(t *testing.T) {
 	var conns atomic.Int64
+	var mu sync.Mutex
+	var last http.Header         // the forwarding headers of the last request
+	ids := map[string]struct{}{} // the X-Request-Id values seen
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Forwarded-For") == "" || r.Host != singleHost && r.Host != tlsHost {
 			http.Error(w, "missing X-Forwarded-For or Host "+r.Host, http.StatusTeapot)
 			return
 		}
+		mu.Lock()
+		last = r.Header.Clone()
+		ids[r.Header.Get("X-Request-Id")] = struct{}{}
+		mu.Unlock()
 		_, _ = io.WriteString(w, `{"service":"echo"}`)
 	}))
 	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -85,6 +93,9 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 				t.Errorf("threads %d, version %q", b.threads, b.version)
 			}
 			p := newProber(b.addr, rt.clientTLS(), 2*time.Second)
+			mu.Lock()
+			clear(ids) // the start's readiness probes
+			mu.Unlock()
 			before := conns.Load()
 			for range 20 {
 				if code, svc := p.probe(ctx, rt.scheme()+"://"+rt.Hosts[0].Host+"/x"); code != http.StatusOK || svc != echoName {
@@ -93,6 +104,20 @@ func TestBaselinesServeOneRoute(t *testing.T) {
 			}
 			if n := conns.Load() - before; n > 2 {
 				t.Errorf("%d new upstream connections for 20 sequential requests: no keep-alive to the upstream", n)
+			}
+			// The forwarding headers the controller sets, so that the
+			// backend's work is the same behind every target.
+			_, port, _ := net.SplitHostPort(b.addr)
+			mu.Lock()
+			got, nIDs := last, len(ids)
+			mu.Unlock()
+			for k, want := range map[string]string{"X-Forwarded-Proto": rt.scheme(), "X-Forwarded-Host": rt.Hosts[0].Host, "X-Forwarded-Port": port} {
+				if g := got.Values(k); len(g) != 1 || g[0] != want {
+					t.Errorf("upstream %s %q, want %q", k, g, want)
+				}
+			}
+			if nIDs != 20 {
+				t.Errorf("%d distinct X-Request-Id values over 20 requests, want 20", nIDs)
 			}
 			if rt.PEM != nil {
 				// TLS 1.3, as the controller speaks it (nginx 1.22 does not

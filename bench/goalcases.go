@@ -48,7 +48,14 @@ type answerCheck struct {
 	Path       string
 	BodyLength int64
 	Header     map[string]string
+	// Forwarded: the upstream saw forwardedHeaders, each with a value
+	// (the raw engines' configurations set them as the controller does).
+	Forwarded bool
 }
+
+// forwardedHeaders are the request headers the reference controller adds
+// and the raw engines are configured to add (baselines.go).
+var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id"}
 
 // checkAnswer sends t's first request once and checks the answer against
 // want: a 200 from t's expected Service, with want's path, body length and
@@ -87,16 +94,26 @@ func checkAnswer(ctx context.Context, t *Traffic, want answerCheck) error {
 			problems = append(problems, fmt.Sprintf("response %s %q, want %q", k, g, v))
 		}
 	}
+	if want.Forwarded {
+		for _, k := range forwardedHeaders {
+			if len(got.Headers[k]) != 1 || got.Headers[k][0] == "" {
+				problems = append(problems, fmt.Sprintf("upstream request header %s %q, want one value", k, got.Headers[k]))
+			}
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %s %s: %v", t.Name, tg.Method, tg.URL, problems)
 	}
 	return nil
 }
 
-// checkAnswers runs checkAnswer on every traffic.
+// checkAnswers runs checkAnswer on every traffic; a raw engine's
+// upstream must also see the forwarding headers (answerCheck.Forwarded).
 func checkAnswers(ctx context.Context, traffic []*Traffic, want answerCheck) error {
 	for _, t := range traffic {
-		if err := checkAnswer(ctx, t, want); err != nil {
+		w := want
+		w.Forwarded = t.Via == "baseline"
+		if err := checkAnswer(ctx, t, w); err != nil {
 			return fmt.Errorf("bench: the target does not serve the request as configured: %w", err)
 		}
 	}
