@@ -38,8 +38,8 @@ import (
 // access log, no per-connection request limit. The echo backend answers
 // with the request's headers, so the same headers keep its work and the
 // answer's size the same behind every target: with X-Forwarded-For alone,
-// the backend's share of the shared CPUs was 10-22 us per request smaller
-// behind the engines, which raised their maxima. Threads (HAProxy nbthread) and workers
+// the backend's share of the CPUs they all share was 10-22 us per request
+// smaller behind the engines than behind the controller. Threads (HAProxy nbthread) and workers
 // (nginx worker_processes) match the CPUs the controller may use: Go's
 // GOMAXPROCS default is the CPU count (or the target CPU set when --cpus
 // pins it), so each engine gets as many. With TLS, both offer h2 and
