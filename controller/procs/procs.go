@@ -157,8 +157,11 @@ func withDefaults(o Options) Options {
 	if o.LowerAfter <= 0 {
 		o.LowerAfter = DefaultLowerAfter
 	}
-	if o.LowerAt <= 0 || o.LowerAt >= o.RaiseAt {
-		o.LowerAt = min(DefaultLowerAt, o.RaiseAt*0.75)
+	if o.LowerAt <= 0 {
+		o.LowerAt = DefaultLowerAt
+	}
+	if o.LowerAt >= o.RaiseAt {
+		o.LowerAt = o.RaiseAt * 0.75 // a gap, or every raise would be undone
 	}
 	if o.Refresh <= 0 {
 		o.Refresh = DefaultRefresh

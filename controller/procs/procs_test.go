@@ -151,3 +151,14 @@ func TestNewLeavesEnvironmentSetting(t *testing.T) {
 	var nilGov *Governor
 	nilGov.Stop() // safe
 }
+
+func TestDefaults(t *testing.T) {
+	o := withDefaults(Options{})
+	if o.Interval != DefaultInterval || o.RaiseAt != DefaultRaiseAt || o.RaiseAfter != DefaultRaiseAfter ||
+		o.LowerAfter != DefaultLowerAfter || o.LowerAt != DefaultLowerAt || o.Refresh != DefaultRefresh {
+		t.Errorf("defaults: %+v", o)
+	}
+	if o := withDefaults(Options{RaiseAt: 0.6}); o.LowerAt < 0.44 || o.LowerAt > 0.46 {
+		t.Errorf("LowerAt %v with RaiseAt 0.6, want 0.45: below it", o.LowerAt)
+	}
+}
