@@ -18,9 +18,17 @@ type SaturationOptions struct {
 	// Connections is the sweep, ascending; the last is the configured
 	// maximum: throughput still rising there is a ceiling, not a maximum.
 	Connections []int
-	// Plateau ends a sweep once a window adds less than this share to the
-	// best throughput so far. Default 0.05.
+	// Plateau: a window that adds less than this share to the best
+	// throughput so far is flat. Default 0.05.
 	Plateau float64
+	// Patience ends a sweep after this many flat windows in a row. Default
+	// 2: one 2-second window is a noisy sample, and a target whose
+	// throughput rises slowly at low connection counts (a proxy that is
+	// already efficient with few connections) must not be cut off at its
+	// first flat step while a steeper one sweeps on (observed: the
+	// reference stopped at 16 connections with 16.2k rps in one
+	// repetition and reached 20.6k at 64 in another).
+	Patience int
 	// Repetitions of the sweep. Default 1.
 	Repetitions int
 	// GeneratorMaxRPS is the generator's own maximum on this machine (0:
@@ -29,10 +37,16 @@ type SaturationOptions struct {
 	GeneratorMaxRPS, GeneratorMargin float64
 }
 
+// The sweep's stopping rule by default (SaturationOptions).
+const (
+	defaultPlateau  = 0.05
+	defaultPatience = 2
+)
+
 // FindSaturation sweeps connection counts, Repetitions times, and returns
-// the closed-loop maximum with how it was obtained. A sweep ends at a
-// plateau (more connections add < Plateau), past the peak, or when a window
-// fails (errors or misroutes beyond the SLO: the target is overloaded, the
+// the closed-loop maximum with how it was obtained. A sweep ends after
+// Patience flat windows in a row (each adding < Plateau to the best so far:
+// a plateau or past the peak), or when a window fails (errors or misroutes beyond the SLO: the target is overloaded, the
 // best passing window is its maximum). A sweep that ends because the
 // connection list ran out while throughput was still rising is capped by
 // the configured maximum; a maximum close to the generator's own is capped
@@ -59,10 +73,13 @@ func (o *SaturationOptions) check() error {
 		return fmt.Errorf("saturation: connections %v must be positive and ascending", o.Connections)
 	}
 	if o.Plateau <= 0 {
-		o.Plateau = 0.05
+		o.Plateau = defaultPlateau
 	}
 	if o.Repetitions <= 0 {
 		o.Repetitions = 1
+	}
+	if o.Patience <= 0 {
+		o.Patience = defaultPatience
 	}
 	if o.GeneratorMargin <= 0 {
 		o.GeneratorMargin = 0.15
@@ -70,9 +87,12 @@ func (o *SaturationOptions) check() error {
 	return nil
 }
 
-// sweepOnce is one repetition of the connection sweep (o checked).
+// sweepOnce is one repetition of the connection sweep (o checked). The
+// sweep is capped by its configured maximum when the last window still
+// added at least Plateau (throughput rising where the sweep ran out).
 func sweepOnce(ctx context.Context, o SaturationOptions, rep int, measure ClosedMeasure) (reports.ClosedLoopSweep, error) {
 	sw := reports.ClosedLoopSweep{Repetition: rep}
+	flat := 0
 	for _, n := range o.Connections {
 		if err := ctx.Err(); err != nil {
 			return sw, err
@@ -87,15 +107,21 @@ func sweepOnce(ctx context.Context, o SaturationOptions, rep int, measure Closed
 			return sw, nil // overloaded: the best passing window stands
 		}
 		tp := st.ThroughputRPS
-		if sw.MaxRPS > 0 && tp <= sw.MaxRPS*(1+o.Plateau) {
-			if tp > sw.MaxRPS {
-				sw.MaxRPS, sw.Connections = tp, n
-			}
+		rising := sw.MaxRPS <= 0 || tp > sw.MaxRPS*(1+o.Plateau)
+		if tp > sw.MaxRPS {
+			sw.MaxRPS, sw.Connections = tp, n
+		}
+		if rising {
+			flat = 0
+			continue
+		}
+		if flat++; flat >= o.Patience {
 			return sw, nil // plateau or past the peak
 		}
-		sw.MaxRPS, sw.Connections = tp, n
 	}
-	sw.Ceiling = reports.CeilingConfigured
+	if flat == 0 {
+		sw.Ceiling = reports.CeilingConfigured
+	}
 	return sw, nil
 }
 

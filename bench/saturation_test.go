@@ -25,14 +25,51 @@ func fakeClosed(throughput func(n int) float64, asked *[]int) ClosedMeasure {
 
 func TestFindSaturationPlateau(t *testing.T) {
 	var asked []int
-	tp := map[int]float64{4: 5000, 16: 9000, 64: 9200, 256: 9300}
-	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64, 256}, Repetitions: 3}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	tp := map[int]float64{4: 5000, 16: 9000, 64: 9200, 256: 9300, 1024: 9400}
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64, 256, 1024}, Repetitions: 3}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 64 adds only 2 %: the sweep stops there, 256 is never asked.
-	if len(asked) != 9 || sat.Ceiling != "" || sat.MaxRPS.Median != 9200 || sat.MaxRPS.N != 3 {
+	// 64 and 256 add only 2 % and 3 %: two flat windows in a row end the
+	// sweep, 1024 is never asked; the best of the flat windows counts.
+	if len(asked) != 12 || sat.Ceiling != "" || sat.MaxRPS.Median != 9300 || sat.MaxRPS.N != 3 {
 		t.Fatalf("asked %v, saturation %+v", asked, sat)
+	}
+	// Patience 1 stops at the first flat window.
+	asked = nil
+	sat, _ = FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64, 256, 1024}, Patience: 1}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	if len(asked) != 3 || sat.MaxRPS.Median != 9200 {
+		t.Fatalf("patience 1: asked %v, saturation %+v", asked, sat)
+	}
+}
+
+// TestFindSaturationFlatStepIsNotTheEnd is the published policy sweep
+// that stopped at 16 connections: one flat step (16 adds 0.1 % to 4) is
+// followed by the real maximum at 64.
+func TestFindSaturationFlatStepIsNotTheEnd(t *testing.T) {
+	var asked []int
+	tp := map[int]float64{4: 16229, 16: 16243, 64: 20620, 256: 18665}
+	sat, err := FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64, 256}}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := sat.Sweeps[0]
+	if len(asked) != 4 || sat.Ceiling != "" || sw.MaxRPS != 20620 || sw.Connections != 64 || sw.Ceiling != "" {
+		t.Fatalf("asked %v, sweep %+v, saturation %+v", asked, sw, sat)
+	}
+	// The list ends after one flat window: a plateau, not a ceiling.
+	asked = nil
+	tp = map[int]float64{4: 10000, 16: 15000, 64: 15100}
+	sat, _ = FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64}}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	if len(asked) != 3 || sat.Ceiling != "" || sat.MaxRPS.Median != 15100 {
+		t.Fatalf("flat last window: asked %v, saturation %+v", asked, sat)
+	}
+	// Rising again after a flat window, at the last count: capped.
+	asked = nil
+	tp = map[int]float64{4: 10000, 16: 10100, 64: 15000}
+	sat, _ = FindSaturation(context.Background(), SaturationOptions{Connections: []int{4, 16, 64}}, fakeClosed(func(n int) float64 { return tp[n] }, &asked))
+	if sat.Ceiling != reports.CeilingConfigured || sat.MaxRPS.Median != 15000 {
+		t.Fatalf("rising last window: asked %v, saturation %+v", asked, sat)
 	}
 }
 
