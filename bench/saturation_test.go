@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -267,7 +268,8 @@ func TestPoolConnections(t *testing.T) {
 
 // TestMeasureSeriesAtPeerRate: a series with a Peer repeats the peer's
 // 50 % window at the peer's rate through the peer's pool in every
-// repetition (raw HAProxy at the controller's rate); the latency goal
+// repetition (raw HAProxy at the controller's rate), right next to it:
+// after it in odd repetitions, before it in even ones; the latency goal
 // compares the two p99s; without a 50 % window of the peer there is none.
 func TestMeasureSeriesAtPeerRate(t *testing.T) {
 	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, WindowDuration: 300 * time.Millisecond,
@@ -275,7 +277,8 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Opts: o, out: io.Discard, began: time.Now(), Backends: loopbackOnly{}}
+	var progress strings.Builder
+	e := &Env{Opts: o, out: &progress, began: time.Now(), Backends: loopbackOnly{}}
 	traffic := func(name, svc string) *Traffic {
 		return &Traffic{Name: name, Dial: startEcho(t, svc), KeepAlive: true, Primary: name == "proxied",
 			Targets: []vegeta.Target{{Method: http.MethodGet, URL: "http://virtual.bench.invalid/x"}}, Expect: []string{svc}}
@@ -285,6 +288,26 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 	series, err := e.measureSeries(context.Background(), "single-route", []*Traffic{ctrl, eng, other})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The open-loop windows in order (the closed-loop lines and the
+	// times stripped).
+	var order []string
+	for line := range strings.Lines(progress.String()) {
+		if _, after, ok := strings.Cut(line, "] single-route "); ok && strings.Contains(after, " rep ") && strings.Contains(after, " at ") {
+			name, _, _ := strings.Cut(after, ":")
+			order = append(order, name)
+		}
+	}
+	wantOrder := []string{
+		"proxied rep 1 at 25 % (X rps)", "proxied rep 1 at 50 % (X rps)", "haproxy rep 1 at proxied's 50 % (X rps, N connections)", "haproxy rep 1 at 50 % (X rps)", "nginx rep 1 at 50 % (X rps)",
+		"proxied rep 2 at 25 % (X rps)", "haproxy rep 2 at proxied's 50 % (X rps, N connections)", "proxied rep 2 at 50 % (X rps)", "haproxy rep 2 at 50 % (X rps)", "nginx rep 2 at 50 % (X rps)",
+	}
+	rps, conns := regexp.MustCompile(`\(\d+ rps`), regexp.MustCompile(`\d+ connections`)
+	for i := range order {
+		order[i] = conns.ReplaceAllString(rps.ReplaceAllString(order[i], "(X rps"), "N connections")
+	}
+	if !slices.Equal(order, wantOrder) {
+		t.Errorf("window order:\n%s\nwant:\n%s", strings.Join(order, "\n"), strings.Join(wantOrder, "\n"))
 	}
 	cs, es := series[0], series[1]
 	pr := es.AtPeerRate

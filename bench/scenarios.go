@@ -421,9 +421,10 @@ func (e *Env) fractionWindow(ctx context.Context, t *Traffic, rate float64, pool
 // within each repetition): first its closed-loop maximum (a connection
 // sweep per repetition), then open-loop windows at fractions of that
 // target's own maximum (all Fractions for primary traffic, the
-// SecondaryFractions for the rest). A capped maximum (ceiling) is still a
-// rate the target sustained, so its fractions are measured too; the
-// reports say the maximum is a lower bound.
+// SecondaryFractions for the rest), and a traffic with a Peer at the
+// peer's 50 % rate, next to the peer's own window. A capped maximum
+// (ceiling) is still a rate the target sustained, so its fractions are
+// measured too; the reports say the maximum is a lower bound.
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
 	o := e.Opts
 	// An overloaded open-loop window can leave a thousand idle keep-alive
@@ -483,43 +484,74 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 		windows[i] = map[float64][]reports.StepResult{}
 		pools[i] = poolConnections(sweeps[i])
 	}
+	// own measures traffic[i] at fraction f of its own maximum.
+	own := func(rep, i int, f float64) error {
+		t := traffic[i]
+		rate := math.Round(series[i].Saturation.MaxRPS.Median * f)
+		if rate <= 0 {
+			return nil
+		}
+		st, err := e.fractionWindow(ctx, t, rate, pools[i], "fraction")
+		if err != nil {
+			return fmt.Errorf("%s %s %.0f %% (%.0f rps): %w", scenario, t.Name, f*100, rate, err)
+		}
+		st.Fraction = f
+		windows[i][f] = append(windows[i][f], st)
+		e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep, f*100, rate,
+			st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
+		return nil
+	}
+	// atPeer measures every traffic whose Peer is traffic[j] at traffic[j]'s
+	// peerFraction rate, through traffic[j]'s pool.
+	atPeer := func(rep, j int) error {
+		rate := math.Round(series[j].Saturation.MaxRPS.Median * peerFraction)
+		if rate <= 0 {
+			return nil
+		}
+		for i, t := range traffic {
+			if t.Peer != traffic[j] {
+				continue
+			}
+			st, err := e.fractionWindow(ctx, t, rate, pools[j], "at "+traffic[j].Name+"'s")
+			if err != nil {
+				return fmt.Errorf("%s %s at %s's %.0f %% (%.0f rps): %w", scenario, t.Name, traffic[j].Name, peerFraction*100, rate, err)
+			}
+			st.Fraction = peerFraction
+			peerWindows[i] = append(peerWindows[i], st)
+			e.Progressf("%s %s rep %d at %s's %.0f %% (%.0f rps, %d connections): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep,
+				traffic[j].Name, peerFraction*100, rate, pools[j], st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
+		}
+		return nil
+	}
+	// A same-rate comparison is only as good as the two windows are close
+	// in time (this machine's speed drifts over minutes): each peer window
+	// runs next to the window it is compared with, after it in odd
+	// repetitions and before it in even ones (so neither side always
+	// inherits the other's after-effects).
+	hasPeers := func(j int) bool {
+		return slices.ContainsFunc(traffic, func(t *Traffic) bool { return t.Peer == traffic[j] })
+	}
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for _, f := range o.Fractions {
 			for i, t := range traffic {
 				if !runsFraction(o, t, f) {
 					continue
 				}
-				rate := math.Round(series[i].Saturation.MaxRPS.Median * f)
-				if rate <= 0 {
-					continue
+				pair := f == peerFraction && hasPeers(i)
+				if pair && rep%2 == 0 {
+					if err := atPeer(rep, i); err != nil {
+						return nil, err
+					}
 				}
-				st, err := e.fractionWindow(ctx, t, rate, pools[i], "fraction")
-				if err != nil {
-					return nil, fmt.Errorf("%s %s %.0f %% (%.0f rps): %w", scenario, t.Name, f*100, rate, err)
+				if err := own(rep, i, f); err != nil {
+					return nil, err
 				}
-				st.Fraction = f
-				windows[i][f] = append(windows[i][f], st)
-				e.Progressf("%s %s rep %d at %.0f %% (%.0f rps): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep, f*100, rate,
-					st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
+				if pair && rep%2 == 1 {
+					if err := atPeer(rep, i); err != nil {
+						return nil, err
+					}
+				}
 			}
-		}
-		for i, t := range traffic {
-			j := slices.Index(traffic, t.Peer)
-			if t.Peer == nil || j < 0 || !runsFraction(o, traffic[j], peerFraction) {
-				continue
-			}
-			rate := math.Round(series[j].Saturation.MaxRPS.Median * peerFraction)
-			if rate <= 0 {
-				continue
-			}
-			st, err := e.fractionWindow(ctx, t, rate, pools[j], "at "+traffic[j].Name+"'s")
-			if err != nil {
-				return nil, fmt.Errorf("%s %s at %s's %.0f %% (%.0f rps): %w", scenario, t.Name, traffic[j].Name, peerFraction*100, rate, err)
-			}
-			st.Fraction = peerFraction
-			peerWindows[i] = append(peerWindows[i], st)
-			e.Progressf("%s %s rep %d at %s's %.0f %% (%.0f rps, %d connections): p50 %.0f µs, p99 %.0f µs, ctrl %s µs/req, %s", scenario, t.Name, rep,
-				traffic[j].Name, peerFraction*100, rate, pools[j], st.Latency.P50, st.Latency.P99, ctrlCPU(st), verdict(st))
 		}
 	}
 	for i := range series {
