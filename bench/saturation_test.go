@@ -349,3 +349,36 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 		t.Errorf("peer-rate point without the peer's 50 %% window: %+v", series[1].AtPeerRate)
 	}
 }
+
+// TestLatencyGoalPairsAdjacentWindows: the same-rate goal is the median
+// of the per-repetition ratios of two adjacent windows (drift shared by a
+// pair cancels); windows that cannot be paired fall back to the ratio of
+// the medians, and the text says which.
+func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
+	win := func(p99ms float64, valid bool) reports.StepResult {
+		return reports.StepResult{Valid: valid, PassSLO: valid, Requests: 1000, Latency: reports.Percentiles{P50: 300, P99: p99ms * 1000}}
+	}
+	load := func(ctrl, base []reports.StepResult) *reports.LoadResult {
+		return &reports.LoadResult{Series: []reports.LoadSeries{
+			{Name: "keepalive", AtLoad: []reports.LoadPoint{summarizePoint(0.5, 6000, ctrl)}},
+			{Name: "haproxy", AtPeerRate: &reports.PeerRatePoint{Peer: "keepalive", Connections: 64, Point: summarizePoint(0.5, 6000, base)}},
+		}}
+	}
+	// The pairs of a measured run: 9.7/10.0, 18.9/14.2, 16.4/23.4 ms.
+	g, ok := latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, true), win(16.4, true)},
+		[]reports.StepResult{win(10.0, true), win(14.2, true), win(23.4, true)}), "keepalive", "haproxy", "p99")
+	if !ok || !g.Met || g.Value < 0.969 || g.Value > 0.971 ||
+		!strings.Contains(g.Measured, "0.97 (median of 3 adjacent pairs: 0.97, 1.33, 0.70; ratio of the medians 1.15, p99 16.4 / 14.2 ms at 6000 rps through 64 connections") {
+		t.Errorf("paired: %+v", g)
+	}
+	// One invalid window: no pairing, the ratio of the medians of the valid ones.
+	g, _ = latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, true), win(16.4, true)},
+		[]reports.StepResult{win(10.0, true), win(14.2, false), win(23.4, true)}), "keepalive", "haproxy", "p99")
+	if !g.Met || !strings.HasPrefix(g.Measured, "0.98 (ratio of the medians, the windows unpaired; p99 16.4 / 16.7 ms") {
+		t.Errorf("unpaired: %+v", g)
+	}
+	// Different counts (a report without a window of one side): unpaired.
+	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil); r != nil {
+		t.Errorf("pairedRatios of unequal lengths: %v", r)
+	}
+}
