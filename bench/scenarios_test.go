@@ -64,7 +64,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err := full.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	if full.Repetitions != 3 || !slices.Equal(full.Connections, []int{4, 16, 64, 256}) || !slices.Equal(full.ScaleSizes, []int{100, 1000, 10000}) || full.PropagationEvents < 100 ||
+	if full.Repetitions != 3 || !slices.Equal(full.Connections, []int{4, 16, 64, 256, 1024}) || !slices.Equal(full.ScaleSizes, []int{100, 1000, 10000}) || full.PropagationEvents < 100 ||
 		full.WindowDuration.Seconds() < 10 || full.PropagationTimeout.Seconds() < 30 || len(full.Fractions) != 4 || churnPhase(full).Seconds()*full.ChurnRPS < minPhaseRequests {
 		t.Fatalf("full defaults: %+v", full)
 	}
