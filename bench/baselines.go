@@ -39,8 +39,8 @@ import (
 // with the request's headers, so the same headers keep its work and the
 // answer's size the same behind every target: with X-Forwarded-For alone,
 // the backend's share of the CPUs they all share was 10-22 us per request
-// smaller behind the engines than behind the controller. Threads (HAProxy nbthread) and workers
-// (nginx worker_processes) match the CPUs the controller may use: Go's
+// smaller behind the engines than behind the controller. Threads (HAProxy
+// nbthread) and workers (nginx worker_processes) match the CPUs the controller may use: Go's
 // GOMAXPROCS default is the CPU count (or the target CPU set when --cpus
 // pins it), so each engine gets as many. With TLS, both offer h2 and
 // http/1.1 by ALPN, as the controller does, and keep no session tickets
@@ -424,8 +424,8 @@ func throughputGoal(l *reports.LoadResult, ctrlName, baseName, name string) (rep
 // the machine's state of that minute, which moves both p99s alike (seen
 // here: 9.7 / 10.0 ms in one repetition, 16.4 / 23.4 in another). The
 // ratio of the two medians, which mixes repetitions, is in the text; it
-// is the value when the windows cannot be paired (a window invalid or
-// missing).
+// is the value when fewer than 2 repetitions, or not most of them, have a
+// valid window on both sides.
 func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (reports.GoalResult, bool) {
 	ctrl, base := l.SeriesNamed(ctrlName), l.SeriesNamed(baseName)
 	if ctrl == nil || base == nil || base.AtPeerRate == nil || base.AtPeerRate.Peer != ctrlName {
@@ -447,7 +447,11 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 			texts[i] = fmt.Sprintf("%.2f", r)
 		}
 		g.Value, g.Met = st.Median, st.Median <= 1
-		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs: %s; ratio of the medians %.2f, %s)", st.Median, len(pairs), strings.Join(texts, ", "), ofMedians, detail)
+		unpaired := ""
+		if n := len(cp.Windows) - len(pairs); n > 0 {
+			unpaired = fmt.Sprintf(", %d unpaired", n)
+		}
+		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; ratio of the medians %.2f, %s)", st.Median, len(pairs), unpaired, strings.Join(texts, ", "), ofMedians, detail)
 		return g, true
 	}
 	g.Value, g.Met = ofMedians, ofMedians <= 1
@@ -455,18 +459,21 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 	return g, true
 }
 
-// pairedRatios is p99(a[k]) / p99(b[k]) for each repetition k, or nil
-// unless every repetition has a valid window on both sides.
+// pairedRatios is p99(a[k]) / p99(b[k]) for each repetition k with a
+// valid window on both sides, or nil unless there are at least 2 such
+// pairs and they are most of the repetitions.
 func pairedRatios(a, b []reports.StepResult) []float64 {
-	if len(a) == 0 || len(a) != len(b) {
+	if len(a) != len(b) {
 		return nil
 	}
-	out := make([]float64, len(a))
+	var out []float64
 	for k := range a {
-		if !a[k].Valid || !b[k].Valid || a[k].Latency.P99 <= 0 || b[k].Latency.P99 <= 0 {
-			return nil
+		if a[k].Valid && b[k].Valid && a[k].Latency.P99 > 0 && b[k].Latency.P99 > 0 {
+			out = append(out, a[k].Latency.P99/b[k].Latency.P99)
 		}
-		out[k] = a[k].Latency.P99 / b[k].Latency.P99
+	}
+	if len(out) < 2 || 2*len(out) <= len(a) {
+		return nil
 	}
 	return out
 }

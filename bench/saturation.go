@@ -45,9 +45,10 @@ const (
 
 // FindSaturation sweeps connection counts, Repetitions times, and returns
 // the closed-loop maximum with how it was obtained. A sweep ends after
-// Patience flat windows in a row (each adding < Plateau to the best so far:
-// a plateau or past the peak), or when a window fails (errors or misroutes beyond the SLO: the target is overloaded, the
-// best passing window is its maximum). A sweep that ends because the
+// Patience flat windows in a row (each adding < Plateau to the best so
+// far: a plateau or past the peak), or when a window fails (errors or
+// misroutes beyond the SLO: the target is overloaded, the best passing
+// window is its maximum). A sweep that ends because the
 // connection list ran out while throughput was still rising is capped by
 // the configured maximum; a maximum close to the generator's own is capped
 // by the generator. A capped maximum is a lower bound ("≥ N") and the

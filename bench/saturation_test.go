@@ -371,10 +371,16 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 		!strings.Contains(g.Measured, "0.97 (median of 3 adjacent pairs: 0.97, 1.33, 0.70; ratio of the medians 1.15, p99 16.4 / 14.2 ms at 6000 rps through 64 connections") {
 		t.Errorf("paired: %+v", g)
 	}
-	// One invalid window: no pairing, the ratio of the medians of the valid ones.
+	// One invalid window of three: the two valid pairs.
 	g, _ = latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, true), win(16.4, true)},
 		[]reports.StepResult{win(10.0, true), win(14.2, false), win(23.4, true)}), "keepalive", "haproxy", "p99")
-	if !g.Met || !strings.HasPrefix(g.Measured, "0.98 (ratio of the medians, the windows unpaired; p99 16.4 / 16.7 ms") {
+	if !g.Met || !strings.HasPrefix(g.Measured, "0.84 (median of 2 adjacent pairs, 1 unpaired: 0.97, 0.70; ratio of the medians 0.98, p99 16.4 / 16.7 ms") {
+		t.Errorf("one unpaired: %+v", g)
+	}
+	// Two invalid of three: no pairing, the ratio of the medians of the valid ones.
+	g, _ = latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, false), win(16.4, true)},
+		[]reports.StepResult{win(10.0, true), win(14.2, true), win(23.4, false)}), "keepalive", "haproxy", "p99")
+	if g.Met || !strings.HasPrefix(g.Measured, "1.08 (ratio of the medians, the windows unpaired; p99 13.1 / 12.1 ms") {
 		t.Errorf("unpaired: %+v", g)
 	}
 	// Different counts (a report without a window of one side): unpaired.

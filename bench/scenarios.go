@@ -527,17 +527,15 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 	// in time (this machine's speed drifts over minutes): each peer window
 	// runs next to the window it is compared with, after it in odd
 	// repetitions and before it in even ones (so neither side always
-	// inherits the other's after-effects).
-	hasPeers := func(j int) bool {
-		return slices.ContainsFunc(traffic, func(t *Traffic) bool { return t.Peer == traffic[j] })
-	}
+	// inherits the other's after-effects). atPeer measures nothing for a
+	// traffic that is nobody's peer.
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for _, f := range o.Fractions {
 			for i, t := range traffic {
 				if !runsFraction(o, t, f) {
 					continue
 				}
-				pair := f == peerFraction && hasPeers(i)
+				pair := f == peerFraction
 				if pair && rep%2 == 0 {
 					if err := atPeer(rep, i); err != nil {
 						return nil, err
