@@ -236,7 +236,10 @@ var _ io.Writer = (*discardWriter)(nil)
 // plane (the issue 13 TLS goal cases) with net/http's client: "h1" over
 // HTTP/1.1 connections (the connection loop), "h2" multiplexed on one
 // HTTP/2 connection (the native HTTP/2 server), "h2-nethttp" the same
-// through net/http's HTTP/2 server (Options.NetHTTPH2). The client's cost
+// through net/http's HTTP/2 server (Options.NetHTTPH2), "h2-256" the
+// native server with 256 requests in flight (the bench's largest h2
+// sweep step that is not overload: two connections, as the client opens
+// a second one past 250 streams). The client's cost
 // is in ns/op too; compare them, or profile the server's frames.
 func BenchmarkProxyTLS(b *testing.B) {
 	up := rawUpstream(b)
@@ -245,7 +248,8 @@ func BenchmarkProxyTLS(b *testing.B) {
 		name    string
 		h2      bool
 		netHTTP bool
-	}{{"h1", false, false}, {"h2", true, false}, {"h2-nethttp", true, true}} {
+		streams int // concurrent requests; 0: 16 per P
+	}{{"h1", false, false, 0}, {"h2", true, false, 0}, {"h2-nethttp", true, true, 0}, {"h2-256", true, false, 256}} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := startServer(b, Options{NetHTTPH2: tc.netHTTP}, table)
 			c := clientTo(b, s.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true, ServerName: "bench.example"}) //nolint:gosec // test
@@ -253,6 +257,9 @@ func BenchmarkProxyTLS(b *testing.B) {
 			c.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 			b.ReportAllocs()
 			b.SetParallelism(16)
+			if tc.streams > 0 {
+				b.SetParallelism(max(1, tc.streams/runtime.GOMAXPROCS(0)))
+			}
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					resp, err := c.Get("https://bench.example/x")

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -21,14 +23,30 @@ type h2server struct {
 	closing bool
 	wg      sync.WaitGroup
 
-	// Idle handler goroutines, last finished first (h2worker).
-	workerMu sync.Mutex
-	idle     []*h2worker
-	stopped  bool // no idle workers kept (shutdown)
+	// Idle handler goroutines, last finished first (h2worker). lowIdle is
+	// the fewest idle since the last trim: the workers at the bottom of
+	// the stack below it ran nothing for a whole h2WorkerTrim period, and
+	// trimWorkers ends them (armed while any is idle).
+	workerMu  sync.Mutex
+	idle      []*h2worker
+	lowIdle   int
+	trim      *time.Timer
+	trimArmed bool
+	stopped   bool // no idle workers kept (shutdown)
 }
 
-// h2IdleWorkers bounds the idle handler goroutines kept.
-const h2IdleWorkers = 128
+// h2IdleWorkers bounds the idle handler goroutines kept. It is at least
+// the streams the busiest connections keep in flight: with 128, a client
+// keeping 256 streams in flight (two connections, the bench's h2 sweep)
+// made about half of its streams start a new goroutine, as the workers
+// that finished a group of responses together outnumbered the bound and
+// ended, so the next requests grew new stacks.
+const h2IdleWorkers = 1024
+
+// h2WorkerTrim is how long a worker may stay idle before it ends, at most
+// twice that: the busy periods of a connection keep their workers, and a
+// burst's extra goroutines do not outlive it for long.
+var h2WorkerTrim = 10 * time.Second // a variable for tests
 
 // h2worker is a goroutine that runs stream handlers one after another. A
 // new goroutine per stream, as net/http's, grows its stack on every
@@ -49,7 +67,9 @@ func (h *h2server) dispatch(j h2job) {
 	h.workerMu.Lock()
 	if n := len(h.idle); n > 0 {
 		wk := h.idle[n-1]
+		h.idle[n-1] = nil
 		h.idle = h.idle[:n-1]
+		h.lowIdle = min(h.lowIdle, n-1)
 		h.workerMu.Unlock()
 		wk.jobs <- j
 		return
@@ -69,8 +89,32 @@ func (wk *h2worker) run(h *h2server, j h2job) {
 			return
 		}
 		h.idle = append(h.idle, wk)
+		if !h.trimArmed {
+			h.trimArmed = true
+			h.lowIdle = len(h.idle)
+			h.trim.Reset(h2WorkerTrim)
+		}
 		h.workerMu.Unlock()
-		j = <-wk.jobs // a zero job: the server is shutting down
+		j = <-wk.jobs // a zero job: ended (trimmed, or the server shut down)
+	}
+}
+
+// trimWorkers ends the workers that stayed idle for a whole h2WorkerTrim
+// (the bottom lowIdle of the stack: it never got shorter), and runs again
+// while any is idle.
+func (h *h2server) trimWorkers() {
+	h.workerMu.Lock()
+	n := h.lowIdle
+	ended := slices.Clone(h.idle[:n])
+	h.idle = slices.Clone(h.idle[n:]) // no hold on the ended ones
+	h.lowIdle = len(h.idle)
+	h.trimArmed = len(h.idle) > 0 && !h.stopped
+	if h.trimArmed {
+		h.trim.Reset(h2WorkerTrim)
+	}
+	h.workerMu.Unlock()
+	for _, wk := range ended {
+		wk.jobs <- h2job{}
 	}
 }
 
@@ -79,6 +123,8 @@ func (h *h2server) stopWorkers() {
 	h.workerMu.Lock()
 	idle := h.idle
 	h.idle, h.stopped = nil, true
+	h.lowIdle, h.trimArmed = 0, false
+	h.trim.Stop()
 	h.workerMu.Unlock()
 	for _, wk := range idle {
 		wk.jobs <- h2job{}
@@ -86,7 +132,10 @@ func (h *h2server) stopWorkers() {
 }
 
 func newH2Server(s *Server, hs *http.Server, errLog *log.Logger) *h2server {
-	return &h2server{s: s, hs: hs, errLog: errLog, conns: make(map[*h2conn]struct{})}
+	h := &h2server{s: s, hs: hs, errLog: errLog, conns: make(map[*h2conn]struct{})}
+	h.trim = time.AfterFunc(time.Hour, h.trimWorkers)
+	h.trim.Stop() // armed when a worker goes idle
+	return h
 }
 
 // serve serves tc (h2 negotiated, handshake done) until it closes.
