@@ -419,13 +419,13 @@ func throughputGoal(l *reports.LoadResult, ctrlName, baseName, name string) (rep
 // (LoadSeries.AtPeerRate; goal <= 1, issue 13). CPU per request at that
 // rate is in the text.
 //
-// The two windows of a repetition run next to each other (measureSeries),
-// so the value is the median of the per-repetition ratios: a pair shares
-// the machine's state of that minute, which moves both p99s alike (seen
-// here: 9.7 / 10.0 ms in one repetition, 16.4 / 23.4 in another). The
-// ratio of the two medians, which mixes repetitions, is in the text; it
-// is the value when fewer than 2 repetitions, or not most of them, have a
-// valid window on both sides.
+// The two windows of a pair run next to each other (measureSeries,
+// Options.SameRatePairs per repetition), so the value is the median of
+// the pairs' ratios: a pair shares the machine's state of that minute,
+// which moves both p99s alike (seen here: 9.7 / 10.0 ms in one
+// repetition, 16.4 / 23.4 in another). The ratio of the two medians,
+// which mixes repetitions, is in the text; it is the value when fewer
+// than 2 pairs, or not most of them, have a valid window on both sides.
 func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (reports.GoalResult, bool) {
 	ctrl, base := l.SeriesNamed(ctrlName), l.SeriesNamed(baseName)
 	if ctrl == nil || base == nil || base.AtPeerRate == nil || base.AtPeerRate.Peer != ctrlName {
@@ -442,16 +442,12 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 		bp.RateRPS, base.AtPeerRate.Connections, cpuText(cp.ControllerCPUMicrosPerRequest), cpuText(bp.ControllerCPUMicrosPerRequest))
 	if pairs := pairedRatios(cp.Windows, bp.Windows); len(pairs) > 0 {
 		st := reports.NewStat(pairs)
-		texts := make([]string, len(pairs))
-		for i, r := range pairs {
-			texts[i] = fmt.Sprintf("%.2f", r)
-		}
 		g.Value, g.Met = st.Median, st.Median <= 1
 		unpaired := ""
 		if n := len(cp.Windows) - len(pairs); n > 0 {
 			unpaired = fmt.Sprintf(", %d unpaired", n)
 		}
-		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; ratio of the medians %.2f, %s)", st.Median, len(pairs), unpaired, strings.Join(texts, ", "), ofMedians, detail)
+		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; ratio of the medians %.2f, %s)", st.Median, len(pairs), unpaired, pairsText(pairs), ofMedians, detail)
 		return g, true
 	}
 	g.Value, g.Met = ofMedians, ofMedians <= 1
@@ -459,9 +455,29 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 	return g, true
 }
 
-// pairedRatios is p99(a[k]) / p99(b[k]) for each repetition k with a
-// valid window on both sides, or nil unless there are at least 2 such
-// pairs and they are most of the repetitions.
+// pairsText lists up to 5 pair ratios; more are summarized (their range
+// and how many are at most 1), so that the goal's text stays one table
+// cell.
+func pairsText(pairs []float64) string {
+	if len(pairs) <= 5 {
+		texts := make([]string, len(pairs))
+		for i, r := range pairs {
+			texts[i] = fmt.Sprintf("%.2f", r)
+		}
+		return strings.Join(texts, ", ")
+	}
+	atMost := 0
+	for _, r := range pairs {
+		if r <= 1 {
+			atMost++
+		}
+	}
+	return fmt.Sprintf("%.2f to %.2f, %d of %d at most 1", slices.Min(pairs), slices.Max(pairs), atMost, len(pairs))
+}
+
+// pairedRatios is p99(a[k]) / p99(b[k]) for each pair k (the windows
+// measured next to each other) with a valid window on both sides, or nil
+// unless there are at least 2 such pairs and they are most of the pairs.
 func pairedRatios(a, b []reports.StepResult) []float64 {
 	if len(a) != len(b) {
 		return nil

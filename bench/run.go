@@ -124,8 +124,8 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	rep.Capacity = reports.PlanCapacity(rep, reports.CapacityOptions{TargetRPS: o.CapacityTargetRPS, CoresPerReplica: o.CapacityCoresPerReplica, Headroom: o.CapacityHeadroom})
 	rep.Goals = Goals(rep)
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections until %d windows in a row each add less than %.0f %% to the best so far, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers, through a pool of as many connections as reached the maximum) at %v of each target's own maximum (%v for secondary targets), %d ms windows",
-			o.Connections, defaultPatience, defaultPlateau*100, o.ClosedLoopDuration.Milliseconds(), o.Repetitions, o.Fractions, o.SecondaryFractions, o.WindowDuration.Milliseconds()),
+		fmt.Sprintf("maxima are closed loop (vegeta with a zero pacer and a bounded worker = connection count, swept over %v connections until %d windows in a row each add less than %.0f %% to the best so far, %d ms windows, %d repetitions); latency and CPU are open loop (constant rate, unbounded workers, through a pool of as many connections as reached the maximum) at %v of each target's own maximum (%v for secondary targets), %d ms windows%s",
+			o.Connections, defaultPatience, defaultPlateau*100, o.ClosedLoopDuration.Milliseconds(), o.Repetitions, o.Fractions, o.SecondaryFractions, o.WindowDuration.Milliseconds(), pairsNote(o)),
 		fmt.Sprintf("load generator (vegeta) and echo backends run in the harness process (GOMAXPROCS %d); the controller is a separate process tree; a maximum within %.0f %% of the generator's own (null target) is generator-bound and capped", runtime.GOMAXPROCS(0), o.GeneratorMargin*100),
 		"controller CPU is its whole process tree (every descendant, every process left in its process group such as a data plane that daemonized, plus reaped children via cutime/cstime) from /proc (10 ms resolution) around each window; backend CPU is the harness process minus the generator's calibrated CPU per request",
 		fmt.Sprintf("a window during which processes outside the run used more than %.2f cores is noisy and measured again (at most %d repeats per run); all processes share the same cores", o.NoiseMaxExternalCores, o.NoiseRetries),
@@ -254,4 +254,13 @@ func hasBaselines(r *reports.BenchReport) bool {
 // anyLoad reports whether a load scenario is selected.
 func anyLoad(ss []Scenario) bool {
 	return slices.ContainsFunc(ss, func(s Scenario) bool { return s.Kind == reports.BenchKindLoad })
+}
+
+// pairsNote is the methodology note's part on same-rate pairs, in a run
+// with a raw HAProxy baseline.
+func pairsNote(o Options) string {
+	if !slices.Contains(o.Baselines, goalEngine) {
+		return ""
+	}
+	return fmt.Sprintf("; raw HAProxy's windows at the controller's 50 %% rate run each next to one of the controller's 50 %% windows, %d pairs per repetition", o.SameRatePairs)
 }

@@ -273,7 +273,7 @@ func TestPoolConnections(t *testing.T) {
 // compares the two p99s; without a 50 % window of the peer there is none.
 func TestMeasureSeriesAtPeerRate(t *testing.T) {
 	o := Options{BinDir: "b", Quick: true, Connections: []int{1, 4}, ClosedLoopDuration: 200 * time.Millisecond, WindowDuration: 300 * time.Millisecond,
-		NoiseRetries: -1, Repetitions: 2, Fractions: []float64{0.25, 0.5}}
+		NoiseRetries: -1, Repetitions: 2, SameRatePairs: 2, Fractions: []float64{0.25, 0.5}}
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
@@ -298,9 +298,17 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 			order = append(order, name)
 		}
 	}
+	// Two pairs per repetition, the peer's window after, then before the
+	// other; its own 50 % window once.
 	wantOrder := []string{
-		"proxied rep 1 at 25 % (X rps)", "proxied rep 1 at 50 % (X rps)", "haproxy rep 1 at proxied's 50 % (X rps, N connections)", "haproxy rep 1 at 50 % (X rps)", "nginx rep 1 at 50 % (X rps)",
-		"proxied rep 2 at 25 % (X rps)", "haproxy rep 2 at proxied's 50 % (X rps, N connections)", "proxied rep 2 at 50 % (X rps)", "haproxy rep 2 at 50 % (X rps)", "nginx rep 2 at 50 % (X rps)",
+		"proxied rep 1 at 25 % (X rps)",
+		"proxied rep 1 at 50 % (X rps)", "haproxy rep 1 at proxied's 50 % (X rps, N connections)",
+		"haproxy rep 1 at proxied's 50 % (X rps, N connections)", "proxied rep 1 at 50 % (X rps)",
+		"haproxy rep 1 at 50 % (X rps)", "nginx rep 1 at 50 % (X rps)",
+		"proxied rep 2 at 25 % (X rps)",
+		"proxied rep 2 at 50 % (X rps)", "haproxy rep 2 at proxied's 50 % (X rps, N connections)",
+		"haproxy rep 2 at proxied's 50 % (X rps, N connections)", "proxied rep 2 at 50 % (X rps)",
+		"haproxy rep 2 at 50 % (X rps)", "nginx rep 2 at 50 % (X rps)",
 	}
 	rps, conns := regexp.MustCompile(`\(\d+ rps`), regexp.MustCompile(`\d+ connections`)
 	for i := range order {
@@ -315,7 +323,7 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 		t.Fatalf("peer-rate points: proxied %v, haproxy %v, nginx %v", cs.AtPeerRate, pr, series[2].AtPeerRate)
 	}
 	want := cs.PointAt(0.5)
-	if pr.Peer != "proxied" || pr.Point.RateRPS != want.RateRPS || pr.Point.Fraction != 0.5 || len(pr.Point.Windows) != 2 {
+	if pr.Peer != "proxied" || pr.Point.RateRPS != want.RateRPS || pr.Point.Fraction != 0.5 || len(pr.Point.Windows) != 4 || len(want.Windows) != 4 {
 		t.Fatalf("haproxy at proxied's rate: %+v, proxied's 50 %%: %.0f rps", pr, want.RateRPS)
 	}
 	for _, w := range pr.Point.Windows {
@@ -351,7 +359,7 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 }
 
 // TestLatencyGoalPairsAdjacentWindows: the same-rate goal is the median
-// of the per-repetition ratios of two adjacent windows (drift shared by a
+// of the ratios of each pair of adjacent windows (drift shared by a
 // pair cancels); windows that cannot be paired fall back to the ratio of
 // the medians, and the text says which.
 func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
@@ -382,6 +390,15 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 		[]reports.StepResult{win(10.0, true), win(14.2, true), win(23.4, false)}), "keepalive", "haproxy", "p99")
 	if g.Met || !strings.HasPrefix(g.Measured, "1.08 (ratio of the medians, the windows unpaired; p99 13.1 / 12.1 ms") {
 		t.Errorf("unpaired: %+v", g)
+	}
+	// Nine pairs (three per repetition): summarized, still one cell.
+	var ctrl, base []reports.StepResult
+	for _, r := range []float64{1.09, 0.28, 2.39, 0.9, 0.95, 1.2, 0.8, 1.0, 0.99} {
+		ctrl, base = append(ctrl, win(10*r, true)), append(base, win(10, true))
+	}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if !g.Met || g.Value != 0.99 || !strings.HasPrefix(g.Measured, "0.99 (median of 9 adjacent pairs: 0.28 to 2.39, 6 of 9 at most 1; ratio of the medians 0.99,") {
+		t.Errorf("nine pairs: %+v", g)
 	}
 	// Different counts (a report without a window of one side): unpaired.
 	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil); r != nil {

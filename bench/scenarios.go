@@ -422,7 +422,8 @@ func (e *Env) fractionWindow(ctx context.Context, t *Traffic, rate float64, pool
 // sweep per repetition), then open-loop windows at fractions of that
 // target's own maximum (all Fractions for primary traffic, the
 // SecondaryFractions for the rest), and a traffic with a Peer at the
-// peer's 50 % rate, next to the peer's own window. A capped maximum
+// peer's 50 % rate, next to the peer's own window (SameRatePairs pairs per
+// repetition). A capped maximum
 // (ceiling) is still a rate the target sustained, so its fractions are
 // measured too; the reports say the maximum is a lower bound.
 func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Traffic) ([]reports.LoadSeries, error) {
@@ -525,28 +526,47 @@ func (e *Env) measureSeries(ctx context.Context, scenario string, traffic []*Tra
 	}
 	// A same-rate comparison is only as good as the two windows are close
 	// in time (this machine's speed drifts over minutes): each peer window
-	// runs next to the window it is compared with, after it in odd
-	// repetitions and before it in even ones (so neither side always
-	// inherits the other's after-effects). atPeer measures nothing for a
-	// traffic that is nobody's peer.
+	// runs next to the window it is compared with, SameRatePairs pairs per
+	// repetition, the peer's window after the other in even-numbered pairs
+	// of the run (counting from 0) and before it in odd ones (so neither
+	// side always inherits the other's after-effects). A traffic that is
+	// nobody's peer measures its window once.
+	isPeer := make([]bool, len(traffic))
+	for _, t := range traffic {
+		if t.Peer != nil {
+			if j := slices.Index(traffic, t.Peer); j >= 0 {
+				isPeer[j] = true
+			}
+		}
+	}
+	pairNo := make([]int, len(traffic))
 	for rep := 1; rep <= o.Repetitions; rep++ {
 		for _, f := range o.Fractions {
 			for i, t := range traffic {
 				if !runsFraction(o, t, f) {
 					continue
 				}
-				pair := f == peerFraction
-				if pair && rep%2 == 0 {
-					if err := atPeer(rep, i); err != nil {
+				if f != peerFraction || !isPeer[i] {
+					if err := own(rep, i, f); err != nil {
 						return nil, err
 					}
+					continue
 				}
-				if err := own(rep, i, f); err != nil {
-					return nil, err
-				}
-				if pair && rep%2 == 1 {
-					if err := atPeer(rep, i); err != nil {
+				for range o.SameRatePairs {
+					peerFirst := pairNo[i]%2 == 1
+					pairNo[i]++
+					if peerFirst {
+						if err := atPeer(rep, i); err != nil {
+							return nil, err
+						}
+					}
+					if err := own(rep, i, f); err != nil {
 						return nil, err
+					}
+					if !peerFirst {
+						if err := atPeer(rep, i); err != nil {
+							return nil, err
+						}
 					}
 				}
 			}

@@ -140,6 +140,10 @@ type BenchSettings struct {
 	ChurnPhaseMillis int64 `json:"churnPhaseMillis,omitempty"`
 	// CPUPinning is the requested affinity ("generator=1,target=0"), if any.
 	CPUPinning string `json:"cpuPinning,omitempty"`
+	// SameRatePairs is the pairs of same-rate windows (a target's 50 %
+	// window and its peer's at that rate) per repetition; 0 in reports
+	// from before it was set (one pair).
+	SameRatePairs int `json:"sameRatePairs,omitempty"`
 }
 
 // SLO is what a rate must meet to count as sustainable.

@@ -199,8 +199,12 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	p("SLO: success >= %.1f %%, misroutes <= %d, p99 <= %.0f µs. Validity gates: achieved/offered >= %.2f, generator lag p99 <= %.0f µs (invalid runs are not plotted and do not count).",
 		st.SLO.MinSuccessRatio*100, st.SLO.MaxMisroutes, st.SLO.MaxP99Micros, st.Gates.MinAchievedRatio, st.Gates.MaxLagP99Micros)
 	if len(st.Connections) > 0 {
-		p(" Closed-loop sweep over %v connections, %d ms windows; open-loop windows of %d ms at %v of each target's own maximum (%v for secondary targets); %d repetitions; noisy above %.2f external cores (at most %d repeats); propagation timeout %d ms.\n\n",
-			st.Connections, st.ClosedLoopMillis, st.WindowMillis, st.Fractions, st.SecondaryFractions, st.Repetitions, st.NoiseMaxExternalCores, st.NoiseRetries, st.PropagationTimeoutMillis)
+		pairs := ""
+		if st.SameRatePairs > 0 {
+			pairs = fmt.Sprintf(", %d same-rate pairs each", st.SameRatePairs)
+		}
+		p(" Closed-loop sweep over %v connections, %d ms windows; open-loop windows of %d ms at %v of each target's own maximum (%v for secondary targets); %d repetitions%s; noisy above %.2f external cores (at most %d repeats); propagation timeout %d ms.\n\n",
+			st.Connections, st.ClosedLoopMillis, st.WindowMillis, st.Fractions, st.SecondaryFractions, st.Repetitions, pairs, st.NoiseMaxExternalCores, st.NoiseRetries, st.PropagationTimeoutMillis)
 	} else {
 		p(" Legacy open-loop search: steps of %d ms, start %.0f rps x%.2f up to %.0f rps, %d bisections, %d repetitions.\n\n", st.StepMillis, st.StartRPS, st.StepFactor, st.MaxRPS, st.Bisections, st.Repetitions)
 	}
