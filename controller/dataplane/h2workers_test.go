@@ -16,6 +16,9 @@ import (
 // are all kept idle and run the next burst without a new goroutine; the
 // ones that stayed idle for a whole trim period end.
 func TestH2WorkersKeptAndTrimmed(t *testing.T) {
+	if netHTTPH2Tests {
+		t.Skip("the native HTTP/2 server's handler goroutines; this pass of make test serves HTTP/2 with net/http's server, the first pass runs this test")
+	}
 	const inFlight = 300
 	var round atomic.Pointer[barrier]
 	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
