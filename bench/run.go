@@ -256,11 +256,20 @@ func anyLoad(ss []Scenario) bool {
 	return slices.ContainsFunc(ss, func(s Scenario) bool { return s.Kind == reports.BenchKindLoad })
 }
 
-// pairsNote is the methodology note's part on same-rate pairs, in a run
-// with a raw HAProxy baseline.
-func pairsNote(o Options) string {
+// sameRatePairs is Options.SameRatePairs in a run with a raw HAProxy
+// baseline (the only peer), else 0: no pair is measured.
+func sameRatePairs(o Options) int {
 	if !slices.Contains(o.Baselines, goalEngine) {
+		return 0
+	}
+	return o.SameRatePairs
+}
+
+// pairsNote is the methodology note's part on same-rate pairs, if any.
+func pairsNote(o Options) string {
+	n := sameRatePairs(o)
+	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; raw HAProxy's windows at the controller's 50 %% rate run each next to one of the controller's 50 %% windows, %d pairs per repetition", o.SameRatePairs)
+	return fmt.Sprintf("; raw HAProxy's windows at the controller's 50 %% rate run each next to one of the controller's 50 %% windows, %d pairs per repetition", n)
 }

@@ -405,3 +405,16 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 		t.Errorf("pairedRatios of unequal lengths: %v", r)
 	}
 }
+
+// TestSameRatePairsNeedHAProxy: the pairs are recorded and noted only in
+// a run with the raw HAProxy baseline, the one peer.
+func TestSameRatePairsNeedHAProxy(t *testing.T) {
+	o := Options{SameRatePairs: 3, Baselines: []string{"nginx"}}
+	if n, note := sameRatePairs(o), pairsNote(o); n != 0 || note != "" {
+		t.Errorf("without haproxy: %d pairs, note %q", n, note)
+	}
+	o.Baselines = append(o.Baselines, "haproxy")
+	if n, note := sameRatePairs(o), pairsNote(o); n != 3 || !strings.Contains(note, "3 pairs per repetition") {
+		t.Errorf("with haproxy: %d pairs, note %q", n, note)
+	}
+}

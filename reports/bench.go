@@ -141,8 +141,8 @@ type BenchSettings struct {
 	// CPUPinning is the requested affinity ("generator=1,target=0"), if any.
 	CPUPinning string `json:"cpuPinning,omitempty"`
 	// SameRatePairs is the pairs of same-rate windows (a target's 50 %
-	// window and its peer's at that rate) per repetition; 0 in reports
-	// from before it was set (one pair).
+	// window and its peer's at that rate) per repetition; 0 in a run
+	// without a peer, and in reports from before it was set (one pair).
 	SameRatePairs int `json:"sameRatePairs,omitempty"`
 }
 

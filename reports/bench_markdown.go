@@ -201,7 +201,7 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	if len(st.Connections) > 0 {
 		pairs := ""
 		if st.SameRatePairs > 0 {
-			pairs = fmt.Sprintf(", %d same-rate pairs each", st.SameRatePairs)
+			pairs = fmt.Sprintf(", %d same-rate pair(s) each", st.SameRatePairs)
 		}
 		p(" Closed-loop sweep over %v connections, %d ms windows; open-loop windows of %d ms at %v of each target's own maximum (%v for secondary targets); %d repetitions%s; noisy above %.2f external cores (at most %d repeats); propagation timeout %d ms.\n\n",
 			st.Connections, st.ClosedLoopMillis, st.WindowMillis, st.Fractions, st.SecondaryFractions, st.Repetitions, pairs, st.NoiseMaxExternalCores, st.NoiseRetries, st.PropagationTimeoutMillis)

@@ -104,9 +104,11 @@ func (wk *h2worker) run(h *h2server, j h2job) {
 // while any is idle.
 func (h *h2server) trimWorkers() {
 	h.workerMu.Lock()
-	n := h.lowIdle
-	ended := slices.Clone(h.idle[:n])
-	h.idle = slices.Clone(h.idle[n:]) // no hold on the ended ones
+	var ended []*h2worker
+	if n := h.lowIdle; n > 0 {
+		ended = slices.Clone(h.idle[:n])
+		h.idle = slices.Clone(h.idle[n:]) // no hold on the ended ones
+	}
 	h.lowIdle = len(h.idle)
 	h.trimArmed = len(h.idle) > 0 && !h.stopped
 	if h.trimArmed {
