@@ -112,6 +112,9 @@ type fastConn struct {
 	// probeNext: the connection was idle; check it for late bytes before
 	// the next byte of a request goes out (exchange, upWriter).
 	probeNext bool
+	// tail is a request body written right after the buffered head by
+	// the next flush (upWriter), with it in one writev; nil: none.
+	tail []byte
 }
 
 func newFastConn(conn net.Conn, bufSize int) *fastConn {
@@ -147,6 +150,11 @@ func (u *upWriter) Write(p []byte) (int, error) {
 	}
 	if !fc.lr.send {
 		fc.x.early = true // part of the request goes out before the exchange
+	}
+	if tail := fc.tail; tail != nil && fc.rw != nil {
+		fc.tail = nil
+		n, err := fc.rw.writeTwo(p, tail)
+		return min(n, len(p)), err
 	}
 	if fc.rw != nil {
 		return fc.rw.Write(p)
@@ -376,13 +384,21 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 		}
 		return nil, err
 	}
-	fc.x.early = false
+	fc.x.early, fc.tail = false, nil
 	var err error
 	if fr.s != nil {
 		if err = fr.s.writeHead(fc.bw, req, fr.addr, fr.ov, len(fr.body)); err == nil && len(fr.body) > 0 {
-			// What does not fit the buffer is written now (the idle
-			// check first: upWriter), the rest by the exchange.
-			_, err = fc.bw.Write(fr.body)
+			if fc.rw != nil && len(fr.body) > fc.bw.Available() {
+				// A body the buffer cannot hold with the head goes out
+				// with it, in one writev by the exchange's flush
+				// (upWriter): one segment to the upstream, which reads
+				// the request in one wake-up.
+				fc.tail = fr.body
+			} else {
+				// What does not fit the buffer is written now (the idle
+				// check first: upWriter), the rest by the exchange.
+				_, err = fc.bw.Write(fr.body)
+			}
 		}
 	} else {
 		err = req.Write(fc.bw)

@@ -35,7 +35,10 @@ type rawWriter struct {
 	fn   func(fd uintptr) bool // w.write, bound once
 	p    []byte
 	n    int
-	err  error
+	// b is written after p (writeTwo); nb of it are out
+	b   []byte
+	nb  int
+	err error
 }
 
 // newRawIO reads and writes c with raw calls when c is a TCP socket (not
@@ -84,13 +87,17 @@ func (r *rawReader) read(fd uintptr) bool {
 	return true
 }
 
-func (w *rawWriter) Write(p []byte) (int, error) {
+func (w *rawWriter) Write(p []byte) (int, error) { return w.writeTwo(p, nil) }
+
+// writeTwo writes a then b as one stream: in one writev(2) when the
+// socket takes both, the rest as Write does. n counts bytes of a and b.
+func (w *rawWriter) writeTwo(a, b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.p, w.n, w.err = p, 0, nil
+	w.p, w.n, w.b, w.nb, w.err = a, 0, b, 0, nil
 	err := w.rc.Write(w.fn)
-	n := w.n
-	w.p = nil
+	n := w.n + w.nb
+	w.p, w.b = nil, nil
 	switch {
 	case w.err != nil:
 		return n, &net.OpError{Op: "write", Net: "tcp", Source: w.conn.LocalAddr(), Addr: w.conn.RemoteAddr(), Err: os.NewSyscallError("write", w.err)}
@@ -100,11 +107,21 @@ func (w *rawWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// write is the RawConn callback: it writes until p is out; false waits
-// until the socket is writable again.
+// write is the RawConn callback: it writes until p, then b, is out (both
+// in one writev while both have bytes left); false waits until the
+// socket is writable again.
 func (w *rawWriter) write(fd uintptr) bool {
-	for w.n < len(w.p) {
-		n, err := sysWrite(int(fd), w.p[w.n:])
+	for w.n < len(w.p) || w.nb < len(w.b) {
+		var n int
+		var err error
+		switch {
+		case w.n < len(w.p) && w.nb < len(w.b):
+			n, err = sysWritev2(int(fd), w.p[w.n:], w.b[w.nb:])
+		case w.n < len(w.p):
+			n, err = sysWrite(int(fd), w.p[w.n:])
+		default:
+			n, err = sysWrite(int(fd), w.b[w.nb:])
+		}
 		switch {
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
 			return false
@@ -112,7 +129,11 @@ func (w *rawWriter) write(fd uintptr) bool {
 			w.err = err
 			return true
 		}
-		w.n += n
+		if k := len(w.p) - w.n; n > k {
+			w.n, w.nb = len(w.p), w.nb+n-k
+		} else {
+			w.n += n
+		}
 	}
 	return true
 }

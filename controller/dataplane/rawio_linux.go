@@ -41,6 +41,25 @@ func sysRW(trap uintptr, fd int, p []byte) (int, error) {
 	}
 }
 
+// sysWritev2 is writev(2) of a then b as a raw system call, EINTR
+// retried; a and b are not empty.
+func sysWritev2(fd int, a, b []byte) (int, error) {
+	var iov [2]syscall.Iovec
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		}
+		return -1, e
+	}
+}
+
 // sysPeek is a non-blocking recv(2) of one byte with MSG_PEEK as a raw
 // system call: EAGAIN when nothing is pending.
 func sysPeek(fd int, b *[1]byte) error {

@@ -162,3 +162,53 @@ func TestRawIOWhereUsed(t *testing.T) {
 		t.Fatalf("limitConn over a pipe: %q, %v", buf[:4], err)
 	}
 }
+
+// TestRawIOWriteTwo: writeTwo sends a then b as one stream, also when the
+// socket takes only part of a writev (both many times its buffers), and
+// allocates nothing.
+func TestRawIOWriteTwo(t *testing.T) {
+	c, s := tcpPair(t)
+	_, w := newRawIO(c)
+	r, _ := newRawIO(s)
+	a := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	b := bytes.Repeat([]byte("FEDCBA9876543210"), 1<<18)
+	werr := make(chan error, 1)
+	go func() {
+		n, err := w.writeTwo(a, b)
+		if err == nil && n != len(a)+len(b) {
+			err = io.ErrShortWrite
+		}
+		werr <- err
+	}()
+	got := make([]byte, len(a)+len(b))
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("writeTwo: %v", err)
+	}
+	if !bytes.Equal(got[:len(a)], a) || !bytes.Equal(got[len(a):], b) {
+		t.Fatal("the bytes read differ from a then b")
+	}
+	for _, tc := range []struct{ a, b string }{{"head ", "body"}, {"", "body"}, {"head", ""}} {
+		if n, err := w.writeTwo([]byte(tc.a), []byte(tc.b)); err != nil || n != len(tc.a)+len(tc.b) {
+			t.Fatalf("writeTwo(%q, %q): %d, %v", tc.a, tc.b, n, err)
+		}
+		buf := make([]byte, len(tc.a)+len(tc.b))
+		if _, err := io.ReadFull(r, buf); err != nil || string(buf) != tc.a+tc.b {
+			t.Fatalf("writeTwo(%q, %q): read %q, %v", tc.a, tc.b, buf, err)
+		}
+	}
+	head, body, buf := []byte("head "), []byte("body"), make([]byte, 9)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := w.writeTwo(head, body); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per writeTwo and read, want 0", allocs)
+	}
+}

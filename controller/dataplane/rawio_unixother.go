@@ -24,6 +24,9 @@ func sysWrite(fd int, p []byte) (int, error) {
 	}
 }
 
+// sysWritev2 writes a only: the caller writes b after it.
+func sysWritev2(fd int, a, _ []byte) (int, error) { return sysWrite(fd, a) }
+
 func sysPeek(fd int, b *[1]byte) error {
 	_, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return err

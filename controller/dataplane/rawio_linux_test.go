@@ -1,0 +1,106 @@
+package dataplane
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// dataSegmentsIn is the count of segments with data that conn received
+// (TCP_INFO's tcpi_data_segs_in).
+func dataSegmentsIn(t *testing.T, conn net.Conn) uint32 {
+	t.Helper()
+	rc, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || gerr != nil {
+		t.Fatalf("TCP_INFO: %v, %v", err, gerr)
+	}
+	return info.Data_segs_in
+}
+
+// TestFastPathSendsHeadAndBodyTogether: a request body that does not fit
+// the upstream connection's write buffer with the head (a 4 KiB POST, and
+// one of 20 KiB) reaches the upstream as one segment (loopback's MSS is
+// 64 KiB), in one write: the upstream reads the whole request in one
+// wake-up. Before, the head and the body's first bytes went in one write
+// and the rest in one or two more, each its own segment.
+func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	type arrival struct {
+		req  []byte
+		segs uint32
+	}
+	arrivals := make(chan arrival, 4)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				var req []byte
+				buf := make([]byte, 64<<10)
+				var before uint32 // a new connection: every data segment is the request's
+				for {
+					n, err := conn.Read(buf)
+					if err != nil {
+						return
+					}
+					req = append(req, buf[:n]...)
+					if !wholeRequest(req) {
+						continue
+					}
+					after := dataSegmentsIn(t, conn)
+					arrivals <- arrival{req, after - before}
+					req, before = nil, after
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	s := startServer(t, Options{}, singleRoute(t, ln.Addr().String()))
+	c := clientTo(t, s.HTTPAddr(), nil)
+	for _, size := range []int{4 << 10, 20 << 10, 4 << 10} { // the last on a reused connection
+		body := bytes.Repeat([]byte("b"), size)
+		resp, got := do(t, c, "POST", "http://f.example/upload", bytes.NewReader(body), nil)
+		if resp.StatusCode != 200 || got != "ok" {
+			t.Fatalf("POST of %d bytes: %d %q", size, resp.StatusCode, got)
+		}
+		a := <-arrivals
+		if _, rest, _ := bytes.Cut(a.req, []byte("\r\n\r\n")); !bytes.Equal(rest, body) {
+			t.Fatalf("POST of %d bytes: the upstream got %d bytes of body", size, len(rest))
+		}
+		if a.segs != 1 {
+			t.Errorf("POST of %d bytes: the request came in %d segments, want 1 (one write)", size, a.segs)
+		}
+	}
+}
+
+// wholeRequest reports whether b holds a request head and all of the
+// body its Content-Length declares.
+func wholeRequest(b []byte) bool {
+	head, rest, ok := bytes.Cut(b, []byte("\r\n\r\n"))
+	if !ok {
+		return false
+	}
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			n, err := strconv.Atoi(string(v))
+			return err == nil && len(rest) >= n
+		}
+	}
+	return true
+}
