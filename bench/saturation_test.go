@@ -364,7 +364,7 @@ func TestMeasureSeriesAtPeerRate(t *testing.T) {
 // the medians, and the text says which.
 func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 	win := func(p99ms float64, valid bool) reports.StepResult {
-		return reports.StepResult{Valid: valid, PassSLO: valid, Requests: 1000, Latency: reports.Percentiles{P50: 300, P99: p99ms * 1000}}
+		return reports.StepResult{Valid: valid, PassSLO: valid, Requests: 1000, Latency: reports.Percentiles{P50: 300, P90: 600, P99: p99ms * 1000}}
 	}
 	load := func(ctrl, base []reports.StepResult) *reports.LoadResult {
 		return &reports.LoadResult{Series: []reports.LoadSeries{
@@ -376,13 +376,13 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 	g, ok := latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, true), win(16.4, true)},
 		[]reports.StepResult{win(10.0, true), win(14.2, true), win(23.4, true)}), "keepalive", "haproxy", "p99")
 	if !ok || !g.Met || g.Value < 0.969 || g.Value > 0.971 ||
-		!strings.Contains(g.Measured, "0.97 (median of 3 adjacent pairs: 0.97, 1.33, 0.70; ratio of the medians 1.15, p99 16.4 / 14.2 ms at 6000 rps through 64 connections") {
+		!strings.Contains(g.Measured, "0.97 (median of 3 adjacent pairs: 0.97, 1.33, 0.70; the same pairs' medians at p50 1.00, p90 1.00; ratio of the medians 1.15, p99 16.4 / 14.2 ms at 6000 rps through 64 connections") {
 		t.Errorf("paired: %+v", g)
 	}
 	// One invalid window of three: the two valid pairs.
 	g, _ = latencyGoal(load([]reports.StepResult{win(9.7, true), win(18.9, true), win(16.4, true)},
 		[]reports.StepResult{win(10.0, true), win(14.2, false), win(23.4, true)}), "keepalive", "haproxy", "p99")
-	if !g.Met || !strings.HasPrefix(g.Measured, "0.84 (median of 2 adjacent pairs, 1 unpaired: 0.97, 0.70; ratio of the medians 0.98, p99 16.4 / 16.7 ms") {
+	if !g.Met || !strings.HasPrefix(g.Measured, "0.84 (median of 2 adjacent pairs, 1 unpaired: 0.97, 0.70; the same pairs' medians at p50 1.00, p90 1.00; ratio of the medians 0.98, p99 16.4 / 16.7 ms") {
 		t.Errorf("one unpaired: %+v", g)
 	}
 	// Two invalid of three: no pairing, the ratio of the medians of the valid ones.
@@ -397,11 +397,24 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 		ctrl, base = append(ctrl, win(10*r, true)), append(base, win(10, true))
 	}
 	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
-	if !g.Met || g.Value != 0.99 || !strings.HasPrefix(g.Measured, "0.99 (median of 9 adjacent pairs: 0.28 to 2.39, 6 of 9 at most 1; ratio of the medians 0.99,") {
+	if !g.Met || g.Value != 0.99 || !strings.HasPrefix(g.Measured, "0.99 (median of 9 adjacent pairs: 0.28 to 2.39, 6 of 9 at most 1; the same pairs' medians at p50 1.00, p90 1.00; ratio of the medians 0.99,") {
 		t.Errorf("nine pairs: %+v", g)
 	}
+	// The body of the distribution, from the same valid pairs: the
+	// controller's p50 1.2 and 1.1 times, its p90 1.5 times in every pair;
+	// the third pair, invalid on one side, counts at no percentile.
+	ctrl = []reports.StepResult{win(10, true), win(10, true), win(10, false)}
+	base = []reports.StepResult{win(10, true), win(10, true), win(10, true)}
+	ctrl[0].Latency.P50, ctrl[1].Latency.P50, ctrl[2].Latency.P50 = 360, 330, 3000
+	for i := range ctrl {
+		ctrl[i].Latency.P90 = 900
+	}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if !strings.Contains(g.Measured, "median of 2 adjacent pairs, 1 unpaired: 1.00, 1.00; the same pairs' medians at p50 1.15, p90 1.50;") {
+		t.Errorf("p50 and p90 of the pairs: %+v", g)
+	}
 	// Different counts (a report without a window of one side): unpaired.
-	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil); r != nil {
+	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil, p99); r != nil {
 		t.Errorf("pairedRatios of unequal lengths: %v", r)
 	}
 }
