@@ -450,8 +450,7 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 		// The body of the distribution from the same pairs: p99 on this
 		// machine is mostly its stalls, which hit both sides alike; a
 		// difference of the data planes themselves shows at p50 and p90.
-		body := fmt.Sprintf("p50 %.2f, p90 %.2f", reports.NewStat(pairedRatios(cp.Windows, bp.Windows, p50)).Median,
-			reports.NewStat(pairedRatios(cp.Windows, bp.Windows, p90)).Median)
+		body := "p50 " + medianText(pairedRatios(cp.Windows, bp.Windows, p50)) + ", p90 " + medianText(pairedRatios(cp.Windows, bp.Windows, p90))
 		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; the same pairs' medians at %s; ratio of the medians %.2f, %s)",
 			st.Median, len(pairs), unpaired, pairsText(pairs), body, ofMedians, detail)
 		return g, true
@@ -487,7 +486,8 @@ func p90(s reports.StepResult) float64 { return s.Latency.P90 }
 func p99(s reports.StepResult) float64 { return s.Latency.P99 }
 
 // pairedRatios is at(a[k]) / at(b[k]) for each pair k (the windows
-// measured next to each other) with a valid window on both sides, or nil
+// measured next to each other) with a valid window and a p99 on both
+// sides (the pairs of the p99 goal, whatever the percentile), or nil
 // unless there are at least 2 such pairs and they are most of the pairs.
 func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64) []float64 {
 	if len(a) != len(b) {
@@ -495,7 +495,7 @@ func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64
 	}
 	var out []float64
 	for k := range a {
-		if a[k].Valid && b[k].Valid && at(a[k]) > 0 && at(b[k]) > 0 {
+		if a[k].Valid && b[k].Valid && p99(a[k]) > 0 && p99(b[k]) > 0 && at(b[k]) > 0 {
 			out = append(out, at(a[k])/at(b[k]))
 		}
 	}
@@ -503,6 +503,14 @@ func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64
 		return nil
 	}
 	return out
+}
+
+// medianText is the median of ratios, or "?" without them.
+func medianText(ratios []float64) string {
+	if len(ratios) == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f", reports.NewStat(ratios).Median)
 }
 
 // cpuText is a CPU median, or "?" without one.

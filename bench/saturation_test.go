@@ -413,6 +413,15 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 	if !strings.Contains(g.Measured, "median of 2 adjacent pairs, 1 unpaired: 1.00, 1.00; the same pairs' medians at p50 1.15, p90 1.50;") {
 		t.Errorf("p50 and p90 of the pairs: %+v", g)
 	}
+	// A percentile missing on one side of every pair (an old report): no
+	// ratio at it, said so.
+	for i := range base {
+		base[i].Latency.P90 = 0
+	}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if !strings.Contains(g.Measured, "the same pairs' medians at p50 1.15, p90 ?;") {
+		t.Errorf("no p90 on one side: %+v", g)
+	}
 	// Different counts (a report without a window of one side): unpaired.
 	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil, p99); r != nil {
 		t.Errorf("pairedRatios of unequal lengths: %v", r)

@@ -388,11 +388,15 @@ func (t *fastTransport) send(fr *fastReq, fc *fastConn, p *connPool, reused bool
 	var err error
 	if fr.s != nil {
 		if err = fr.s.writeHead(fc.bw, req, fr.addr, fr.ov, len(fr.body)); err == nil && len(fr.body) > 0 {
-			if fc.rw != nil && len(fr.body) > fc.bw.Available() {
+			if fc.rw != nil && len(fr.body) > fc.bw.Available() && fc.bw.Buffered() > 0 {
 				// A body the buffer cannot hold with the head goes out
 				// with it, in one writev by the exchange's flush
 				// (upWriter): one segment to the upstream, which reads
-				// the request in one wake-up.
+				// the request in one wake-up. (The flush writes only
+				// when bytes are buffered: the head's end always is.)
+				// As with the rest of the head before, the response
+				// header timeout and the lazy wait below count from
+				// before this write of at most BufferSize bytes.
 				fc.tail = fr.body
 			} else {
 				// What does not fit the buffer is written now (the idle

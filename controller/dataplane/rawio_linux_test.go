@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -12,18 +13,20 @@ import (
 
 // dataSegmentsIn is the count of segments with data that conn received
 // (TCP_INFO's tcpi_data_segs_in).
-func dataSegmentsIn(t *testing.T, conn net.Conn) uint32 {
-	t.Helper()
+func dataSegmentsIn(conn net.Conn) (uint32, error) {
 	rc, err := conn.(*net.TCPConn).SyscallConn()
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	var info *unix.TCPInfo
 	var gerr error
-	if err := rc.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || gerr != nil {
-		t.Fatalf("TCP_INFO: %v, %v", err, gerr)
+	if err := rc.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		return 0, err
 	}
-	return info.Data_segs_in
+	if gerr != nil {
+		return 0, fmt.Errorf("TCP_INFO: %w", gerr)
+	}
+	return info.Data_segs_in, nil
 }
 
 // TestFastPathSendsHeadAndBodyTogether: a request body that does not fit
@@ -33,6 +36,9 @@ func dataSegmentsIn(t *testing.T, conn net.Conn) uint32 {
 // wake-up. Before, the head and the body's first bytes went in one write
 // and the rest in one or two more, each its own segment.
 func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
+	if lo, err := net.InterfaceByName("lo"); err != nil || lo.MTU < 32<<10 {
+		t.Skipf("loopback MTU below 32 KiB (%v): a 20 KiB request is more than one segment there whatever the writes", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +47,7 @@ func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
 	type arrival struct {
 		req  []byte
 		segs uint32
+		err  error
 	}
 	arrivals := make(chan arrival, 4)
 	go func() {
@@ -63,8 +70,8 @@ func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
 					if !wholeRequest(req) {
 						continue
 					}
-					after := dataSegmentsIn(t, conn)
-					arrivals <- arrival{req, after - before}
+					after, err := dataSegmentsIn(conn)
+					arrivals <- arrival{req, after - before, err}
 					req, before = nil, after
 					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 				}
@@ -80,6 +87,12 @@ func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
 			t.Fatalf("POST of %d bytes: %d %q", size, resp.StatusCode, got)
 		}
 		a := <-arrivals
+		switch {
+		case a.err != nil:
+			t.Fatal(a.err)
+		case a.segs == 0:
+			t.Skip("the kernel does not count data segments (tcpi_data_segs_in is 0 after a request arrived)")
+		}
 		if _, rest, _ := bytes.Cut(a.req, []byte("\r\n\r\n")); !bytes.Equal(rest, body) {
 			t.Fatalf("POST of %d bytes: the upstream got %d bytes of body", size, len(rest))
 		}
