@@ -114,47 +114,31 @@ var rawBody = []byte("hello from upstream\n")
 // Content-Length, discarded), keep-alive.
 func rawUpstream(b *testing.B) string {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
 		strconv.Itoa(len(rawBody)) + "\r\n\r\n" + string(rawBody))
-	go func() {
+	return rawUpstreamFunc(b, func(_ int64, conn net.Conn, br *bufio.Reader) {
 		for {
-			conn, err := ln.Accept()
-			if err != nil {
+			n := 0
+			for { // request head, then a body of Content-Length
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if len(line) > len(contentLength) && bytes.EqualFold(line[:len(contentLength)], contentLength) {
+					n, _ = strconv.Atoi(string(bytes.TrimSpace(line[len(contentLength):])))
+				}
+			}
+			if _, err := br.Discard(n); err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for {
-					n := 0
-					for { // request head, then a body of Content-Length
-						line, err := br.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-						if len(line) > len(contentLength) && bytes.EqualFold(line[:len(contentLength)], contentLength) {
-							n, _ = strconv.Atoi(string(bytes.TrimSpace(line[len(contentLength):])))
-						}
-					}
-					if _, err := br.Discard(n); err != nil {
-						return
-					}
-					if _, err := conn.Write(resp); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := conn.Write(resp); err != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 var contentLength = []byte("content-length:")

@@ -328,35 +328,21 @@ func TestFastPathPoolsOnlyCleanConnections(t *testing.T) {
 }
 
 func TestFastPathDropsConnectionWithExtraBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	addr := rawUpstreamFunc(t, func(_ int64, conn net.Conn, br *bufio.Reader) {
+		tp := textproto.NewReader(br)
 		for {
-			conn, err := ln.Accept()
-			if err != nil {
+			if _, err := tp.ReadLine(); err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				tp := textproto.NewReader(bufio.NewReader(conn))
-				for {
-					if _, err := tp.ReadLine(); err != nil {
-						return
-					}
-					if _, err := tp.ReadMIMEHeader(); err != nil {
-						return
-					}
-					// A body longer than announced: the rest must not be read
-					// as the next response.
-					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Bogus\r\n\r\n")
-				}
-			}()
+			if _, err := tp.ReadMIMEHeader(); err != nil {
+				return
+			}
+			// A body longer than announced: the rest must not be read
+			// as the next response.
+			io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Bogus\r\n\r\n")
 		}
-	}()
-	s := startServer(t, Options{}, singleRoute(t, ln.Addr().String()))
+	})
+	s := startServer(t, Options{}, singleRoute(t, addr))
 	c := clientTo(t, s.HTTPAddr(), nil)
 	for i := range 3 {
 		if body := getEcholess(t, c, "http://f.example/"); body != "ok" {

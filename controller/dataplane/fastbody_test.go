@@ -60,9 +60,10 @@ func TestFastPathBodies(t *testing.T) {
 	}
 }
 
-// rawUpstreamFunc accepts connections and runs serve on each with a reader
-// positioned at its first request; it returns the address.
-func rawUpstreamFunc(t *testing.T, serve func(n int64, conn net.Conn, br *bufio.Reader)) string {
+// rawUpstreamFunc accepts connections and runs serve on each (n counts
+// them from 1) with a reader positioned at its first request, closing the
+// connection after; it returns the address.
+func rawUpstreamFunc(t testing.TB, serve func(n int64, conn net.Conn, br *bufio.Reader)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

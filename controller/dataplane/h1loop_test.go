@@ -514,41 +514,26 @@ func TestConnLoopLateExchange(t *testing.T) {
 // a 504).
 func TestConnLoopSlowResponseHead(t *testing.T) {
 	const pause = 30 * time.Millisecond // the upstream's, longer than the delay below
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	addr := rawUpstreamFunc(t, func(_ int64, c net.Conn, br *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if req.URL.Path == "/103" {
-						io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
-					} else {
-						io.WriteString(c, "HTTP/1.1 200 OK\r\n")
-					}
-					time.Sleep(pause) //nolint:forbidigo // the slow upstream under test
-					rest := "Content-Length: 2\r\n\r\nok"
-					if req.URL.Path == "/103" {
-						rest = "HTTP/1.1 200 OK\r\n" + rest
-					}
-					io.WriteString(c, rest)
-				}
-			}()
+			if req.URL.Path == "/103" {
+				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
+			} else {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			}
+			time.Sleep(pause) //nolint:forbidigo // the slow upstream under test
+			rest := "Content-Length: 2\r\n\r\nok"
+			if req.URL.Path == "/103" {
+				rest = "HTTP/1.1 200 OK\r\n" + rest
+			}
+			io.WriteString(c, rest)
 		}
-	}()
-	s := startServer(t, Options{lazyWatchDelay: 5 * time.Millisecond}, singleRoute(t, ln.Addr().String()))
+	})
+	s := startServer(t, Options{lazyWatchDelay: 5 * time.Millisecond}, singleRoute(t, addr))
 	c, br := dialLoop(t, s.HTTPAddr())
 	for _, path := range []string{"/split", "/103", "/split"} {
 		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: f.example\r\n\r\n")

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -39,46 +40,34 @@ func TestFastPathSendsHeadAndBodyTogether(t *testing.T) {
 	if lo, err := net.InterfaceByName("lo"); err != nil || lo.MTU < 32<<10 {
 		t.Skipf("loopback MTU below 32 KiB (%v): a 20 KiB request is more than one segment there whatever the writes", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	type arrival struct {
 		req  []byte
 		segs uint32
 		err  error
 	}
 	arrivals := make(chan arrival, 4)
-	go func() {
+	addr := rawUpstreamFunc(t, func(_ int64, conn net.Conn, _ *bufio.Reader) {
+		// conn is read directly (the reader is left unused): each read is
+		// what arrived.
+		var req []byte
+		var before uint32 // a new connection: every data segment is the request's
+		buf := make([]byte, 64<<10)
 		for {
-			conn, err := ln.Accept()
+			n, err := conn.Read(buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				var req []byte
-				buf := make([]byte, 64<<10)
-				var before uint32 // a new connection: every data segment is the request's
-				for {
-					n, err := conn.Read(buf)
-					if err != nil {
-						return
-					}
-					req = append(req, buf[:n]...)
-					if !wholeRequest(req) {
-						continue
-					}
-					after, err := dataSegmentsIn(conn)
-					arrivals <- arrival{req, after - before, err}
-					req, before = nil, after
-					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			req = append(req, buf[:n]...)
+			if !wholeRequest(req) {
+				continue
+			}
+			after, err := dataSegmentsIn(conn)
+			arrivals <- arrival{req, after - before, err}
+			req, before = nil, after
+			io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
-	s := startServer(t, Options{}, singleRoute(t, ln.Addr().String()))
+	})
+	s := startServer(t, Options{}, singleRoute(t, addr))
 	c := clientTo(t, s.HTTPAddr(), nil)
 	for _, size := range []int{4 << 10, 20 << 10, 4 << 10} { // the last on a reused connection
 		body := bytes.Repeat([]byte("b"), size)
