@@ -151,7 +151,7 @@ func (u *upWriter) Write(p []byte) (int, error) {
 	if !fc.lr.send {
 		fc.x.early = true // part of the request goes out before the exchange
 	}
-	if tail := fc.tail; tail != nil && fc.rw != nil {
+	if tail := fc.tail; tail != nil { // set only with fc.rw (send)
 		fc.tail = nil
 		n, err := fc.rw.writeTwo(p, tail)
 		return min(n, len(p)), err
