@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 
 	"k8s.io/client-go/rest"
@@ -146,4 +147,7 @@ type ControllerSpec struct {
 	// LogPath is where stdout and stderr go (default: a file in the
 	// provider's data directory).
 	LogPath string
+	// ExtraFiles are inherited by the process as file descriptors 3, 4,
+	// ... (StartProcess only; the caller still closes its own copies).
+	ExtraFiles []*os.File
 }

@@ -43,6 +43,7 @@ func StartProcess(spec ControllerSpec) (*Process, error) {
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
+	cmd.ExtraFiles = spec.ExtraFiles
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group, so Stop reaches children; on Linux also killed
 	// if we die.

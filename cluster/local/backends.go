@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -33,17 +36,55 @@ type backendState struct {
 type runningEndpoint struct {
 	addr    netip.Addr
 	servers []*echoserver.Server
+	// procs serve plain ports as processes of their own (Options.EchoBinary).
+	procs []*cluster.Process
 }
+
+// stop closes the endpoint's echo servers and stops its processes.
+func (ep *runningEndpoint) stop(ctx context.Context) {
+	for _, s := range ep.servers {
+		_ = s.Close()
+	}
+	for _, pr := range ep.procs {
+		sctx, cancel := context.WithTimeout(ctx, echoStopTimeout)
+		_ = pr.Stop(sctx)
+		cancel()
+	}
+}
+
+// echoStopTimeout is how long an echo process may take to exit on SIGTERM
+// before its group is killed; the shutdown it starts waits for in-flight
+// requests, which a stopped endpoint should not keep.
+const echoStopTimeout = 2 * time.Second
 
 func (st *backendState) stopAll(ctx context.Context) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, ep := range st.endpoints {
-		for _, s := range ep.servers {
-			_ = s.Close()
-		}
+		ep.stop(ctx)
 	}
 	st.endpoints = nil
+}
+
+// BackendPIDs are the process IDs of the echo processes serving backend
+// endpoints (Options.EchoBinary); none when echo servers run in-process.
+func (p *Provider) BackendPIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, st := range p.backends {
+		st.mu.Lock()
+		for _, ep := range st.endpoints {
+			for _, pr := range ep.procs {
+				if exited, _ := pr.Exited(); !exited {
+					pids = append(pids, pr.PID())
+				}
+			}
+		}
+		st.mu.Unlock()
+	}
+	sort.Ints(pids)
+	return pids
 }
 
 // loopbackPool hands out 127.0.0.x addresses for the loopback fallback.
@@ -125,9 +166,7 @@ func (p *Provider) ScaleBackend(ctx context.Context, b *cluster.Backend, replica
 		last := st.endpoints[len(st.endpoints)-1]
 		st.endpoints = st.endpoints[:len(st.endpoints)-1]
 		b.Endpoints = b.Endpoints[:len(b.Endpoints)-1]
-		for _, s := range last.servers {
-			_ = s.Close()
-		}
+		last.stop(ctx)
 		p.releaseAddr(last.addr)
 	}
 	for len(st.endpoints) < replicas {
@@ -217,8 +256,23 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 			l, err = net.Listen("tcp", hostPort)
 		}
 		if err != nil {
-			p.stopEndpoint(ep)
+			p.stopEndpoint(ctx, ep)
 			return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
+		}
+		id := echoserver.Identity{
+			Namespace:   spec.Namespace,
+			Service:     spec.Name,
+			Pod:         podName(spec, i),
+			ServicePort: strconv.Itoa(int(port.Port)),
+		}
+		if !port.TLS && p.opts.EchoBinary != "" {
+			pr, err := p.startEchoProcess(l, id, port.TargetPort)
+			if err != nil {
+				p.stopEndpoint(ctx, ep)
+				return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
+			}
+			ep.procs = append(ep.procs, pr)
+			continue
 		}
 		opts := echoserver.Options{Listener: l}
 		if port.TLS {
@@ -233,17 +287,12 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 			}
 			if err != nil {
 				l.Close()
-				p.stopEndpoint(ep)
+				p.stopEndpoint(ctx, ep)
 				return nil, fmt.Errorf("backend %s/%s endpoint %d: %w", spec.Namespace, spec.Name, i, err)
 			}
 			opts = echoserver.Options{Listener: plain, TLSListener: l}
 		}
-		opts.Identity = echoserver.Identity{
-			Namespace:   spec.Namespace,
-			Service:     spec.Name,
-			Pod:         podName(spec, i),
-			ServicePort: strconv.Itoa(int(port.Port)),
-		}
+		opts.Identity = id
 		if port.TLS {
 			// Controllers that verify backends by default dial the endpoint
 			// address: the certificate names it too.
@@ -255,7 +304,7 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 		}
 		if err != nil {
 			l.Close()
-			p.stopEndpoint(ep)
+			p.stopEndpoint(ctx, ep)
 			return nil, fmt.Errorf("backend %s/%s endpoint %d: echo server: %w", spec.Namespace, spec.Name, i, err)
 		}
 		ep.servers = append(ep.servers, srv)
@@ -263,11 +312,38 @@ func (p *Provider) startEndpoint(ctx context.Context, spec cluster.BackendSpec, 
 	return ep, nil
 }
 
-func (p *Provider) stopEndpoint(ep *runningEndpoint) {
-	for _, s := range ep.servers {
-		_ = s.Close()
-	}
+func (p *Provider) stopEndpoint(ctx context.Context, ep *runningEndpoint) {
+	ep.stop(ctx)
 	p.releaseAddr(ep.addr)
+}
+
+// startEchoProcess serves l with a process of Options.EchoBinary, which
+// gets the socket as file descriptor 3; l is closed here either way (the
+// process holds its own copy, and connections wait in the socket's backlog
+// until it accepts them, so there is nothing to wait for).
+func (p *Provider) startEchoProcess(l net.Listener, id echoserver.Identity, targetPort int32) (*cluster.Process, error) {
+	defer l.Close()
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return nil, fmt.Errorf("echo process: listener %T is not TCP", l)
+	}
+	f, err := tl.File()
+	if err != nil {
+		return nil, fmt.Errorf("echo process: %w", err)
+	}
+	defer f.Close()
+	name := fmt.Sprintf("echo-%s-%s-%d", id.Namespace, id.Pod, targetPort)
+	pr, err := cluster.StartProcess(cluster.ControllerSpec{
+		Name: name,
+		Command: []string{p.opts.EchoBinary, "--listen-fd=3", "--namespace=" + id.Namespace, "--service=" + id.Service,
+			"--pod=" + id.Pod, "--service-port=" + id.ServicePort, "--shutdown-timeout=" + echoStopTimeout.String()},
+		LogPath:    filepath.Join(p.dataDir, "logs", name+".log"),
+		ExtraFiles: []*os.File{f},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("echo process: %w", err)
+	}
+	return pr, nil
 }
 
 func (p *Provider) releaseAddr(a netip.Addr) {

@@ -37,6 +37,10 @@ func (p *Provider) SetEndpointFault(ctx context.Context, b *cluster.Backend, i i
 	if err != nil {
 		return err
 	}
+	if len(ep.procs) > 0 && f.Mode != cluster.FaultNone {
+		return fmt.Errorf("backend %s/%s endpoint %d is served by an echo process (Options.EchoBinary), whose answers cannot be faulted from here: %w",
+			b.Spec.Namespace, b.Spec.Name, i, errors.ErrUnsupported)
+	}
 	if len(ep.servers) == 0 && f.Mode != cluster.FaultNone {
 		return fmt.Errorf("backend %s/%s endpoint %d refuses connections: it has no server to fault", b.Spec.Namespace, b.Spec.Name, i)
 	}

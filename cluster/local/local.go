@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -78,6 +79,15 @@ type Options struct {
 	// namespace and garbage-collector controllers (e.g. "job" for tests of
 	// the bench's generator Jobs; with no kubelet their Pods stay Pending).
 	ExtraControllers []string
+	// EchoBinary, when set, is an ingresslab-echo binary that serves every
+	// backend endpoint's plain HTTP ports as a process of its own (one per
+	// port, in a process group of its own, killed with the harness), on
+	// the listening socket the provider opened in the backend network and
+	// hands it as file descriptor 3. Default "": echo servers run inside
+	// this process. A process of its own separates the backends' CPU and
+	// scheduling from the caller's (the bench's load generator), as Pods
+	// are separate; TLS ports are served in-process either way.
+	EchoBinary string
 }
 
 func (o *Options) defaults() {
@@ -132,6 +142,11 @@ func Start(ctx context.Context, opts Options) (p *Provider, err error) {
 	bins, err := FindBinaries(ctx, opts.Binaries)
 	if err != nil {
 		return nil, fmt.Errorf("local cluster: %w", err)
+	}
+	if opts.EchoBinary != "" {
+		if opts.EchoBinary, err = exec.LookPath(opts.EchoBinary); err != nil {
+			return nil, fmt.Errorf("local cluster: Options.EchoBinary: %w", err)
+		}
 	}
 	cleanupStaleControlPlanes()
 

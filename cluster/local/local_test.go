@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -334,5 +335,83 @@ func TestAPIServerNeverReadyShowsLogTail(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "pretend the API server cannot start") {
 		t.Fatalf("error = %v; want the tail of the API server log", err)
+	}
+}
+
+// TestLocalProviderEchoProcesses serves backends with ingresslab-echo
+// processes (Options.EchoBinary): each endpoint answers with its own
+// identity from a process of its own, scaling down stops that process,
+// answers cannot be faulted, and Destroy leaves none running.
+func TestLocalProviderEchoProcesses(t *testing.T) {
+	requireBinaries(t)
+	if testing.Short() {
+		t.Skip("builds ingresslab-echo")
+	}
+	echo := filepath.Join(t.TempDir(), "ingresslab-echo")
+	if out, err := exec.Command("go", "build", "-o", echo, "../../cmd/ingresslab-echo").CombinedOutput(); err != nil {
+		t.Fatalf("go build ingresslab-echo: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := Start(ctx, Options{EchoBinary: filepath.Join(t.TempDir(), "missing")}); err == nil || !strings.Contains(err.Error(), "Options.EchoBinary") {
+		t.Fatalf("a missing echo binary: %v, want an error naming Options.EchoBinary", err)
+	}
+	p, err := Start(ctx, Options{EchoBinary: echo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			_ = p.Destroy(context.Background())
+		}
+	})
+	b, err := p.PublishBackend(ctx, cluster.BackendSpec{Namespace: "lp-proc", Name: "echo", Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := p.BackendPIDs()
+	if len(pids) != 2 {
+		t.Fatalf("BackendPIDs = %v, want 2 processes", pids)
+	}
+	for _, pid := range pids {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.HasPrefix(string(cmdline), echo+"\x00--listen-fd=3") {
+			t.Errorf("process %d runs %q (%v), want %s --listen-fd=3", pid, cmdline, err, echo)
+		}
+	}
+	for i, ep := range b.Endpoints {
+		got := getEcho(t, "http://"+net.JoinHostPort(ep.Address.String(), "8080")+"/proc")
+		if got.Pod != fmt.Sprintf("echo-%d", i) || got.Namespace != "lp-proc" || got.Service != "echo" || got.ServicePort != "80" || got.Path != "/proc" {
+			t.Fatalf("endpoint %d answered %+v", i, got)
+		}
+	}
+	if err := p.SetEndpointFault(ctx, b, 0, cluster.Fault{Mode: cluster.FaultReset}); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("fault on an echo process: %v, want ErrUnsupported", err)
+	}
+	removed := b.Endpoints[1].Address
+	if err := p.ScaleBackend(ctx, b, 1); err != nil {
+		t.Fatal(err)
+	}
+	if left := p.BackendPIDs(); len(left) != 1 || !slices.Contains(pids, left[0]) {
+		t.Fatalf("after scaling to 1: BackendPIDs = %v (were %v)", left, pids)
+	}
+	for _, pid := range pids {
+		if !slices.Contains(p.BackendPIDs(), pid) && syscall.Kill(pid, 0) == nil {
+			t.Errorf("the removed endpoint's process %d still runs", pid)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort(removed.String(), "8080"), 2*time.Second); err == nil {
+		c.Close()
+		t.Errorf("removed endpoint %s still accepts connections", removed)
+	}
+	if err := p.Destroy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	destroyed = true
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("echo process %d still runs after Destroy", pid)
+		}
 	}
 }

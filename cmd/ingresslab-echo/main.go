@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -39,6 +40,7 @@ func main() {
 // config is what the command line asks for.
 type config struct {
 	opts            echoserver.Options
+	listenFD        int
 	tlsCertFile     string
 	tlsKeyFile      string
 	shutdownTimeout time.Duration
@@ -73,6 +75,7 @@ func parseArgs(args []string, getenv func(string) string, output io.Writer) (*co
 	c := &config{}
 	o := &c.opts
 	fs.StringVar(&o.Addr, "addr", portEnv("HTTP_PORT", ":3000"), "plain HTTP listen address; port 0 picks a free port (env HTTP_PORT sets the port)")
+	fs.IntVar(&c.listenFD, "listen-fd", 0, "serve plain HTTP on this inherited listening socket instead of --addr (file descriptor 3 or above, as a parent process passes it; the local cluster's --backend-processes do)")
 	fs.StringVar(&o.TLSAddr, "tls-addr", portEnv("HTTPS_PORT", ""), "HTTPS listen address; empty disables HTTPS unless a certificate is given, then :8443 (env HTTPS_PORT sets the port)")
 	fs.StringVar(&c.tlsCertFile, "tls-cert", env("TLS_SERVER_CERT", ""), "PEM certificate file for HTTPS; without it HTTPS uses a self-signed certificate (env TLS_SERVER_CERT)")
 	fs.StringVar(&c.tlsKeyFile, "tls-key", env("TLS_SERVER_PRIVKEY", ""), "PEM private key file for --tls-cert (env TLS_SERVER_PRIVKEY)")
@@ -129,7 +132,24 @@ func parseArgs(args []string, getenv func(string) string, output io.Writer) (*co
 	if o.Addr == "" {
 		return nil, errors.New("flag --addr: must not be empty")
 	}
+	if c.listenFD != 0 && c.listenFD < 3 {
+		return nil, fmt.Errorf("flag --listen-fd: %d is standard input, output or error; an inherited socket is 3 or above", c.listenFD)
+	}
 	return c, nil
+}
+
+// inheritedListener is the listening socket at file descriptor fd.
+func inheritedListener(fd int) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), "listen-fd")
+	if f == nil {
+		return nil, fmt.Errorf("flag --listen-fd: %d is not an open file", fd)
+	}
+	defer f.Close() // FileListener holds its own copy
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("flag --listen-fd: %d: %w", fd, err)
+	}
+	return l, nil
 }
 
 // run serves until ctx ends and returns the exit code. stop is called once
@@ -145,6 +165,14 @@ func run(ctx context.Context, stop func(), args []string, getenv func(string) st
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	c.opts.Logger = logger
+	if c.listenFD != 0 {
+		l, err := inheritedListener(c.listenFD)
+		if err != nil {
+			fmt.Fprintf(stderr, "ingresslab-echo: %v\n", err)
+			return 2
+		}
+		c.opts.Listener = l
+	}
 	s, err := echoserver.New(c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "ingresslab-echo: %v\n", err)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,6 +72,8 @@ func TestBadArgumentsExit2(t *testing.T) {
 		{[]string{"--tls-cert", "missing.pem", "--tls-key", "missing.key"}, nil, `flags --tls-cert "missing.pem" and --tls-key "missing.key"`},
 		{nil, map[string]string{"H2C": "maybe"}, `env H2C: "maybe" is not a boolean`},
 		{[]string{"--addr", ""}, nil, "flag --addr: must not be empty"},
+		{[]string{"--listen-fd", "1"}, nil, "flag --listen-fd: 1 is standard input, output or error"},
+		{[]string{"--listen-fd", "1000"}, nil, "flag --listen-fd: 1000"},
 	} {
 		var out bytes.Buffer
 		code := run(context.Background(), func() {}, tc.args, envMap(tc.env), &out, &out)
@@ -149,7 +152,9 @@ func TestCertificateFilesEnableHTTPS(t *testing.T) {
 
 // TestBinary builds the command, runs it on free ports, sends requests and
 // stops it with SIGTERM while a stream is in flight.
-func TestBinary(t *testing.T) {
+// buildBinary builds the command into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -158,6 +163,69 @@ func TestBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestBinaryListenFD passes a listening socket as file descriptor 3, as
+// the local cluster does for backend processes: the process serves on it,
+// with the identity of its flags, and stops on SIGTERM.
+func TestBinaryListenFD(t *testing.T) {
+	bin := buildBinary(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--listen-fd", "3", "--namespace", "ns-fd", "--service", "svc-fd", "--pod", "pod-fd-0", "--service-port", "80")
+	cmd.ExtraFiles = []*os.File{f}
+	stderr := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // the child holds the socket now
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	// The socket listens already: no wait for the process to start.
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get("http://" + addr + "/fd")
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr.String())
+	}
+	var got echoserver.Response
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/fd" || got.Namespace != "ns-fd" || got.Service != "svc-fd" || got.Pod != "pod-fd-0" || got.ServicePort != "80" {
+		t.Errorf("answer %+v", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit within 20s of SIGTERM")
+	}
+}
+
+func TestBinary(t *testing.T) {
+	bin := buildBinary(t)
 	certFile, keyFile, leaf := writeCertificate(t)
 
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0", "--tls-cert", certFile,
