@@ -184,6 +184,9 @@ type stepConfig struct {
 	// GenMicrosPerRequest is the generator's calibrated CPU per request
 	// (splits the harness CPU into generator and backends; 0: unknown).
 	GenMicrosPerRequest float64
+	// BackendPIDs, when set, gives the echo backends' processes, whose CPU
+	// is then measured (Options.BackendProcesses).
+	BackendPIDs func() []int
 	// NoiseMaxExternalCores marks the window noisy when processes outside
 	// the run used more CPU (0: never).
 	NoiseMaxExternalCores float64
@@ -272,7 +275,11 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 		pacer = vegeta.ConstantPacer{Freq: max(1, int(math.Round(cfg.Rate*10))), Per: 10 * time.Second}
 		interval = pacer.Per / time.Duration(pacer.Freq)
 	}
-	snap0 := snapCPU(t.PID)
+	var backends []int
+	if cfg.BackendPIDs != nil {
+		backends = cfg.BackendPIDs()
+	}
+	snap0 := snapCPU(t.PID, backends...)
 	began := time.Now()
 	results := atk.Attack(t.targeter(), pacer, cfg.Duration, t.Name)
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
@@ -321,7 +328,7 @@ func runStep(ctx context.Context, t *Traffic, cfg stepConfig) (reports.StepResul
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	snap1 := snapCPU(t.PID)
+	snap1 := snapCPU(t.PID, backends...)
 	st.Phase = cfg.Phase
 	st.Connections = cfg.Connections
 	if !closed {

@@ -45,6 +45,12 @@ func (n *noiseAccount) summary() *reports.NoiseSummary {
 	return &s
 }
 
+// backendProcesses is a backend publisher whose echo backends run as
+// processes of their own (the local cluster with Options.BackendProcesses).
+type backendProcesses interface {
+	BackendPIDs() []int
+}
+
 // window runs one measured window with the run's CPU accounting and noise
 // rule: a window during which processes outside the run used more than
 // NoiseMaxExternalCores is noisy and measured again while the run's repeat
@@ -57,6 +63,9 @@ func (e *Env) window(ctx context.Context, t *Traffic, cfg stepConfig) (reports.S
 	}
 	if e.gen != nil {
 		cfg.GenMicrosPerRequest = e.gen.MicrosPerRequest
+	}
+	if bp, ok := e.Backends.(backendProcesses); ok && e.Opts.BackendProcesses {
+		cfg.BackendPIDs = bp.BackendPIDs
 	}
 	if cfg.NoRepeat {
 		st, err := runStep(ctx, t, cfg)

@@ -63,6 +63,14 @@ type Options struct {
 	// Repetitions × SameRatePairs pairs. Targets without a peer measure
 	// their 50 % window once per repetition.
 	SameRatePairs int
+	// BackendProcesses runs the local cluster's echo backends as processes
+	// of their own (ingresslab-echo from BinDir, each on the socket the
+	// cluster opened in its network namespace) instead of inside the
+	// harness, beside the load generator: as Pods are, and as the issue 13
+	// comparison was first measured. Their CPU is then measured, not
+	// estimated, and their scheduling (and garbage collection) is apart
+	// from the generator's. Local provider only. Default false.
+	BackendProcesses bool
 	// GeneratorMargin: a target whose maximum is within this share of the
 	// generator's own maximum is generator-bound. Default 0.15.
 	GeneratorMargin float64
@@ -306,6 +314,9 @@ func (o *Options) defaults() error {
 		if !slices.ContainsFunc(sel, func(s Scenario) bool { return slices.Contains(baselineScenarios, s.Name) }) {
 			return fmt.Errorf("bench: baselines %s are measured by the %s scenarios, none of which is selected", strings.Join(o.Baselines, ","), strings.Join(baselineScenarios, ", "))
 		}
+	}
+	if o.BackendProcesses && o.Provider != "local" {
+		return fmt.Errorf("bench: backend processes need --provider local (on %s, backends are Pods already)", o.Provider)
 	}
 	if o.BaselineThreads < 0 {
 		return fmt.Errorf("bench: Options.BaselineThreads %d is negative", o.BaselineThreads)

@@ -202,18 +202,20 @@ func loadAverage1() float64 {
 type cpuSnap struct {
 	at time.Time
 	// ctrl is the controller tree's CPU and size; harness the harness
-	// process's own CPU; run every process of the run.
-	ctrl, harness, run int64
-	ctrlProcs          int
-	ctrlRSS            uint64
-	machine            machineStat
-	ok                 bool
+	// process's own CPU; run every process of the run; backend the echo
+	// backends' processes (backendProcs of them).
+	ctrl, harness, run, backend int64
+	ctrlProcs, backendProcs     int
+	ctrlRSS                     uint64
+	machine                     machineStat
+	ok                          bool
 }
 
 // snapCPU samples the controller tree (ctrlPID, 0 for none), the harness
-// process and everything the run started (the harness's tree and the
-// controller's tree), and the machine.
-func snapCPU(ctrlPID int) cpuSnap {
+// process, the backend processes (backendPIDs, with their descendants) and
+// everything the run started (the harness's tree and the controller's
+// tree), and the machine.
+func snapCPU(ctrlPID int, backendPIDs ...int) cpuSnap {
 	s := cpuSnap{at: time.Now()}
 	procs, err := allProcs()
 	if err != nil {
@@ -240,6 +242,10 @@ func snapCPU(ctrlPID int) cpuSnap {
 	if ctrlPID > 0 {
 		t := ctrl
 		s.ctrl, s.ctrlProcs, s.ctrlRSS = treeCPU(t), len(t), treeRSS(t)
+	}
+	if len(backendPIDs) > 0 {
+		t := treeOf(procs, backendPIDs...)
+		s.backend, s.backendProcs = treeCPU(t), len(t)
 	}
 	s.machine, err = readMachineStat()
 	s.ok = err == nil
@@ -271,6 +277,11 @@ func windowCPU(a, b cpuSnap, requests int64, genPerReq float64) *reports.WindowC
 	if genPerReq > 0 {
 		w.GeneratorMicrosEstimate = min(w.HarnessMicros, genPerReq*float64(requests))
 		w.BackendMicrosEstimate = w.HarnessMicros - w.GeneratorMicrosEstimate
+	}
+	if a.backendProcs > 0 && b.backendProcs > 0 {
+		// The backends' own processes: measured, and not in the harness.
+		w.BackendMicros, w.BackendProcesses = float64(b.backend-a.backend), b.backendProcs
+		w.BackendMicrosEstimate = w.BackendMicros
 	}
 	return w
 }

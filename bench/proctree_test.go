@@ -121,8 +121,13 @@ func TestControllerTreeKeepsItsDaemonizedDataPlane(t *testing.T) {
 	}
 	// The run's CPU has the harness and the whole controller tree.
 	s := snapCPU(100)
-	if s.ctrl != 8_000_000 || s.ctrlProcs != 4 {
-		t.Fatalf("snapshot: controller %d µs in %d processes", s.ctrl, s.ctrlProcs)
+	if s.ctrl != 8_000_000 || s.ctrlProcs != 4 || s.backendProcs != 0 {
+		t.Fatalf("snapshot: controller %d µs in %d processes, %d backend processes", s.ctrl, s.ctrlProcs, s.backendProcs)
+	}
+	// Backend processes (with their descendants) are counted apart.
+	s = snapCPU(100, 101, 200)
+	if s.ctrl != 8_000_000 || s.backendProcs != 4 || s.backend != 2_000_000+3_000_000+1_000_000+199_980_000 {
+		t.Fatalf("snapshot with backends 101 and 200: %d µs in %d processes", s.backend, s.backendProcs)
 	}
 }
 
@@ -141,8 +146,15 @@ func TestWindowCPUSeparatesExternalLoad(t *testing.T) {
 		t.Fatalf("%+v", w)
 	}
 	// Generator: 20 µs x 10,000 requests = 0.2 s of the harness's 0.6 s.
-	if w.GeneratorMicrosEstimate != 200_000 || w.BackendMicrosEstimate != 400_000 {
+	if w.GeneratorMicrosEstimate != 200_000 || w.BackendMicrosEstimate != 400_000 || w.BackendMicros != 0 || w.BackendProcesses != 0 {
 		t.Fatalf("generator/backend split %+v", w)
+	}
+	// Backends in processes of their own: measured, not the harness's rest.
+	a.backend, a.backendProcs = 50_000, 1
+	b.backend, b.backendProcs = 300_000, 1
+	w = windowCPU(a, b, 10000, 20)
+	if w.BackendMicros != 250_000 || w.BackendProcesses != 1 || w.BackendMicrosEstimate != 250_000 || w.GeneratorMicrosEstimate != 200_000 {
+		t.Fatalf("measured backends %+v", w)
 	}
 }
 

@@ -46,7 +46,11 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	rep, e := newRun(o, prof, scenarios)
 	e.Progressf("machine: %s, %d cores, GOMAXPROCS %d, load average %.2f", rep.Machine.CPUModel, rep.Machine.Cores, rep.Machine.GOMAXPROCS, rep.Machine.LoadAverage1)
 	e.Progressf("starting the local cluster")
-	prov, err := local.Start(ctx, local.Options{KubeconfigPath: o.Kubeconfig})
+	lo := local.Options{KubeconfigPath: o.Kubeconfig}
+	if o.BackendProcesses {
+		lo.EchoBinary = filepath.Join(o.BinDir, "ingresslab-echo")
+	}
+	prov, err := local.Start(ctx, lo)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,10 @@ import (
 )
 
 // TestRunQuick is one real --quick run of two scenarios against the
-// reference controller on the local cluster: the report it writes must be
-// valid and hold real measurements. No speed is asserted.
+// reference controller on the local cluster, with the echo backends as
+// processes of their own (Options.BackendProcesses; bench-quick in CI runs
+// them in-process): the report it writes must be valid and hold real
+// measurements, the backends' CPU measured. No speed is asserted.
 func TestRunQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a local cluster and the controller (skipped with -short)")
@@ -30,13 +32,13 @@ func TestRunQuick(t *testing.T) {
 		t.Skipf("control-plane binaries missing (run `make tools`): %v", err)
 	}
 	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ingresslab/ingresslab/cmd/ingresslab-controller")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ingresslab/ingresslab/cmd/ingresslab-controller", "github.com/ingresslab/ingresslab/cmd/ingresslab-echo")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build controller: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
 	var progress bytes.Buffer
-	rep, err := Run(ctx, Options{BinDir: bin, ReportDir: dir, Quick: true, Scenarios: []string{"single-route", "propagation"}, PropagationBackground: 20, Out: &progress})
+	rep, err := Run(ctx, Options{BinDir: bin, ReportDir: dir, Quick: true, Scenarios: []string{"single-route", "propagation"}, PropagationBackground: 20, BackendProcesses: true, Out: &progress})
 	if err != nil {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
@@ -61,8 +63,8 @@ func TestRunQuick(t *testing.T) {
 		if sat == nil || len(sat.Sweeps) != 1 || len(sat.Sweeps[0].Points) == 0 || sat.Sweeps[0].Points[0].Requests == 0 {
 			t.Fatalf("series %s measured no maximum: %+v", ser.Name, sat)
 		}
-		if st := sat.Sweeps[0].Points[0]; st.Misroutes != 0 || st.CPU == nil {
-			t.Fatalf("series %s: %d misroutes, CPU %+v", ser.Name, st.Misroutes, st.CPU)
+		if st := sat.Sweeps[0].Points[0]; st.Misroutes != 0 || st.CPU == nil || st.CPU.BackendProcesses != 1 || st.CPU.BackendMicros <= 0 || st.CPU.BackendMicrosEstimate != st.CPU.BackendMicros {
+			t.Fatalf("series %s: %d misroutes, CPU %+v (want the one echo process's CPU measured)", ser.Name, st.Misroutes, st.CPU)
 		}
 		if len(ser.AtLoad) == 0 {
 			t.Fatalf("series %s: no load fractions", ser.Name)
@@ -82,6 +84,9 @@ func TestRunQuick(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), "single-route") {
 			t.Fatalf("%s: %v", f, err)
 		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, reports.BenchMarkdownFile)); !got.Settings.BackendProcesses || !strings.Contains(string(b), "echo backends as processes of their own") {
+		t.Fatalf("the report does not say the backends ran as processes (settings %+v)", got.Settings)
 	}
 	if !strings.Contains(progress.String(), "single-route proxied rep 1 closed loop") || !strings.Contains(progress.String(), "20 background Ingresses served") || rep.DurationSeconds <= 0 {
 		t.Fatalf("no progress lines:\n%s", progress.String())

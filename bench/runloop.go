@@ -21,7 +21,7 @@ func newRun(o Options, prof *profile.Profile, scenarios []Scenario) (*reports.Be
 			Connections: o.Connections, ClosedLoopMillis: o.ClosedLoopDuration.Milliseconds(), Fractions: o.Fractions, SecondaryFractions: o.SecondaryFractions,
 			WindowMillis: o.WindowDuration.Milliseconds(), GeneratorBoundMargin: o.GeneratorMargin, NoiseMaxExternalCores: o.NoiseMaxExternalCores,
 			NoiseRetries: o.NoiseRetries, PropagationTimeoutMillis: o.PropagationTimeout.Milliseconds(), ChurnPhaseMillis: churnPhase(o).Milliseconds(),
-			CPUPinning: o.CPUPinning, SameRatePairs: sameRatePairs(o)},
+			CPUPinning: o.CPUPinning, SameRatePairs: sameRatePairs(o), BackendProcesses: o.BackendProcesses},
 	}
 	e := &Env{Opts: o, Profile: prof, began: began, out: o.Out, selected: map[string]bool{}, published: map[string]*cluster.Backend{}}
 	e.noise.retries = o.NoiseRetries

@@ -68,6 +68,10 @@ func TestOptionsDefaults(t *testing.T) {
 		full.WindowDuration.Seconds() < 10 || full.PropagationTimeout.Seconds() < 30 || len(full.Fractions) != 4 || churnPhase(full).Seconds()*full.ChurnRPS < minPhaseRequests {
 		t.Fatalf("full defaults: %+v", full)
 	}
+	kind := Options{BinDir: "b", Provider: "kind", BackendProcesses: true}
+	if err := kind.defaults(); err == nil || !strings.Contains(err.Error(), "backend processes need --provider local") {
+		t.Errorf("backend processes on kind: %v", err)
+	}
 	for _, bad := range []Options{{}, {BinDir: "b", Provider: "cloud"}, {BinDir: "b", Provider: "existing"}, {BinDir: "b", Remote: RemoteOptions{Generators: 2}}, {BinDir: "b", ScaleSizes: []int{10, 5}}, {BinDir: "b", Scenarios: []string{"x"}}, {BinDir: "b", Connections: []int{16, 4}},
 		{BinDir: "b", Fractions: []float64{1.5}}, {BinDir: "b", CPUPinning: "generator=x"}, {BinDir: "b", PropagationBackground: -1}} {
 		if err := bad.defaults(); err == nil {

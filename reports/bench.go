@@ -144,6 +144,9 @@ type BenchSettings struct {
 	// window and its peer's at that rate) per repetition; 0 in a run
 	// without a peer, and in reports from before it was set (one pair).
 	SameRatePairs int `json:"sameRatePairs,omitempty"`
+	// BackendProcesses: the local echo backends ran as processes of their
+	// own, not inside the harness (WindowCPU.BackendMicros is measured).
+	BackendProcesses bool `json:"backendProcesses,omitempty"`
 }
 
 // SLO is what a rate must meet to count as sustainable.

@@ -156,6 +156,9 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 	if r.Network != "" {
 		p(" (backend network %s)", r.Network)
 	}
+	if r.Settings.BackendProcesses {
+		p(", echo backends as processes of their own")
+	}
 	p(".\n\n")
 	if r.Interrupted != "" {
 		p("**Interrupted: %s.** The results below are those of the scenarios that finished before it.\n\n", r.Interrupted)
@@ -269,7 +272,7 @@ func RenderBenchMarkdown(w io.Writer, r *BenchReport) error {
 			for _, rw := range rows {
 				pt := rw.pt
 				if !atLoad {
-					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers) through a pool of at most the connections shown (those that reached the target's maximum; a request finding every one busy waits, and the wait counts in its latency; \"unbounded\" in reports before the pool); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is the harness process minus the generator's calibrated share (the echo backends run in the harness process). A load \"<series>'s 50 %%\" is a raw engine at that series' 50 %% rate through that series' pool (the same absolute rate and connections).\n\n")
+					p("## Latency and CPU at fractions of each target's own maximum\n\nOpen loop (constant rate, unbounded workers) through a pool of at most the connections shown (those that reached the target's maximum; a request finding every one busy waits, and the wait counts in its latency; \"unbounded\" in reports before the pool); medians over repetitions (min..max). Controller CPU is its whole process tree; backend CPU is %s. A load \"<series>'s 50 %%\" is a raw engine at that series' 50 %% rate through that series' pool (the same absolute rate and connections).\n\n", backendCPUText(r.Settings))
 					p("| scenario | series | load | rate rps | connections | p50 µs | p99 µs | p99.9 µs | ctrl CPU µs/req | rps per ctrl core | backend CPU µs/req | SLO | windows (noisy) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 					atLoad = true
 				}
@@ -561,4 +564,12 @@ func poolCell(pt LoadPoint) string {
 		}
 	}
 	return "unbounded"
+}
+
+// backendCPUText says how the report's backend CPU was obtained.
+func backendCPUText(s BenchSettings) string {
+	if s.BackendProcesses {
+		return "the echo backends' own processes, measured"
+	}
+	return "the harness process minus the generator's calibrated share (the echo backends run in the harness process)"
 }

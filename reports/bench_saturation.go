@@ -89,9 +89,14 @@ type WindowCPU struct {
 	HarnessMicros float64 `json:"harnessMicros"`
 	// GeneratorMicrosEstimate is the generator's share of HarnessMicros from
 	// its calibration (µs per request against the null target x requests);
-	// BackendMicrosEstimate the rest.
+	// BackendMicrosEstimate the rest, or BackendMicros where measured.
 	GeneratorMicrosEstimate float64 `json:"generatorMicrosEstimate"`
 	BackendMicrosEstimate   float64 `json:"backendMicrosEstimate"`
+	// BackendMicros is the CPU of the echo backends' own processes
+	// (BenchSettings.BackendProcesses), BackendProcesses how many there
+	// were; 0 when the backends ran inside the harness.
+	BackendMicros    float64 `json:"backendMicros,omitempty"`
+	BackendProcesses int     `json:"backendProcesses,omitempty"`
 	// RunMicros is every process of the run (harness tree and controller
 	// tree: API server, etcd...); ExternalCores the machine's busy CPU minus
 	// RunMicros, in cores; BusyCores all of it.
