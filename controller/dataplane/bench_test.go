@@ -39,6 +39,15 @@ func BenchmarkProxy(b *testing.B) {
 	pr := policyRoute("ns/bench", "bench.example", "/", backend("ns/bench:80", up), pol)
 	pr.Rewrite = rewrite(b, "/", "/y")
 	withPolicy := startServer(b, Options{}, buildTable(b, 1, nil, pr))
+	// The bench's policy scenario (bench/goalcases.go): a regular-expression
+	// path rewritten to its second group, CORS, and a rate limit above the
+	// load, requested with an Origin.
+	bp := policyRoute("ns/bench", "bench.example", "/app(/|$)(.*)", backend("ns/bench:80", up),
+		policy(b, "use-regex", "true", "rewrite-target", "/$2", "enable-cors", "true", "limit-rps", "100000"))
+	bp.PathType = routing.PathImplementationSpecific
+	bp.Rewrite = rewrite(b, bp.Path, "/$2")
+	bp.Regex = bp.Rewrite.Regex
+	benchPolicy := startServer(b, Options{}, buildTable(b, 1, nil, bp))
 	b.Logf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))
 
 	for _, tc := range []struct{ name, addr string }{
@@ -47,10 +56,15 @@ func BenchmarkProxy(b *testing.B) {
 		{"fast-nethttp", noLoop.HTTPAddr()},
 		{"transport", slow.HTTPAddr()},
 		{"fast-policy", withPolicy.HTTPAddr()},
+		{"fast-bench-policy", benchPolicy.HTTPAddr()},
 	} {
+		req := "GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n"
+		if tc.name == "fast-bench-policy" {
+			req = "GET /app/bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nOrigin: https://app.bench.test\r\n\r\n"
+		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			runRaw(b, tc.addr, []byte("GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n"))
+			runRaw(b, tc.addr, []byte(req))
 		})
 	}
 }
