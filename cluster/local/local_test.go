@@ -47,20 +47,23 @@ func TestCheckOS(t *testing.T) {
 	}
 }
 
+// startProvider starts a provider that the test's end destroys (if the
+// test did not: Destroy is safe twice).
+func startProvider(ctx context.Context, t *testing.T, opts Options) *Provider {
+	t.Helper()
+	p, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Destroy(context.Background()) })
+	return p
+}
+
 func TestLocalProviderEndToEnd(t *testing.T) {
 	requireBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	p, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	destroyed := false
-	t.Cleanup(func() {
-		if !destroyed {
-			_ = p.Destroy(context.Background())
-		}
-	})
+	p := startProvider(ctx, t, Options{})
 	pids := p.ControlPlanePIDs()
 	if len(pids) < 2 {
 		t.Fatalf("expected etcd and kube-apiserver processes, found PIDs %v", pids)
@@ -217,7 +220,6 @@ func TestLocalProviderEndToEnd(t *testing.T) {
 	if err := p.Destroy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	destroyed = true
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); err == nil {
 			t.Errorf("control-plane process %d still runs after Destroy", pid)
@@ -356,16 +358,7 @@ func TestLocalProviderEchoProcesses(t *testing.T) {
 	if _, err := Start(ctx, Options{EchoBinary: filepath.Join(t.TempDir(), "missing")}); err == nil || !strings.Contains(err.Error(), "Options.EchoBinary") {
 		t.Fatalf("a missing echo binary: %v, want an error naming Options.EchoBinary", err)
 	}
-	p, err := Start(ctx, Options{EchoBinary: echo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	destroyed := false
-	t.Cleanup(func() {
-		if !destroyed {
-			_ = p.Destroy(context.Background())
-		}
-	})
+	p := startProvider(ctx, t, Options{EchoBinary: echo})
 	b, err := p.PublishBackend(ctx, cluster.BackendSpec{Namespace: "lp-proc", Name: "echo", Replicas: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +401,6 @@ func TestLocalProviderEchoProcesses(t *testing.T) {
 	if err := p.Destroy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	destroyed = true
 	for _, pid := range pids {
 		if syscall.Kill(pid, 0) == nil {
 			t.Errorf("echo process %d still runs after Destroy", pid)

@@ -150,8 +150,6 @@ func TestCertificateFilesEnableHTTPS(t *testing.T) {
 	}
 }
 
-// TestBinary builds the command, runs it on free ports, sends requests and
-// stops it with SIGTERM while a stream is in flight.
 // buildBinary builds the command into a temporary folder.
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -185,29 +183,10 @@ func TestBinaryListenFD(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{f}
 	stderr := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	exited := start(t, cmd)
 	f.Close() // the child holds the socket now
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
 	// The socket listens already: no wait for the process to start.
-	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get("http://" + addr + "/fd")
-	if err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, stderr.String())
-	}
-	var got echoserver.Response
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := answer(t, &http.Client{Timeout: 20 * time.Second}, "http://"+addr+"/fd")
 	if got.Path != "/fd" || got.Namespace != "ns-fd" || got.Service != "svc-fd" || got.Pod != "pod-fd-0" || got.ServicePort != "80" {
 		t.Errorf("answer %+v", got)
 	}
@@ -224,6 +203,41 @@ func TestBinaryListenFD(t *testing.T) {
 	}
 }
 
+// start starts cmd and kills it at the end of the test if it still runs;
+// the channel gets its exit.
+func start(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return exited
+}
+
+// answer GETs url and decodes the echo backend's answer.
+func answer(t *testing.T, c *http.Client, url string) echoserver.Response {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got echoserver.Response
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestBinary builds the command, runs it on free ports, sends requests and
+// stops it with SIGTERM while a stream is in flight.
 func TestBinary(t *testing.T) {
 	bin := buildBinary(t)
 	certFile, keyFile, leaf := writeCertificate(t)
@@ -237,17 +251,7 @@ func TestBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	exited := start(t, cmd)
 
 	lines := make(chan string, 4)
 	go func() {
@@ -278,16 +282,7 @@ func TestBinary(t *testing.T) {
 	}
 
 	client := &http.Client{Timeout: 20 * time.Second}
-	resp, err := client.Get(httpURL + "/bin?x=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got echoserver.Response
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := answer(t, client, httpURL+"/bin?x=1")
 	if got.Path != "/bin?x=1" || got.Namespace != "ns-bin" || got.Service != "svc-bin" || got.Pod != "pod-bin" || got.ServicePort != "80" {
 		t.Errorf("plain answer %+v", got)
 	}
@@ -296,23 +291,14 @@ func TestBinary(t *testing.T) {
 	pool.AddCert(leaf)
 	tlsClient := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "echo.example.test"}, ForceAttemptHTTP2: true}}
-	resp, err = tlsClient.Get(httpsURL + "/secure")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = echoserver.Response{}
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = answer(t, tlsClient, httpsURL+"/secure")
 	if got.TLS == nil || got.TLS.ServerName != "echo.example.test" || got.TLS.NegotiatedProtocol != "h2" {
 		t.Errorf("https answer tls %+v", got.TLS)
 	}
 
 	// SIGTERM while a stream is in flight: the stream completes, then the
 	// process exits 0.
-	resp, err = client.Get(httpURL + "/stream?stream=3&interval=200ms")
+	resp, err := client.Get(httpURL + "/stream?stream=3&interval=200ms")
 	if err != nil {
 		t.Fatal(err)
 	}
