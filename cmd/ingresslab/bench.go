@@ -101,6 +101,7 @@ Scenarios: ` + strings.Join(bench.Names(), ", ") + `.`,
 	fl.BoolVar(&o.Quick, "quick", false, "smoke run: short windows, one repetition, fewer events and Ingresses (about a minute)")
 	fl.IntVar(&o.Repetitions, "repetitions", 0, "repetitions of every closed-loop sweep and load fraction (default 3, 1 with --quick)")
 	fl.IntVar(&o.SameRatePairs, "same-rate-pairs", 0, "pairs of same-rate windows per repetition for the p99 goal against raw HAProxy: the controller's 50 % window and HAProxy's at that rate, next to each other (default 3, 1 with --quick)")
+	fl.BoolVar(&o.BackendProcesses, "backend-processes", false, "local: run the echo backends as processes of their own (bin/ingresslab-echo, in the cluster's network namespace) instead of inside the harness beside the load generator; their CPU is then measured, not estimated")
 	fl.IntSliceVar(&o.Connections, "connections", nil, "closed-loop connection sweep, ascending; the last is the ceiling (default 4,16,64,256,1024; --quick 4,16,64)")
 	fl.DurationVar(&o.ClosedLoopDuration, "closed-loop-duration", 0, "one closed-loop window (default 2s, 1s with --quick)")
 	fl.Float64SliceVar(&o.Fractions, "fractions", nil, "load fractions of each target's own maximum for latency and CPU (default 0.25,0.5,0.75,0.9; 0.5,0.9 with --quick)")
