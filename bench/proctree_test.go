@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingresslab/ingresslab/reports"
 )
 
 // fakeProc writes a /proc with the given stat lines and a /proc/stat.
@@ -165,5 +167,20 @@ func TestParseMachineStat(t *testing.T) {
 	}
 	if m.Busy != 170_000 || m.Steal != 40_000 || m.Total != 1_260_000 {
 		t.Fatalf("%+v", m)
+	}
+}
+
+// TestGeneratorShareKeepAliveOnly: the calibrated generator share splits
+// the harness CPU only for keep-alive traffic, like the calibration.
+func TestGeneratorShareKeepAliveOnly(t *testing.T) {
+	gen := &reports.GeneratorLimit{MicrosPerRequest: 68}
+	if got := generatorShare(&Traffic{KeepAlive: true}, gen); got != 68 {
+		t.Errorf("keep-alive: %v, want 68", got)
+	}
+	if got := generatorShare(&Traffic{KeepAlive: false}, gen); got != 0 {
+		t.Errorf("a connection per request: %v, want 0 (no split)", got)
+	}
+	if got := generatorShare(&Traffic{KeepAlive: true}, nil); got != 0 {
+		t.Errorf("no calibration: %v, want 0", got)
 	}
 }

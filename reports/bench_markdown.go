@@ -571,5 +571,5 @@ func backendCPUText(s BenchSettings) string {
 	if s.BackendProcesses {
 		return "the echo backends' own processes, measured"
 	}
-	return "the harness process minus the generator's calibrated share (the echo backends run in the harness process)"
+	return "the harness process minus the generator's calibrated share (the echo backends run in the harness process; keep-alive series only, since the calibration has no connects or handshakes)"
 }
