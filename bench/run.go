@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -45,11 +46,14 @@ func Run(ctx context.Context, o Options) (*reports.BenchReport, error) {
 	}
 	rep, e := newRun(o, prof, scenarios)
 	e.Progressf("machine: %s, %d cores, GOMAXPROCS %d, load average %.2f", rep.Machine.CPUModel, rep.Machine.Cores, rep.Machine.GOMAXPROCS, rep.Machine.LoadAverage1)
-	e.Progressf("starting the local cluster")
 	lo := local.Options{KubeconfigPath: o.Kubeconfig}
 	if o.BackendProcesses {
 		lo.EchoBinary = filepath.Join(o.BinDir, "ingresslab-echo")
+		if _, err := os.Stat(lo.EchoBinary); err != nil {
+			return nil, fmt.Errorf("bench: backend processes need %s, which is missing (run make build): %w", lo.EchoBinary, err)
+		}
 	}
+	e.Progressf("starting the local cluster")
 	prov, err := local.Start(ctx, lo)
 	if err != nil {
 		return nil, err

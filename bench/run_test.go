@@ -98,3 +98,14 @@ func TestRunQuick(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBackendProcessesNeedTheEchoBinary: without ingresslab-echo in
+// BinDir the run stops before starting anything, naming the file and the
+// fix.
+func TestRunBackendProcessesNeedTheEchoBinary(t *testing.T) {
+	bin := t.TempDir()
+	_, err := Run(context.Background(), Options{BinDir: bin, ReportDir: t.TempDir(), Quick: true, Scenarios: []string{"single-route"}, BackendProcesses: true})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(bin, "ingresslab-echo")+", which is missing (run make build)") {
+		t.Fatalf("err = %v", err)
+	}
+}
