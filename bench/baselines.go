@@ -486,8 +486,9 @@ func p90(s reports.StepResult) float64 { return s.Latency.P90 }
 func p99(s reports.StepResult) float64 { return s.Latency.P99 }
 
 // pairedRatios is at(a[k]) / at(b[k]) for each pair k (the windows
-// measured next to each other) with a valid window and a p99 on both
-// sides (the pairs of the p99 goal, whatever the percentile), or nil
+// measured next to each other) with a valid window, a p99 and the
+// percentile on both sides (the pairs of the p99 goal, less those without
+// the percentile), or nil
 // unless there are at least 2 such pairs and they are most of the pairs.
 func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64) []float64 {
 	if len(a) != len(b) {
@@ -495,7 +496,7 @@ func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64
 	}
 	var out []float64
 	for k := range a {
-		if a[k].Valid && b[k].Valid && p99(a[k]) > 0 && p99(b[k]) > 0 && at(b[k]) > 0 {
+		if a[k].Valid && b[k].Valid && p99(a[k]) > 0 && p99(b[k]) > 0 && at(a[k]) > 0 && at(b[k]) > 0 {
 			out = append(out, at(a[k])/at(b[k]))
 		}
 	}

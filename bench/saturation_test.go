@@ -422,6 +422,14 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 	if !strings.Contains(g.Measured, "the same pairs' medians at p50 1.15, p90 ?;") {
 		t.Errorf("no p90 on one side: %+v", g)
 	}
+	// Missing on the controller's side: no ratio of 0 either.
+	for i := range ctrl {
+		ctrl[i].Latency.P50 = 0
+	}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if !strings.Contains(g.Measured, "the same pairs' medians at p50 ?, p90 ?;") {
+		t.Errorf("no p50 on the controller's side: %+v", g)
+	}
 	// Different counts (a report without a window of one side): unpaired.
 	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil, p99); r != nil {
 		t.Errorf("pairedRatios of unequal lengths: %v", r)

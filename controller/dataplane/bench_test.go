@@ -50,21 +50,18 @@ func BenchmarkProxy(b *testing.B) {
 	benchPolicy := startServer(b, Options{}, buildTable(b, 1, nil, bp))
 	b.Logf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))
 
-	for _, tc := range []struct{ name, addr string }{
-		{"direct", up},
-		{"fast", fast.HTTPAddr()},
-		{"fast-nethttp", noLoop.HTTPAddr()},
-		{"transport", slow.HTTPAddr()},
-		{"fast-policy", withPolicy.HTTPAddr()},
-		{"fast-bench-policy", benchPolicy.HTTPAddr()},
+	const get = "GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n"
+	for _, tc := range []struct{ name, addr, req string }{
+		{"direct", up, get},
+		{"fast", fast.HTTPAddr(), get},
+		{"fast-nethttp", noLoop.HTTPAddr(), get},
+		{"transport", slow.HTTPAddr(), get},
+		{"fast-policy", withPolicy.HTTPAddr(), get},
+		{"fast-bench-policy", benchPolicy.HTTPAddr(), "GET /app/bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nOrigin: https://app.bench.test\r\n\r\n"},
 	} {
-		req := "GET /x HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\n\r\n"
-		if tc.name == "fast-bench-policy" {
-			req = "GET /app/bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nOrigin: https://app.bench.test\r\n\r\n"
-		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			runRaw(b, tc.addr, []byte(req))
+			runRaw(b, tc.addr, []byte(tc.req))
 		})
 	}
 }
