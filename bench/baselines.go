@@ -451,8 +451,8 @@ func latencyGoal(l *reports.LoadResult, ctrlName, baseName, name string) (report
 		// machine is mostly its stalls, which hit both sides alike; a
 		// difference of the data planes themselves shows at p50 and p90.
 		body := "p50 " + medianText(pairedRatios(cp.Windows, bp.Windows, p50)) + ", p90 " + medianText(pairedRatios(cp.Windows, bp.Windows, p90))
-		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; the same pairs' medians at %s; ratio of the medians %.2f, %s)",
-			st.Median, len(pairs), unpaired, pairsText(pairs), body, ofMedians, detail)
+		g.Measured = fmt.Sprintf("%.2f (median of %d adjacent pairs%s: %s; the same pairs' medians at %s; ratio of the medians %.2f, %s%s)",
+			st.Median, len(pairs), unpaired, pairsText(pairs), body, ofMedians, detail, waitText(cp.Windows, bp.Windows))
 		return g, true
 	}
 	g.Value, g.Met = ofMedians, ofMedians <= 1
@@ -504,6 +504,41 @@ func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64
 		return nil
 	}
 	return out
+}
+
+// waitText is the run-queue wait per request (WindowCPU.ControllerWaitMicros)
+// of the controller's and the engine's valid windows, and the harness's
+// during each, as medians: "; run-queue wait 41 / 33 µs per request (the
+// harness's 60 / 58)". Empty when either side has no measured window.
+func waitText(a, b []reports.StepResult) string {
+	ctrl := func(w *reports.WindowCPU) float64 { return w.ControllerWaitMicros }
+	harness := func(w *reports.WindowCPU) float64 { return w.HarnessWaitMicros }
+	ca, cb := perRequest(a, ctrl), perRequest(b, ctrl)
+	if len(ca) == 0 || len(cb) == 0 {
+		return ""
+	}
+	ha, hb := perRequest(a, harness), perRequest(b, harness)
+	return fmt.Sprintf("; run-queue wait %.0f / %.0f µs per request (the harness's %s / %s)",
+		reports.NewStat(ca).Median, reports.NewStat(cb).Median, waitMedian(ha), waitMedian(hb))
+}
+
+// perRequest is field(CPU) / Requests of the valid windows that measured it.
+func perRequest(ws []reports.StepResult, field func(*reports.WindowCPU) float64) []float64 {
+	var out []float64
+	for _, w := range ws {
+		if w.Valid && w.Requests > 0 && w.CPU != nil && field(w.CPU) > 0 {
+			out = append(out, field(w.CPU)/float64(w.Requests))
+		}
+	}
+	return out
+}
+
+// waitMedian is the median of µs values, or "?" without them.
+func waitMedian(v []float64) string {
+	if len(v) == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f", reports.NewStat(v).Median)
 }
 
 // medianText is the median of ratios, or "?" without them.

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,8 +209,12 @@ type cpuSnap struct {
 	ctrl, harness, run, backend int64
 	ctrlProcs, backendProcs     int
 	ctrlRSS                     uint64
-	machine                     machineStat
-	ok                          bool
+	// ctrlWait, harnessWait and backendWait are the same processes'
+	// run-queue waits (treeWait); waitOK says the kernel keeps them.
+	ctrlWait, harnessWait, backendWait int64
+	waitOK                             bool
+	machine                            machineStat
+	ok                                 bool
 }
 
 // snapCPU samples the controller tree (ctrlPID, 0 for none), the harness
@@ -216,7 +222,7 @@ type cpuSnap struct {
 // everything the run started (the harness's tree and the controller's
 // tree), and the machine.
 func snapCPU(ctrlPID int, backendPIDs ...int) cpuSnap {
-	s := cpuSnap{at: time.Now()}
+	s := cpuSnap{at: time.Now(), waitOK: true}
 	procs, err := allProcs()
 	if err != nil {
 		return s
@@ -224,6 +230,9 @@ func snapCPU(ctrlPID int, backendPIDs ...int) cpuSnap {
 	self := os.Getpid()
 	if p, ok := procs[self]; ok {
 		s.harness = p.OwnMicros
+		var ok bool
+		s.harnessWait, ok = treeWait([]procStat{p})
+		s.waitOK = ok
 	}
 	ctrl := controllerTree(procs, ctrlPID)
 	run := treeOf(procs, self)
@@ -242,10 +251,16 @@ func snapCPU(ctrlPID int, backendPIDs ...int) cpuSnap {
 	if ctrlPID > 0 {
 		t := ctrl
 		s.ctrl, s.ctrlProcs, s.ctrlRSS = treeCPU(t), len(t), treeRSS(t)
+		var ok bool
+		s.ctrlWait, ok = treeWait(t)
+		s.waitOK = s.waitOK && ok
 	}
 	if len(backendPIDs) > 0 {
 		t := treeOf(procs, backendPIDs...)
 		s.backend, s.backendProcs = treeCPU(t), len(t)
+		var ok bool
+		s.backendWait, ok = treeWait(t)
+		s.waitOK = s.waitOK && ok
 	}
 	s.machine, err = readMachineStat()
 	s.ok = err == nil
@@ -283,5 +298,54 @@ func windowCPU(a, b cpuSnap, requests int64, genPerReq float64) *reports.WindowC
 		w.BackendMicros, w.BackendProcesses = float64(b.backend-a.backend), b.backendProcs
 		w.BackendMicrosEstimate = w.BackendMicros
 	}
+	if a.waitOK && b.waitOK {
+		// A thread that exited during the window takes its wait with it:
+		// a difference below 0 is clamped, not reported.
+		w.ControllerWaitMicros = float64(max(0, b.ctrlWait-a.ctrlWait))
+		w.HarnessWaitMicros = float64(max(0, b.harnessWait-a.harnessWait))
+		if w.BackendProcesses > 0 {
+			w.BackendWaitMicros = float64(max(0, b.backendWait-a.backendWait))
+		}
+	}
 	return w
+}
+
+// treeWait is how long the threads of the processes in tree were ready to
+// run but waited for a CPU: the second field of every
+// /proc/PID/task/TID/schedstat, summed, in µs. ok is false when a live
+// process of the tree has no such file (a kernel without
+// CONFIG_SCHED_INFO). Threads that exited took their time with them, and
+// a process that exits between the two reads is skipped, so a window's
+// difference is a lower bound when threads come and go; the data planes
+// measured here keep theirs.
+func treeWait(tree []procStat) (micros int64, ok bool) {
+	ok = true
+	for _, p := range tree {
+		dir := filepath.Join(procRoot, strconv.Itoa(p.PID), "task")
+		tids, err := os.ReadDir(dir)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		for _, tid := range tids {
+			b, err := os.ReadFile(filepath.Join(dir, tid.Name(), "schedstat"))
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && tid.Name() == strconv.Itoa(p.PID) {
+					ok = false // the main thread lives as long as the process
+				}
+				continue
+			}
+			f := strings.Fields(string(b))
+			if len(f) < 2 {
+				ok = false
+				continue
+			}
+			ns, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				ok = false
+				continue
+			}
+			micros += ns / 1000
+		}
+	}
+	return micros, ok
 }

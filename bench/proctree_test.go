@@ -184,3 +184,63 @@ func TestGeneratorShareKeepAliveOnly(t *testing.T) {
 		t.Errorf("no calibration: %v, want 0", got)
 	}
 }
+
+// TestTreeWaitSumsEveryThread: the run-queue wait of a tree is the second
+// field of each thread's schedstat, summed over its processes; a process
+// that exited between the reads is skipped; a kernel without schedstat
+// says so instead of reporting 0.
+func TestTreeWaitSumsEveryThread(t *testing.T) {
+	fakeProc(t, map[int]string{
+		100: statLine(100, 1, "controller", 100, 100, 0, 0, 1000),
+		101: statLine(101, 100, "haproxy", 300, 100, 0, 0, 2000),
+	}, "cpu  100 0 100 800 0 0 0 0 0 0\n")
+	sched := func(pid, tid int, line string) {
+		dir := filepath.Join(procRoot, strconv.Itoa(pid), "task", strconv.Itoa(tid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "schedstat"), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sched(100, 100, "5000000 2000000 40\n") // 2 ms waited
+	sched(100, 105, "9000000 1500000 90\n") // 1.5 ms
+	sched(101, 101, "7000000 250000 10\n")  // 0.25 ms
+	procs, err := allProcs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := treeOf(procs, 100)
+	tree = append(tree, procStat{PID: 999}) // exited: no /proc/999
+	if w, ok := treeWait(tree); !ok || w != 3750 {
+		t.Fatalf("treeWait = %d µs, %v; want 3750, true", w, ok)
+	}
+	// The snapshot's windows carry it; the difference is the window's.
+	a := snapCPU(100)
+	sched(100, 105, "9500000 2500000 95\n") // +1 ms
+	b := snapCPU(100)
+	if w := windowCPU(a, b, 100, 0); w == nil || w.ControllerWaitMicros != 1000 {
+		t.Fatalf("window wait %+v", w)
+	}
+	// No schedstat for a live process's main thread: not measured.
+	if err := os.Remove(filepath.Join(procRoot, "101", "task", "101", "schedstat")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := treeWait(tree); ok {
+		t.Fatal("treeWait ok without schedstat")
+	}
+	if w := windowCPU(a, snapCPU(100), 100, 0); w == nil || w.ControllerWaitMicros != 0 || w.HarnessWaitMicros != 0 {
+		t.Fatalf("unmeasured wait reported: %+v", w)
+	}
+}
+
+// TestTreeWaitOfThisProcess reads the real kernel's account of this test
+// process's threads (Linux; the bench's machines keep schedstat).
+func TestTreeWaitOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc: run-queue waits are Linux's")
+	}
+	if _, ok := treeWait([]procStat{{PID: os.Getpid()}}); !ok {
+		t.Fatal("no /proc/PID/task/TID/schedstat for this process: the kernel keeps no run-queue wait (CONFIG_SCHED_INFO)")
+	}
+}

@@ -430,6 +430,26 @@ func TestLatencyGoalPairsAdjacentWindows(t *testing.T) {
 	if !strings.Contains(g.Measured, "the same pairs' medians at p50 ?, p90 ?;") {
 		t.Errorf("no p50 on the controller's side: %+v", g)
 	}
+	// The run-queue wait per request of each side's valid windows and the
+	// harness's during them (medians), when both sides measured it.
+	waited := func(ctrlWait, harnessWait float64, valid bool) reports.StepResult {
+		w := win(10, valid)
+		w.CPU = &reports.WindowCPU{ControllerWaitMicros: ctrlWait, HarnessWaitMicros: harnessWait}
+		return w
+	}
+	ctrl = []reports.StepResult{waited(41000, 60000, true), waited(39000, 61000, true), waited(90000, 90000, false)}
+	base = []reports.StepResult{waited(33000, 58000, true), waited(35000, 57000, true), waited(34000, 59000, true)}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if !strings.HasSuffix(g.Measured, "64 connections; CPU ? / ? µs per request; run-queue wait 40 / 34 µs per request (the harness's 60 / 58))") {
+		t.Errorf("run-queue wait: %+v", g)
+	}
+	for i := range base {
+		base[i].CPU = nil
+	}
+	g, _ = latencyGoal(load(ctrl, base), "keepalive", "haproxy", "p99")
+	if strings.Contains(g.Measured, "run-queue") {
+		t.Errorf("run-queue wait of one side only: %+v", g)
+	}
 	// Different counts (a report without a window of one side): unpaired.
 	if r := pairedRatios([]reports.StepResult{win(1, true)}, nil, p99); r != nil {
 		t.Errorf("pairedRatios of unequal lengths: %v", r)

@@ -97,6 +97,15 @@ type WindowCPU struct {
 	// were; 0 when the backends ran inside the harness.
 	BackendMicros    float64 `json:"backendMicros,omitempty"`
 	BackendProcesses int     `json:"backendProcesses,omitempty"`
+	// ControllerWaitMicros, HarnessWaitMicros and BackendWaitMicros are
+	// how long the threads of the controller's tree, of the harness and of
+	// the backend processes were ready to run but waited for a CPU (the
+	// kernel's run-queue wait, /proc/PID/task/TID/schedstat): on a
+	// machine whose cores are shared, the part of the latency that is the
+	// scheduler's, not the data plane's. Absent (0) where not measured.
+	ControllerWaitMicros float64 `json:"controllerWaitMicros,omitempty"`
+	HarnessWaitMicros    float64 `json:"harnessWaitMicros,omitempty"`
+	BackendWaitMicros    float64 `json:"backendWaitMicros,omitempty"`
 	// RunMicros is every process of the run (harness tree and controller
 	// tree: API server, etcd...); ExternalCores the machine's busy CPU minus
 	// RunMicros, in cores; BusyCores all of it.
