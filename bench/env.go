@@ -72,6 +72,8 @@ type Env struct {
 	remote *remoteRun
 	// notes are added to the report's notes (baselines started or skipped).
 	notes []string
+	// autogroupChecked are the targets checkAutogroup looked at.
+	autogroupChecked map[string]bool
 }
 
 // Progressf prints one progress line with the elapsed time.

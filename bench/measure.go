@@ -75,6 +75,7 @@ func (e *Env) window(ctx context.Context, t *Traffic, cfg stepConfig) (reports.S
 	if e.distributed() {
 		return e.distWindow(ctx, t, cfg)
 	}
+	e.checkAutogroup(t)
 	cfg.GenMicrosPerRequest = generatorShare(t, e.gen)
 	if bp, ok := e.Backends.(backendProcesses); ok && e.Opts.BackendProcesses {
 		cfg.BackendPIDs = bp.BackendPIDs
