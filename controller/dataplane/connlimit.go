@@ -103,6 +103,12 @@ func newLimitConn(c net.Conn, l *connLimiter, a netip.Addr) *limitConn {
 	return lc
 }
 
+// pending reports whether the client sent bytes the server has not read
+// yet; false when unknown (not a TCP socket).
+func (c *limitConn) pending() bool {
+	return c.rr != nil && c.rr.pending()
+}
+
 func (c *limitConn) Write(p []byte) (int, error) {
 	if c.rw != nil {
 		return c.rw.Write(p)

@@ -175,10 +175,22 @@ func (l *h1loop) shutdown(ctx context.Context) error {
 }
 
 // closeIdle closes the connections waiting for a request (all: every one).
+//
+// A connection whose client already sent bytes the loop has not read is
+// not idle, only not yet scheduled: under load its goroutine may run
+// milliseconds after the request arrived, and closing it then would
+// drop a request the client sent before the shutdown (it sees EOF, or
+// Go's "server closed idle connection"). It is left to its goroutine,
+// which serves that request with Connection: close (closing is set) and
+// ends; the next pass, every 5 ms, looks again, and the deadline of
+// shutdown closes whatever is left.
 func (l *h1loop) closeIdle(all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for c := range l.conns {
+		if !all && c.state.Load() == loopIdle && c.lc.pending() {
+			continue
+		}
 		if c.state.CompareAndSwap(loopIdle, loopClosed) || all {
 			c.lc.Close() // also under TLS: no close_notify for a connection shut down
 		}
@@ -332,6 +344,11 @@ func (c *h1conn) serve() {
 		if _, err := c.br.Peek(1); err != nil {
 			return // closed, reset, idle or header timeout: as net/http, no answer
 		}
+		// A request has begun: the connection is no longer idle, and
+		// Shutdown waits for it (closeIdle).
+		if !c.state.CompareAndSwap(loopIdle, loopActive) {
+			return // Shutdown closed it as idle
+		}
 		if !c.wholeHead() {
 			return
 		}
@@ -344,9 +361,6 @@ func (c *h1conn) serve() {
 		if !ok {
 			handed = c.handoff()
 			return
-		}
-		if !c.state.CompareAndSwap(loopIdle, loopActive) {
-			return // Shutdown closed it as idle
 		}
 		_, _ = c.br.Discard(c.headLen)
 		if r.ContentLength > 0 {
@@ -429,7 +443,7 @@ func (c *h1conn) handoff() bool {
 	if c.tls != nil {
 		hand = c.l.handTLS1
 	}
-	return c.state.CompareAndSwap(loopIdle, loopHanded) && hand.give(hc)
+	return c.state.CompareAndSwap(loopActive, loopHanded) && hand.give(hc)
 }
 
 // serveOne serves one request; false when the connection must close.

@@ -146,3 +146,15 @@ func renameOp(err error, op string) error {
 	}
 	return err
 }
+
+// pending reports whether the socket holds bytes not read yet (or the
+// peer's close), without reading them: a non-blocking recv(2) with
+// MSG_PEEK. It is safe beside a concurrent Read.
+func (r *rawReader) pending() bool {
+	var b [1]byte
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) { err = sysPeek(int(fd), &b) }); cerr != nil {
+		return false
+	}
+	return err == nil
+}

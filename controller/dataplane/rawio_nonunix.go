@@ -19,3 +19,6 @@ func (w *rawWriter) writeTwo(a, b []byte) (int, error) {
 	m, err := w.Write(b)
 	return n + m, err
 }
+
+// pending is never called: newRawIO gives no rawReader here.
+func (r *rawReader) pending() bool { return false }
