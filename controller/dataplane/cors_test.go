@@ -71,3 +71,34 @@ func TestPolicyCORSNginxDialect(t *testing.T) {
 		t.Errorf("ingresslab dialect, enable-cors only, GET with Origin: %v", h)
 	}
 }
+
+// TestPolicyCORSVaryKeepsUpstreams checks that the "Vary: Origin" of an
+// answer to an allowed origin is added to the upstream's own Vary, not put
+// in its place, and that the shared header values the data plane sets are
+// never changed by one response for the next.
+func TestPolicyCORSVaryKeepsUpstreams(t *testing.T) {
+	up := httpUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/vary" {
+			w.Header().Set("Vary", "Accept-Encoding")
+		}
+		io.WriteString(w, "ok")
+	})
+	table := buildTable(t, 1, nil,
+		policyRoute("ns/spec", "spec.example", "/", backend("ns/up:80", up), policy(t, "enable-cors", "true")))
+	s := startServer(t, Options{}, table)
+	c := clientTo(t, s.HTTPAddr(), nil)
+	origin := http.Header{"Origin": {"https://app.example"}}
+	for i := range 3 {
+		resp, _ := do(t, c, http.MethodGet, "http://spec.example/vary", nil, origin)
+		if got := resp.Header.Values("Vary"); len(got) != 2 || got[0] != "Accept-Encoding" || got[1] != "Origin" {
+			t.Fatalf("round %d, upstream Vary: Accept-Encoding: Vary %q, want both", i, got)
+		}
+		resp, _ = do(t, c, http.MethodGet, "http://spec.example/plain", nil, origin)
+		if got := resp.Header.Values("Vary"); len(got) != 1 || got[0] != "Origin" {
+			t.Fatalf("round %d, no upstream Vary: Vary %q, want Origin", i, got)
+		}
+		if got := resp.Header.Values("Access-Control-Allow-Credentials"); len(got) != 1 || got[0] != "true" {
+			t.Fatalf("round %d: Access-Control-Allow-Credentials %q", i, got)
+		}
+	}
+}

@@ -157,6 +157,8 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 var (
 	valTextPlain = []string{"text/plain; charset=utf-8"}
 	valNoSniff   = []string{"nosniff"}
+	valOrigin    = []string{"Origin"}
+	valTrue      = []string{"true"}
 )
 
 // writePlain writes a short plain-text answer.

@@ -241,11 +241,15 @@ func corsOrigin(h http.Header, c *routing.CORS, origin string) bool {
 	default:
 		h["Access-Control-Allow-Origin"] = []string{origin}
 		if !c.Everywhere {
-			h.Add("Vary", "Origin")
+			if _, ok := h["Vary"]; ok {
+				h.Add("Vary", "Origin")
+			} else {
+				h["Vary"] = valOrigin
+			}
 		}
 	}
 	if c.AllowCredentials {
-		h["Access-Control-Allow-Credentials"] = []string{"true"}
+		h["Access-Control-Allow-Credentials"] = valTrue
 	}
 	if c.ExposeHeaders != "" {
 		h["Access-Control-Expose-Headers"] = []string{c.ExposeHeaders}

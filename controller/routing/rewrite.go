@@ -26,7 +26,8 @@ func (rw *Rewrite) Apply(reqPath string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	return string(rw.Target.Expand(nil, reqPath, m)), true
+	var buf [128]byte // most paths: the expansion is built on the stack
+	return string(rw.Target.Expand(buf[:0], reqPath, m)), true
 }
 
 // Template is a precompiled rewrite target: literal text and capture group
