@@ -519,7 +519,7 @@ func waitText(a, b []reports.StepResult) string {
 	}
 	ha, hb := perRequest(a, harness), perRequest(b, harness)
 	return fmt.Sprintf("; run-queue wait %.0f / %.0f µs per request (the harness's %s / %s)",
-		reports.NewStat(ca).Median, reports.NewStat(cb).Median, waitMedian(ha), waitMedian(hb))
+		reports.NewStat(ca).Median, reports.NewStat(cb).Median, medianFormat("%.0f", ha), medianFormat("%.0f", hb))
 }
 
 // perRequest is field(CPU) / Requests of the valid windows that measured it.
@@ -533,20 +533,15 @@ func perRequest(ws []reports.StepResult, field func(*reports.WindowCPU) float64)
 	return out
 }
 
-// waitMedian is the median of µs values, or "?" without them.
-func waitMedian(v []float64) string {
+// medianText is the median of ratios (two decimals), or "?" without them.
+func medianText(ratios []float64) string { return medianFormat("%.2f", ratios) }
+
+// medianFormat is the median of v in format, or "?" without values.
+func medianFormat(format string, v []float64) string {
 	if len(v) == 0 {
 		return "?"
 	}
-	return fmt.Sprintf("%.0f", reports.NewStat(v).Median)
-}
-
-// medianText is the median of ratios, or "?" without them.
-func medianText(ratios []float64) string {
-	if len(ratios) == 0 {
-		return "?"
-	}
-	return fmt.Sprintf("%.2f", reports.NewStat(ratios).Median)
+	return fmt.Sprintf(format, reports.NewStat(v).Median)
 }
 
 // cpuText is a CPU median, or "?" without one.
