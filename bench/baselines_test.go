@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -288,5 +289,61 @@ func TestThroughputGoal(t *testing.T) {
 	}
 	if _, ok := throughputGoal(&reports.LoadResult{Series: []reports.LoadSeries{sat("proxied", 1, "")}}, "proxied", "haproxy", "x"); ok {
 		t.Error("a goal without the engine's series")
+	}
+}
+
+// TestThroughputGoalPairsRepetitions: with true maxima the value is the
+// median of each repetition's ratio (the two sweeps run next to each
+// other), not the ratio of the medians, which mixes repetitions; a sweep
+// with a ceiling is left out of the pairs, and too few pairs fall back to
+// the ratio of the medians.
+func TestThroughputGoalPairsRepetitions(t *testing.T) {
+	series := func(name string, sweeps ...reports.ClosedLoopSweep) reports.LoadSeries {
+		maxes := make([]float64, len(sweeps))
+		for i := range sweeps {
+			sweeps[i].Repetition = i + 1
+			maxes[i] = sweeps[i].MaxRPS
+		}
+		return reports.LoadSeries{Name: name, Saturation: &reports.Saturation{MaxRPS: reports.NewStat(maxes), Sweeps: sweeps}}
+	}
+	sw := func(max float64) reports.ClosedLoopSweep { return reports.ClosedLoopSweep{MaxRPS: max} }
+	capped := func(max float64) reports.ClosedLoopSweep {
+		return reports.ClosedLoopSweep{MaxRPS: max, Ceiling: reports.CeilingConfigured}
+	}
+	goal := func(ctrl, base reports.LoadSeries) reports.GoalResult {
+		t.Helper()
+		g, ok := throughputGoal(&reports.LoadResult{Series: []reports.LoadSeries{ctrl, base}}, "proxied", "haproxy", "throughput")
+		if !ok {
+			t.Fatal("no goal")
+		}
+		return g
+	}
+	// The machine was fast in the second repetition and the engine's
+	// sweep caught it: the medians give 11000 / 13500 = 0.81, each
+	// repetition 0.95, 0.79 and 0.96.
+	g := goal(series("proxied", sw(9000), sw(11000), sw(13000)), series("haproxy", sw(9500), sw(14000), sw(13500)))
+	if !g.Met || math.Abs(g.Value-9000.0/9500) > 1e-9 ||
+		g.Measured != "0.95 (median of 3 repetitions' ratios: 0.95, 0.79, 0.96; ratio of the medians 0.81, 11000 / 13500 rps)" {
+		t.Errorf("paired: %+v", g)
+	}
+	// And the other way: pairs below the goal although the medians meet it.
+	g = goal(series("proxied", sw(8000), sw(12000), sw(14000)), series("haproxy", sw(9500), sw(11000), sw(16000)))
+	if g.Met || math.Abs(g.Value-14000.0/16000) > 1e-9 || !strings.HasPrefix(g.Measured, "0.88 (median of 3 repetitions' ratios: 0.84, 1.09, 0.88; ratio of the medians 1.09") {
+		t.Errorf("paired, not met: %+v", g)
+	}
+	// One capped sweep of three: the other two pairs decide.
+	g = goal(series("proxied", sw(9000), capped(11000), sw(13000)), series("haproxy", sw(9500), sw(14000), sw(13500)))
+	if !strings.HasPrefix(g.Measured, "0.96 (median of 2 repetitions' ratios: 0.95, 0.96;") {
+		t.Errorf("one capped sweep: %+v", g)
+	}
+	// Two of three: no longer most of them, so the ratio of the medians.
+	g = goal(series("proxied", capped(9000), capped(11000), sw(13000)), series("haproxy", sw(9500), sw(14000), sw(13500)))
+	if g.Met || g.Measured != "0.81 (11000 / 13500 rps)" {
+		t.Errorf("two capped sweeps: %+v", g)
+	}
+	// Repetitions that do not line up are not paired.
+	g = goal(series("proxied", sw(9000), sw(11000)), series("haproxy", sw(9500), sw(14000), sw(13500)))
+	if g.Measured != "0.74 (10000 / 13500 rps)" {
+		t.Errorf("unequal repetitions: %+v", g)
 	}
 }
