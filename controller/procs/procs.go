@@ -18,9 +18,10 @@
 // --same-rate-pairs 5`, the controller as shipped against GOMAXPROCS=2 in
 // its environment (15 same-rate windows against HAProxy each): over
 // HTTP/1.1 the p99 was at most HAProxy's in 11 of 15 windows as shipped
-// and 9 of 15 with two Ps, for 15 % more CPU per request (61-63 against
-// 71-74 µs); over h2 in 6 of 15 and 9 of 14, for 27 % more (67-74 against
-// 84-93 µs, up to 1.33 times HAProxy's). The HTTP/1.1 tail did not move,
+// and 9 of 15 with two Ps, for 16 % more CPU per request (the three
+// runs' mean; 61-63 against 71-74 µs); over h2 in 6 of 15 and 9 of 14,
+// for 28 % more (67-74 against 84-93 µs, up to 1.33 times HAProxy's).
+// The HTTP/1.1 tail did not move,
 // and the h2 tail's gain (within the spread of single runs) costs more
 // CPU than the 1.2 times HAProxy's the data plane is held to.
 //
