@@ -444,10 +444,16 @@ func sweepRatios(a, b []reports.ClosedLoopSweep) []float64 {
 			out = append(out, a[k].MaxRPS/b[k].MaxRPS)
 		}
 	}
-	if len(out) < 2 || 2*len(out) <= len(a) {
+	return mostPairs(out, len(a))
+}
+
+// mostPairs is pairs when there are at least 2 of them and they are most
+// of the n pairs measured, else nil (the rule of both paired goals).
+func mostPairs(pairs []float64, n int) []float64 {
+	if len(pairs) < 2 || 2*len(pairs) <= n {
 		return nil
 	}
-	return out
+	return pairs
 }
 
 // latencyGoal compares the controller series' p99 at 50 % of its maximum
@@ -536,10 +542,7 @@ func pairedRatios(a, b []reports.StepResult, at func(reports.StepResult) float64
 			out = append(out, at(a[k])/at(b[k]))
 		}
 	}
-	if len(out) < 2 || 2*len(out) <= len(a) {
-		return nil
-	}
-	return out
+	return mostPairs(out, len(a))
 }
 
 // waitText is the run-queue wait per request (WindowCPU.ControllerWaitMicros)
